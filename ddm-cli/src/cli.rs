@@ -1,0 +1,44 @@
+//! Top-level flags and the verb list. Each verb's own flags live in its file under `cmd/`.
+
+use crate::cmd;
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// ddm: a segmented download manager. Queue downloads with `add`, work the queue with `run`,
+/// or fetch one file now with `get`.
+#[derive(Debug, Parser)]
+#[command(name = "ddm", version, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct Global {
+    /// Keep config, job database and log under DIR instead of the platform defaults.
+    #[arg(long, global = true, env = "DDM_HOME", value_name = "DIR")]
+    pub home: Option<PathBuf>,
+    /// More detail on stderr (-v info, -vv debug).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Only errors on stderr.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    Add(cmd::add::Args),
+    Run(cmd::run::Args),
+    Status(cmd::status::Args),
+    Pause(cmd::pause::Args),
+    Resume(cmd::resume::Args),
+    Remove(cmd::remove::Args),
+    Get(cmd::get::Args),
+    Probe(cmd::probe::Args),
+    ImportHar(cmd::import_har::Args),
+    Bench(cmd::bench::Args),
+    Demo(cmd::demo::Args),
+}

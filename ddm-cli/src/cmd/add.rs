@@ -1,0 +1,33 @@
+//! `ddm add`: queue downloads (offline; the server is first contacted when the job runs).
+
+use super::jobopts::{parse_urls, JobOpts};
+use crate::cli::Global;
+use crate::ctx::Ctx;
+use crate::exit::{store, CliResult, Code};
+
+/// Queue one or more downloads and print their ids. Does not touch the network.
+///
+/// Example: ddm add https://example.org/big.iso -d ~/Downloads --connections 16
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// http or https URLs.
+    #[arg(required = true, value_name = "URL")]
+    pub urls: Vec<String>,
+    #[command(flatten)]
+    pub opts: JobOpts,
+}
+
+pub fn run(g: &Global, a: Args) -> CliResult {
+    let urls = parse_urls(&a.urls)?;
+    let jobs = urls
+        .iter()
+        .map(|u| a.opts.to_job(u, urls.len() > 1))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut ctx = Ctx::open(g)?;
+    for job in &jobs {
+        let id = ctx.store.add(job).map_err(store)?;
+        tracing::info!(id, url = %job.url, "queued");
+        println!("{id}");
+    }
+    Ok(Code::Ok)
+}

@@ -1,0 +1,103 @@
+//! Flags shared by `add` and `get` (destination, connections, headers), validated into a
+//! `NewJob` before anything touches the network or the database.
+
+use crate::exit::{usage, CliError};
+use ddm_core::config::MAX_CONNECTIONS;
+use ddm_core::store::{Header, JobSettings, NewJob};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct JobOpts {
+    /// File name (or path) to save as; default: from the server (Content-Disposition) or URL.
+    #[arg(short = 'o', long = "output", value_name = "NAME")]
+    pub output: Option<PathBuf>,
+    /// Directory to save into (default: the current directory).
+    #[arg(short = 'd', long = "dir", value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Parallel connections for this job (1-64; default from config or host policy).
+    #[arg(short = 'c', long, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..=MAX_CONNECTIONS as i64))]
+    pub connections: Option<u32>,
+    /// Extra request header, 'Name: value' (repeatable). Cookie/Authorization are stored in
+    /// the job database (private to you) and never printed.
+    #[arg(short = 'H', long = "header", value_name = "'K: V'")]
+    pub headers: Vec<String>,
+    /// Replace an existing file instead of saving as 'name (1).ext'.
+    #[arg(long)]
+    pub overwrite: bool,
+    /// Do not verify TLS certificates (dangerous).
+    #[arg(long)]
+    pub insecure: bool,
+}
+
+impl JobOpts {
+    /// Build the job for `url` (already validated).
+    pub fn to_job(&self, url: &str, many: bool) -> Result<NewJob, CliError> {
+        let base = match &self.dir {
+            Some(d) => absolute(d)?,
+            None => std::env::current_dir()
+                .map_err(|e| usage(format!("cannot read the current directory: {e}")))?,
+        };
+        let (dest_dir, file_name) = match &self.output {
+            None => (base, None),
+            Some(_) if many => {
+                return Err(usage(
+                    "-o/--output names one file but several URLs were given; use -d DIR instead",
+                ))
+            }
+            Some(o) => {
+                let full = base.join(o);
+                let name = full
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .filter(|n| *n != "." && *n != "..")
+                    .ok_or_else(|| usage(format!("-o {}: not a file name", o.display())))?
+                    .to_string();
+                if ddm_core::filename::sanitize(&name).as_deref() != Some(name.as_str()) {
+                    return Err(usage(format!(
+                        "-o {}: {name:?} is not a safe file name (no control characters, at most 255 bytes)",
+                        o.display()
+                    )));
+                }
+                (full.parent().map(Path::to_path_buf).unwrap_or(base), Some(name))
+            }
+        };
+        if !dest_dir.is_dir() {
+            return Err(usage(format!(
+                "destination directory {} does not exist; create it or choose another with -d",
+                dest_dir.display()
+            )));
+        }
+        let mut headers = Vec::new();
+        for h in &self.headers {
+            headers.push(Header::parse(h).map_err(usage)?);
+        }
+        Ok(NewJob {
+            url: url.to_string(),
+            dest_dir,
+            file_name,
+            settings: JobSettings {
+                headers,
+                connections: self.connections,
+                overwrite: self.overwrite,
+                insecure: self.insecure,
+                ..JobSettings::default()
+            },
+        })
+    }
+}
+
+fn absolute(p: &Path) -> Result<PathBuf, CliError> {
+    std::path::absolute(p).map_err(|e| usage(format!("{}: {e}", p.display())))
+}
+
+/// Validate every URL before queueing any (all or nothing).
+pub fn parse_urls(urls: &[String]) -> Result<Vec<String>, CliError> {
+    urls.iter()
+        .map(|u| {
+            ddm_core::urls::parse_http_url(u)
+                .map(|u| u.to_string())
+                .map_err(usage)
+        })
+        .collect()
+}

@@ -1,0 +1,41 @@
+//! One module per verb: each has its `Args` (doc comments are the help text) and `run`.
+
+pub mod add;
+pub mod bench;
+pub mod demo;
+pub mod get;
+pub mod import_har;
+pub mod jobopts;
+pub mod pause;
+pub mod probe;
+pub mod remove;
+pub mod resume;
+pub mod run;
+pub mod status;
+
+use crate::cli::{Cli, Command};
+use crate::exit::{CliResult, Code};
+
+pub fn dispatch(cli: Cli) -> CliResult<Code> {
+    let g = &cli.global;
+    match cli.command {
+        Command::Add(a) => add::run(g, a),
+        Command::Run(a) => run::run(g, a),
+        Command::Status(a) => status::run(g, a),
+        Command::Pause(a) => pause::run(g, a),
+        Command::Resume(a) => resume::run(g, a),
+        Command::Remove(a) => remove::run(g, a),
+        Command::Get(a) => get::run(g, a),
+        Command::Probe(a) => probe::run(g, a),
+        Command::ImportHar(a) => import_har::run(g, a),
+        Command::Bench(a) => bench::run(g, a),
+        Command::Demo(a) => demo::run(g, a),
+    }
+}
+
+/// For verbs whose work has not landed yet: say so, exit non-zero, print nothing fake.
+pub fn not_yet(verb: &str) -> CliResult<Code> {
+    Err(crate::exit::usage(format!(
+        "`ddm {verb}` is not available yet in this build"
+    )))
+}

@@ -1,0 +1,37 @@
+//! `ddm pause`: stop jobs (a runner working one stops it within a second, progress kept).
+
+use crate::cli::Global;
+use crate::ctx::Ctx;
+use crate::exit::{store, CliResult, Code};
+
+/// Pause queued or running jobs; they keep their progress. `ddm resume` continues them.
+///
+/// Example: ddm pause 3 4   |   ddm pause --all
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Job ids (see `ddm status`).
+    #[arg(required_unless_present = "all", conflicts_with = "all", value_name = "ID")]
+    pub ids: Vec<i64>,
+    /// Every queued or running job.
+    #[arg(long)]
+    pub all: bool,
+}
+
+pub fn run(g: &Global, a: Args) -> CliResult {
+    let mut ctx = Ctx::open(g)?;
+    let ids = if a.all {
+        ctx.store.ids_in(&["queued", "running"]).map_err(store)?
+    } else {
+        a.ids.clone()
+    };
+    let changed = ctx.store.pause(&ids).map_err(store)?;
+    for id in &ids {
+        if changed.contains(id) {
+            println!("{id}: paused");
+        } else {
+            let st = ctx.store.state(*id).map_err(store)?;
+            println!("{id}: not paused (it is {})", st.map(|s| s.name()).unwrap_or("gone"));
+        }
+    }
+    Ok(Code::Ok)
+}

@@ -1,0 +1,55 @@
+//! `ddm resume`: put paused or failed jobs back in the queue (`--restart` discards progress).
+
+use crate::cli::Global;
+use crate::ctx::Ctx;
+use crate::exit::{store, CliResult, Code};
+
+/// Queue paused or failed jobs again; `ddm run` continues them from their progress.
+///
+/// Example: ddm resume 3   |   ddm resume --all   |   ddm resume 3 --restart
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Job ids (see `ddm status`).
+    #[arg(required_unless_present = "all", conflicts_with = "all", value_name = "ID")]
+    pub ids: Vec<i64>,
+    /// Every paused or failed job.
+    #[arg(long)]
+    pub all: bool,
+    /// Discard the partial data and start over (e.g. after the remote file changed).
+    #[arg(long)]
+    pub restart: bool,
+}
+
+pub fn run(g: &Global, a: Args) -> CliResult {
+    let mut ctx = Ctx::open(g)?;
+    let ids = if a.all {
+        ctx.store.ids_in(&["paused", "failed"]).map_err(store)?
+    } else {
+        a.ids.clone()
+    };
+    for &id in &ids {
+        ctx.store.get(id).map_err(store)?;
+    }
+    if a.restart {
+        for &id in &ids {
+            let job = ctx.store.get(id).map_err(store)?;
+            if job.state.is_done() || job.state == ddm_core::store::JobState::Running {
+                continue;
+            }
+            if let Some(p) = job.path() {
+                let _ = std::fs::remove_file(ddm_core::storage::part_path(&p));
+            }
+            ctx.store.reset_progress(id).map_err(store)?;
+        }
+    }
+    let changed = ctx.store.resume(&ids).map_err(store)?;
+    for id in &ids {
+        if changed.contains(id) {
+            println!("{id}: queued{}", if a.restart { " (restarting from zero)" } else { "" });
+        } else {
+            let st = ctx.store.state(*id).map_err(store)?;
+            println!("{id}: not resumed (it is {})", st.map(|s| s.name()).unwrap_or("gone"));
+        }
+    }
+    Ok(Code::Ok)
+}

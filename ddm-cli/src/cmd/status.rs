@@ -1,0 +1,94 @@
+//! `ddm status`: the job table, or `--json` for scripts.
+
+use crate::cli::Global;
+use crate::ctx::Ctx;
+use crate::exit::{store, CliResult, Code};
+use crate::ui;
+use ddm_core::store::Job;
+use std::io::Write;
+
+/// Show jobs: id, state, progress, size, speed (while running), name, and the error of
+/// failed jobs. `--json` prints a JSON array with stable field names.
+///
+/// Example: ddm status   |   ddm status 3 --json
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Only this job.
+    #[arg(value_name = "ID")]
+    pub id: Option<i64>,
+    /// JSON array of job objects (id, state, url, final_url, path, size, bytes_done, speed, error).
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(g: &Global, a: Args) -> CliResult {
+    let ctx = Ctx::open(g)?;
+    let jobs = match a.id {
+        Some(id) => vec![ctx.store.get(id).map_err(store)?],
+        None => ctx.store.list().map_err(store)?,
+    };
+    let out = std::io::stdout();
+    let mut out = std::io::BufWriter::new(out.lock());
+    let io = |e: std::io::Error| crate::exit::CliError::new(Code::Env, e);
+    if a.json {
+        let arr: Vec<_> = jobs.iter().map(to_json).collect();
+        serde_json::to_writer_pretty(&mut out, &arr).map_err(|e| io(e.into()))?;
+        writeln!(out).map_err(io)?;
+    } else {
+        write_table(&mut out, &jobs).map_err(io)?;
+    }
+    out.flush().map_err(io)?;
+    Ok(Code::Ok)
+}
+
+pub fn to_json(j: &Job) -> serde_json::Value {
+    serde_json::json!({
+        "id": j.id,
+        "state": j.state.name(),
+        "url": j.url,
+        "final_url": j.final_url,
+        "path": j.path().map(|p| p.display().to_string()),
+        "size": j.size,
+        "bytes_done": j.bytes_done,
+        "speed": if j.state == ddm_core::store::JobState::Running { j.speed } else { None },
+        "error": j.state.error(),
+    })
+}
+
+fn write_table(out: &mut impl Write, jobs: &[Job]) -> std::io::Result<()> {
+    if jobs.is_empty() {
+        return writeln!(out, "no jobs (queue one with `ddm add URL`)");
+    }
+    writeln!(
+        out,
+        "{:>5}  {:<8} {:>6}  {:>10}  {:>11}  NAME",
+        "ID", "STATE", "DONE", "SIZE", "SPEED"
+    )?;
+    for j in jobs {
+        let pct = match j.percent() {
+            Some(p) => format!("{:.1}%", p.min(100.0)),
+            None if j.bytes_done > 0 => ui::bytes(j.bytes_done),
+            None => "-".into(),
+        };
+        let size = j.size.map(ui::bytes).unwrap_or_else(|| "?".into());
+        let speed = match (j.state == ddm_core::store::JobState::Running, j.speed) {
+            (true, Some(s)) => ui::speed(s),
+            _ => String::new(),
+        };
+        let name = j.file_name.clone().unwrap_or_else(|| j.url.clone());
+        writeln!(
+            out,
+            "{:>5}  {:<8} {:>6}  {:>10}  {:>11}  {}",
+            j.id,
+            j.state.name(),
+            pct,
+            size,
+            speed,
+            name
+        )?;
+        if let Some(e) = j.state.error() {
+            writeln!(out, "{:>5}  error: {e}", "")?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,39 @@
+//! The per-invocation context: resolved paths, config and the open job store.
+
+use crate::cli::Global;
+use crate::exit::{CliError, CliResult, Code};
+use ddm_core::config::Config;
+use ddm_core::paths::Paths;
+use ddm_core::store::Store;
+
+pub struct Ctx {
+    pub paths: Paths,
+    pub config: Config,
+    pub store: Store,
+}
+
+pub fn paths(g: &Global) -> std::io::Result<Paths> {
+    Paths::resolve(g.home.as_deref())
+}
+
+impl Ctx {
+    pub fn open(g: &Global) -> CliResult<Ctx> {
+        let paths = paths(g).map_err(|e| CliError::new(Code::Env, e))?;
+        let config = Config::load(&paths.config_file).map_err(|e| CliError::new(Code::Usage, e))?;
+        paths.ensure_state_dir().map_err(|e| {
+            CliError::new(
+                Code::Env,
+                anyhow::anyhow!(
+                    "cannot create the data directory {}: {e}",
+                    paths.state_dir.display()
+                ),
+            )
+        })?;
+        let store = Store::open(&paths.db_file()).map_err(|e| CliError::new(Code::Env, e))?;
+        Ok(Ctx {
+            paths,
+            config,
+            store,
+        })
+    }
+}

@@ -1,0 +1,31 @@
+//! `ddm`: the command-line job manager over ddm-core.
+//!
+//! `main` parses flags (clap derive, one file per verb under `cmd/`), sets up logging, runs
+//! the verb and maps its error to a documented exit code (docs/exit-codes.md). Errors print
+//! as one line: what went wrong and what to do next.
+
+mod cli;
+mod cmd;
+mod ctx;
+mod exit;
+mod logging;
+mod ui;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    let _guard = logging::init(&cli.global);
+    match cmd::dispatch(cli) {
+        Ok(code) => code.into(),
+        Err(e) => {
+            if e.is_broken_pipe() {
+                return exit::Code::Ok.into();
+            }
+            eprintln!("ddm: {}", e.message());
+            tracing::info!(code = ?e.code, "exit: {}", e.message());
+            e.code.into()
+        }
+    }
+}

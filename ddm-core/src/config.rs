@@ -1,0 +1,157 @@
+//! `config.toml`: optional user settings, each with a documented default (docs/config.md).
+//!
+//! The file is optional. An unknown key or a bad value is an error naming the key and the
+//! file, never silently ignored: a typo in `conections = 4` must not quietly mean 8.
+
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Upper bound for connections per job (`--connections`).
+pub const MAX_CONNECTIONS: u32 = 64;
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Connections per job when neither the job nor the host policy says otherwise.
+    pub connections: u32,
+    /// Seconds to wait for a TCP/TLS connection.
+    pub connect_timeout_secs: u64,
+    /// A transfer with no progress for this many seconds is abandoned and its range re-queued.
+    pub stall_timeout_secs: u64,
+    /// Total retries a job may spend before it fails (progress is kept).
+    pub retry_budget: u32,
+    /// Maximum attempts for one range before the job fails.
+    pub max_attempts: u32,
+    /// Seconds between durable checkpoints of the completion bitmap.
+    pub checkpoint_secs: f64,
+    /// User-Agent sent with every request.
+    pub user_agent: String,
+    /// Verify TLS certificates (can also be turned off per command with `--insecure`).
+    pub verify_tls: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            connections: 8,
+            connect_timeout_secs: 15,
+            stall_timeout_secs: 30,
+            retry_budget: 64,
+            max_attempts: 10,
+            checkpoint_secs: 1.0,
+            user_agent: format!("ddm/{}", env!("CARGO_PKG_VERSION")),
+            verify_tls: true,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {path}: {msg}")]
+    Invalid { path: PathBuf, msg: String },
+}
+
+impl Config {
+    /// Load `path` if it exists; defaults otherwise.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => Self::parse(&text, path),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
+            Err(source) => Err(ConfigError::Read {
+                path: path.to_path_buf(),
+                source,
+            }),
+        }
+    }
+
+    pub fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
+        let invalid = |msg: String| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            msg,
+        };
+        let cfg: Config = toml::from_str(text).map_err(|e| invalid(e.message().to_string()))?;
+        cfg.validate().map_err(invalid)?;
+        Ok(cfg)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        if !(1..=MAX_CONNECTIONS).contains(&self.connections) {
+            return Err(format!(
+                "key `connections`: {} is out of range (1 to {MAX_CONNECTIONS})",
+                self.connections
+            ));
+        }
+        if self.connect_timeout_secs == 0 {
+            return Err("key `connect_timeout_secs`: must be at least 1".into());
+        }
+        if self.stall_timeout_secs == 0 {
+            return Err("key `stall_timeout_secs`: must be at least 1".into());
+        }
+        if self.max_attempts == 0 {
+            return Err("key `max_attempts`: must be at least 1".into());
+        }
+        if !(self.checkpoint_secs > 0.0 && self.checkpoint_secs <= 60.0) {
+            return Err("key `checkpoint_secs`: must be between 0 and 60".into());
+        }
+        if self.user_agent.trim().is_empty() || self.user_agent.contains(['\r', '\n']) {
+            return Err("key `user_agent`: must be a non-empty single line".into());
+        }
+        Ok(())
+    }
+
+    pub fn connect_timeout(&self) -> Duration {
+        Duration::from_secs(self.connect_timeout_secs)
+    }
+    pub fn stall_timeout(&self) -> Duration {
+        Duration::from_secs(self.stall_timeout_secs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p() -> &'static Path {
+        Path::new("/h/config.toml")
+    }
+
+    #[test]
+    fn empty_file_gives_defaults() {
+        assert_eq!(Config::parse("", p()).unwrap(), Config::default());
+    }
+
+    #[test]
+    fn missing_file_gives_defaults() {
+        let c = Config::load(Path::new("/nonexistent/ddm/config.toml")).unwrap();
+        assert_eq!(c, Config::default());
+    }
+
+    #[test]
+    fn keys_override_defaults() {
+        let c = Config::parse("connections = 16\nstall_timeout_secs = 5\n", p()).unwrap();
+        assert_eq!(c.connections, 16);
+        assert_eq!(c.stall_timeout_secs, 5);
+        assert_eq!(c.retry_budget, Config::default().retry_budget);
+    }
+
+    #[test]
+    fn unknown_key_names_key_and_file() {
+        let e = Config::parse("conections = 4\n", p()).unwrap_err().to_string();
+        assert!(e.contains("conections"), "{e}");
+        assert!(e.contains("/h/config.toml"), "{e}");
+    }
+
+    #[test]
+    fn bad_value_names_key_and_file() {
+        let e = Config::parse("connections = 0\n", p()).unwrap_err().to_string();
+        assert!(e.contains("connections") && e.contains("/h/config.toml"), "{e}");
+        let e = Config::parse("connections = \"many\"\n", p()).unwrap_err().to_string();
+        assert!(e.contains("/h/config.toml"), "{e}");
+    }
+}

@@ -1,0 +1,192 @@
+//! Fault decisions for one response (which scripted faults apply, consuming their
+//! counts) and the socket-level aborts they need (FIN or RST close).
+
+use std::io::Read;
+use std::net::{Shutdown, TcpStream};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::http::BodyPlan;
+use crate::resource::{Entry, Fault};
+
+/// Keeps a GET counted as in flight for `ConnCap` until dropped.
+pub(crate) struct InFlight {
+    entry: Arc<Entry>,
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.entry.inflight.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Count a GET as in flight. `Err(code)` when a `ConnCap` refuses it.
+pub(crate) fn enter(entry: &Arc<Entry>) -> Result<InFlight, u16> {
+    let now = entry.inflight.fetch_add(1, Ordering::AcqRel) + 1;
+    let guard = InFlight {
+        entry: entry.clone(),
+    };
+    for f in &entry.res.faults {
+        if let Fault::ConnCap { max, code } = f {
+            if now > *max {
+                return Err(*code);
+            }
+        }
+    }
+    Ok(guard)
+}
+
+/// A `Status` fault to answer with, if one applies (consumes it).
+pub(crate) fn status(entry: &Entry) -> Option<(u16, Option<String>)> {
+    for (i, f) in entry.res.faults.iter().enumerate() {
+        if let Fault::Status {
+            code, retry_after, ..
+        } = f
+        {
+            if entry.take(i) {
+                return Some((*code, retry_after.clone()));
+            }
+        }
+    }
+    None
+}
+
+/// How a 206 is to be distorted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum RangeTweak {
+    /// Serve `start..=end` with an honest Content-Range.
+    Serve(u64, u64),
+    /// Serve the asked range with this (garbage) Content-Range value.
+    Garbage(&'static str),
+}
+
+/// The first applicable range fault for a 206 of `start..=end` out of `total` (consumes it).
+pub(crate) fn range(entry: &Entry, start: u64, end: u64, total: u64) -> Option<RangeTweak> {
+    let n = end - start + 1;
+    for (i, f) in entry.res.faults.iter().enumerate() {
+        let tweak = match f {
+            Fault::ShortRange { .. } if n >= 2 => RangeTweak::Serve(start, start + n / 2 - 1),
+            Fault::WrongRangeStart { .. } if start > 0 => {
+                RangeTweak::Serve(start / 2, (start / 2 + n - 1).min(total - 1))
+            }
+            Fault::WrongRangeStart { .. } if total > 1 => {
+                RangeTweak::Serve(1, (n).min(total - 1))
+            }
+            Fault::MalformedContentRange { .. } => RangeTweak::Garbage("bytes ??-??/garbage"),
+            _ => continue,
+        };
+        if entry.take(i) {
+            return Some(tweak);
+        }
+    }
+    None
+}
+
+fn mix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// Add the cut/stall faults that apply to a GET body of `len` bytes (consumes them).
+pub(crate) fn body(entry: &Entry, len: u64, plan: &mut BodyPlan) {
+    let hit = entry.gets.fetch_add(1, Ordering::AcqRel) + 1;
+    let mut cut = |at: u64, rst: bool, plan: &mut BodyPlan| {
+        match plan.cut {
+            Some((c, _)) if c <= at => {}
+            _ => plan.cut = Some((at, rst)),
+        }
+    };
+    for (i, f) in entry.res.faults.iter().enumerate() {
+        match f {
+            Fault::CutAfter { after, rst, .. } if *after < len && entry.take(i) => {
+                cut(*after, *rst, plan);
+            }
+            Fault::CutEvery { every, rst, .. }
+                if len > 0 && hit % (*every).max(1) as u64 == 0 && entry.take(i) =>
+            {
+                // 10%..90% of the body, deterministic per hit number.
+                let frac = 0.1 + 0.8 * ((mix(hit) >> 11) as f64 / (1u64 << 53) as f64);
+                let at = ((len as f64 * frac) as u64).min(len - 1);
+                cut(at, *rst, plan);
+            }
+            Fault::Stall { after, secs, .. } if *after < len && entry.has(i) => {
+                let d = Duration::try_from_secs_f64(*secs).unwrap_or(Duration::ZERO);
+                if entry.take(i) {
+                    plan.stalls.push((*after, d));
+                }
+            }
+            _ => {}
+        }
+    }
+    plan.stalls.sort_by_key(|s| s.0);
+}
+
+/// Close the connection abruptly after a cut: FIN (after discarding unread input, so the
+/// kernel does not turn the close into a RST), or RST via SO_LINGER 0.
+pub(crate) fn abort(stream: &TcpStream, rst: bool) {
+    if rst && set_linger_zero(stream) {
+        // Give already-written bytes a moment to reach the peer before the RST drops them.
+        std::thread::sleep(Duration::from_millis(20));
+        return;
+    }
+    let _ = stream.shutdown(Shutdown::Write);
+    if stream.set_nonblocking(true).is_ok() {
+        let mut sink = [0u8; 4096];
+        let mut s = stream;
+        while let Ok(n) = s.read(&mut sink) {
+            if n == 0 {
+                break;
+            }
+        }
+    }
+}
+
+#[cfg(unix)]
+fn set_linger_zero(stream: &TcpStream) -> bool {
+    use std::os::fd::AsRawFd;
+    use std::os::raw::{c_int, c_void};
+
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    const LEVEL_NAME: (c_int, c_int) = (1, 13); // SOL_SOCKET, SO_LINGER
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    const LEVEL_NAME: (c_int, c_int) = (0xffff, 0x0080); // BSD/macOS SOL_SOCKET, SO_LINGER
+
+    #[repr(C)]
+    struct Linger {
+        l_onoff: c_int,
+        l_linger: c_int,
+    }
+    extern "C" {
+        fn setsockopt(
+            fd: c_int,
+            level: c_int,
+            name: c_int,
+            value: *const c_void,
+            len: u32,
+        ) -> c_int;
+    }
+    let l = Linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    // SAFETY: valid open fd owned by `stream`; `l` is a properly laid out `struct linger`
+    // that outlives the call, and its size is passed as the option length.
+    let rc = unsafe {
+        setsockopt(
+            stream.as_raw_fd(),
+            LEVEL_NAME.0,
+            LEVEL_NAME.1,
+            &l as *const Linger as *const c_void,
+            std::mem::size_of::<Linger>() as u32,
+        )
+    };
+    rc == 0
+}
+
+#[cfg(not(unix))]
+fn set_linger_zero(_stream: &TcpStream) -> bool {
+    false
+}

@@ -1,0 +1,332 @@
+//! `ddm-testserver`: a loopback HTTP/1.1 server (std threads + std::net) that serves
+//! in-memory resources with scripted faults, used by ddm's integration tests and by
+//! `ddm demo`. This file holds the public [`Server`] handle, its shared state, the accept
+//! loop and the [`pattern`] generator.
+//!
+//! ```no_run
+//! use ddm_testserver::{pattern, Resource, Server};
+//! let server = Server::start().unwrap();
+//! server.add("/f.bin", Resource::new(pattern(1 << 20, 7)).etag("\"v1\""));
+//! let url = server.url("/f.bin");
+//! # let _ = url;
+//! ```
+
+mod fault;
+mod http;
+mod resource;
+mod serve;
+
+pub use resource::{Fault, HeadMode, Resource};
+
+use std::collections::{HashMap, HashSet};
+use std::io;
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use crate::http::Request;
+use crate::resource::Entry;
+
+/// Deterministic pseudo-random bytes (splitmix64): the same `(len, seed)` always gives the
+/// same bytes, and a shorter `len` gives a prefix of a longer one.
+pub fn pattern(len: usize, seed: u64) -> Vec<u8> {
+    let mut out = vec![0u8; len];
+    let mut state = seed ^ 0x6A09_E667_F3BC_C909;
+    for chunk in out.chunks_mut(8) {
+        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        chunk.copy_from_slice(&z.to_le_bytes()[..chunk.len()]);
+    }
+    out
+}
+
+/// One answered request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogEntry {
+    /// Connection id (1-based, in accept order).
+    pub conn: u64,
+    pub method: String,
+    /// Path + query, as requested.
+    pub target: String,
+    /// The request's `Range` header, if any.
+    pub range: Option<String>,
+    /// All request headers, names as sent.
+    pub headers: Vec<(String, String)>,
+    /// Status answered.
+    pub status: u16,
+    /// Body bytes sent so far for this response (payload, not chunk framing).
+    pub body_bytes: u64,
+}
+
+impl LogEntry {
+    /// First request header with this name (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// What a path maps to.
+#[derive(Clone)]
+pub(crate) enum Route {
+    Resource(Arc<Entry>),
+    Redirect { to: String, status: u16 },
+    Signed { to: String, ttl: Duration },
+}
+
+#[derive(Default)]
+pub(crate) struct Routes {
+    pub(crate) map: HashMap<String, Route>,
+    /// Paths that need a valid `sig` query parameter (targets of signed redirects).
+    pub(crate) protected: HashSet<String>,
+}
+
+struct Logged {
+    entry: LogEntry,
+    body: Arc<AtomicU64>,
+}
+
+/// State shared by the handle, the accept thread and the connection threads.
+#[derive(Default)]
+pub(crate) struct Inner {
+    pub(crate) shutdown: AtomicBool,
+    pub(crate) routes: RwLock<Routes>,
+    next_sig: AtomicU64,
+    /// sig -> (path, issued at, ttl)
+    sigs: Mutex<HashMap<u64, (String, Instant, Duration)>>,
+    log: Mutex<Vec<Logged>>,
+    conns: AtomicU64,
+    bytes: Mutex<HashMap<String, Arc<AtomicU64>>>,
+    /// Clones of open connections, so shutdown can unblock their threads.
+    pub(crate) streams: Mutex<HashMap<u64, TcpStream>>,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+}
+
+/// Lock, ignoring poisoning (a panicking test thread must not take the server down).
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Inner {
+    pub(crate) fn stopping(&self) -> bool {
+        self.shutdown.load(Ordering::Acquire)
+    }
+
+    /// Append a log entry; returns its live body-byte counter.
+    pub(crate) fn record(&self, conn: u64, req: &Request, status: u16) -> Arc<AtomicU64> {
+        let body = Arc::new(AtomicU64::new(0));
+        let entry = LogEntry {
+            conn,
+            method: req.method.clone(),
+            target: req.target.clone(),
+            range: req.header("range").map(str::to_string),
+            headers: req.headers.clone(),
+            status,
+            body_bytes: 0,
+        };
+        lock(&self.log).push(Logged {
+            entry,
+            body: body.clone(),
+        });
+        body
+    }
+
+    /// The bytes-sent counter of a path.
+    pub(crate) fn counter(&self, path: &str) -> Arc<AtomicU64> {
+        lock(&self.bytes)
+            .entry(path.to_string())
+            .or_default()
+            .clone()
+    }
+
+    pub(crate) fn issue_sig(&self, path: &str, ttl: Duration) -> u64 {
+        let sig = self.next_sig.fetch_add(1, Ordering::AcqRel) + 1;
+        lock(&self.sigs).insert(sig, (path.to_string(), Instant::now(), ttl));
+        sig
+    }
+
+    pub(crate) fn check_sig(&self, path: &str, query: Option<&str>) -> bool {
+        let Some(sig) = query.and_then(|q| {
+            q.split('&')
+                .find_map(|kv| kv.strip_prefix("sig="))
+                .and_then(|v| v.parse::<u64>().ok())
+        }) else {
+            return false;
+        };
+        match lock(&self.sigs).get(&sig) {
+            Some((p, issued, ttl)) => p == path && issued.elapsed() <= *ttl,
+            None => false,
+        }
+    }
+
+    fn set_route(&self, path: &str, route: Route) {
+        self.routes
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .map
+            .insert(path.to_string(), route);
+    }
+}
+
+/// A running loopback server. Dropping it shuts it down: the listener is closed, open
+/// connections are cut, and every server thread is joined.
+pub struct Server {
+    inner: Arc<Inner>,
+    addr: SocketAddr,
+    accept: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server").field("addr", &self.addr).finish()
+    }
+}
+
+impl Server {
+    /// Bind 127.0.0.1 on an ephemeral port and start serving.
+    pub fn start() -> io::Result<Server> {
+        let listener = TcpListener::bind(("127.0.0.1", 0))?;
+        let addr = listener.local_addr()?;
+        let inner = Arc::new(Inner::default());
+        let for_thread = inner.clone();
+        let accept = thread::Builder::new()
+            .name(format!("testserver-accept-{}", addr.port()))
+            .spawn(move || accept_loop(listener, for_thread))?;
+        Ok(Server {
+            inner,
+            addr,
+            accept: Some(accept),
+        })
+    }
+
+    /// The port listened on.
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    /// `http://127.0.0.1:PORT` + `path` (e.g. `"/f.bin"`).
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{}", self.addr.port(), path)
+    }
+
+    /// Add or replace the resource at `path` (atomically: requests starting afterwards see
+    /// the new one, with fresh fault counters). Replaces any redirect at `path`.
+    pub fn add(&self, path: &str, res: Resource) {
+        self.inner
+            .set_route(path, Route::Resource(Arc::new(Entry::new(res))));
+    }
+
+    /// GET/HEAD on `from` answer `status` (301/302/303/307/308) with `Location: to`.
+    pub fn redirect(&self, from: &str, to: &str, status: u16) {
+        self.inner.set_route(
+            from,
+            Route::Redirect {
+                to: to.to_string(),
+                status,
+            },
+        );
+    }
+
+    /// GET/HEAD on `from` answer 302 to `to?sig=N` (N unique per hit). A request for `to`
+    /// whose sig was issued more than `ttl` ago, or without a valid sig, is answered 403;
+    /// otherwise `to` is served as usual (the resource must be [`Server::add`]ed).
+    pub fn signed_redirect(&self, from: &str, to: &str, ttl: Duration) {
+        let to_path = to.split('?').next().unwrap_or(to).to_string();
+        let mut routes = self.inner.routes.write().unwrap_or_else(|e| e.into_inner());
+        routes.protected.insert(to_path);
+        routes.map.insert(
+            from.to_string(),
+            Route::Signed {
+                to: to.to_string(),
+                ttl,
+            },
+        );
+    }
+
+    /// Every request answered so far, in the order answered (headers decided). `body_bytes`
+    /// is what has been sent at the time of the call.
+    pub fn log(&self) -> Vec<LogEntry> {
+        lock(&self.inner.log)
+            .iter()
+            .map(|l| LogEntry {
+                body_bytes: l.body.load(Ordering::Relaxed),
+                ..l.entry.clone()
+            })
+            .collect()
+    }
+
+    /// TCP connections accepted so far.
+    pub fn connections(&self) -> u64 {
+        self.inner.conns.load(Ordering::Acquire)
+    }
+
+    /// Body bytes sent for `path` (query ignored) over all responses, including small
+    /// error/status bodies.
+    pub fn bytes_sent(&self, path: &str) -> u64 {
+        lock(&self.inner.bytes)
+            .get(path)
+            .map_or(0, |c| c.load(Ordering::Relaxed))
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.inner.shutdown.store(true, Ordering::Release);
+        // Wake the accept thread.
+        let _ = TcpStream::connect_timeout(&self.addr, Duration::from_secs(1));
+        if let Some(h) = self.accept.take() {
+            let _ = h.join();
+        }
+        for (_, s) in lock(&self.inner.streams).drain() {
+            let _ = s.shutdown(Shutdown::Both);
+        }
+        let threads = std::mem::take(&mut *lock(&self.inner.threads));
+        for t in threads {
+            let _ = t.join();
+        }
+    }
+}
+
+fn accept_loop(listener: TcpListener, inner: Arc<Inner>) {
+    for incoming in listener.incoming() {
+        if inner.stopping() {
+            break;
+        }
+        let stream = match incoming {
+            Ok(s) => s,
+            Err(_) => {
+                // E.g. out of file descriptors: back off instead of spinning.
+                thread::sleep(Duration::from_millis(10));
+                continue;
+            }
+        };
+        let id = inner.conns.fetch_add(1, Ordering::AcqRel) + 1;
+        if let Ok(clone) = stream.try_clone() {
+            lock(&inner.streams).insert(id, clone);
+        }
+        let for_thread = inner.clone();
+        let spawned = thread::Builder::new()
+            .name(format!("testserver-conn-{id}"))
+            .spawn(move || serve::serve_conn(for_thread, stream, id));
+        match spawned {
+            Ok(h) => {
+                let mut threads = lock(&inner.threads);
+                threads.retain(|t| !t.is_finished());
+                threads.push(h);
+            }
+            Err(_) => {
+                lock(&inner.streams).remove(&id);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
