@@ -9,6 +9,8 @@ mod cmd;
 mod ctx;
 mod exit;
 mod logging;
+mod observe;
+mod signals;
 mod ui;
 
 use clap::Parser;

@@ -142,16 +142,25 @@ mod tests {
 
     #[test]
     fn unknown_key_names_key_and_file() {
-        let e = Config::parse("conections = 4\n", p()).unwrap_err().to_string();
+        let e = Config::parse("conections = 4\n", p())
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("conections"), "{e}");
         assert!(e.contains("/h/config.toml"), "{e}");
     }
 
     #[test]
     fn bad_value_names_key_and_file() {
-        let e = Config::parse("connections = 0\n", p()).unwrap_err().to_string();
-        assert!(e.contains("connections") && e.contains("/h/config.toml"), "{e}");
-        let e = Config::parse("connections = \"many\"\n", p()).unwrap_err().to_string();
+        let e = Config::parse("connections = 0\n", p())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("connections") && e.contains("/h/config.toml"),
+            "{e}"
+        );
+        let e = Config::parse("connections = \"many\"\n", p())
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("/h/config.toml"), "{e}");
     }
 }

@@ -4,13 +4,17 @@
 //! filename choice, pieces (segmenter + completion bitmap), storage, transfer workers,
 //! the engine coordinator, the retry classifier, host policy and the job runner.
 
+pub mod config;
+pub mod engine;
 pub mod filename;
 pub mod har;
-pub mod retry;
-pub mod config;
-pub mod paths;
-pub mod store;
+pub mod http;
 pub mod lock;
-pub mod urls;
+pub mod paths;
 pub mod pieces;
+pub mod resolver;
+pub mod retry;
 pub mod storage;
+pub mod store;
+pub mod transfer;
+pub mod urls;

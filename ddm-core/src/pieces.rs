@@ -151,7 +151,12 @@ mod tests {
         assert!(p.is_power_of_two());
         assert!((100u64 << 30).div_ceil(p) <= MAX_PIECES);
         assert!(PieceMap::new(100 << 30, p).as_bytes().len() <= 2048);
-        assert!(PieceMap::new(5 << 40, piece_size_for(5 << 40)).as_bytes().len() <= 2048);
+        assert!(
+            PieceMap::new(5 << 40, piece_size_for(5 << 40))
+                .as_bytes()
+                .len()
+                <= 2048
+        );
     }
 
     #[test]
@@ -184,8 +189,14 @@ mod tests {
         m.set_done(9);
         let back = PieceMap::from_bytes(1000, 100, m.as_bytes()).unwrap();
         assert_eq!(back, m);
-        assert!(PieceMap::from_bytes(1000, 100, &[0]).is_none(), "wrong length");
-        assert!(PieceMap::from_bytes(1000, 100, &[0, 0xff]).is_none(), "bits past the end");
+        assert!(
+            PieceMap::from_bytes(1000, 100, &[0]).is_none(),
+            "wrong length"
+        );
+        assert!(
+            PieceMap::from_bytes(1000, 100, &[0, 0xff]).is_none(),
+            "bits past the end"
+        );
     }
 
     #[test]

@@ -94,8 +94,42 @@ pub enum Failure {
     InvalidResponse(String),
     /// Local disk error. Final, never retried.
     Storage(String),
+    /// The remote file is no longer the one being downloaded (validators changed). Final:
+    /// two versions are never spliced.
+    Changed(String),
     /// Anything else. Final.
     Other(String),
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Failure::ConnectRefused => f.write_str("connection refused"),
+            Failure::ConnectTimeout => f.write_str("connection timed out"),
+            Failure::Resolve => f.write_str("could not resolve the host name"),
+            Failure::Reset => f.write_str("connection reset"),
+            Failure::Timeout => f.write_str("no data received (stalled)"),
+            Failure::Partial => f.write_str("the server closed the connection early"),
+            Failure::Tls => f.write_str("TLS certificate or handshake failure (use --insecure only if you trust the server)"),
+            Failure::Http { status, .. } => write!(f, "HTTP {status}{}", status_hint(*status)),
+            Failure::InvalidResponse(m) => write!(f, "invalid response: {m}"),
+            Failure::Storage(m) => f.write_str(m),
+            Failure::Changed(m) => f.write_str(m),
+            Failure::Other(m) => f.write_str(m),
+        }
+    }
+}
+
+fn status_hint(status: u16) -> &'static str {
+    match status {
+        401 => " (unauthorized: the server wants credentials; pass them with --header)",
+        403 => " (forbidden: the link may have expired; get a fresh one)",
+        404 => " (not found: check the URL)",
+        410 => " (gone: the file was removed from the server)",
+        429 => " (too many requests)",
+        503 => " (service unavailable)",
+        _ => "",
+    }
 }
 
 /// Limits and timings of the retry schedule.
@@ -181,7 +215,7 @@ pub fn is_retryable(f: &Failure) -> bool {
         | Failure::Partial
         | Failure::InvalidResponse(_) => true,
         Failure::Http { status, .. } => matches!(status, 408 | 429 | 500 | 502 | 503 | 504),
-        Failure::Tls | Failure::Storage(_) | Failure::Other(_) => false,
+        Failure::Tls | Failure::Storage(_) | Failure::Changed(_) | Failure::Other(_) => false,
     }
 }
 

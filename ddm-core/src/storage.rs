@@ -34,8 +34,12 @@ impl StorageError {
     pub fn io(op: &'static str, path: &Path, e: &io::Error) -> Self {
         let errno = e.raw_os_error();
         let msg = match errno {
-            Some(libc::ENOSPC) => "no space left on the device; free some space, then `ddm resume`".into(),
-            Some(libc::EROFS) => "the file system is read-only; choose another directory with -d".into(),
+            Some(libc::ENOSPC) => {
+                "no space left on the device; free some space, then `ddm resume`".into()
+            }
+            Some(libc::EROFS) => {
+                "the file system is read-only; choose another directory with -d".into()
+            }
             Some(libc::EACCES) | Some(libc::EPERM) => {
                 "permission denied; fix the permissions or choose another directory with -d".into()
             }

@@ -37,7 +37,9 @@ mod tests {
 
     #[test]
     fn rejects_with_reason() {
-        assert!(parse_http_url("ftp://h/f").unwrap_err().contains("not supported"));
+        assert!(parse_http_url("ftp://h/f")
+            .unwrap_err()
+            .contains("not supported"));
         assert!(parse_http_url("file:///etc/passwd")
             .unwrap_err()
             .contains("not supported"));

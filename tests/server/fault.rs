@@ -70,9 +70,7 @@ pub(crate) fn range(entry: &Entry, start: u64, end: u64, total: u64) -> Option<R
             Fault::WrongRangeStart { .. } if start > 0 => {
                 RangeTweak::Serve(start / 2, (start / 2 + n - 1).min(total - 1))
             }
-            Fault::WrongRangeStart { .. } if total > 1 => {
-                RangeTweak::Serve(1, (n).min(total - 1))
-            }
+            Fault::WrongRangeStart { .. } if total > 1 => RangeTweak::Serve(1, (n).min(total - 1)),
             Fault::MalformedContentRange { .. } => RangeTweak::Garbage("bytes ??-??/garbage"),
             _ => continue,
         };
@@ -93,11 +91,9 @@ fn mix(mut z: u64) -> u64 {
 /// Add the cut/stall faults that apply to a GET body of `len` bytes (consumes them).
 pub(crate) fn body(entry: &Entry, len: u64, plan: &mut BodyPlan) {
     let hit = entry.gets.fetch_add(1, Ordering::AcqRel) + 1;
-    let mut cut = |at: u64, rst: bool, plan: &mut BodyPlan| {
-        match plan.cut {
-            Some((c, _)) if c <= at => {}
-            _ => plan.cut = Some((at, rst)),
-        }
+    let cut = |at: u64, rst: bool, plan: &mut BodyPlan| match plan.cut {
+        Some((c, _)) if c <= at => {}
+        _ => plan.cut = Some((at, rst)),
     };
     for (i, f) in entry.res.faults.iter().enumerate() {
         match f {
@@ -112,11 +108,9 @@ pub(crate) fn body(entry: &Entry, len: u64, plan: &mut BodyPlan) {
                 let at = ((len as f64 * frac) as u64).min(len - 1);
                 cut(at, *rst, plan);
             }
-            Fault::Stall { after, secs, .. } if *after < len && entry.has(i) => {
+            Fault::Stall { after, secs, .. } if *after < len && entry.take(i) => {
                 let d = Duration::try_from_secs_f64(*secs).unwrap_or(Duration::ZERO);
-                if entry.take(i) {
-                    plan.stalls.push((*after, d));
-                }
+                plan.stalls.push((*after, d));
             }
             _ => {}
         }

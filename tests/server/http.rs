@@ -94,7 +94,10 @@ fn find_head_end(buf: &[u8]) -> Option<(usize, usize)> {
 }
 
 /// Read one request from `stream`; `buf` carries bytes already read (pipelining).
-pub(crate) fn read_request(mut stream: &TcpStream, buf: &mut Vec<u8>) -> Result<Request, ReadError> {
+pub(crate) fn read_request(
+    mut stream: &TcpStream,
+    buf: &mut Vec<u8>,
+) -> Result<Request, ReadError> {
     let mut tmp = [0u8; 8192];
     loop {
         // Ignore empty lines before a request line (RFC 9112 §2.2).
@@ -106,6 +109,9 @@ pub(crate) fn read_request(mut stream: &TcpStream, buf: &mut Vec<u8>) -> Result<
             buf.drain(..lead);
         }
         if let Some((end, next)) = find_head_end(buf) {
+            if end > MAX_HEAD {
+                return Err(ReadError::Bad("request head too large"));
+            }
             let head = buf[..end].to_vec();
             buf.drain(..next);
             let mut req = parse_head(&head)?;
@@ -132,9 +138,8 @@ pub(crate) fn read_request(mut stream: &TcpStream, buf: &mut Vec<u8>) -> Result<
 
 fn is_token(s: &str) -> bool {
     !s.is_empty()
-        && s.bytes().all(|b| {
-            b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
-        })
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
 fn parse_head(head: &[u8]) -> Result<Request, ReadError> {
@@ -196,7 +201,11 @@ fn origin_form(target: &str) -> Option<String> {
     }
 }
 
-fn skip_body(mut stream: &TcpStream, buf: &mut Vec<u8>, req: &mut Request) -> Result<(), ReadError> {
+fn skip_body(
+    mut stream: &TcpStream,
+    buf: &mut Vec<u8>,
+    req: &mut Request,
+) -> Result<(), ReadError> {
     if req.header("transfer-encoding").is_some() {
         req.unframed_body = true;
         return Ok(());
@@ -421,7 +430,9 @@ pub(crate) struct BodyPlan {
 pub(crate) enum Sent {
     Complete,
     /// The plan's cut was reached; the caller must abort the connection.
-    Cut { rst: bool },
+    Cut {
+        rst: bool,
+    },
 }
 
 /// Sleep up to `d`, waking early when `stop` is set. Returns false if stopped.
@@ -539,9 +550,18 @@ mod tests {
         assert_eq!(e("bytes=x-3"), Full);
         assert_eq!(e("bytes = 1-2"), Partial(1, 2));
         assert_eq!(eval_range(None, None, 100, None, None), Full);
-        assert_eq!(eval_range(Some("bytes=-5"), None, 0, None, None), Unsatisfiable);
+        assert_eq!(
+            eval_range(Some("bytes=-5"), None, 0, None, None),
+            Unsatisfiable
+        );
         let ir = |ir: &str, etag: &str| {
-            eval_range(Some("bytes=1-2"), Some(ir), 10, Some(etag), Some("Mon, 01 Jan 2024 00:00:00 GMT"))
+            eval_range(
+                Some("bytes=1-2"),
+                Some(ir),
+                10,
+                Some(etag),
+                Some("Mon, 01 Jan 2024 00:00:00 GMT"),
+            )
         };
         assert_eq!(ir("\"a\"", "\"a\""), Partial(1, 2));
         assert_eq!(ir("\"b\"", "\"a\""), Full);
@@ -564,7 +584,8 @@ mod tests {
 
     #[test]
     fn head_parsing() {
-        let r = parse_head(b"GET http://h:1/a/b?x=1 HTTP/1.1\r\nRange: bytes=1-2\r\nX:  y \r").unwrap();
+        let r =
+            parse_head(b"GET http://h:1/a/b?x=1 HTTP/1.1\r\nRange: bytes=1-2\r\nX:  y \r").unwrap();
         assert_eq!(r.target, "/a/b?x=1");
         assert_eq!(r.path(), "/a/b");
         assert_eq!(r.query(), Some("x=1"));

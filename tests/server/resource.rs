@@ -27,7 +27,11 @@ pub enum Fault {
     CutAfter { after: u64, rst: bool, times: usize },
     /// Every `every`-th GET (1 = all) is cut after a deterministic pseudo-random fraction
     /// (10%..90%) of its body, like a flaky network; `times` bounds the number of cuts.
-    CutEvery { every: usize, rst: bool, times: usize },
+    CutEvery {
+        every: usize,
+        rst: bool,
+        times: usize,
+    },
     /// GET (not HEAD) answered with this status (+ optional Retry-After header value) and a
     /// small text body.
     Status {
@@ -248,13 +252,6 @@ impl Entry {
             n => Some(n - 1),
         })
         .is_ok()
-    }
-
-    /// Whether fault `i` still has uses left (without consuming).
-    pub(crate) fn has(&self, i: usize) -> bool {
-        self.remaining
-            .get(i)
-            .is_some_and(|c| c.load(Ordering::Acquire) > 0)
     }
 
     /// The gzip-compressed body, computed once.

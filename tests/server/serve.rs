@@ -50,7 +50,11 @@ pub(crate) fn serve_conn(inner: Arc<Inner>, stream: TcpStream, conn: u64) {
                     conn,
                     req: &req,
                 };
-                let _ = r.simple(Head::new(400), format!("bad request: {why}\n").as_bytes(), false);
+                let _ = r.simple(
+                    Head::new(400),
+                    format!("bad request: {why}\n").as_bytes(),
+                    false,
+                );
                 false
             }
         };
@@ -79,6 +83,15 @@ impl Reply<'_> {
         self.inner.record(self.conn, self.req, status)
     }
 
+    /// `Connection: close` when closing; `keep-alive` for HTTP/1.0 clients that asked for it.
+    fn connection_header(&self, head: &mut Head, keep: bool) {
+        if !keep {
+            head.set("Connection", "close");
+        } else if self.req.http10 {
+            head.set("Connection", "keep-alive");
+        }
+    }
+
     /// Write the head; on HEAD nothing else follows.
     fn write_head(&self, head: &Head) -> io::Result<()> {
         let mut s = self.stream;
@@ -91,9 +104,7 @@ impl Reply<'_> {
             head.set("Content-Type", "text/plain; charset=utf-8");
         }
         head.set("Content-Length", body.len().to_string());
-        if !keep {
-            head.set("Connection", "close");
-        }
+        self.connection_header(&mut head, keep);
         let logged = self.log(head.status);
         let mut out = head.to_bytes();
         let with_body = !self.is_head() && !body.is_empty();
@@ -281,9 +292,7 @@ fn serve_resource(r: &Reply, entry: &Arc<Entry>, mut keep: bool) -> io::Result<b
             h.set("Transfer-Encoding", "chunked");
         }
     }
-    if !keep {
-        h.set("Connection", "close");
-    }
+    r.connection_header(&mut h, keep);
     let logged = r.log(h.status);
     r.write_head(&h)?;
     if is_head {

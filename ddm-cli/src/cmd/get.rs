@@ -1,15 +1,75 @@
-//! `ddm get` (engine wiring in progress).
+//! `ddm get`: add one job and run it in the foreground; the same `get` after an
+//! interruption continues that job instead of starting a new one.
 
+use super::jobopts::{parse_urls, JobOpts};
 use crate::cli::Global;
-use crate::exit::CliResult;
+use crate::ctx::Ctx;
+use crate::exit::{store, CliResult, Code};
+use crate::observe::Display;
+use ddm_core::engine::{run_job, Control, Outcome};
+use ddm_core::store::{Job, NewJob};
 
-/// Not available yet.
+/// Download one URL now, with a live progress bar. Running the same command again after an
+/// interruption continues where it stopped.
+///
+/// Example: ddm get https://example.org/big.iso -o big.iso --connections 16
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
-    pub rest: Vec<String>,
+    /// An http or https URL.
+    #[arg(value_name = "URL")]
+    pub url: String,
+    #[command(flatten)]
+    pub opts: JobOpts,
+    /// Progress as NDJSON events on stdout.
+    #[arg(long)]
+    pub json: bool,
 }
 
-pub fn run(_g: &Global, _a: Args) -> CliResult {
-    super::not_yet("get")
+/// An unfinished job for the same URL and destination, if any.
+fn same_job(jobs: &[Job], new: &NewJob) -> Option<i64> {
+    jobs.iter()
+        .rev()
+        .find(|j| {
+            !j.state.is_done()
+                && j.url == new.url
+                && j.dest_dir == new.dest_dir
+                && (new.file_name.is_none() || j.file_name == new.file_name)
+        })
+        .map(|j| j.id)
+}
+
+pub fn run(g: &Global, a: Args) -> CliResult {
+    let url = parse_urls(std::slice::from_ref(&a.url))?.remove(0);
+    let new = a.opts.to_job(&url, false)?;
+    let mut ctx = Ctx::open(g)?;
+    let _lock = super::run::lock(&ctx)?;
+    let ctl = Control {
+        interrupt: crate::signals::install(),
+    };
+    let mut display = Display::new(a.json, g.quiet);
+    ctx.store.recover_running().map_err(store)?;
+    let existing = same_job(&ctx.store.list().map_err(store)?, &new);
+    let id = match existing {
+        Some(id) => {
+            let job = ctx.store.get(id).map_err(store)?;
+            if job.bytes_done > 0 && !g.quiet && !a.json {
+                eprintln!(
+                    "continuing job {id} ({} bytes already done)",
+                    job.bytes_done
+                );
+            }
+            ctx.store.set_settings(id, &new.settings).map_err(store)?;
+            id
+        }
+        None => ctx.store.add(&new).map_err(store)?,
+    };
+    ctx.store.claim(id).map_err(store)?;
+    let outcome = run_job(&mut ctx.store, id, &ctx.config, &ctl, &mut display);
+    display.finished(id, &outcome);
+    Ok(match outcome {
+        Outcome::Done { .. } => Code::Ok,
+        Outcome::Interrupted => Code::Interrupted,
+        Outcome::Paused | Outcome::Removed => Code::Ok,
+        Outcome::Failed(_) => Code::Failed,
+    })
 }

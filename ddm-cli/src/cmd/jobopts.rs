@@ -59,7 +59,10 @@ impl JobOpts {
                         o.display()
                     )));
                 }
-                (full.parent().map(Path::to_path_buf).unwrap_or(base), Some(name))
+                (
+                    full.parent().map(Path::to_path_buf).unwrap_or(base),
+                    Some(name),
+                )
             }
         };
         if !dest_dir.is_dir() {

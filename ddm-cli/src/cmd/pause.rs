@@ -10,7 +10,11 @@ use crate::exit::{store, CliResult, Code};
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Job ids (see `ddm status`).
-    #[arg(required_unless_present = "all", conflicts_with = "all", value_name = "ID")]
+    #[arg(
+        required_unless_present = "all",
+        conflicts_with = "all",
+        value_name = "ID"
+    )]
     pub ids: Vec<i64>,
     /// Every queued or running job.
     #[arg(long)]
@@ -30,7 +34,10 @@ pub fn run(g: &Global, a: Args) -> CliResult {
             println!("{id}: paused");
         } else {
             let st = ctx.store.state(*id).map_err(store)?;
-            println!("{id}: not paused (it is {})", st.map(|s| s.name()).unwrap_or("gone"));
+            println!(
+                "{id}: not paused (it is {})",
+                st.map(|s| s.name()).unwrap_or("gone")
+            );
         }
     }
     Ok(Code::Ok)

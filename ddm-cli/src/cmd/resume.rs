@@ -10,7 +10,11 @@ use crate::exit::{store, CliResult, Code};
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Job ids (see `ddm status`).
-    #[arg(required_unless_present = "all", conflicts_with = "all", value_name = "ID")]
+    #[arg(
+        required_unless_present = "all",
+        conflicts_with = "all",
+        value_name = "ID"
+    )]
     pub ids: Vec<i64>,
     /// Every paused or failed job.
     #[arg(long)]
@@ -45,10 +49,20 @@ pub fn run(g: &Global, a: Args) -> CliResult {
     let changed = ctx.store.resume(&ids).map_err(store)?;
     for id in &ids {
         if changed.contains(id) {
-            println!("{id}: queued{}", if a.restart { " (restarting from zero)" } else { "" });
+            println!(
+                "{id}: queued{}",
+                if a.restart {
+                    " (restarting from zero)"
+                } else {
+                    ""
+                }
+            );
         } else {
             let st = ctx.store.state(*id).map_err(store)?;
-            println!("{id}: not resumed (it is {})", st.map(|s| s.name()).unwrap_or("gone"));
+            println!(
+                "{id}: not resumed (it is {})",
+                st.map(|s| s.name()).unwrap_or("gone")
+            );
         }
     }
     Ok(Code::Ok)

@@ -325,7 +325,13 @@ impl Store {
         self.conn.execute(
             "UPDATE jobs SET bitmap = ?2, bytes_done = ?3, speed = ?5, updated_at = ?4 \
              WHERE id = ?1",
-            params![id, bitmap, bytes_done as i64, now(), speed.map(|s| s as i64)],
+            params![
+                id,
+                bitmap,
+                bytes_done as i64,
+                now(),
+                speed.map(|s| s as i64)
+            ],
         )?;
         Ok(())
     }

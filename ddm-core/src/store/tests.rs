@@ -61,8 +61,13 @@ fn pause_resume_transitions() {
     assert_eq!(s.pause(&[a]).unwrap(), Vec::<i64>::new());
     assert_eq!(s.resume(&[a]).unwrap(), vec![a]);
     assert_eq!(s.state(a).unwrap(), Some(JobState::Queued));
-    s.set_state(a, &JobState::Failed { error: "boom".into() })
-        .unwrap();
+    s.set_state(
+        a,
+        &JobState::Failed {
+            error: "boom".into(),
+        },
+    )
+    .unwrap();
     assert_eq!(s.get(a).unwrap().state.error(), Some("boom"));
     assert_eq!(s.resume(&[a]).unwrap(), vec![a]);
     assert_eq!(s.get(a).unwrap().state, JobState::Queued);
@@ -93,7 +98,8 @@ fn remote_meta_checkpoint_and_reset() {
         piece_size: 1 << 20,
     };
     s.save_remote(id, &m, &[0, 0]).unwrap();
-    s.checkpoint(id, &[0b1010_0000, 0], 2 << 20, Some(5)).unwrap();
+    s.checkpoint(id, &[0b1010_0000, 0], 2 << 20, Some(5))
+        .unwrap();
     let j = s.get(id).unwrap();
     assert_eq!(j.final_url.as_deref(), Some("http://b/1"));
     assert_eq!(j.size, Some(10 << 20));
@@ -118,7 +124,10 @@ fn claimed_paths_exclude_self_and_done() {
     let mut b = new_job("http://a/2");
     b.file_name = Some("y".into());
     let b = s.add(&b).unwrap();
-    assert_eq!(s.claimed_paths(a).unwrap(), vec![PathBuf::from("/tmp/dl/y")]);
+    assert_eq!(
+        s.claimed_paths(a).unwrap(),
+        vec![PathBuf::from("/tmp/dl/y")]
+    );
     s.set_state(b, &JobState::Done).unwrap();
     assert!(s.claimed_paths(a).unwrap().is_empty());
 }
@@ -160,7 +169,10 @@ fn corrupt_database_is_refused_and_untouched() {
     std::fs::write(&path, junk.repeat(100)).unwrap();
     let err = Store::open(&path).unwrap_err().to_string();
     assert!(err.contains(&path.display().to_string()), "{err}");
-    assert!(err.contains("not a ddm database") || err.contains("damaged"), "{err}");
+    assert!(
+        err.contains("not a ddm database") || err.contains("damaged"),
+        "{err}"
+    );
     assert_eq!(std::fs::read(&path).unwrap(), junk.repeat(100));
 }
 

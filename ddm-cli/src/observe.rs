@@ -1,0 +1,203 @@
+//! Showing a running job: a live bar on a terminal, plain periodic lines otherwise, or NDJSON
+//! events (`--json`) for scripts. Drawn on a fixed cadence, never per chunk.
+
+use crate::ui;
+use ddm_core::engine::{Event, Observer, Outcome, Progress};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::io::{IsTerminal, Write};
+use std::time::{Duration, Instant};
+
+pub enum Mode {
+    Bar,
+    Lines,
+    Json,
+}
+
+pub struct Display {
+    mode: Mode,
+    bar: Option<ProgressBar>,
+    last_line: Option<Instant>,
+    quiet: bool,
+}
+
+impl Display {
+    pub fn new(json: bool, quiet: bool) -> Self {
+        let mode = if json {
+            Mode::Json
+        } else if std::io::stderr().is_terminal() {
+            Mode::Bar
+        } else {
+            Mode::Lines
+        };
+        Display {
+            mode,
+            bar: None,
+            last_line: None,
+            quiet,
+        }
+    }
+
+    fn json(&self, v: serde_json::Value) {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{v}");
+        let _ = out.flush();
+    }
+
+    fn say(&self, msg: &str) {
+        if self.quiet {
+            return;
+        }
+        match &self.bar {
+            Some(b) => b.println(msg),
+            None => eprintln!("{msg}"),
+        }
+    }
+
+    /// Report how a job ended.
+    pub fn finished(&mut self, id: i64, o: &Outcome) {
+        if let Some(b) = self.bar.take() {
+            b.finish_and_clear();
+        }
+        match self.mode {
+            Mode::Json => {
+                let v = match o {
+                    Outcome::Done {
+                        path,
+                        size,
+                        elapsed,
+                    } => serde_json::json!({
+                        "event": "done", "job": id, "path": path.display().to_string(),
+                        "size": size, "seconds": elapsed.as_secs_f64()}),
+                    Outcome::Failed(e) => {
+                        serde_json::json!({"event": "failed", "job": id, "error": e})
+                    }
+                    Outcome::Paused => serde_json::json!({"event": "paused", "job": id}),
+                    Outcome::Removed => serde_json::json!({"event": "removed", "job": id}),
+                    Outcome::Interrupted => {
+                        serde_json::json!({"event": "interrupted", "job": id})
+                    }
+                };
+                self.json(v);
+            }
+            _ => {
+                let msg = match o {
+                    Outcome::Done { path, size, elapsed } => {
+                        let secs = elapsed.as_secs_f64().max(1e-3);
+                        format!(
+                            "job {id}: done: {} ({} in {}, {})",
+                            path.display(),
+                            ui::bytes(*size),
+                            ui::duration(secs),
+                            ui::speed((*size as f64 / secs) as u64)
+                        )
+                    }
+                    Outcome::Failed(e) => format!("job {id}: failed: {e}"),
+                    Outcome::Paused => format!("job {id}: paused (progress kept; `ddm resume {id}`)"),
+                    Outcome::Removed => format!("job {id}: removed"),
+                    Outcome::Interrupted => format!(
+                        "job {id}: interrupted; progress saved, `ddm run` (or the same `ddm get`) continues it"
+                    ),
+                };
+                if matches!(o, Outcome::Failed(_)) || !self.quiet {
+                    eprintln!("{msg}");
+                }
+            }
+        }
+    }
+
+    fn progress(&mut self, p: &Progress) {
+        let eta = match p.size {
+            Some(s) if p.speed > 0.0 => s.saturating_sub(p.bytes) as f64 / p.speed,
+            _ => f64::INFINITY,
+        };
+        match self.mode {
+            Mode::Json => self.json(serde_json::json!({
+                "event": "progress", "job": p.job, "bytes": p.bytes, "size": p.size,
+                "speed": p.speed as u64, "eta_seconds": eta.is_finite().then_some(eta),
+                "connections": p.connections})),
+            Mode::Bar => {
+                if let Some(b) = &self.bar {
+                    b.set_position(p.bytes);
+                    b.set_message(format!(
+                        "{:>11}  ETA {:>6}  {:>2} conn",
+                        ui::speed(p.speed as u64),
+                        ui::duration(eta),
+                        p.connections
+                    ));
+                }
+            }
+            Mode::Lines => {
+                if self.quiet
+                    || self
+                        .last_line
+                        .is_some_and(|t| t.elapsed() < Duration::from_secs(2))
+                {
+                    return;
+                }
+                self.last_line = Some(Instant::now());
+                let pct = p
+                    .size
+                    .filter(|s| *s > 0)
+                    .map(|s| format!("{:5.1}% ", p.bytes as f64 * 100.0 / s as f64))
+                    .unwrap_or_default();
+                eprintln!(
+                    "job {}: {pct}{} of {}  {}  ETA {}  {} conn",
+                    p.job,
+                    ui::bytes(p.bytes),
+                    p.size.map(ui::bytes).unwrap_or_else(|| "?".into()),
+                    ui::speed(p.speed as u64),
+                    ui::duration(eta),
+                    p.connections
+                );
+            }
+        }
+    }
+}
+
+impl Observer for Display {
+    fn event(&mut self, e: Event<'_>) {
+        match e {
+            Event::Started {
+                job,
+                name,
+                size,
+                connections,
+                ranged,
+            } => match self.mode {
+                Mode::Json => self.json(serde_json::json!({
+                    "event": "started", "job": job, "name": name, "size": size,
+                    "connections": connections, "ranges": ranged})),
+                Mode::Bar if !self.quiet => {
+                    let bar =
+                        ProgressBar::with_draw_target(size, ProgressDrawTarget::stderr_with_hz(5));
+                    let style = if size.is_some() {
+                        "{prefix} [{bar:30}] {bytes:>10}/{total_bytes:<10} {percent:>3}% {msg}"
+                    } else {
+                        "{prefix} {spinner} {bytes:>10} {msg}"
+                    };
+                    bar.set_style(
+                        ProgressStyle::with_template(style)
+                            .expect("valid template")
+                            .progress_chars("=> "),
+                    );
+                    let mut short: String = name.chars().take(28).collect();
+                    if short.len() < name.len() {
+                        short.push('…');
+                    }
+                    bar.set_prefix(format!("{job}: {short}"));
+                    self.bar = Some(bar);
+                }
+                _ => self.say(&format!(
+                    "job {job}: {name}, {}, {connections} connection{}",
+                    size.map(ui::bytes).unwrap_or_else(|| "unknown size".into()),
+                    if connections == 1 { "" } else { "s" }
+                )),
+            },
+            Event::Progress(p) => self.progress(p),
+            Event::Note(n) => match self.mode {
+                Mode::Json => self.json(serde_json::json!({"event": "note", "message": n})),
+                _ => self.say(&format!("note: {n}")),
+            },
+        }
+    }
+}

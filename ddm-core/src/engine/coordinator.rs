@@ -1,0 +1,570 @@
+//! The coordinator: the one place that owns a download's policy and state.
+//!
+//! Workers only transfer bytes. The coordinator hands them segments, steals work for idle
+//! connections from the largest remaining range, retries failures through the classifier,
+//! lowers the connection count when the server throttles, checkpoints durable progress
+//! (write → fdatasync → commit the bitmap, engine.md 5) about once a second, polls the store
+//! so a `pause`/`remove` from another terminal takes effect within a second, and decides
+//! completion from the bitmap, never from "the queue is empty" (engine.md 2).
+
+use super::coverage::Coverage;
+use super::split::{initial_segments, steal_point};
+use super::{Control, Event, Observer, Progress};
+use crate::config::Config;
+use crate::pieces::PieceMap;
+use crate::retry::{self, Decision, Failure};
+use crate::store::{JobState, Store};
+use crate::transfer::{Outcome, Report, Segment, Shared, Task, WorkerHandle};
+use std::collections::VecDeque;
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const TICK: Duration = Duration::from_millis(50);
+const CONTROL_EVERY: Duration = Duration::from_millis(250);
+const PROGRESS_EVERY: Duration = Duration::from_millis(200);
+
+/// How a transfer phase ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Stop {
+    Complete,
+    Paused,
+    Removed,
+    Interrupted,
+    Failed(String),
+}
+
+struct Slot {
+    seg: Arc<Segment>,
+    worker: Option<usize>,
+    attempts: u32,
+    not_before: Instant,
+    speed: f64,
+    last_pos: u64,
+    last_sample: Instant,
+}
+
+impl Slot {
+    fn new(seg: Arc<Segment>) -> Slot {
+        let now = Instant::now();
+        let pos = seg.span().pos;
+        Slot {
+            seg,
+            worker: None,
+            attempts: 0,
+            not_before: now,
+            speed: 0.0,
+            last_pos: pos,
+            last_sample: now,
+        }
+    }
+    fn remaining(&self) -> u64 {
+        let s = self.seg.span();
+        s.end.saturating_sub(s.pos)
+    }
+}
+
+pub struct Params<'a> {
+    pub job_id: i64,
+    pub name: String,
+    pub url: String,
+    pub first_url: String,
+    pub ranged: bool,
+    pub size: Option<u64>,
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    pub connections: usize,
+    pub cfg: &'a Config,
+}
+
+pub struct Coordinator<'a> {
+    p: Params<'a>,
+    store: &'a mut Store,
+    ctl: &'a Control,
+    obs: &'a mut dyn Observer,
+    shared: Arc<Shared>,
+    pub pieces: Option<PieceMap>,
+    written: Coverage,
+    slots: Vec<Slot>,
+    workers: Vec<Option<WorkerHandle>>,
+    idle: Vec<usize>,
+    busy: usize,
+    tx: Sender<Report>,
+    rx: Receiver<Report>,
+    target: usize,
+    policy: retry::Policy,
+    budget: retry::Budget,
+    reresolved: bool,
+    throttled: bool,
+    started: Instant,
+    samples: VecDeque<(Instant, u64)>,
+    rng: u64,
+    /// Bytes at the end of a stream of unknown length.
+    pub stream_len: Option<u64>,
+}
+
+impl<'a> Coordinator<'a> {
+    pub fn new(
+        p: Params<'a>,
+        store: &'a mut Store,
+        ctl: &'a Control,
+        obs: &'a mut dyn Observer,
+        shared: Arc<Shared>,
+        pieces: Option<PieceMap>,
+    ) -> Self {
+        let (tx, rx) = channel();
+        let mut written = Coverage::default();
+        let mut slots = Vec::new();
+        match &pieces {
+            Some(pm) => {
+                for r in pm.done_ranges() {
+                    written.insert(r);
+                }
+                for r in initial_segments(&pm.missing(), p.connections) {
+                    slots.push(Slot::new(Segment::new(r.start, r.end)));
+                }
+            }
+            None => slots.push(Slot::new(Segment::new(0, p.size.unwrap_or(u64::MAX)))),
+        }
+        let target = if p.ranged { p.connections.max(1) } else { 1 };
+        let policy = retry::Policy {
+            max_attempts: p.cfg.max_attempts,
+            ..retry::Policy::default()
+        };
+        let budget = retry::Budget::new(p.cfg.retry_budget);
+        let rng = (std::process::id() as u64) << 32 ^ p.job_id as u64 ^ 0x9e37_79b9_7f4a_7c15;
+        Coordinator {
+            p,
+            store,
+            ctl,
+            obs,
+            shared,
+            pieces,
+            written,
+            slots,
+            workers: Vec::new(),
+            idle: Vec::new(),
+            busy: 0,
+            tx,
+            rx,
+            target,
+            policy,
+            budget,
+            reresolved: false,
+            throttled: false,
+            started: Instant::now(),
+            samples: VecDeque::new(),
+            rng,
+            stream_len: None,
+        }
+    }
+
+    /// Work until the download is complete or must stop; always ends with a checkpoint.
+    pub fn run(&mut self) -> Stop {
+        let mut last_control = Instant::now();
+        let mut last_progress = Instant::now() - PROGRESS_EVERY;
+        let mut last_checkpoint = Instant::now();
+        let checkpoint_every = Duration::from_secs_f64(self.p.cfg.checkpoint_secs);
+        let stop = loop {
+            if let Some(stop) = self.drain_reports() {
+                break stop;
+            }
+            if self.slots.is_empty() {
+                break Stop::Complete;
+            }
+            if last_control.elapsed() >= CONTROL_EVERY {
+                last_control = Instant::now();
+                if let Some(stop) = self.check_control() {
+                    break stop;
+                }
+            }
+            self.assign();
+            if last_checkpoint.elapsed() >= checkpoint_every {
+                last_checkpoint = Instant::now();
+                if let Err(msg) = self.checkpoint() {
+                    break Stop::Failed(msg);
+                }
+            }
+            if last_progress.elapsed() >= PROGRESS_EVERY {
+                last_progress = Instant::now();
+                self.sample_speeds();
+                let p = self.progress();
+                self.obs.event(Event::Progress(&p));
+            }
+        };
+        self.shutdown();
+        if let Err(msg) = self.checkpoint() {
+            if stop == Stop::Complete || matches!(stop, Stop::Failed(_)) {
+                return Stop::Failed(msg);
+            }
+        }
+        let p = self.progress();
+        self.obs.event(Event::Progress(&p));
+        stop
+    }
+
+    fn check_control(&mut self) -> Option<Stop> {
+        if self.ctl.interrupt.load(Ordering::Relaxed) {
+            return Some(Stop::Interrupted);
+        }
+        match self.store.state(self.p.job_id) {
+            Ok(Some(JobState::Paused)) => Some(Stop::Paused),
+            Ok(None) => Some(Stop::Removed),
+            Ok(Some(_)) => None,
+            Err(e) => {
+                tracing::warn!("cannot read job state: {e}");
+                None
+            }
+        }
+    }
+
+    /// Handle worker reports: the first waits up to one tick.
+    fn drain_reports(&mut self) -> Option<Stop> {
+        let mut first = true;
+        loop {
+            let r = if first {
+                first = false;
+                match self.rx.recv_timeout(TICK) {
+                    Ok(r) => r,
+                    Err(RecvTimeoutError::Timeout) => return None,
+                    Err(RecvTimeoutError::Disconnected) => return None,
+                }
+            } else {
+                match self.rx.try_recv() {
+                    Ok(r) => r,
+                    Err(_) => return None,
+                }
+            };
+            if let Some(stop) = self.on_report(r) {
+                return Some(stop);
+            }
+        }
+    }
+
+    fn on_report(&mut self, r: Report) -> Option<Stop> {
+        self.busy -= 1;
+        self.idle.push(r.worker);
+        let Some(i) = self.slots.iter().position(|s| s.worker == Some(r.worker)) else {
+            return None;
+        };
+        self.slots[i].worker = None;
+        match r.outcome {
+            Outcome::Finished => {
+                let slot = self.slots.swap_remove(i);
+                let span = slot.seg.span();
+                if !self.p.ranged && self.p.size.is_none() {
+                    self.stream_len = Some(span.pos);
+                }
+                self.written.insert(slot.seg.origin..span.pos);
+                None
+            }
+            Outcome::Stopped => None,
+            Outcome::Failed(f) => self.on_failure(i, f, r.bytes),
+        }
+    }
+
+    fn on_failure(&mut self, i: usize, f: Failure, bytes: u64) -> Option<Stop> {
+        tracing::debug!(failure = %f, bytes, "transfer attempt failed");
+        if bytes > 0 {
+            self.slots[i].attempts = 0; // it made progress: not a stuck range
+        }
+        if !self.p.ranged {
+            // Without ranges a stream can only start over.
+            let end = self.p.size.unwrap_or(u64::MAX);
+            self.slots[i] = Slot::new(Segment::new(0, end));
+        }
+        if let Failure::Http {
+            status: 403 | 410, ..
+        } = f
+        {
+            if !self.reresolved && self.p.first_url != self.p.url {
+                self.reresolved = true;
+                return self.reresolve(i);
+            }
+        }
+        if retry::is_throttle(&f) {
+            let limit = self.busy.max(1);
+            if limit < self.target {
+                self.obs.event(Event::Note(format!(
+                    "the server refuses more connections ({}); continuing with {limit}",
+                    f
+                )));
+                self.target = limit;
+                self.throttled = true;
+            }
+        }
+        self.slots[i].attempts += 1;
+        let jitter = self.next_jitter();
+        match retry::decide(
+            &f,
+            self.slots[i].attempts,
+            &self.policy,
+            jitter,
+            std::time::SystemTime::now(),
+        ) {
+            Decision::Retry(d) if self.budget.take() => {
+                self.slots[i].not_before = Instant::now() + d;
+                None
+            }
+            Decision::Retry(_) => Some(Stop::Failed(format!(
+                "gave up after {} retries; last error: {f}",
+                self.p.cfg.retry_budget
+            ))),
+            Decision::GiveUp if retry::is_retryable(&f) => Some(Stop::Failed(format!(
+                "gave up after {} attempts on one range; last error: {f}",
+                self.slots[i].attempts
+            ))),
+            Decision::GiveUp => Some(Stop::Failed(f.to_string())),
+        }
+    }
+
+    /// A 403/410 after a redirect: the signed URL probably expired. Resolve the original URL
+    /// again, once; continue only if it is the same file.
+    fn reresolve(&mut self, i: usize) -> Option<Stop> {
+        self.obs.event(Event::Note(
+            "the download link was refused; resolving the original URL again".into(),
+        ));
+        match crate::resolver::probe(&self.p.first_url, &self.shared.opts) {
+            Ok(info) => {
+                let same = info.size == self.p.size
+                    && (self.p.etag.is_none() || info.etag == self.p.etag)
+                    && (self.p.last_modified.is_none()
+                        || info.last_modified == self.p.last_modified);
+                if !same {
+                    return Some(Stop::Failed(
+                        "the original URL now leads to a different file; run `ddm resume ID --restart` to download it"
+                            .into(),
+                    ));
+                }
+                self.p.url = info.final_url.clone();
+                let _ = self.store.set_final_url(self.p.job_id, &info.final_url);
+                self.slots[i].not_before = Instant::now();
+                None
+            }
+            Err(e) => Some(Stop::Failed(format!(
+                "the link expired and resolving it again failed: {e}"
+            ))),
+        }
+    }
+
+    fn next_jitter(&mut self) -> f64 {
+        // xorshift64: jitter only needs to de-synchronise retries.
+        self.rng ^= self.rng << 13;
+        self.rng ^= self.rng >> 7;
+        self.rng ^= self.rng << 17;
+        (self.rng >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// Give work to idle connections, up to the target count.
+    fn assign(&mut self) {
+        let now = Instant::now();
+        while self.busy < self.target {
+            // 1. An unassigned segment whose retry time has come.
+            let ready = self
+                .slots
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| s.worker.is_none() && s.not_before <= now)
+                .min_by_key(|(_, s)| s.seg.span().pos)
+                .map(|(i, _)| i);
+            let i = match ready {
+                Some(i) => i,
+                None => match self.steal() {
+                    Some(i) => i,
+                    None => return,
+                },
+            };
+            let w = self.idle_worker();
+            let task = Task {
+                seg: self.slots[i].seg.clone(),
+                url: self.p.url.clone(),
+                ranged: self.p.ranged,
+                size: self.p.size,
+                etag: self.p.etag.clone(),
+            };
+            let slot = &mut self.slots[i];
+            slot.worker = Some(w);
+            slot.last_pos = slot.seg.span().pos;
+            slot.last_sample = now;
+            self.busy += 1;
+            if let Some(h) = &self.workers[w] {
+                h.give(task);
+            }
+        }
+    }
+
+    fn idle_worker(&mut self) -> usize {
+        if let Some(w) = self.idle.pop() {
+            return w;
+        }
+        let id = self.workers.len();
+        self.workers.push(Some(WorkerHandle::spawn(
+            id,
+            self.shared.clone(),
+            self.tx.clone(),
+        )));
+        id
+    }
+
+    /// Split the active segment with the most bytes left; returns the new slot's index.
+    fn steal(&mut self) -> Option<usize> {
+        if !self.p.ranged {
+            return None;
+        }
+        let thief_speed = self.typical_speed();
+        let (vi, _) = self
+            .slots
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.worker.is_some())
+            .max_by_key(|(_, s)| s.remaining())?;
+        let victim = &self.slots[vi];
+        let span = victim.seg.span();
+        let at = steal_point(span.pos, span.end, victim.speed, thief_speed)?;
+        let old_end = victim.seg.cut(at)?;
+        tracing::debug!(from = span.pos, at, old_end, "steal");
+        self.slots.push(Slot::new(Segment::new(at, old_end)));
+        Some(self.slots.len() - 1)
+    }
+
+    /// Median speed of the active connections (what an idle one may expect).
+    fn typical_speed(&self) -> f64 {
+        let mut v: Vec<f64> = self
+            .slots
+            .iter()
+            .filter(|s| s.worker.is_some() && s.speed > 0.0)
+            .map(|s| s.speed)
+            .collect();
+        if v.is_empty() {
+            return 0.0;
+        }
+        v.sort_by(|a, b| a.total_cmp(b));
+        v[v.len() / 2]
+    }
+
+    fn sample_speeds(&mut self) {
+        let now = Instant::now();
+        for s in &mut self.slots {
+            if s.worker.is_none() {
+                continue;
+            }
+            let dt = now.duration_since(s.last_sample).as_secs_f64();
+            if dt < 0.1 {
+                continue;
+            }
+            let pos = s.seg.span().pos;
+            let inst = pos.saturating_sub(s.last_pos) as f64 / dt;
+            s.speed = if s.speed == 0.0 {
+                inst
+            } else {
+                0.6 * s.speed + 0.4 * inst
+            };
+            s.last_pos = pos;
+            s.last_sample = now;
+        }
+    }
+
+    /// Bytes written so far (durable or not): for display only.
+    fn bytes_now(&self) -> u64 {
+        self.written.total()
+            + self
+                .slots
+                .iter()
+                .map(|s| s.seg.span().pos - s.seg.origin)
+                .sum::<u64>()
+    }
+
+    fn progress(&mut self) -> Progress {
+        let now = Instant::now();
+        let bytes = self.bytes_now();
+        self.samples.push_back((now, bytes));
+        while self.samples.len() > 2
+            && now.duration_since(self.samples[0].0) > Duration::from_secs(5)
+        {
+            self.samples.pop_front();
+        }
+        let (t0, b0) = self.samples[0];
+        let dt = now.duration_since(t0).as_secs_f64();
+        let speed = if dt > 0.05 {
+            bytes.saturating_sub(b0) as f64 / dt
+        } else {
+            0.0
+        };
+        Progress {
+            job: self.p.job_id,
+            name: self.p.name.clone(),
+            size: self.p.size,
+            bytes,
+            speed,
+            connections: self.busy,
+            elapsed: self.started.elapsed(),
+        }
+    }
+
+    /// Durability order: snapshot what is written, fdatasync, then commit the bitmap.
+    fn checkpoint(&mut self) -> Result<(), String> {
+        let mut snap = self.written.clone();
+        for s in &self.slots {
+            snap.insert(s.seg.origin..s.seg.span().pos);
+        }
+        if !self.shared.file.still_present() {
+            return Err(format!(
+                "the partial file {} was deleted or replaced during the download; \
+                 `ddm resume ID` starts it again",
+                self.shared.file.path().display()
+            ));
+        }
+        self.shared.file.sync().map_err(|e| e.to_string())?;
+        let speed = (!self.samples.is_empty()).then(|| self.progress().speed as u64);
+        let (bitmap, done) = match &mut self.pieces {
+            Some(pm) => {
+                for r in snap.ranges() {
+                    pm.mark_covered(r);
+                }
+                (pm.as_bytes().to_vec(), pm.bytes_done())
+            }
+            // No resume state without ranges: progress is shown, not trusted.
+            None => (Vec::new(), snap.total()),
+        };
+        if let Err(e) = self.store.checkpoint(self.p.job_id, &bitmap, done, speed) {
+            tracing::warn!("checkpoint not saved: {e}");
+        }
+        Ok(())
+    }
+
+    /// Stop every transfer and wait for the workers.
+    fn shutdown(&mut self) {
+        self.shared.cancel.store(true, Ordering::Relaxed);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while self.busy > 0 && Instant::now() < deadline {
+            match self.rx.recv_timeout(Duration::from_millis(200)) {
+                Ok(r) => {
+                    let _ = self.on_report_final(r);
+                }
+                Err(RecvTimeoutError::Timeout) => continue,
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
+        }
+        for w in self.workers.iter_mut().filter_map(Option::take) {
+            w.finish();
+        }
+    }
+
+    /// During shutdown, only account for written bytes; schedule nothing.
+    fn on_report_final(&mut self, r: Report) -> Option<()> {
+        self.busy -= 1;
+        let i = self.slots.iter().position(|s| s.worker == Some(r.worker))?;
+        self.slots[i].worker = None;
+        if r.outcome == Outcome::Finished {
+            let slot = self.slots.swap_remove(i);
+            self.written.insert(slot.seg.origin..slot.seg.span().pos);
+        }
+        Some(())
+    }
+
+    /// The learned connection cap, if the server throttled us.
+    pub fn learned_cap(&self) -> Option<usize> {
+        self.throttled.then_some(self.target)
+    }
+}

@@ -1,0 +1,276 @@
+//! Before a transfer: probe, check the remote is still the same file (engine.md 6), choose
+//! the file name on the first run, and open or create the `.part` file.
+
+use super::{Event, Observer};
+use crate::config::Config;
+use crate::http::HttpOptions;
+use crate::pieces::{piece_size_for, PieceMap};
+use crate::resolver::{self, RemoteInfo};
+use crate::storage::{part_path, PartFile};
+use crate::store::{host_key, Job, RemoteMeta, Store};
+use std::path::PathBuf;
+
+pub struct Prepared {
+    pub info: RemoteInfo,
+    pub name: String,
+    pub dest: PathBuf,
+    pub file: PartFile,
+    pub pieces: Option<PieceMap>,
+    pub connections: usize,
+    pub host: String,
+    pub http: HttpOptions,
+}
+
+/// What differs between the stored validators and a fresh probe (empty: same file).
+pub fn changes(job: &Job, info: &RemoteInfo) -> Vec<String> {
+    let mut out = Vec::new();
+    if job.size != info.size {
+        let show = |s: Option<u64>| s.map(|v| format!("{v} bytes")).unwrap_or("unknown".into());
+        out.push(format!("size {} → {}", show(job.size), show(info.size)));
+    }
+    if let (Some(a), Some(b)) = (&job.etag, &info.etag) {
+        if a != b {
+            out.push(format!("ETag {a} → {b}"));
+        }
+    }
+    if let (Some(a), Some(b)) = (&job.last_modified, &info.last_modified) {
+        if a != b {
+            out.push(format!("Last-Modified {a} → {b}"));
+        }
+    }
+    out
+}
+
+pub fn prepare(
+    store: &mut Store,
+    job: &Job,
+    cfg: &Config,
+    obs: &mut dyn Observer,
+) -> Result<Prepared, String> {
+    let http = HttpOptions::from_config(cfg, job.settings.headers.clone(), job.settings.insecure);
+    let info = probe_with_retries(&job.url, &http, cfg, obs)?;
+    for n in &info.notes {
+        obs.event(Event::Note(n.clone()));
+    }
+    let probed_before = job.final_url.is_some() && job.file_name.is_some();
+    if probed_before {
+        let diff = changes(job, &info);
+        if !diff.is_empty() && job.bytes_done > 0 {
+            return Err(format!(
+                "the remote file changed since the download started ({}); partial data kept; \
+                 run `ddm resume {} --restart` to download the new version from zero",
+                diff.join(", "),
+                job.id
+            ));
+        }
+        if !diff.is_empty() {
+            return fresh(store, job, info, http, cfg, obs);
+        }
+        if job.final_url.as_deref() != Some(info.final_url.as_str()) {
+            store
+                .set_final_url(job.id, &info.final_url)
+                .map_err(|e| e.to_string())?;
+        }
+        resume(store, job, info, http, cfg, obs)
+    } else {
+        fresh(store, job, info, http, cfg, obs)
+    }
+}
+
+fn probe_with_retries(
+    url: &str,
+    http: &HttpOptions,
+    cfg: &Config,
+    obs: &mut dyn Observer,
+) -> Result<RemoteInfo, String> {
+    let policy = crate::retry::Policy {
+        max_attempts: cfg.max_attempts.min(4),
+        ..Default::default()
+    };
+    let mut attempt = 0;
+    loop {
+        match resolver::probe(url, http) {
+            Ok(i) => return Ok(i),
+            Err(e) => {
+                attempt += 1;
+                match crate::retry::decide(
+                    &e.failure,
+                    attempt,
+                    &policy,
+                    0.5,
+                    std::time::SystemTime::now(),
+                ) {
+                    crate::retry::Decision::Retry(d) => {
+                        obs.event(Event::Note(format!(
+                            "probe failed ({}); retrying in {:.1}s",
+                            e.failure,
+                            d.as_secs_f64()
+                        )));
+                        std::thread::sleep(d);
+                    }
+                    crate::retry::Decision::GiveUp => return Err(e.to_string()),
+                }
+            }
+        }
+    }
+}
+
+fn connections(store: &Store, job: &Job, cfg: &Config, host: &str, ranged: bool) -> usize {
+    if !ranged {
+        return 1;
+    }
+    let pol = store.host_policy(host).unwrap_or_default();
+    let mut n = job
+        .settings
+        .connections
+        .or(pol.recommended)
+        .unwrap_or(cfg.connections);
+    if let Some(cap) = pol.max_connections {
+        n = n.min(cap);
+    }
+    n.clamp(1, crate::config::MAX_CONNECTIONS) as usize
+}
+
+/// First run (or a restart): choose the name, record the remote, create the `.part` file.
+fn fresh(
+    store: &mut Store,
+    job: &Job,
+    info: RemoteInfo,
+    http: HttpOptions,
+    cfg: &Config,
+    obs: &mut dyn Observer,
+) -> Result<Prepared, String> {
+    let wanted = job
+        .file_name
+        .clone()
+        .unwrap_or_else(|| info.filename.clone());
+    let claimed = store.claimed_paths(job.id).map_err(|e| e.to_string())?;
+    let dir = job.dest_dir.clone();
+    let overwrite = job.settings.overwrite;
+    let name = crate::filename::unique_name(&wanted, |cand| {
+        let p = dir.join(cand);
+        claimed.contains(&p) || part_path(&p).exists() || (!overwrite && p.exists())
+    });
+    if name != wanted {
+        obs.event(Event::Note(format!(
+            "{} exists; saving as {name}",
+            dir.join(&wanted).display()
+        )));
+    }
+    let dest = dir.join(&name);
+    let ranged = info.ranges && info.size.is_some();
+    let piece = piece_size_for(info.size.unwrap_or(0));
+    let pieces = if ranged {
+        Some(PieceMap::new(info.size.unwrap_or(0), piece))
+    } else {
+        None
+    };
+    let file = PartFile::create(&dest, info.size).map_err(|e| e.to_string())?;
+    let meta = RemoteMeta {
+        final_url: info.final_url.clone(),
+        file_name: name.clone(),
+        size: info.size,
+        etag: info.etag.clone(),
+        last_modified: info.last_modified.clone(),
+        ranges: ranged,
+        piece_size: piece,
+    };
+    let bitmap = pieces
+        .as_ref()
+        .map(|p| p.as_bytes().to_vec())
+        .unwrap_or_default();
+    store
+        .save_remote(job.id, &meta, &bitmap)
+        .map_err(|e| e.to_string())?;
+    let host = host_of(&info.final_url);
+    let connections = connections(store, job, cfg, &host, ranged);
+    Ok(Prepared {
+        info,
+        name,
+        dest,
+        file,
+        pieces,
+        connections,
+        host,
+        http,
+    })
+}
+
+/// Continue a job from its bitmap.
+fn resume(
+    store: &mut Store,
+    job: &Job,
+    info: RemoteInfo,
+    http: HttpOptions,
+    cfg: &Config,
+    obs: &mut dyn Observer,
+) -> Result<Prepared, String> {
+    let name = job.file_name.clone().expect("probed job has a name");
+    let dest = job.dest_dir.join(&name);
+    let ranged = info.ranges && info.size.is_some() && job.ranges == Some(true);
+    let restart = |why: &str, obs: &mut dyn Observer| {
+        if job.bytes_done > 0 {
+            obs.event(Event::Note(format!("{why}; restarting from zero")));
+        }
+    };
+    if !ranged {
+        restart(
+            "the server does not support ranges, so the download cannot continue",
+            obs,
+        );
+        return fresh_same_name(store, job, info, http, cfg, name);
+    }
+    let size = info.size.unwrap_or(0);
+    let piece = job.piece_size.unwrap_or_else(|| piece_size_for(size));
+    let pieces = PieceMap::from_bytes(size, piece, &job.bitmap);
+    let file = match (pieces.is_some(), PartFile::open(&dest, Some(size))) {
+        (true, Ok(f)) => f,
+        (false, _) => {
+            restart("the saved progress does not match the file", obs);
+            return fresh_same_name(store, job, info, http, cfg, name);
+        }
+        (true, Err(e)) if e.kind == std::io::ErrorKind::NotFound => {
+            restart(
+                &format!("the partial file {} is gone", part_path(&dest).display()),
+                obs,
+            );
+            return fresh_same_name(store, job, info, http, cfg, name);
+        }
+        (true, Err(e)) => return Err(e.to_string()),
+    };
+    let host = host_of(&info.final_url);
+    let connections = connections(store, job, cfg, &host, true);
+    Ok(Prepared {
+        info,
+        name,
+        dest,
+        file,
+        pieces,
+        connections,
+        host,
+        http,
+    })
+}
+
+/// Start over, keeping the name the job already has.
+fn fresh_same_name(
+    store: &mut Store,
+    job: &Job,
+    info: RemoteInfo,
+    http: HttpOptions,
+    cfg: &Config,
+    name: String,
+) -> Result<Prepared, String> {
+    let mut j = job.clone();
+    j.file_name = Some(name);
+    j.settings.overwrite = true; // our own name: the .part we replace is ours
+    let mut quiet = super::NoObserver;
+    let p = fresh(store, &j, info, http, cfg, &mut quiet)?;
+    Ok(p)
+}
+
+fn host_of(url: &str) -> String {
+    url::Url::parse(url)
+        .map(|u| host_key(&u))
+        .unwrap_or_default()
+}

@@ -1,0 +1,119 @@
+//! Planning: the initial segments of a download, and where an idle connection steals from.
+//!
+//! Pure functions, unit-tested. Stealing takes the back part of the largest remaining range
+//! of an active segment; the split point is weighted by speed so that the owner and the thief
+//! should finish together (a 20× slower owner keeps ~5% of what is left), instead of a blind
+//! half that leaves a straggler holding the download at 99%.
+
+use std::ops::Range;
+
+/// No initial segment is smaller than this (few large segments, split on demand).
+pub const MIN_SEGMENT: u64 = 512 * 1024;
+/// A thief never takes less than this (request storms get clients banned).
+pub const MIN_STEAL: u64 = 128 * 1024;
+/// Split points are aligned to this.
+const ALIGN: u64 = 16 * 1024;
+
+/// Cut the missing ranges into about `n` segments of similar size.
+pub fn initial_segments(missing: &[Range<u64>], n: usize) -> Vec<Range<u64>> {
+    let total: u64 = missing.iter().map(|r| r.end - r.start).sum();
+    if total == 0 {
+        return Vec::new();
+    }
+    let target = (total / n.max(1) as u64).max(MIN_SEGMENT);
+    let mut out = Vec::new();
+    for r in missing {
+        let len = r.end - r.start;
+        let parts = len.div_ceil(target).max(1);
+        let step = len / parts;
+        let mut start = r.start;
+        for i in 0..parts {
+            let end = if i + 1 == parts {
+                r.end
+            } else {
+                align_up(start + step).min(r.end)
+            };
+            if end > start {
+                out.push(start..end);
+            }
+            start = end;
+        }
+    }
+    out
+}
+
+fn align_up(x: u64) -> u64 {
+    x.div_ceil(ALIGN) * ALIGN
+}
+
+/// Where to cut a segment at `pos..end` so an idle connection can take `at..end`.
+/// Speeds are bytes/s (0 = unknown). None when the remainder is too small to share.
+pub fn steal_point(pos: u64, end: u64, owner_speed: f64, thief_speed: f64) -> Option<u64> {
+    let remaining = end.checked_sub(pos)?;
+    if remaining < 2 * MIN_STEAL {
+        // Too small to split evenly; still worth taking from a much slower owner.
+        if !(owner_speed > 0.0 && thief_speed > 4.0 * owner_speed && remaining >= MIN_STEAL) {
+            return None;
+        }
+    }
+    let owner_share = if owner_speed > 0.0 && thief_speed > 0.0 {
+        (owner_speed / (owner_speed + thief_speed)).clamp(0.02, 0.5)
+    } else {
+        0.5
+    };
+    // The owner keeps its share, plus what arrives in the ~100 ms before it notices.
+    let keep = ((remaining as f64 * owner_share) as u64).max((owner_speed * 0.1) as u64);
+    let at = align_up(pos + keep.max(1));
+    (at < end && end - at >= MIN_STEAL / 2).then_some(at)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn initial_split_covers_everything_once() {
+        let missing = vec![0..(100 << 20)];
+        let segs = initial_segments(&missing, 8);
+        assert_eq!(segs.len(), 8);
+        assert_eq!(segs[0].start, 0);
+        assert_eq!(segs.last().unwrap().end, 100 << 20);
+        for w in segs.windows(2) {
+            assert_eq!(w[0].end, w[1].start);
+        }
+    }
+
+    #[test]
+    fn small_files_get_few_segments() {
+        assert_eq!(initial_segments(&[0..1000], 16), vec![0..1000]);
+        assert_eq!(initial_segments(&[0..(2 << 20)], 16).len(), 4);
+        assert!(initial_segments(&[], 4).is_empty());
+    }
+
+    #[test]
+    fn scattered_missing_ranges_are_kept_apart() {
+        let segs = initial_segments(&[0..(1 << 20), (5 << 20)..(6 << 20)], 2);
+        assert_eq!(segs, vec![0..(1 << 20), (5 << 20)..(6 << 20)]);
+    }
+
+    #[test]
+    fn steal_halves_when_speeds_unknown() {
+        let at = steal_point(0, 10 << 20, 0.0, 0.0).unwrap();
+        assert_eq!(at, 5 << 20);
+    }
+
+    #[test]
+    fn slow_owner_keeps_little() {
+        let at = steal_point(0, 10 << 20, 100_000.0, 2_000_000.0).unwrap();
+        assert!(at < 1 << 20, "owner keeps ~5%: {at}");
+        assert_eq!(at % ALIGN, 0);
+    }
+
+    #[test]
+    fn tiny_remainders_are_not_split() {
+        assert_eq!(steal_point(0, MIN_STEAL, 0.0, 0.0), None);
+        assert_eq!(steal_point(100, 50, 0.0, 0.0), None);
+        // ...unless the owner is far slower than the thief.
+        assert!(steal_point(0, 3 * MIN_STEAL / 2, 10_000.0, 1_000_000.0).is_some());
+    }
+}

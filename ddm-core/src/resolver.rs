@@ -1,0 +1,188 @@
+//! Resolver: URL → final URL, size, range support, validators and file name (`ddm probe`).
+//!
+//! HEAD first (following at most 10 http/https redirects), then always a `GET` with
+//! `Range: bytes=0-0`: range support is claimed only when a real 206 with a valid
+//! Content-Range comes back, never from `Accept-Ranges` alone. When HEAD is refused or gives
+//! no usable length, the GET's answer is used; when HEAD and GET disagree on the length, the
+//! GET (what the download will actually receive) wins.
+
+use crate::http::{self, Head, HttpOptions};
+use crate::retry::Failure;
+use curl::easy::{Easy2, Handler, WriteError};
+use serde::Serialize;
+
+/// What a probe learned.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RemoteInfo {
+    pub url: String,
+    pub final_url: String,
+    pub status: u16,
+    pub size: Option<u64>,
+    pub ranges: bool,
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    pub content_type: Option<String>,
+    pub content_disposition: Option<String>,
+    pub filename: String,
+    /// Notes on server quirks met while probing (HEAD refused, lengths disagree, ...).
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{url}: {failure}")]
+pub struct ProbeError {
+    pub url: String,
+    pub failure: Failure,
+}
+
+#[derive(Default)]
+struct Collector {
+    head: Head,
+    body: u64,
+    limit: u64,
+}
+
+impl Handler for Collector {
+    fn header(&mut self, data: &[u8]) -> bool {
+        self.head.feed(data);
+        true
+    }
+    fn write(&mut self, data: &[u8]) -> Result<usize, WriteError> {
+        self.body += data.len() as u64;
+        if self.body > self.limit {
+            return Ok(0); // enough: we only wanted the head (a 200 to our Range would be the whole file)
+        }
+        Ok(data.len())
+    }
+}
+
+struct Answer {
+    head: Head,
+    final_url: String,
+}
+
+fn request(url: &str, o: &HttpOptions, head_only: bool) -> Result<Answer, Failure> {
+    let mut easy = Easy2::new(Collector {
+        limit: 1,
+        ..Default::default()
+    });
+    let cfg = |easy: &mut Easy2<Collector>| -> Result<(), curl::Error> {
+        easy.url(url)?;
+        http::configure(easy, o, &[])?;
+        if head_only {
+            easy.nobody(true)?;
+        } else {
+            easy.range("0-0")?;
+        }
+        Ok(())
+    };
+    cfg(&mut easy).map_err(|e| Failure::Other(format!("cannot set up request: {e}")))?;
+    let res = easy.perform();
+    let final_url = easy
+        .effective_url()
+        .ok()
+        .flatten()
+        .unwrap_or(url)
+        .to_string();
+    let head = std::mem::take(&mut easy.get_mut().head);
+    match res {
+        Ok(()) => {}
+        // We stop a 200 answer after its first bytes on purpose.
+        Err(e) if e.is_write_error() && head.status != 0 => {}
+        Err(e) => return Err(http::classify_curl(&e)),
+    }
+    Ok(Answer { head, final_url })
+}
+
+/// Probe `url`.
+pub fn probe(url: &str, o: &HttpOptions) -> Result<RemoteInfo, ProbeError> {
+    let err = |failure| ProbeError {
+        url: url.to_string(),
+        failure,
+    };
+    let mut notes = Vec::new();
+    let head = match request(url, o, true) {
+        Ok(a) if (200..300).contains(&a.head.status) => Some(a),
+        Ok(a) => {
+            notes.push(format!("HEAD answered {}; used GET instead", a.head.status));
+            None
+        }
+        Err(f @ (Failure::ConnectRefused | Failure::Resolve | Failure::Tls)) => return Err(err(f)),
+        Err(f) => {
+            notes.push(format!("HEAD failed ({f}); used GET instead"));
+            None
+        }
+    };
+    let get_url = head.as_ref().map(|a| a.final_url.as_str()).unwrap_or(url);
+    let get = request(get_url, o, false).map_err(err)?;
+    let g = &get.head;
+    if !(200..300).contains(&g.status) {
+        return Err(err(g.failure()));
+    }
+    let (ranges, get_size) = match (g.status, g.content_range()) {
+        (206, Some(cr)) if cr.first == 0 && g.encoded().is_none() => (true, cr.total),
+        (206, _) => {
+            notes.push("the server's 206 answer was unusable; using one connection".into());
+            (false, None)
+        }
+        _ => (
+            false,
+            if g.encoded().is_none() {
+                g.content_length()
+            } else {
+                None
+            },
+        ),
+    };
+    if g.encoded().is_some() {
+        notes.push(format!(
+            "the server compresses the body ({}) although identity was asked; using one connection",
+            g.encoded().unwrap_or_default()
+        ));
+    }
+    let head_size = head
+        .as_ref()
+        .filter(|a| a.head.encoded().is_none())
+        .and_then(|a| a.head.content_length());
+    let size = match (get_size, head_size) {
+        (Some(g), Some(h)) if g != h => {
+            notes.push(format!(
+                "HEAD said {h} bytes but GET says {g}; trusting GET"
+            ));
+            Some(g)
+        }
+        (Some(g), _) => Some(g),
+        (None, h) if !ranges && g.status == 200 && g.get("transfer-encoding").is_some() => {
+            let _ = h;
+            None // streamed without a length: unknown, whatever HEAD claimed
+        }
+        (None, h) => h,
+    };
+    let pick = |name: &str| {
+        g.get(name)
+            .or_else(|| head.as_ref().and_then(|a| a.head.get(name)))
+            .map(str::to_string)
+    };
+    let final_url = get.final_url.clone();
+    let content_disposition = pick("content-disposition");
+    let content_type = pick("content-type");
+    let parsed = url::Url::parse(&final_url).map_err(|e| err(Failure::Other(e.to_string())))?;
+    let filename = crate::filename::choose(
+        content_disposition.as_deref(),
+        &parsed,
+        content_type.as_deref(),
+    );
+    Ok(RemoteInfo {
+        url: url.to_string(),
+        final_url,
+        status: g.status,
+        size: if ranges || size.is_some() { size } else { None },
+        ranges: ranges && size.is_some(),
+        etag: pick("etag"),
+        last_modified: pick("last-modified"),
+        content_type,
+        content_disposition,
+        filename,
+        notes,
+    })
+}

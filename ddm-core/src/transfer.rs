@@ -1,0 +1,420 @@
+//! Transfer workers: threads that each own one libcurl handle (so the connection is kept
+//! alive across the ranges they are given) and only move bytes.
+//!
+//! A worker gets a `Task` (a `Segment` plus how to request it), writes the body at its offset
+//! in the `.part` file as it arrives, and reports an `Outcome`. It makes no policy decisions:
+//! retries, splitting and checkpoints belong to the coordinator (engine).
+//!
+//! Before the first byte of a response is written, its head is checked (engine.md 3): a
+//! ranged request needs a 206 whose Content-Range starts exactly at the requested offset,
+//! ends no later than asked and whose total is the known size; no content encoding; the
+//! ETag, when both sides have one, must be the job's. A 200 to a range request is never
+//! written. A short 206 is fine: what came is written, the rest stays missing.
+
+use crate::http::{self, Head, HttpOptions};
+use crate::retry::Failure;
+use crate::storage::PartFile;
+use curl::easy::{Easy2, Handler, WriteError};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, Sender};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// A contiguous byte range being filled by one worker: `origin..end`, written up to `pos`.
+/// The coordinator may lower `end` at any time (work stealing); the worker stops there.
+#[derive(Debug)]
+pub struct Segment {
+    pub origin: u64,
+    span: Mutex<Span>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span {
+    pub pos: u64,
+    pub end: u64,
+}
+
+impl Segment {
+    pub fn new(origin: u64, end: u64) -> Arc<Segment> {
+        Arc::new(Segment {
+            origin,
+            span: Mutex::new(Span { pos: origin, end }),
+        })
+    }
+    pub fn span(&self) -> Span {
+        *self.span.lock().unwrap()
+    }
+    /// Move `end` down to `at` if nothing at or past `at` is written yet. Returns the old end.
+    pub fn cut(&self, at: u64) -> Option<u64> {
+        let mut s = self.span.lock().unwrap();
+        if at <= s.pos || at >= s.end {
+            return None;
+        }
+        let old = s.end;
+        s.end = at;
+        Some(old)
+    }
+}
+
+/// What a worker is asked to do.
+#[derive(Debug, Clone)]
+pub struct Task {
+    pub seg: Arc<Segment>,
+    pub url: String,
+    /// Send a Range header (false: one plain GET of the whole body from offset 0).
+    pub ranged: bool,
+    /// The file's known size (Content-Range total / Content-Length must match).
+    pub size: Option<u64>,
+    pub etag: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// The segment reached its end (possibly lowered by a steal).
+    Finished,
+    /// Cancelled by the coordinator (pause, stop).
+    Stopped,
+    /// The attempt failed; the segment keeps what was written.
+    Failed(Failure),
+}
+
+#[derive(Debug)]
+pub struct Report {
+    pub worker: usize,
+    pub outcome: Outcome,
+    /// Body bytes written by this attempt.
+    pub bytes: u64,
+    pub elapsed: Duration,
+}
+
+/// Shared, read-only context of all workers of one job.
+#[derive(Debug)]
+pub struct Shared {
+    pub opts: HttpOptions,
+    pub file: PartFile,
+    /// Set to stop every transfer promptly.
+    pub cancel: AtomicBool,
+    /// Body bytes written by all workers (for speed display).
+    pub received: AtomicU64,
+}
+
+#[derive(Debug)]
+pub struct WorkerHandle {
+    pub id: usize,
+    tx: Sender<Task>,
+    join: JoinHandle<()>,
+}
+
+impl WorkerHandle {
+    pub fn spawn(id: usize, shared: Arc<Shared>, reports: Sender<Report>) -> WorkerHandle {
+        let (tx, rx) = std::sync::mpsc::channel::<Task>();
+        let join = std::thread::Builder::new()
+            .name(format!("ddm-worker-{id}"))
+            .spawn(move || worker_loop(id, shared, rx, reports))
+            .expect("spawn worker thread");
+        WorkerHandle { id, tx, join }
+    }
+    pub fn give(&self, t: Task) -> bool {
+        self.tx.send(t).is_ok()
+    }
+    /// Close the task channel and wait for the thread.
+    pub fn finish(self) {
+        drop(self.tx);
+        let _ = self.join.join();
+    }
+}
+
+fn worker_loop(id: usize, shared: Arc<Shared>, rx: Receiver<Task>, reports: Sender<Report>) {
+    let mut easy = Easy2::new(Sink::new(shared.clone()));
+    let mut configured_for: Option<(bool, Option<String>)> = None;
+    while let Ok(task) = rx.recv() {
+        let start = Instant::now();
+        let key = (task.ranged, task.etag.clone());
+        if configured_for.as_ref() != Some(&key) {
+            let extra: Vec<String> = match (&task.etag, task.ranged) {
+                // If-Range only with a strong validator (engine.md 6).
+                (Some(e), true) if !e.starts_with("W/") => vec![format!("If-Range: {e}")],
+                _ => vec![],
+            };
+            if let Err(e) = http::configure(&mut easy, &shared.opts, &extra) {
+                let _ = reports.send(Report {
+                    worker: id,
+                    outcome: Outcome::Failed(Failure::Other(format!("request setup: {e}"))),
+                    bytes: 0,
+                    elapsed: start.elapsed(),
+                });
+                continue;
+            }
+            configured_for = Some(key);
+        }
+        let (outcome, bytes) = run_task(&mut easy, &task);
+        if reports
+            .send(Report {
+                worker: id,
+                outcome,
+                bytes,
+                elapsed: start.elapsed(),
+            })
+            .is_err()
+        {
+            break;
+        }
+    }
+}
+
+fn run_task(easy: &mut Easy2<Sink>, task: &Task) -> (Outcome, u64) {
+    let span = task.seg.span();
+    if span.pos >= span.end {
+        return (Outcome::Finished, 0);
+    }
+    easy.get_mut().start(task.clone(), span);
+    let setup = (|| -> Result<(), curl::Error> {
+        easy.url(&task.url)?;
+        if task.ranged {
+            let last = if span.end == u64::MAX {
+                String::new()
+            } else {
+                (span.end - 1).to_string()
+            };
+            easy.range(&format!("{}-{last}", span.pos))?;
+        } else {
+            easy.range("")?;
+        }
+        Ok(())
+    })();
+    if let Err(e) = setup {
+        return (
+            Outcome::Failed(Failure::Other(format!("request setup: {e}"))),
+            0,
+        );
+    }
+    let res = easy.perform();
+    let sink = easy.get_mut();
+    let written = sink.written;
+    let outcome = match (res, sink.stop.take(), sink.error.take()) {
+        (_, _, Some(f)) => Outcome::Failed(f),
+        (_, Some(Stop::End), _) => Outcome::Finished,
+        (_, Some(Stop::Cancel), _) => Outcome::Stopped,
+        (Ok(()), None, None) => sink.after_body(),
+        (Err(e), None, None) => {
+            if !sink.checked && sink.head.status >= 300 {
+                Outcome::Failed(sink.head.failure())
+            } else {
+                Outcome::Failed(http::classify_curl(&e))
+            }
+        }
+    };
+    sink.task = None;
+    (outcome, written)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    End,
+    Cancel,
+}
+
+/// curl's callbacks for one worker: validates the head, writes at offsets.
+struct Sink {
+    shared: Arc<Shared>,
+    task: Option<Task>,
+    head: Head,
+    checked: bool,
+    start_pos: u64,
+    /// The end this attempt asked the server for (a steal may lower the segment's end later).
+    req_end: u64,
+    written: u64,
+    stop: Option<Stop>,
+    error: Option<Failure>,
+}
+
+impl Sink {
+    fn new(shared: Arc<Shared>) -> Self {
+        Sink {
+            shared,
+            task: None,
+            head: Head::default(),
+            checked: false,
+            start_pos: 0,
+            req_end: 0,
+            written: 0,
+            stop: None,
+            error: None,
+        }
+    }
+
+    fn start(&mut self, task: Task, span: Span) {
+        self.task = Some(task);
+        self.req_end = span.end;
+        self.head = Head::default();
+        self.checked = false;
+        self.start_pos = span.pos;
+        self.written = 0;
+        self.stop = None;
+        self.error = None;
+    }
+
+    /// Check the response head before the first body byte is written.
+    fn check_head(&self) -> Result<(), Failure> {
+        let task = self.task.as_ref().expect("task set");
+        let h = &self.head;
+        if !(200..300).contains(&h.status) {
+            return Err(h.failure());
+        }
+        if let Some(enc) = h.encoded() {
+            return Err(Failure::InvalidResponse(format!(
+                "the server sent a {enc}-encoded body although identity was asked"
+            )));
+        }
+        if let (Some(want), Some(got)) = (&task.etag, h.get("etag")) {
+            if want != got {
+                return Err(Failure::Changed(format!(
+                    "the remote file changed during the download (ETag {want} became {got}); \
+                     run `ddm resume ID --restart` to download the new version"
+                )));
+            }
+        }
+        if task.ranged {
+            if h.status != 206 {
+                return Err(if task.etag.is_some() && h.status == 200 {
+                    Failure::Changed(
+                        "the server answered a range request with the whole file (200): the remote \
+                         file changed or ranges were turned off; run `ddm resume ID --restart`"
+                            .into(),
+                    )
+                } else {
+                    Failure::InvalidResponse(format!(
+                        "expected 206 Partial Content for a range request, got {}",
+                        h.status
+                    ))
+                });
+            }
+            let cr = h.content_range().ok_or_else(|| {
+                Failure::InvalidResponse(format!(
+                    "unusable Content-Range {:?}",
+                    h.get("content-range").unwrap_or("(missing)")
+                ))
+            })?;
+            let end = self.req_end;
+            if cr.first != self.start_pos || cr.last >= end || cr.total != task.size {
+                return Err(Failure::InvalidResponse(format!(
+                    "asked for bytes {}-{} of {:?}, the server sent {}-{}/{:?}",
+                    self.start_pos,
+                    end.saturating_sub(1),
+                    task.size,
+                    cr.first,
+                    cr.last,
+                    cr.total
+                )));
+            }
+        } else {
+            if self.start_pos != 0 {
+                return Err(Failure::InvalidResponse(
+                    "a whole-file request must start at offset 0".into(),
+                ));
+            }
+            if let (Some(size), Some(len)) = (task.size, h.content_length()) {
+                if size != len {
+                    return Err(Failure::Changed(format!(
+                        "the remote file changed: it was {size} bytes, now {len}; run `ddm resume ID --restart`"
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The transfer ended normally: did it deliver the whole segment?
+    fn after_body(&mut self) -> Outcome {
+        let task = self.task.as_ref().expect("task set");
+        if !self.checked {
+            if let Err(f) = self.check_head() {
+                return Outcome::Failed(f);
+            }
+        }
+        let span = task.seg.span();
+        if span.pos >= span.end {
+            return Outcome::Finished;
+        }
+        if span.end == u64::MAX && !task.ranged {
+            // Unknown length: the stream ends where the server ends it.
+            return Outcome::Finished;
+        }
+        Outcome::Failed(Failure::Partial)
+    }
+}
+
+impl Handler for Sink {
+    fn header(&mut self, data: &[u8]) -> bool {
+        self.head.feed(data);
+        true
+    }
+
+    fn write(&mut self, data: &[u8]) -> Result<usize, WriteError> {
+        if !self.checked {
+            if let Err(f) = self.check_head() {
+                self.error = Some(f);
+                return Ok(0);
+            }
+            self.checked = true;
+        }
+        if self.shared.cancel.load(Ordering::Relaxed) {
+            self.stop = Some(Stop::Cancel);
+            return Ok(0);
+        }
+        let task = self.task.as_ref().expect("task set");
+        let mut span = task.seg.span.lock().unwrap();
+        let room = span.end.saturating_sub(span.pos);
+        let n = (data.len() as u64).min(room) as usize;
+        if n > 0 {
+            if let Err(e) = self.shared.file.write_at(&data[..n], span.pos) {
+                self.error = Some(Failure::Storage(e.to_string()));
+                return Ok(0);
+            }
+            span.pos += n as u64;
+        }
+        drop(span);
+        self.written += n as u64;
+        self.shared.received.fetch_add(n as u64, Ordering::Relaxed);
+        if n < data.len() {
+            // Our end moved (work stealing) or the server sent more than asked: stop here.
+            self.stop = Some(Stop::End);
+            return Ok(n);
+        }
+        Ok(n)
+    }
+
+    fn progress(&mut self, _dltotal: f64, _dlnow: f64, _ultotal: f64, _ulnow: f64) -> bool {
+        if self.shared.cancel.load(Ordering::Relaxed) {
+            self.stop = Some(Stop::Cancel);
+            return false;
+        }
+        // A steal may have moved our end to where we already are: stop without waiting for data.
+        if let Some(t) = &self.task {
+            let s = t.seg.span();
+            if self.checked && s.pos >= s.end {
+                self.stop = Some(Stop::End);
+                return false;
+            }
+        }
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cut_only_moves_end_into_unwritten_part() {
+        let s = Segment::new(100, 1000);
+        assert_eq!(s.cut(500), Some(1000));
+        assert_eq!(s.span(), Span { pos: 100, end: 500 });
+        assert_eq!(s.cut(100), None, "cannot cut at or before pos");
+        assert_eq!(s.cut(600), None, "cannot extend");
+        s.span.lock().unwrap().pos = 300;
+        assert_eq!(s.cut(200), None);
+        assert_eq!(s.cut(400), Some(500));
+    }
+}
