@@ -1,1 +1,7 @@
+//! Integration tests: real `ddm` processes against the loopback server (`ddm-testserver`).
+//! One test binary; each module covers one area; `util` gives every test its own home.
 
+mod cli;
+mod download;
+mod resume;
+mod util;

@@ -118,26 +118,37 @@ impl Store {
     }
 
     fn migrate(&mut self) -> Result<()> {
+        let newer = |version: i64| StoreError::Open {
+            path: PathBuf::new(),
+            msg: format!(
+                "schema version {version} is newer than this ddm understands ({}); upgrade ddm",
+                MIGRATIONS.len()
+            ),
+        };
         let version: i64 = self
             .conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))?;
         if version as usize > MIGRATIONS.len() {
-            return Err(StoreError::Open {
-                path: PathBuf::new(),
-                msg: format!(
-                    "schema version {version} is newer than this ddm understands ({}); \
-                     upgrade ddm",
-                    MIGRATIONS.len()
-                ),
-            });
+            return Err(newer(version));
         }
-        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-            let tx = self.conn.transaction()?;
+        if version as usize == MIGRATIONS.len() {
+            return Ok(());
+        }
+        // Another process may be creating the same database right now: take the write lock
+        // first, then look again.
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if version as usize > MIGRATIONS.len() {
+            return Err(newer(version));
+        }
+        for sql in MIGRATIONS.iter().skip(version as usize) {
             tx.execute_batch(sql)?;
-            tx.pragma_update(None, "user_version", (i + 1) as i64)?;
-            tx.pragma_update(None, "application_id", APPLICATION_ID)?;
-            tx.commit()?;
         }
+        tx.pragma_update(None, "user_version", MIGRATIONS.len() as i64)?;
+        tx.pragma_update(None, "application_id", APPLICATION_ID)?;
+        tx.commit()?;
         Ok(())
     }
 

@@ -1,0 +1,219 @@
+//! Downloads against the loopback server: byte-exact multi-connection transfers, work
+//! stealing, servers without ranges or lengths, HEAD refused, naming.
+
+use crate::util::*;
+use ddm_testserver::{pattern, HeadMode, Resource, Server};
+use std::time::{Duration, Instant};
+
+#[test]
+fn multi_connection_download_is_byte_exact() {
+    let server = Server::start().unwrap();
+    let body = pattern(24 << 20, 7);
+    server.add(
+        "/data/big.bin",
+        Resource::new(body.clone())
+            .etag("\"v1\"")
+            .last_modified("Sat, 21 Nov 2026 10:00:00 GMT"),
+    );
+    let env = Env::new();
+    let o = env.run(&["get", &server.url("/data/big.bin"), "-c", "8"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_same_file(&env.out().join("big.bin"), &body);
+    assert!(!env.out().join("big.bin.part").exists());
+    let j = &env.jobs()[0];
+    assert_eq!(j["state"], "done");
+    assert_eq!(j["size"], 24 << 20);
+    assert_eq!(j["bytes_done"], 24 << 20);
+    // Several connections really were used, each with Range and identity encoding.
+    let log = server.log();
+    let ranged: Vec<_> = log
+        .iter()
+        .filter(|e| e.method == "GET" && e.status == 206 && e.body_bytes > 1)
+        .collect();
+    assert!(ranged.len() >= 8, "only {} ranged GETs", ranged.len());
+    for e in &ranged {
+        assert_eq!(e.header("accept-encoding"), Some("identity"));
+        assert!(
+            !e.range.as_deref().unwrap_or("").contains(','),
+            "multi-range sent"
+        );
+    }
+    let conns: std::collections::HashSet<_> = ranged.iter().map(|e| e.conn).collect();
+    assert!(conns.len() >= 8, "{} connections", conns.len());
+}
+
+#[test]
+fn stealing_absorbs_a_20x_slower_first_connection() {
+    // Four connections at 2 MiB/s each; the one that starts at offset 0 gets 100 KiB/s.
+    // A static split would need 2 MiB / 100 KiB/s = 20 s; stealing finishes in about the
+    // time of the fast connections (8 MiB / ~6 MiB/s).
+    let server = Server::start().unwrap();
+    let body = pattern(8 << 20, 3);
+    server.add(
+        "/s.bin",
+        Resource::new(body.clone())
+            .rate(2 << 20)
+            .slow_from_zero(100 << 10),
+    );
+    let env = Env::new();
+    let start = Instant::now();
+    let o = env.run(&["get", &server.url("/s.bin"), "-c", "4"]);
+    let took = start.elapsed();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_same_file(&env.out().join("s.bin"), &body);
+    assert!(
+        took < Duration::from_secs(5),
+        "took {took:?}: the slow connection held the download"
+    );
+}
+
+#[test]
+fn server_without_ranges_gets_one_stream() {
+    let server = Server::start().unwrap();
+    let body = pattern(3 << 20, 4);
+    server.add("/nr.bin", Resource::new(body.clone()).no_ranges());
+    let env = Env::new();
+    let o = env.run(&["get", &server.url("/nr.bin"), "-c", "8"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_same_file(&env.out().join("nr.bin"), &body);
+    let gets = server
+        .log()
+        .iter()
+        .filter(|e| e.method == "GET" && e.range.as_deref() != Some("bytes=0-0"))
+        .count();
+    assert_eq!(
+        gets, 1,
+        "one stream for a server without ranges (besides the probe)"
+    );
+}
+
+#[test]
+fn unknown_length_streams_until_eof() {
+    let server = Server::start().unwrap();
+    let body = pattern((2 << 20) + 123, 5);
+    server.add(
+        "/chunked",
+        Resource::new(body.clone()).no_length().no_ranges(),
+    );
+    let env = Env::new();
+    let o = env.run(&["get", &server.url("/chunked"), "-o", "c.bin"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_same_file(&env.out().join("c.bin"), &body);
+    assert_eq!(env.jobs()[0]["size"], body.len() as u64);
+}
+
+#[test]
+fn head_refused_falls_back_to_get() {
+    let server = Server::start().unwrap();
+    let body = pattern(5 << 20, 6);
+    server.add(
+        "/nohead.bin",
+        Resource::new(body.clone()).head(HeadMode::Refuse(405)),
+    );
+    let env = Env::new();
+    let o = env.run(&["get", &server.url("/nohead.bin"), "-c", "4"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_same_file(&env.out().join("nohead.bin"), &body);
+}
+
+#[test]
+fn head_length_differing_from_get_trusts_get() {
+    let server = Server::start().unwrap();
+    let body = pattern(3 << 20, 8);
+    server.add(
+        "/lie.bin",
+        Resource::new(body.clone()).head(HeadMode::WrongLength(1000)),
+    );
+    let env = Env::new();
+    let o = env.run(&["get", &server.url("/lie.bin"), "-c", "4"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_same_file(&env.out().join("lie.bin"), &body);
+}
+
+#[test]
+fn content_disposition_names_the_file_and_existing_files_are_kept() {
+    let server = Server::start().unwrap();
+    let body = pattern(100_000, 9);
+    server.add(
+        "/dl",
+        Resource::new(body.clone()).content_disposition("attachment; filename=\"report.pdf\""),
+    );
+    server.add(
+        "/evil",
+        Resource::new(body.clone())
+            .content_disposition("attachment; filename=\"../../escape.txt\""),
+    );
+    let env = Env::new();
+    std::fs::write(env.out().join("report.pdf"), b"mine").unwrap();
+    env.ok(&["get", &server.url("/dl?id=5")]);
+    assert_eq!(
+        std::fs::read(env.out().join("report.pdf")).unwrap(),
+        b"mine"
+    );
+    assert_same_file(&env.out().join("report (1).pdf"), &body);
+    env.ok(&["get", &server.url("/evil")]);
+    assert!(!env.dir.path().join("escape.txt").exists());
+    let names: Vec<_> = std::fs::read_dir(env.out())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert!(names.iter().any(|n| n.contains("escape.txt")), "{names:?}");
+}
+
+#[test]
+fn http_errors_fail_the_job_with_the_status() {
+    let server = Server::start().unwrap();
+    let env = Env::new();
+    let o = env.run(&["get", &server.url("/missing.bin")]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("404"), "{}", stderr(&o));
+    let j = &env.jobs()[0];
+    assert_eq!(j["state"], "failed");
+    assert!(j["error"].as_str().unwrap().contains("404"));
+}
+
+#[test]
+fn run_works_the_queue_in_order() {
+    let server = Server::start().unwrap();
+    let a = pattern(1 << 20, 10);
+    let b = pattern(2 << 20, 11);
+    server.add("/a.bin", Resource::new(a.clone()));
+    server.add("/b.bin", Resource::new(b.clone()));
+    let env = Env::new();
+    env.ok(&["add", &server.url("/a.bin"), &server.url("/b.bin")]);
+    let o = env.run(&["run"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_same_file(&env.out().join("a.bin"), &a);
+    assert_same_file(&env.out().join("b.bin"), &b);
+    assert!(env.jobs().iter().all(|j| j["state"] == "done"));
+}
+
+#[test]
+fn run_exits_1_when_a_job_fails() {
+    let server = Server::start().unwrap();
+    server.add("/ok.bin", Resource::new(pattern(1000, 1)));
+    let env = Env::new();
+    env.ok(&["add", &server.url("/nope"), &server.url("/ok.bin")]);
+    let o = env.run(&["run"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let jobs = env.jobs();
+    assert_eq!(jobs[0]["state"], "failed");
+    assert_eq!(jobs[1]["state"], "done");
+}
+
+#[test]
+fn json_progress_is_ndjson() {
+    let server = Server::start().unwrap();
+    server.add("/j.bin", Resource::new(pattern(4 << 20, 2)).rate(4 << 20));
+    let env = Env::new();
+    let out = env.ok(&["get", &server.url("/j.bin"), "--json", "-c", "2"]);
+    let events: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+        .collect();
+    assert_eq!(events.first().unwrap()["event"], "started");
+    assert!(events.iter().any(|e| e["event"] == "progress"));
+    let last = events.last().unwrap();
+    assert_eq!(last["event"], "done");
+    assert_eq!(last["size"], 4 << 20);
+}
