@@ -114,7 +114,7 @@ impl Display {
             Mode::Json => self.json(serde_json::json!({
                 "event": "progress", "job": p.job, "bytes": p.bytes, "size": p.size,
                 "speed": p.speed as u64, "eta_seconds": eta.is_finite().then_some(eta),
-                "connections": p.connections})),
+                "connections": p.connections, "elapsed": p.elapsed.as_secs_f64()})),
             Mode::Bar => {
                 if let Some(b) = &self.bar {
                     b.set_position(p.bytes);

@@ -140,6 +140,7 @@ impl PieceMap {
 }
 
 #[cfg(test)]
+#[allow(clippy::single_range_in_vec_init)] // one-range expectations read naturally
 mod tests {
     use super::*;
 

@@ -22,7 +22,9 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 /// A contiguous byte range being filled by one worker: `origin..end`, written up to `pos`.
-/// The coordinator may lower `end` at any time (work stealing); the worker stops there.
+/// `claimed` (≥ pos) also counts bytes the worker has received and buffered but not yet
+/// written. The coordinator may lower `end` to anywhere past `claimed` at any time (work
+/// stealing); the worker stops there.
 #[derive(Debug)]
 pub struct Segment {
     pub origin: u64,
@@ -32,6 +34,7 @@ pub struct Segment {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Span {
     pub pos: u64,
+    pub claimed: u64,
     pub end: u64,
 }
 
@@ -39,16 +42,20 @@ impl Segment {
     pub fn new(origin: u64, end: u64) -> Arc<Segment> {
         Arc::new(Segment {
             origin,
-            span: Mutex::new(Span { pos: origin, end }),
+            span: Mutex::new(Span {
+                pos: origin,
+                claimed: origin,
+                end,
+            }),
         })
     }
     pub fn span(&self) -> Span {
         *self.span.lock().unwrap()
     }
-    /// Move `end` down to `at` if nothing at or past `at` is written yet. Returns the old end.
+    /// Move `end` down to `at` if nothing at or past `at` is received yet. Returns the old end.
     pub fn cut(&self, at: u64) -> Option<u64> {
         let mut s = self.span.lock().unwrap();
-        if at <= s.pos || at >= s.end {
+        if at <= s.claimed || at >= s.end {
             return None;
         }
         let old = s.end;
@@ -191,6 +198,9 @@ fn run_task(easy: &mut Easy2<Sink>, task: &Task) -> (Outcome, u64) {
     }
     let res = easy.perform();
     let sink = easy.get_mut();
+    if let Err(f) = sink.flush() {
+        sink.error = Some(f);
+    }
     let written = sink.written;
     let outcome = match (res, sink.stop.take(), sink.error.take()) {
         (_, _, Some(f)) => Outcome::Failed(f),
@@ -227,7 +237,12 @@ struct Sink {
     written: u64,
     stop: Option<Stop>,
     error: Option<Failure>,
+    /// Received bytes not yet written; they start at the segment's `pos`.
+    buf: Vec<u8>,
 }
+
+/// Bytes a worker collects before one `pwrite` (curl hands over ~8-16 KiB at a time).
+const WRITE_BATCH: usize = 256 * 1024;
 
 impl Sink {
     fn new(shared: Arc<Shared>) -> Self {
@@ -241,7 +256,24 @@ impl Sink {
             written: 0,
             stop: None,
             error: None,
+            buf: Vec::with_capacity(WRITE_BATCH),
         }
+    }
+
+    /// Write the buffered bytes at the segment's `pos`, then advance `pos`.
+    fn flush(&mut self) -> Result<(), Failure> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let task = self.task.as_ref().expect("task set");
+        let pos = task.seg.span().pos; // only this worker moves pos
+        let res = self.shared.file.write_at(&self.buf, pos);
+        let n = self.buf.len() as u64;
+        self.buf.clear();
+        res.map_err(|e| Failure::Storage(e.to_string()))?;
+        task.seg.span.lock().unwrap().pos += n;
+        self.written += n;
+        Ok(())
     }
 
     fn start(&mut self, task: Task, span: Span) {
@@ -253,6 +285,7 @@ impl Sink {
         self.written = 0;
         self.stop = None;
         self.error = None;
+        self.buf.clear();
     }
 
     /// Check the response head before the first body byte is written.
@@ -364,23 +397,24 @@ impl Handler for Sink {
             return Ok(0);
         }
         let task = self.task.as_ref().expect("task set");
-        let mut span = task.seg.span.lock().unwrap();
-        let room = span.end.saturating_sub(span.pos);
-        let n = (data.len() as u64).min(room) as usize;
-        if n > 0 {
-            if let Err(e) = self.shared.file.write_at(&data[..n], span.pos) {
-                self.error = Some(Failure::Storage(e.to_string()));
+        let n = {
+            let mut span = task.seg.span.lock().unwrap();
+            let room = span.end.saturating_sub(span.claimed);
+            let n = (data.len() as u64).min(room) as usize;
+            span.claimed += n as u64;
+            n
+        };
+        self.buf.extend_from_slice(&data[..n]);
+        self.shared.received.fetch_add(n as u64, Ordering::Relaxed);
+        if self.buf.len() >= WRITE_BATCH {
+            if let Err(f) = self.flush() {
+                self.error = Some(f);
                 return Ok(0);
             }
-            span.pos += n as u64;
         }
-        drop(span);
-        self.written += n as u64;
-        self.shared.received.fetch_add(n as u64, Ordering::Relaxed);
         if n < data.len() {
             // Our end moved (work stealing) or the server sent more than asked: stop here.
             self.stop = Some(Stop::End);
-            return Ok(n);
         }
         Ok(n)
     }
@@ -393,7 +427,7 @@ impl Handler for Sink {
         // A steal may have moved our end to where we already are: stop without waiting for data.
         if let Some(t) = &self.task {
             let s = t.seg.span();
-            if self.checked && s.pos >= s.end {
+            if self.checked && s.claimed >= s.end {
                 self.stop = Some(Stop::End);
                 return false;
             }
@@ -410,11 +444,22 @@ mod tests {
     fn cut_only_moves_end_into_unwritten_part() {
         let s = Segment::new(100, 1000);
         assert_eq!(s.cut(500), Some(1000));
-        assert_eq!(s.span(), Span { pos: 100, end: 500 });
+        assert_eq!(
+            s.span(),
+            Span {
+                pos: 100,
+                claimed: 100,
+                end: 500
+            }
+        );
         assert_eq!(s.cut(100), None, "cannot cut at or before pos");
         assert_eq!(s.cut(600), None, "cannot extend");
-        s.span.lock().unwrap().pos = 300;
-        assert_eq!(s.cut(200), None);
+        {
+            let mut sp = s.span.lock().unwrap();
+            sp.pos = 200;
+            sp.claimed = 300; // received, not yet written
+        }
+        assert_eq!(s.cut(250), None, "cannot cut into buffered bytes");
         assert_eq!(s.cut(400), Some(500));
     }
 }

@@ -24,6 +24,8 @@ use std::time::{Duration, Instant};
 const TICK: Duration = Duration::from_millis(50);
 const CONTROL_EVERY: Duration = Duration::from_millis(250);
 const PROGRESS_EVERY: Duration = Duration::from_millis(200);
+/// Start kernel writeback after this many new bytes, so the final fsync finds little to do.
+const WRITEBACK_EVERY: u64 = 32 << 20;
 
 /// How a transfer phase ended.
 #[derive(Debug, Clone, PartialEq)]
@@ -166,12 +168,19 @@ impl<'a> Coordinator<'a> {
         let mut last_progress = Instant::now() - PROGRESS_EVERY;
         let mut last_checkpoint = Instant::now();
         let checkpoint_every = Duration::from_secs_f64(self.p.cfg.checkpoint_secs);
+        let mut flushed = 0u64;
+        self.assign();
         let stop = loop {
             if let Some(stop) = self.drain_reports() {
                 break stop;
             }
             if self.slots.is_empty() {
                 break Stop::Complete;
+            }
+            let received = self.shared.received.load(Ordering::Relaxed);
+            if received - flushed >= WRITEBACK_EVERY {
+                flushed = received;
+                self.shared.file.start_writeback();
             }
             if last_control.elapsed() >= CONTROL_EVERY {
                 last_control = Instant::now();
@@ -245,9 +254,7 @@ impl<'a> Coordinator<'a> {
     fn on_report(&mut self, r: Report) -> Option<Stop> {
         self.busy -= 1;
         self.idle.push(r.worker);
-        let Some(i) = self.slots.iter().position(|s| s.worker == Some(r.worker)) else {
-            return None;
-        };
+        let i = self.slots.iter().position(|s| s.worker == Some(r.worker))?;
         self.slots[i].worker = None;
         match r.outcome {
             Outcome::Finished => {

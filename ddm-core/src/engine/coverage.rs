@@ -36,6 +36,7 @@ impl Coverage {
 }
 
 #[cfg(test)]
+#[allow(clippy::single_range_in_vec_init)] // one-range expectations read naturally
 mod tests {
     use super::*;
 

@@ -241,7 +241,7 @@ pub(crate) fn classify(f: &Facts, url: &Url) -> Verdict {
             };
             return Err(format!("{what}{shown}{sized}"));
         }
-        if mime.starts_with("image/") && f.size.map_or(true, |n| n < 1 << 20) {
+        if mime.starts_with("image/") && f.size.is_none_or(|n| n < 1 << 20) {
             return Err(format!(
                 "image ({mime}{})",
                 f.size

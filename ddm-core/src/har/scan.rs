@@ -157,7 +157,7 @@ fn evaluate(
             .as_ref()
             .ok()
             .and_then(|e| e.request.as_ref()?.method.as_deref());
-        method.map_or(true, |m| m.eq_ignore_ascii_case("GET"))
+        method.is_none_or(|m| m.eq_ignore_ascii_case("GET"))
     };
     let mut start = i;
     for (pos, j) in chain.iter().enumerate().rev().skip(1) {
