@@ -217,3 +217,49 @@ fn json_progress_is_ndjson() {
     assert_eq!(last["event"], "done");
     assert_eq!(last["size"], 4 << 20);
 }
+
+#[test]
+fn probe_reports_redirects_size_ranges_and_validators() {
+    let server = Server::start().unwrap();
+    server.add(
+        "/files/real.iso",
+        Resource::new(pattern(123_456, 12))
+            .etag("W/\"weak-1\"")
+            .last_modified("Sat, 21 Nov 2026 10:00:00 GMT"),
+    );
+    server.redirect("/go", "/files/real.iso", 302);
+    server.add("/nr", Resource::new(pattern(1000, 1)).no_ranges());
+    let env = Env::new();
+    let out = env.ok(&["probe", &server.url("/go"), "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["final_url"], server.url("/files/real.iso"));
+    assert_eq!(v["size"], 123_456);
+    assert_eq!(v["ranges"], true);
+    assert_eq!(v["etag"], "W/\"weak-1\"");
+    assert_eq!(v["last_modified"], "Sat, 21 Nov 2026 10:00:00 GMT");
+    assert_eq!(v["filename"], "real.iso");
+    let v: serde_json::Value =
+        serde_json::from_str(&env.ok(&["probe", &server.url("/nr"), "--json"])).unwrap();
+    assert_eq!(
+        v["ranges"], false,
+        "a 200 to a range request means no ranges"
+    );
+    let human = env.ok(&["probe", &server.url("/go")]);
+    assert!(
+        human.contains("final url:") && human.contains("206 confirmed"),
+        "{human}"
+    );
+    let o = env.run(&["probe", &server.url("/absent")]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("404"));
+}
+
+#[test]
+fn redirects_to_other_schemes_are_refused() {
+    let server = Server::start().unwrap();
+    server.redirect("/to-file", "file:///etc/passwd", 302);
+    let env = Env::new();
+    let o = env.run(&["get", &server.url("/to-file")]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("non-http"), "{}", stderr(&o));
+}

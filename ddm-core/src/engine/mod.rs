@@ -139,7 +139,11 @@ fn run_inner(
         job_id: job.id,
         name: prep.name.clone(),
         url: prep.info.final_url.clone(),
-        first_url: job.url.clone(),
+        first_url: job
+            .settings
+            .origin_url
+            .clone()
+            .unwrap_or_else(|| job.url.clone()),
         ranged,
         size: prep.info.size,
         etag: prep.info.etag.clone(),

@@ -48,7 +48,28 @@ pub fn prepare(
     obs: &mut dyn Observer,
 ) -> Result<Prepared, String> {
     let http = HttpOptions::from_config(cfg, job.settings.headers.clone(), job.settings.insecure);
-    let info = probe_with_retries(&job.url, &http, cfg, obs)?;
+    let info = match (
+        probe_with_retries(&job.url, &http, cfg, obs),
+        &job.settings.origin_url,
+    ) {
+        (Ok(i), _) => i,
+        // A captured (signed) URL that expired: start again from the chain's beginning.
+        (
+            Err((
+                crate::retry::Failure::Http {
+                    status: 403 | 410, ..
+                },
+                _,
+            )),
+            Some(origin),
+        ) => {
+            obs.event(Event::Note(
+                "the saved download link was refused; resolving the original URL again".into(),
+            ));
+            probe_with_retries(origin, &http, cfg, obs).map_err(|(_, m)| m)?
+        }
+        (Err((_, m)), _) => return Err(m),
+    };
     for n in &info.notes {
         obs.event(Event::Note(n.clone()));
     }
@@ -82,7 +103,7 @@ fn probe_with_retries(
     http: &HttpOptions,
     cfg: &Config,
     obs: &mut dyn Observer,
-) -> Result<RemoteInfo, String> {
+) -> Result<RemoteInfo, (crate::retry::Failure, String)> {
     let policy = crate::retry::Policy {
         max_attempts: cfg.max_attempts.min(4),
         ..Default::default()
@@ -108,7 +129,10 @@ fn probe_with_retries(
                         )));
                         std::thread::sleep(d);
                     }
-                    crate::retry::Decision::GiveUp => return Err(e.to_string()),
+                    crate::retry::Decision::GiveUp => {
+                        let msg = e.to_string();
+                        return Err((e.failure, msg));
+                    }
                 }
             }
         }

@@ -148,6 +148,9 @@ pub struct JobSettings {
     pub overwrite: bool,
     /// Skip TLS certificate verification.
     pub insecure: bool,
+    /// Where the redirect chain started, when the job's URL is already a resolved one (HAR
+    /// import): resolved again if the job's URL expires (403/410).
+    pub origin_url: Option<String>,
 }
 
 /// A download job as stored.
