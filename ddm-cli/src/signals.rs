@@ -27,6 +27,8 @@ pub fn install() -> Arc<AtomicBool> {
     unsafe {
         libc::signal(libc::SIGINT, on_signal as *const () as libc::sighandler_t);
         libc::signal(libc::SIGTERM, on_signal as *const () as libc::sighandler_t);
+        // A file-size limit must surface as an EFBIG write error, not kill the process.
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
     }
     flag
 }

@@ -116,10 +116,13 @@ pub fn probe(url: &str, o: &HttpOptions) -> Result<RemoteInfo, ProbeError> {
     let get_url = head.as_ref().map(|a| a.final_url.as_str()).unwrap_or(url);
     let get = request(get_url, o, false).map_err(err)?;
     let g = &get.head;
-    if !(200..300).contains(&g.status) {
+    // An empty file cannot satisfy bytes=0-0: 416 with `Content-Range: bytes */0`.
+    let empty = g.status == 416 && g.get("content-range").map(str::trim) == Some("bytes */0");
+    if !(200..300).contains(&g.status) && !empty {
         return Err(err(g.failure()));
     }
     let (ranges, get_size) = match (g.status, g.content_range()) {
+        _ if empty => (false, Some(0)),
         (206, Some(cr)) if cr.first == 0 && g.encoded().is_none() => (true, cr.total),
         (206, _) => {
             notes.push("the server's 206 answer was unusable; using one connection".into());

@@ -119,7 +119,9 @@ fn run_inner(
 ) -> Outcome {
     let prep = match prepare::prepare(store, job, cfg, obs) {
         Ok(p) => p,
-        Err(e) => return Outcome::Failed(e),
+        Err(e) => {
+            return Outcome::Failed(e.replace("ddm resume ID", &format!("ddm resume {}", job.id)))
+        }
     };
     let ranged = prep.pieces.is_some();
     obs.event(Event::Started {

@@ -130,7 +130,11 @@ fn probe_with_retries(
                         std::thread::sleep(d);
                     }
                     crate::retry::Decision::GiveUp => {
-                        let msg = e.to_string();
+                        let msg = if crate::retry::is_retryable(&e.failure) {
+                            format!("{e}; `ddm resume ID` tries again")
+                        } else {
+                            e.to_string()
+                        };
                         return Err((e.failure, msg));
                     }
                 }

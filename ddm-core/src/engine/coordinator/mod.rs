@@ -7,12 +7,14 @@
 //! so a `pause`/`remove` from another terminal takes effect within a second, and decides
 //! completion from the bitmap, never from "the queue is empty" (engine.md 2).
 
+mod failure;
+
 use super::coverage::Coverage;
 use super::split::{initial_segments, steal_point};
 use super::{Control, Event, Observer, Progress};
 use crate::config::Config;
 use crate::pieces::PieceMap;
-use crate::retry::{self, Decision, Failure};
+use crate::retry;
 use crate::store::{JobState, Store};
 use crate::transfer::{Outcome, Report, Segment, Shared, Task, WorkerHandle};
 use std::collections::VecDeque;
@@ -40,6 +42,8 @@ pub enum Stop {
 struct Slot {
     seg: Arc<Segment>,
     worker: Option<usize>,
+    /// Which URL generation the current attempt used (see `reresolve`).
+    url_gen: u32,
     attempts: u32,
     not_before: Instant,
     speed: f64,
@@ -54,6 +58,7 @@ impl Slot {
         Slot {
             seg,
             worker: None,
+            url_gen: 0,
             attempts: 0,
             not_before: now,
             speed: 0.0,
@@ -97,7 +102,11 @@ pub struct Coordinator<'a> {
     target: usize,
     policy: retry::Policy,
     budget: retry::Budget,
-    reresolved: bool,
+    /// Bumped each time the URL is resolved again; attempts on an older one just retry.
+    url_gen: u32,
+    /// `received` when the URL was last resolved again (another expiry needs progress since).
+    reresolved_at: Option<u64>,
+    reresolves: usize,
     throttled: bool,
     started: Instant,
     samples: VecDeque<(Instant, u64)>,
@@ -153,7 +162,9 @@ impl<'a> Coordinator<'a> {
             target,
             policy,
             budget,
-            reresolved: false,
+            url_gen: 0,
+            reresolved_at: None,
+            reresolves: 0,
             throttled: false,
             started: Instant::now(),
             samples: VecDeque::new(),
@@ -271,98 +282,6 @@ impl<'a> Coordinator<'a> {
         }
     }
 
-    fn on_failure(&mut self, i: usize, f: Failure, bytes: u64) -> Option<Stop> {
-        tracing::debug!(failure = %f, bytes, "transfer attempt failed");
-        if bytes > 0 {
-            self.slots[i].attempts = 0; // it made progress: not a stuck range
-        }
-        if !self.p.ranged {
-            // Without ranges a stream can only start over.
-            let end = self.p.size.unwrap_or(u64::MAX);
-            self.slots[i] = Slot::new(Segment::new(0, end));
-        }
-        if let Failure::Http {
-            status: 403 | 410, ..
-        } = f
-        {
-            if !self.reresolved && self.p.first_url != self.p.url {
-                self.reresolved = true;
-                return self.reresolve(i);
-            }
-        }
-        if retry::is_throttle(&f) {
-            let limit = self.busy.max(1);
-            if limit < self.target {
-                self.obs.event(Event::Note(format!(
-                    "the server refuses more connections ({}); continuing with {limit}",
-                    f
-                )));
-                self.target = limit;
-                self.throttled = true;
-            }
-        }
-        self.slots[i].attempts += 1;
-        let jitter = self.next_jitter();
-        match retry::decide(
-            &f,
-            self.slots[i].attempts,
-            &self.policy,
-            jitter,
-            std::time::SystemTime::now(),
-        ) {
-            Decision::Retry(d) if self.budget.take() => {
-                self.slots[i].not_before = Instant::now() + d;
-                None
-            }
-            Decision::Retry(_) => Some(Stop::Failed(format!(
-                "gave up after {} retries; last error: {f}",
-                self.p.cfg.retry_budget
-            ))),
-            Decision::GiveUp if retry::is_retryable(&f) => Some(Stop::Failed(format!(
-                "gave up after {} attempts on one range; last error: {f}",
-                self.slots[i].attempts
-            ))),
-            Decision::GiveUp => Some(Stop::Failed(f.to_string())),
-        }
-    }
-
-    /// A 403/410 after a redirect: the signed URL probably expired. Resolve the original URL
-    /// again, once; continue only if it is the same file.
-    fn reresolve(&mut self, i: usize) -> Option<Stop> {
-        self.obs.event(Event::Note(
-            "the download link was refused; resolving the original URL again".into(),
-        ));
-        match crate::resolver::probe(&self.p.first_url, &self.shared.opts) {
-            Ok(info) => {
-                let same = info.size == self.p.size
-                    && (self.p.etag.is_none() || info.etag == self.p.etag)
-                    && (self.p.last_modified.is_none()
-                        || info.last_modified == self.p.last_modified);
-                if !same {
-                    return Some(Stop::Failed(
-                        "the original URL now leads to a different file; run `ddm resume ID --restart` to download it"
-                            .into(),
-                    ));
-                }
-                self.p.url = info.final_url.clone();
-                let _ = self.store.set_final_url(self.p.job_id, &info.final_url);
-                self.slots[i].not_before = Instant::now();
-                None
-            }
-            Err(e) => Some(Stop::Failed(format!(
-                "the link expired and resolving it again failed: {e}"
-            ))),
-        }
-    }
-
-    fn next_jitter(&mut self) -> f64 {
-        // xorshift64: jitter only needs to de-synchronise retries.
-        self.rng ^= self.rng << 13;
-        self.rng ^= self.rng >> 7;
-        self.rng ^= self.rng << 17;
-        (self.rng >> 11) as f64 / (1u64 << 53) as f64
-    }
-
     /// Give work to idle connections, up to the target count.
     fn assign(&mut self) {
         let now = Instant::now();
@@ -390,8 +309,10 @@ impl<'a> Coordinator<'a> {
                 size: self.p.size,
                 etag: self.p.etag.clone(),
             };
+            let url_gen = self.url_gen;
             let slot = &mut self.slots[i];
             slot.worker = Some(w);
+            slot.url_gen = url_gen;
             slot.last_pos = slot.seg.span().pos;
             slot.last_sample = now;
             self.busy += 1;

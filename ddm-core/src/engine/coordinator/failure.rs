@@ -1,0 +1,126 @@
+//! Failure policy of the coordinator: retry through the classifier and the job's budget,
+//! lower the connection count when the server refuses more, and resolve the original URL
+//! again when a signed download link expires.
+
+use super::{Coordinator, Slot, Stop};
+use crate::engine::Event;
+use crate::retry::{self, Decision, Failure};
+use crate::transfer::Segment;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+/// Times a job may resolve its original URL again within one run.
+const MAX_RERESOLVE: usize = 5;
+
+impl Coordinator<'_> {
+    pub(super) fn on_failure(&mut self, i: usize, f: Failure, bytes: u64) -> Option<Stop> {
+        tracing::debug!(failure = %f, bytes, "transfer attempt failed");
+        if bytes > 0 {
+            self.slots[i].attempts = 0; // it made progress: not a stuck range
+        }
+        if !self.p.ranged {
+            // Without ranges a stream can only start over.
+            let end = self.p.size.unwrap_or(u64::MAX);
+            self.slots[i] = Slot::new(Segment::new(0, end));
+        }
+        if let Failure::Http {
+            status: 403 | 410, ..
+        } = f
+        {
+            if self.slots[i].url_gen < self.url_gen {
+                // This attempt used a link that was already replaced: just go again.
+                self.slots[i].not_before = Instant::now();
+                return None;
+            }
+            let received = self.shared.received.load(Ordering::Relaxed);
+            let progressed = self.reresolved_at.is_none_or(|at| received > at);
+            if self.p.first_url != self.p.url && progressed && self.reresolves < MAX_RERESOLVE {
+                self.reresolves += 1;
+                self.reresolved_at = Some(received);
+                return self.reresolve(i);
+            }
+        }
+        // A cap shows as 429/503, or as connections closed before any answer while others work.
+        let refused = retry::is_throttle(&f)
+            || (bytes == 0
+                && self.busy > 0
+                && matches!(
+                    f,
+                    Failure::Reset | Failure::Partial | Failure::ConnectRefused
+                ));
+        if refused {
+            let limit = self.busy.max(1);
+            if limit < self.target {
+                self.obs.event(Event::Note(format!(
+                    "the server refuses more connections ({}); continuing with {limit}",
+                    f
+                )));
+                self.target = limit;
+                self.throttled = true;
+            }
+        }
+        self.slots[i].attempts += 1;
+        let jitter = self.next_jitter();
+        match retry::decide(
+            &f,
+            self.slots[i].attempts,
+            &self.policy,
+            jitter,
+            std::time::SystemTime::now(),
+        ) {
+            Decision::Retry(d) if self.budget.take() => {
+                self.slots[i].not_before = Instant::now() + d;
+                None
+            }
+            Decision::Retry(_) => Some(Stop::Failed(format!(
+                "gave up after {} retries (retry_budget); last error: {f}; progress kept, \
+                 `ddm resume ID` continues",
+                self.p.cfg.retry_budget
+            ))),
+            Decision::GiveUp if retry::is_retryable(&f) => Some(Stop::Failed(format!(
+                "gave up after {} failed attempts on one range; last error: {f}; progress \
+                 kept, `ddm resume ID` continues",
+                self.slots[i].attempts
+            ))),
+            Decision::GiveUp => Some(Stop::Failed(f.to_string())),
+        }
+    }
+
+    /// A 403/410 after a redirect: the signed URL probably expired. Resolve the original URL
+    /// again, once; continue only if it is the same file.
+    fn reresolve(&mut self, i: usize) -> Option<Stop> {
+        self.obs.event(Event::Note(
+            "the download link was refused; resolving the original URL again".into(),
+        ));
+        match crate::resolver::probe(&self.p.first_url, &self.shared.opts) {
+            Ok(info) => {
+                let same = info.size == self.p.size
+                    && (self.p.etag.is_none() || info.etag == self.p.etag)
+                    && (self.p.last_modified.is_none()
+                        || info.last_modified == self.p.last_modified);
+                if !same {
+                    return Some(Stop::Failed(
+                        "the original URL now leads to a different file; run `ddm resume ID --restart` to download it"
+                            .into(),
+                    ));
+                }
+                self.p.url = info.final_url.clone();
+                self.url_gen += 1;
+                let _ = self.store.set_final_url(self.p.job_id, &info.final_url);
+                self.slots[i].not_before = Instant::now();
+                None
+            }
+            Err(e) => Some(Stop::Failed(format!(
+                "the link expired and resolving it again failed: {e}"
+            ))),
+        }
+    }
+
+    fn next_jitter(&mut self) -> f64 {
+        // xorshift64: jitter only needs to de-synchronise retries.
+        self.rng ^= self.rng << 13;
+        self.rng ^= self.rng >> 7;
+        self.rng ^= self.rng << 17;
+        (self.rng >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
