@@ -129,14 +129,6 @@ fn corrupt_database_is_refused_and_kept() {
 }
 
 #[test]
-fn not_yet_available_verbs_fail_honestly() {
-    let env = Env::new();
-    let o = env.run(&["bench", "http://127.0.0.1:9/x"]);
-    assert_ne!(o.status.code(), Some(0));
-    assert!(stderr(&o).contains("not available yet"), "{}", stderr(&o));
-}
-
-#[test]
 fn run_with_empty_queue_exits_zero() {
     let env = Env::new();
     let o = env.run(&["run"]);

@@ -1,7 +1,9 @@
 //! Integration tests: real `ddm` processes against the loopback server (`ddm-testserver`).
 //! One test binary; each module covers one area; `util` gives every test its own home.
 
+mod bench;
 mod cli;
 mod download;
+mod har;
 mod resume;
 mod util;

@@ -35,6 +35,20 @@ impl HttpOptions {
     }
 }
 
+impl HttpOptions {
+    /// The options to use for `url` when the headers were meant for `for_url`: credentials
+    /// (Cookie, Authorization, ...) never go to another host.
+    pub fn for_other_url(&self, url: &str, for_url: &str) -> HttpOptions {
+        let host = |u: &str| url::Url::parse(u).ok().map(|u| crate::store::host_key(&u));
+        if host(url).is_some() && host(url) == host(for_url) {
+            return self.clone();
+        }
+        let mut o = self.clone();
+        o.headers.retain(|h| !h.is_secret());
+        o
+    }
+}
+
 const CURLPROTO_HTTP: libc::c_long = 1;
 const CURLPROTO_HTTPS: libc::c_long = 2;
 
@@ -204,6 +218,21 @@ pub fn classify_curl(e: &curl::Error) -> Failure {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn credentials_stay_with_their_host() {
+        let o = HttpOptions {
+            user_agent: "t".into(),
+            headers: vec![Header::new("Cookie", "s=1"), Header::new("Referer", "r")],
+            connect_timeout: Duration::from_secs(1),
+            stall_timeout: Duration::from_secs(1),
+            insecure: false,
+        };
+        let same = o.for_other_url("https://a.example/start", "https://a.example/f?sig=1");
+        assert_eq!(same.headers.len(), 2);
+        let other = o.for_other_url("https://www.example/start", "https://cdn.example/f");
+        assert_eq!(other.headers, vec![Header::new("Referer", "r")]);
+    }
 
     #[test]
     fn head_keeps_only_last_response() {

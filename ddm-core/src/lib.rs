@@ -4,6 +4,7 @@
 //! filename choice, pieces (segmenter + completion bitmap), storage, transfer workers,
 //! the engine coordinator, the retry classifier, host policy and the job runner.
 
+pub mod bench;
 pub mod config;
 pub mod engine;
 pub mod filename;

@@ -93,6 +93,8 @@ pub struct Report {
     /// Body bytes written by this attempt.
     pub bytes: u64,
     pub elapsed: Duration,
+    /// Time from the start of the attempt to its first body byte.
+    pub ttfb: Option<Duration>,
 }
 
 /// Shared, read-only context of all workers of one job.
@@ -150,18 +152,21 @@ fn worker_loop(id: usize, shared: Arc<Shared>, rx: Receiver<Task>, reports: Send
                     outcome: Outcome::Failed(Failure::Other(format!("request setup: {e}"))),
                     bytes: 0,
                     elapsed: start.elapsed(),
+                    ttfb: None,
                 });
                 continue;
             }
             configured_for = Some(key);
         }
         let (outcome, bytes) = run_task(&mut easy, &task);
+        let ttfb = easy.get_ref().first_byte.map(|t| t.duration_since(start));
         if reports
             .send(Report {
                 worker: id,
                 outcome,
                 bytes,
                 elapsed: start.elapsed(),
+                ttfb,
             })
             .is_err()
         {
@@ -239,6 +244,7 @@ struct Sink {
     error: Option<Failure>,
     /// Received bytes not yet written; they start at the segment's `pos`.
     buf: Vec<u8>,
+    first_byte: Option<Instant>,
 }
 
 /// Bytes a worker collects before one `pwrite` (curl hands over ~8-16 KiB at a time).
@@ -257,6 +263,7 @@ impl Sink {
             stop: None,
             error: None,
             buf: Vec::with_capacity(WRITE_BATCH),
+            first_byte: None,
         }
     }
 
@@ -286,6 +293,7 @@ impl Sink {
         self.stop = None;
         self.error = None;
         self.buf.clear();
+        self.first_byte = None;
     }
 
     /// Check the response head before the first body byte is written.
@@ -391,6 +399,7 @@ impl Handler for Sink {
                 return Ok(0);
             }
             self.checked = true;
+            self.first_byte = Some(Instant::now());
         }
         if self.shared.cancel.load(Ordering::Relaxed) {
             self.stop = Some(Stop::Cancel);

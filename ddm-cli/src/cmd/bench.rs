@@ -1,15 +1,191 @@
-//! `ddm bench` (arrives in a later change).
+//! `ddm bench`: measure a host and recommend a connection count (optionally saved in the
+//! host policy so later jobs on that host start from it).
 
+use super::jobopts::parse_urls;
 use crate::cli::Global;
-use crate::exit::CliResult;
+use crate::ctx::Ctx;
+use crate::exit::{store, usage, CliError, CliResult, Code};
+use crate::ui;
+use ddm_core::engine::{Control, Measurement};
+use ddm_core::http::HttpOptions;
+use ddm_core::store::{host_key, Header};
 
-/// Not available yet.
+/// Download the first bytes of URL with each connection count, then print throughput, time to
+/// first byte, errors and throttle events per count, and recommend the smallest count within
+/// ~5% of the best that showed no throttling. Data goes to a scratch file that is removed.
+///
+/// Example: ddm bench https://example.org/big.iso --counts 1,4,8,16 --bytes 128M --save
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
-    pub rest: Vec<String>,
+    /// An http or https URL of a large file.
+    #[arg(value_name = "URL")]
+    pub url: String,
+    /// Connection counts to try, comma separated (each 1-64).
+    #[arg(long, value_delimiter = ',', default_value = "1,2,4,8,16,32")]
+    pub counts: Vec<u32>,
+    /// Bytes to download per count (K, M, G suffixes; binary units).
+    #[arg(long, default_value = "64M", value_parser = parse_size)]
+    pub bytes: u64,
+    /// One JSON object: {"recommended": N, "results": [...]}.
+    #[arg(long)]
+    pub json: bool,
+    /// Store the recommendation for this host; later jobs start from it.
+    #[arg(long)]
+    pub save: bool,
+    /// Extra request header, 'Name: value' (repeatable).
+    #[arg(short = 'H', long = "header", value_name = "'K: V'")]
+    pub headers: Vec<String>,
+    /// Do not verify TLS certificates.
+    #[arg(long)]
+    pub insecure: bool,
 }
 
-pub fn run(_g: &Global, _a: Args) -> CliResult {
-    super::not_yet("bench")
+fn parse_size(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let (num, mult) = match s.chars().last() {
+        Some('k' | 'K') => (&s[..s.len() - 1], 1u64 << 10),
+        Some('m' | 'M') => (&s[..s.len() - 1], 1 << 20),
+        Some('g' | 'G') => (&s[..s.len() - 1], 1 << 30),
+        _ => (s, 1),
+    };
+    let n: u64 = num
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not a size; write e.g. 64M, 512K or 1G"))?;
+    match n.checked_mul(mult) {
+        Some(0) | None => Err(format!("{s:?}: size must be between 1 byte and 16 EiB")),
+        Some(v) => Ok(v),
+    }
+}
+
+fn row(m: &Measurement) -> serde_json::Value {
+    serde_json::json!({
+        "connections": m.connections,
+        "mib_per_s": (m.mib_per_s() * 100.0).round() / 100.0,
+        "ttfb_ms": m.ttfb().map(|t| t.as_millis() as u64),
+        "errors": m.stats.errors,
+        "throttled": m.stats.throttled,
+        "stalls": m.stats.stalls,
+        "bytes": m.bytes,
+        "seconds": m.elapsed.as_secs_f64(),
+        "failed": m.failed,
+    })
+}
+
+pub fn run(g: &Global, a: Args) -> CliResult {
+    let url = parse_urls(std::slice::from_ref(&a.url))?.remove(0);
+    let mut counts: Vec<usize> = Vec::new();
+    for &c in &a.counts {
+        if !(1..=ddm_core::config::MAX_CONNECTIONS).contains(&c) {
+            return Err(usage(format!("--counts: {c} is out of range (1 to 64)")));
+        }
+        if !counts.contains(&(c as usize)) {
+            counts.push(c as usize);
+        }
+    }
+    counts.sort_unstable();
+    let headers = a
+        .headers
+        .iter()
+        .map(|h| Header::parse(h).map_err(usage))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut ctx = Ctx::open(g)?;
+    let http = HttpOptions::from_config(&ctx.config, headers, a.insecure);
+    let info =
+        ddm_core::resolver::probe(&url, &http).map_err(|e| CliError::new(Code::Failed, e))?;
+    let ctl = Control {
+        interrupt: crate::signals::install(),
+    };
+    let scratch = tempfile::Builder::new()
+        .prefix("ddm-bench-")
+        .tempdir()
+        .map_err(|e| CliError::new(Code::Env, e))?;
+    if !a.json && !g.quiet {
+        eprintln!(
+            "bench {}: {} per count{}",
+            info.final_url,
+            ui::bytes(info.size.map_or(a.bytes, |s| s.min(a.bytes))),
+            if info.ranges {
+                ""
+            } else {
+                " (no range support: one connection only)"
+            }
+        );
+        println!(
+            "{:>5}  {:>10}  {:>8}  {:>6}  {:>9}",
+            "CONNS", "MiB/s", "TTFB", "ERRORS", "THROTTLED"
+        );
+    }
+    let json = a.json;
+    let results = ddm_core::bench::run(
+        &ddm_core::bench::Plan {
+            info: &info,
+            http: &http,
+            cfg: &ctx.config,
+            counts: &counts,
+            limit: a.bytes,
+            scratch_dir: scratch.path(),
+        },
+        &ctl,
+        |m| {
+            if !json {
+                println!(
+                    "{:>5}  {:>10.1}  {:>8}  {:>6}  {:>9}{}",
+                    m.connections,
+                    m.mib_per_s(),
+                    m.ttfb()
+                        .map(|t| format!("{} ms", t.as_millis()))
+                        .unwrap_or_else(|| "-".into()),
+                    m.stats.errors,
+                    m.stats.throttled,
+                    m.failed
+                        .as_ref()
+                        .map(|e| format!("  failed: {e}"))
+                        .unwrap_or_default()
+                );
+            }
+        },
+    )
+    .map_err(|e| CliError::new(Code::Env, anyhow::anyhow!(e)))?;
+    if ctl.interrupt.load(std::sync::atomic::Ordering::Relaxed) {
+        return Ok(Code::Interrupted);
+    }
+    if results.iter().all(|m| m.failed.is_some()) {
+        return Err(CliError::new(
+            Code::Failed,
+            anyhow::anyhow!(
+                "every measurement failed: {}",
+                results
+                    .first()
+                    .and_then(|m| m.failed.clone())
+                    .unwrap_or_default()
+            ),
+        ));
+    }
+    let rec = ddm_core::bench::recommend(&results);
+    if json {
+        let v = serde_json::json!({
+            "url": info.final_url,
+            "recommended": rec,
+            "results": results.iter().map(row).collect::<Vec<_>>(),
+        });
+        println!("{v}");
+    } else {
+        println!(
+            "recommended: {rec} connection{}",
+            if rec == 1 { "" } else { "s" }
+        );
+    }
+    if a.save {
+        let host = url::Url::parse(&info.final_url)
+            .map(|u| host_key(&u))
+            .map_err(|e| usage(e.to_string()))?;
+        ctx.store
+            .set_host_recommended(&host, rec as u32)
+            .map_err(store)?;
+        if !json && !g.quiet {
+            eprintln!("saved: jobs on {host} start with {rec} connection(s)");
+        }
+    }
+    Ok(Code::Ok)
 }

@@ -32,10 +32,3 @@ pub fn dispatch(cli: Cli) -> CliResult<Code> {
         Command::Demo(a) => demo::run(g, a),
     }
 }
-
-/// For verbs whose work has not landed yet: say so, exit non-zero, print nothing fake.
-pub fn not_yet(verb: &str) -> CliResult<Code> {
-    Err(crate::exit::usage(format!(
-        "`ddm {verb}` is not available yet in this build"
-    )))
-}

@@ -6,9 +6,12 @@
 
 mod coordinator;
 mod coverage;
+mod measure;
 mod prepare;
 mod split;
 
+pub use coordinator::Stats;
+pub use measure::{measure, Measurement};
 pub use prepare::changes;
 
 use crate::config::Config;
@@ -151,9 +154,17 @@ fn run_inner(
         etag: prep.info.etag.clone(),
         last_modified: prep.info.last_modified.clone(),
         connections: prep.connections,
+        limit: None,
         cfg,
     };
-    let mut coord = Coordinator::new(params, store, ctl, obs, shared.clone(), prep.pieces);
+    let mut coord = Coordinator::new(
+        params,
+        Some(&mut *store),
+        ctl,
+        obs,
+        shared.clone(),
+        prep.pieces,
+    );
     let stop = coord.run();
     let learned = coord.learned_cap();
     let complete = coord.pieces.as_ref().map(|p| p.all_done());

@@ -66,7 +66,8 @@ pub fn prepare(
             obs.event(Event::Note(
                 "the saved download link was refused; resolving the original URL again".into(),
             ));
-            probe_with_retries(origin, &http, cfg, obs).map_err(|(_, m)| m)?
+            let o = http.for_other_url(origin, &job.url);
+            probe_with_retries(origin, &o, cfg, obs).map_err(|(_, m)| m)?
         }
         (Err((_, m)), _) => return Err(m),
     };

@@ -15,16 +15,22 @@ const MAX_RERESOLVE: usize = 5;
 impl Coordinator<'_> {
     pub(super) fn on_failure(&mut self, i: usize, f: Failure, bytes: u64) -> Option<Stop> {
         tracing::debug!(failure = %f, bytes, "transfer attempt failed");
+        self.stats.errors += 1;
+        if f == Failure::Timeout {
+            self.stats.stalls += 1;
+        }
         if bytes > 0 {
             self.slots[i].attempts = 0; // it made progress: not a stuck range
         }
         if !self.p.ranged {
             // Without ranges a stream can only start over.
-            let end = self.p.size.unwrap_or(u64::MAX);
+            let end = self.p.limit.or(self.p.size).unwrap_or(u64::MAX);
             self.slots[i] = Slot::new(Segment::new(0, end));
         }
+        // Expired signed links answer 403 or 410 (some providers 400).
         if let Failure::Http {
-            status: 403 | 410, ..
+            status: 400 | 403 | 410,
+            ..
         } = f
         {
             if self.slots[i].url_gen < self.url_gen {
@@ -49,6 +55,7 @@ impl Coordinator<'_> {
                     Failure::Reset | Failure::Partial | Failure::ConnectRefused
                 ));
         if refused {
+            self.stats.throttled += 1;
             let limit = self.busy.max(1);
             if limit < self.target {
                 self.obs.event(Event::Note(format!(
@@ -92,7 +99,11 @@ impl Coordinator<'_> {
         self.obs.event(Event::Note(
             "the download link was refused; resolving the original URL again".into(),
         ));
-        match crate::resolver::probe(&self.p.first_url, &self.shared.opts) {
+        let opts = self
+            .shared
+            .opts
+            .for_other_url(&self.p.first_url, &self.p.url);
+        match crate::resolver::probe(&self.p.first_url, &opts) {
             Ok(info) => {
                 let same = info.size == self.p.size
                     && (self.p.etag.is_none() || info.etag == self.p.etag)
@@ -106,7 +117,9 @@ impl Coordinator<'_> {
                 }
                 self.p.url = info.final_url.clone();
                 self.url_gen += 1;
-                let _ = self.store.set_final_url(self.p.job_id, &info.final_url);
+                if let Some(store) = self.store.as_mut() {
+                    let _ = store.set_final_url(self.p.job_id, &info.final_url);
+                }
                 self.slots[i].not_before = Instant::now();
                 None
             }

@@ -82,12 +82,15 @@ pub struct Params<'a> {
     pub etag: Option<String>,
     pub last_modified: Option<String>,
     pub connections: usize,
+    /// Stop a single stream here (bench); None = the whole file.
+    pub limit: Option<u64>,
     pub cfg: &'a Config,
 }
 
 pub struct Coordinator<'a> {
     p: Params<'a>,
-    store: &'a mut Store,
+    /// None when measuring (`ddm bench`): no checkpoints, no pause/remove polling.
+    store: Option<&'a mut Store>,
     ctl: &'a Control,
     obs: &'a mut dyn Observer,
     shared: Arc<Shared>,
@@ -113,12 +116,27 @@ pub struct Coordinator<'a> {
     rng: u64,
     /// Bytes at the end of a stream of unknown length.
     pub stream_len: Option<u64>,
+    /// What happened, for `ddm bench` and the log.
+    pub stats: Stats,
+}
+
+/// Counters of one transfer phase.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Stats {
+    /// Failed attempts (each was retried or ended the job).
+    pub errors: u32,
+    /// Signs that the server limits us: 429/503, connections refused or closed unanswered.
+    pub throttled: u32,
+    /// Attempts ended by the stall (low-speed) timeout.
+    pub stalls: u32,
+    /// Time to the first body byte of each attempt that received one.
+    pub ttfb: Vec<std::time::Duration>,
 }
 
 impl<'a> Coordinator<'a> {
     pub fn new(
         p: Params<'a>,
-        store: &'a mut Store,
+        store: Option<&'a mut Store>,
         ctl: &'a Control,
         obs: &'a mut dyn Observer,
         shared: Arc<Shared>,
@@ -136,7 +154,10 @@ impl<'a> Coordinator<'a> {
                     slots.push(Slot::new(Segment::new(r.start, r.end)));
                 }
             }
-            None => slots.push(Slot::new(Segment::new(0, p.size.unwrap_or(u64::MAX)))),
+            None => {
+                let end = p.limit.or(p.size).unwrap_or(u64::MAX);
+                slots.push(Slot::new(Segment::new(0, end)))
+            }
         }
         let target = if p.ranged { p.connections.max(1) } else { 1 };
         let policy = retry::Policy {
@@ -170,6 +191,7 @@ impl<'a> Coordinator<'a> {
             samples: VecDeque::new(),
             rng,
             stream_len: None,
+            stats: Stats::default(),
         }
     }
 
@@ -228,7 +250,8 @@ impl<'a> Coordinator<'a> {
         if self.ctl.interrupt.load(Ordering::Relaxed) {
             return Some(Stop::Interrupted);
         }
-        match self.store.state(self.p.job_id) {
+        let store = self.store.as_mut()?;
+        match store.state(self.p.job_id) {
             Ok(Some(JobState::Paused)) => Some(Stop::Paused),
             Ok(None) => Some(Stop::Removed),
             Ok(Some(_)) => None,
@@ -264,6 +287,9 @@ impl<'a> Coordinator<'a> {
 
     fn on_report(&mut self, r: Report) -> Option<Stop> {
         self.busy -= 1;
+        if let Some(t) = r.ttfb {
+            self.stats.ttfb.push(t);
+        }
         self.idle.push(r.worker);
         let i = self.slots.iter().position(|s| s.worker == Some(r.worker))?;
         self.slots[i].worker = None;
@@ -455,8 +481,10 @@ impl<'a> Coordinator<'a> {
             // No resume state without ranges: progress is shown, not trusted.
             None => (Vec::new(), snap.total()),
         };
-        if let Err(e) = self.store.checkpoint(self.p.job_id, &bitmap, done, speed) {
-            tracing::warn!("checkpoint not saved: {e}");
+        if let Some(store) = self.store.as_mut() {
+            if let Err(e) = store.checkpoint(self.p.job_id, &bitmap, done, speed) {
+                tracing::warn!("checkpoint not saved: {e}");
+            }
         }
         Ok(())
     }

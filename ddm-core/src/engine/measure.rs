@@ -1,0 +1,98 @@
+//! One measured transfer for `ddm bench`: the real coordinator and workers download the
+//! first `limit` bytes with N connections into a scratch file, without a job or store.
+
+use super::coordinator::{Coordinator, Params, Stats, Stop};
+use super::{Control, NoObserver};
+use crate::config::Config;
+use crate::http::HttpOptions;
+use crate::pieces::{piece_size_for, PieceMap};
+use crate::resolver::RemoteInfo;
+use crate::storage::PartFile;
+use crate::transfer::Shared;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU64};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Measurement {
+    pub connections: usize,
+    pub bytes: u64,
+    pub elapsed: Duration,
+    pub stats: Stats,
+    /// Set when the transfer did not complete.
+    pub failed: Option<String>,
+}
+
+impl Measurement {
+    pub fn mib_per_s(&self) -> f64 {
+        self.bytes as f64 / (1024.0 * 1024.0) / self.elapsed.as_secs_f64().max(1e-6)
+    }
+    /// Median time to first byte.
+    pub fn ttfb(&self) -> Option<Duration> {
+        let mut v = self.stats.ttfb.clone();
+        v.sort();
+        v.get(v.len() / 2).copied()
+    }
+}
+
+/// Download `0..limit` of the probed file with `connections` connections into `scratch`
+/// (a file path that is created and removed).
+pub fn measure(
+    info: &RemoteInfo,
+    http: &HttpOptions,
+    cfg: &Config,
+    connections: usize,
+    limit: u64,
+    scratch: &Path,
+    ctl: &Control,
+) -> Result<Measurement, String> {
+    let ranged = info.ranges && info.size.is_some();
+    let limit = info.size.map_or(limit, |s| s.min(limit));
+    let file = PartFile::create(scratch, Some(limit)).map_err(|e| e.to_string())?;
+    let part = file.path().to_path_buf();
+    let shared = Arc::new(Shared {
+        opts: http.clone(),
+        file,
+        cancel: AtomicBool::new(false),
+        received: AtomicU64::new(0),
+    });
+    // Pieces over the first `limit` bytes only; ranges are still checked against the real size.
+    let pieces = ranged.then(|| PieceMap::new(limit, piece_size_for(limit)));
+    let params = Params {
+        job_id: 0,
+        name: String::new(),
+        url: info.final_url.clone(),
+        first_url: info.url.clone(),
+        ranged,
+        size: info.size,
+        etag: info.etag.clone(),
+        last_modified: info.last_modified.clone(),
+        connections: if ranged { connections } else { 1 },
+        limit: Some(limit),
+        cfg,
+    };
+    let mut obs = NoObserver;
+    let start = Instant::now();
+    let mut coord = Coordinator::new(params, None, ctl, &mut obs, shared.clone(), pieces);
+    let stop = coord.run();
+    let elapsed = start.elapsed();
+    let stats = coord.stats.clone();
+    drop(coord);
+    let _ = std::fs::remove_file(&part);
+    let failed = match stop {
+        Stop::Complete => None,
+        Stop::Failed(e) => Some(e),
+        other => Some(format!("{other:?}")),
+    };
+    Ok(Measurement {
+        connections: if ranged { connections } else { 1 },
+        bytes: shared
+            .received
+            .load(std::sync::atomic::Ordering::Relaxed)
+            .min(limit),
+        elapsed,
+        stats,
+        failed,
+    })
+}
