@@ -66,6 +66,12 @@ impl Coordinator<'_> {
                 self.throttled = true;
             }
         }
+        // A connection that delivered data and then broke is a flaky network, not a stuck
+        // range: go again at once, without spending the job's retry budget.
+        if bytes > 0 && matches!(f, Failure::Partial | Failure::Reset | Failure::Timeout) {
+            self.slots[i].not_before = Instant::now();
+            return None;
+        }
         self.slots[i].attempts += 1;
         let jitter = self.next_jitter();
         match retry::decide(
