@@ -3,7 +3,8 @@
 
 use crate::ui;
 use ddm_core::engine::{Event, Observer, Outcome, Progress};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use ddm_core::runner::Reporter;
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
 
@@ -13,11 +14,36 @@ pub enum Mode {
     Json,
 }
 
+/// How jobs are shown; shared by all the jobs a runner works at once.
 pub struct Display {
     mode: Mode,
+    quiet: bool,
+    multi: MultiProgress,
+}
+
+/// One job's view: its bar (terminal) or its line cadence (plain output).
+pub struct JobView<'a> {
+    d: &'a Display,
     bar: Option<ProgressBar>,
     last_line: Option<Instant>,
-    quiet: bool,
+}
+
+impl Drop for JobView<'_> {
+    fn drop(&mut self) {
+        if let Some(b) = self.bar.take() {
+            b.finish_and_clear();
+            self.d.multi.remove(&b);
+        }
+    }
+}
+
+impl Reporter for Display {
+    fn observer(&self, _job: i64) -> Box<dyn Observer + Send + '_> {
+        Box::new(self.job())
+    }
+    fn finished(&self, job: i64, outcome: &Outcome) {
+        Display::finished(self, job, outcome)
+    }
 }
 
 impl Display {
@@ -31,9 +57,16 @@ impl Display {
         };
         Display {
             mode,
+            quiet,
+            multi: MultiProgress::with_draw_target(ProgressDrawTarget::stderr_with_hz(5)),
+        }
+    }
+
+    pub fn job(&self) -> JobView<'_> {
+        JobView {
+            d: self,
             bar: None,
             last_line: None,
-            quiet,
         }
     }
 
@@ -47,17 +80,21 @@ impl Display {
         if self.quiet {
             return;
         }
-        match &self.bar {
-            Some(b) => b.println(msg),
-            None => eprintln!("{msg}"),
+        self.print(msg);
+    }
+
+    /// A line on stderr that does not tear the progress bars.
+    fn print(&self, msg: &str) {
+        match self.mode {
+            Mode::Bar => {
+                let _ = self.multi.println(msg);
+            }
+            _ => eprintln!("{msg}"),
         }
     }
 
     /// Report how a job ended.
-    pub fn finished(&mut self, id: i64, o: &Outcome) {
-        if let Some(b) = self.bar.take() {
-            b.finish_and_clear();
-        }
+    pub fn finished(&self, id: i64, o: &Outcome) {
         match self.mode {
             Mode::Json => {
                 let v = match o {
@@ -99,19 +136,21 @@ impl Display {
                     ),
                 };
                 if matches!(o, Outcome::Failed(_)) || !self.quiet {
-                    eprintln!("{msg}");
+                    self.print(&msg);
                 }
             }
         }
     }
+}
 
+impl JobView<'_> {
     fn progress(&mut self, p: &Progress) {
         let eta = match p.size {
             Some(s) if p.speed > 0.0 => s.saturating_sub(p.bytes) as f64 / p.speed,
             _ => f64::INFINITY,
         };
-        match self.mode {
-            Mode::Json => self.json(serde_json::json!({
+        match self.d.mode {
+            Mode::Json => self.d.json(serde_json::json!({
                 "event": "progress", "job": p.job, "bytes": p.bytes, "size": p.size,
                 "speed": p.speed as u64, "eta_seconds": eta.is_finite().then_some(eta),
                 "connections": p.connections, "elapsed": p.elapsed.as_secs_f64()})),
@@ -127,7 +166,7 @@ impl Display {
                 }
             }
             Mode::Lines => {
-                if self.quiet
+                if self.d.quiet
                     || self
                         .last_line
                         .is_some_and(|t| t.elapsed() < Duration::from_secs(2))
@@ -154,7 +193,7 @@ impl Display {
     }
 }
 
-impl Observer for Display {
+impl Observer for JobView<'_> {
     fn event(&mut self, e: Event<'_>) {
         match e {
             Event::Started {
@@ -163,11 +202,11 @@ impl Observer for Display {
                 size,
                 connections,
                 ranged,
-            } => match self.mode {
-                Mode::Json => self.json(serde_json::json!({
+            } => match self.d.mode {
+                Mode::Json => self.d.json(serde_json::json!({
                     "event": "started", "job": job, "name": name, "size": size,
                     "connections": connections, "ranges": ranged})),
-                Mode::Bar if !self.quiet => {
+                Mode::Bar if !self.d.quiet => {
                     let bar =
                         ProgressBar::with_draw_target(size, ProgressDrawTarget::stderr_with_hz(5));
                     let style = if size.is_some() {
@@ -187,16 +226,18 @@ impl Observer for Display {
                     bar.set_prefix(format!("{job}: {short}"));
                     self.bar = Some(bar);
                 }
-                _ => self.say(&format!(
+                _ => self.d.say(&format!(
                     "job {job}: {name}, {}, {connections} connection{}",
                     size.map(ui::bytes).unwrap_or_else(|| "unknown size".into()),
                     if connections == 1 { "" } else { "s" }
                 )),
             },
             Event::Progress(p) => self.progress(p),
-            Event::Note(n) => match self.mode {
-                Mode::Json => self.json(serde_json::json!({"event": "note", "message": n})),
-                _ => self.say(&format!("note: {n}")),
+            Event::Note(n) => match self.d.mode {
+                Mode::Json => self
+                    .d
+                    .json(serde_json::json!({"event": "note", "message": n})),
+                _ => self.d.say(&format!("note: {n}")),
             },
         }
     }

@@ -15,6 +15,10 @@ pub const MAX_CONNECTIONS: u32 = 64;
 pub struct Config {
     /// Connections per job when neither the job nor the host policy says otherwise.
     pub connections: u32,
+    /// Jobs `ddm run` works at the same time.
+    pub max_active_jobs: u32,
+    /// Connections all running jobs together may have open.
+    pub max_total_connections: u32,
     /// Seconds to wait for a TCP/TLS connection.
     pub connect_timeout_secs: u64,
     /// A transfer with no progress for this many seconds is abandoned and its range re-queued.
@@ -35,6 +39,8 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             connections: 8,
+            max_active_jobs: 3,
+            max_total_connections: 64,
             connect_timeout_secs: 15,
             stall_timeout_secs: 30,
             retry_budget: 64,
@@ -85,6 +91,18 @@ impl Config {
             return Err(format!(
                 "key `connections`: {} is out of range (1 to {MAX_CONNECTIONS})",
                 self.connections
+            ));
+        }
+        if !(1..=64).contains(&self.max_active_jobs) {
+            return Err(format!(
+                "key `max_active_jobs`: {} is out of range (1 to 64)",
+                self.max_active_jobs
+            ));
+        }
+        if !(1..=1024).contains(&self.max_total_connections) {
+            return Err(format!(
+                "key `max_total_connections`: {} is out of range (1 to 1024)",
+                self.max_total_connections
             ));
         }
         if self.connect_timeout_secs == 0 {

@@ -5,6 +5,7 @@
 //! the engine coordinator, the retry classifier, host policy and the job runner.
 
 pub mod bench;
+pub mod budget;
 pub mod config;
 pub mod engine;
 pub mod filename;
@@ -15,6 +16,7 @@ pub mod paths;
 pub mod pieces;
 pub mod resolver;
 pub mod retry;
+pub mod runner;
 pub mod storage;
 pub mod store;
 pub mod transfer;

@@ -93,9 +93,7 @@ pub fn run(g: &Global, a: Args) -> CliResult {
     let http = HttpOptions::from_config(&ctx.config, headers, a.insecure);
     let info =
         ddm_core::resolver::probe(&url, &http).map_err(|e| CliError::new(Code::Failed, e))?;
-    let ctl = Control {
-        interrupt: crate::signals::install(),
-    };
+    let ctl = Control::new(crate::signals::install());
     let scratch = tempfile::Builder::new()
         .prefix("ddm-bench-")
         .tempdir()

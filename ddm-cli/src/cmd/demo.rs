@@ -54,9 +54,7 @@ pub fn run(g: &Global, a: Args) -> CliResult {
         .map_err(env)?;
     let mut store = Store::open(&work.path().join("jobs.db")).map_err(env)?;
     let cfg = Config::default();
-    let ctl = Control {
-        interrupt: crate::signals::install(),
-    };
+    let ctl = Control::new(crate::signals::install());
     eprintln!(
         "demo: {url} serves {} at {} per connection",
         ui::bytes(body.len() as u64),
@@ -110,8 +108,8 @@ fn download(
         })
         .map_err(env)?;
     store.claim(id).map_err(env)?;
-    let mut display = Display::new(false, g.quiet);
-    let outcome = run_job(store, id, cfg, ctl, &mut display);
+    let display = Display::new(false, g.quiet);
+    let outcome = run_job(store, id, cfg, ctl, &mut display.job());
     display.finished(id, &outcome);
     match outcome {
         Outcome::Done { path, elapsed, .. } => Ok((path, elapsed.as_secs_f64())),

@@ -43,10 +43,8 @@ pub fn run(g: &Global, a: Args) -> CliResult {
     let new = a.opts.to_job(&url, false)?;
     let mut ctx = Ctx::open(g)?;
     let _lock = super::run::lock(&ctx)?;
-    let ctl = Control {
-        interrupt: crate::signals::install(),
-    };
-    let mut display = Display::new(a.json, g.quiet);
+    let ctl = Control::new(crate::signals::install());
+    let display = Display::new(a.json, g.quiet);
     ctx.store.recover_running().map_err(store)?;
     let existing = same_job(&ctx.store.list().map_err(store)?, &new);
     let id = match existing {
@@ -64,7 +62,7 @@ pub fn run(g: &Global, a: Args) -> CliResult {
         None => ctx.store.add(&new).map_err(store)?,
     };
     ctx.store.claim(id).map_err(store)?;
-    let outcome = run_job(&mut ctx.store, id, &ctx.config, &ctl, &mut display);
+    let outcome = run_job(&mut ctx.store, id, &ctx.config, &ctl, &mut display.job());
     display.finished(id, &outcome);
     Ok(match outcome {
         Outcome::Done { .. } => Code::Ok,

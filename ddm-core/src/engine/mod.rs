@@ -23,10 +23,21 @@ use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// Signals from outside the engine (Ctrl-C).
+/// What the engine shares with the world outside one job: the Ctrl-C flag and the global
+/// connection budget (shared by all jobs a runner works at once).
 #[derive(Debug, Default, Clone)]
 pub struct Control {
     pub interrupt: Arc<AtomicBool>,
+    pub connections: Arc<crate::budget::ConnectionBudget>,
+}
+
+impl Control {
+    pub fn new(interrupt: Arc<AtomicBool>) -> Self {
+        Control {
+            interrupt,
+            connections: Arc::default(),
+        }
+    }
 }
 
 /// A progress sample, emitted about five times a second.

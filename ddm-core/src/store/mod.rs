@@ -62,13 +62,22 @@ impl Store {
             path: path.to_path_buf(),
             msg,
         };
-        // Create the file ourselves so it is 0600 from the first byte.
-        std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .mode(0o600)
-            .open(path)
-            .map_err(|e| open_err(format!("cannot open: {e}")))?;
+        // Create the file ourselves so it is 0600 from the first byte, but only when it does
+        // not exist: closing any descriptor of a file drops all of this process's fcntl locks
+        // on it, including those of SQLite connections already open here (another thread's
+        // store). Other processes could then checkpoint and reset the WAL under us.
+        if !path.exists() {
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(path)
+            {
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(open_err(format!("cannot create: {e}"))),
+            }
+        }
         let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
         let conn = Connection::open_with_flags(
             path,

@@ -251,7 +251,9 @@ impl<'a> Coordinator<'a> {
             return Some(Stop::Interrupted);
         }
         let store = self.store.as_mut()?;
-        match store.state(self.p.job_id) {
+        let st = store.state(self.p.job_id);
+        tracing::trace!(job = self.p.job_id, ?st, "control");
+        match st {
             Ok(Some(JobState::Paused)) => Some(Stop::Paused),
             Ok(None) => Some(Stop::Removed),
             Ok(Some(_)) => None,
@@ -287,6 +289,7 @@ impl<'a> Coordinator<'a> {
 
     fn on_report(&mut self, r: Report) -> Option<Stop> {
         self.busy -= 1;
+        self.ctl.connections.give();
         if let Some(t) = r.ttfb {
             self.stats.ttfb.push(t);
         }
@@ -312,6 +315,9 @@ impl<'a> Coordinator<'a> {
     fn assign(&mut self) {
         let now = Instant::now();
         while self.busy < self.target {
+            if !self.ctl.connections.try_take() {
+                return; // other jobs use the global budget: wait for a unit
+            }
             // 1. An unassigned segment whose retry time has come.
             let ready = self
                 .slots
@@ -324,7 +330,10 @@ impl<'a> Coordinator<'a> {
                 Some(i) => i,
                 None => match self.steal() {
                     Some(i) => i,
-                    None => return,
+                    None => {
+                        self.ctl.connections.give();
+                        return;
+                    }
                 },
             };
             let w = self.idle_worker();
@@ -481,6 +490,7 @@ impl<'a> Coordinator<'a> {
             // No resume state without ranges: progress is shown, not trusted.
             None => (Vec::new(), snap.total()),
         };
+        tracing::debug!(job = self.p.job_id, done, "checkpoint");
         if let Some(store) = self.store.as_mut() {
             if let Err(e) = store.checkpoint(self.p.job_id, &bitmap, done, speed) {
                 tracing::warn!("checkpoint not saved: {e}");
@@ -510,6 +520,7 @@ impl<'a> Coordinator<'a> {
     /// During shutdown, only account for written bytes; schedule nothing.
     fn on_report_final(&mut self, r: Report) -> Option<()> {
         self.busy -= 1;
+        self.ctl.connections.give();
         let i = self.slots.iter().position(|s| s.worker == Some(r.worker))?;
         self.slots[i].worker = None;
         if r.outcome == Outcome::Finished {
