@@ -4,6 +4,7 @@
 //! the verb and maps its error to a documented exit code (docs/exit-codes.md). Errors print
 //! as one line: what went wrong and what to do next.
 
+mod board;
 mod cli;
 mod cmd;
 mod ctx;

@@ -1,10 +1,10 @@
 //! Showing a running job: a live bar on a terminal, plain periodic lines otherwise, or NDJSON
 //! events (`--json`) for scripts. Drawn on a fixed cadence, never per chunk.
 
+use crate::board::{bar, Board};
 use crate::ui;
 use ddm_core::engine::{Event, Observer, Outcome, Progress};
 use ddm_core::runner::Reporter;
-use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
 
@@ -18,21 +18,21 @@ pub enum Mode {
 pub struct Display {
     mode: Mode,
     quiet: bool,
-    multi: MultiProgress,
+    board: Board,
 }
 
-/// One job's view: its bar (terminal) or its line cadence (plain output).
+/// One job's view: its line on the board (terminal) or its line cadence (plain output).
 pub struct JobView<'a> {
     d: &'a Display,
-    bar: Option<ProgressBar>,
+    /// Job id and the short name shown on the board.
+    bar: Option<(i64, String)>,
     last_line: Option<Instant>,
 }
 
 impl Drop for JobView<'_> {
     fn drop(&mut self) {
-        if let Some(b) = self.bar.take() {
-            b.finish_and_clear();
-            self.d.multi.remove(&b);
+        if let Some((job, _)) = self.bar.take() {
+            self.d.board.remove(job);
         }
     }
 }
@@ -58,7 +58,7 @@ impl Display {
         Display {
             mode,
             quiet,
-            multi: MultiProgress::with_draw_target(ProgressDrawTarget::stderr_with_hz(5)),
+            board: Board::default(),
         }
     }
 
@@ -86,9 +86,7 @@ impl Display {
     /// A line on stderr that does not tear the progress bars.
     fn print(&self, msg: &str) {
         match self.mode {
-            Mode::Bar => {
-                let _ = self.multi.println(msg);
-            }
+            Mode::Bar => self.board.println(msg),
             _ => eprintln!("{msg}"),
         }
     }
@@ -155,14 +153,22 @@ impl JobView<'_> {
                 "speed": p.speed as u64, "eta_seconds": eta.is_finite().then_some(eta),
                 "connections": p.connections, "elapsed": p.elapsed.as_secs_f64()})),
             Mode::Bar => {
-                if let Some(b) = &self.bar {
-                    b.set_position(p.bytes);
-                    b.set_message(format!(
-                        "{:>11}  ETA {:>6}  {:>2} conn",
+                if let Some((job, name)) = &self.bar {
+                    let (frac, total) = match p.size {
+                        Some(s) if s > 0 => (p.bytes as f64 / s as f64, ui::bytes(s)),
+                        _ => (0.0, "?".into()),
+                    };
+                    let line = format!(
+                        "{job}: {name} {} {:>10}/{:<10} {:>3.0}%  {:>11}  ETA {:>6}  {:>2} conn",
+                        bar(frac, 30),
+                        ui::bytes(p.bytes),
+                        total,
+                        frac * 100.0,
                         ui::speed(p.speed as u64),
                         ui::duration(eta),
                         p.connections
-                    ));
+                    );
+                    self.d.board.set(*job, line);
                 }
             }
             Mode::Lines => {
@@ -207,24 +213,11 @@ impl Observer for JobView<'_> {
                     "event": "started", "job": job, "name": name, "size": size,
                     "connections": connections, "ranges": ranged})),
                 Mode::Bar if !self.d.quiet => {
-                    let bar =
-                        ProgressBar::with_draw_target(size, ProgressDrawTarget::stderr_with_hz(5));
-                    let style = if size.is_some() {
-                        "{prefix} [{bar:30}] {bytes:>10}/{total_bytes:<10} {percent:>3}% {msg}"
-                    } else {
-                        "{prefix} {spinner} {bytes:>10} {msg}"
-                    };
-                    bar.set_style(
-                        ProgressStyle::with_template(style)
-                            .expect("valid template")
-                            .progress_chars("=> "),
-                    );
                     let mut short: String = name.chars().take(28).collect();
                     if short.len() < name.len() {
                         short.push('…');
                     }
-                    bar.set_prefix(format!("{job}: {short}"));
-                    self.bar = Some(bar);
+                    self.bar = Some((job, short));
                 }
                 _ => self.d.say(&format!(
                     "job {job}: {name}, {}, {connections} connection{}",
