@@ -49,6 +49,14 @@ pub(crate) fn durable(env: &Env, id: i64) -> u64 {
     env.job(id)["bytes_done"].as_u64().unwrap_or(0)
 }
 
+/// Create the job database before a runner is spawned and polled: a `status` racing the
+/// runner's first open of a new database can fail (see storage.rs,
+/// `status_racing_the_first_open_of_a_new_database_never_fails`), which is not what the
+/// tests that poll are about.
+pub(crate) fn create_db(env: &Env) {
+    env.ok(&["status"]);
+}
+
 /// Wait until job `id` has durable progress above `min`.
 pub(crate) fn wait_progress(env: &Env, id: i64, min: u64, limit: Duration) -> u64 {
     wait_for(limit, "durable progress", || {
@@ -155,7 +163,44 @@ pub(crate) fn swap_after_transfer_starts<'a>(
     }
 }
 
+/// An `on_log` for [`watch`]: once `cond(log)` holds, replace the resource at `path` with
+/// `new` (once).
+pub(crate) fn swap_when<'a>(
+    server: &'a Server,
+    path: &'a str,
+    new: Resource,
+    cond: impl Fn(&[LogEntry]) -> bool + Send + 'a,
+) -> impl FnMut(&[LogEntry]) + Send + 'a {
+    let mut new = Some(new);
+    move |log: &[LogEntry]| {
+        if new.is_some() && cond(log) {
+            server.add(path, new.take().unwrap());
+        }
+    }
+}
+
 pub(crate) fn nothing(_: &[LogEntry]) {}
+
+/// Body bytes the server has sent so far for `path` in transfer GETs.
+pub(crate) fn transferred(log: &[LogEntry], path: &str) -> u64 {
+    gets_of(log, path)
+        .iter()
+        .filter(|e| is_transfer(e))
+        .map(|e| e.body_bytes)
+        .sum()
+}
+
+/// With `DDM_TEST_DUMP=1`, print the server log (for diagnosing a failure).
+pub(crate) fn dump(log: &[LogEntry]) {
+    if std::env::var_os("DDM_TEST_DUMP").is_some() {
+        for e in log {
+            eprintln!(
+                "conn {:>3} {} {} {:?} -> {} ({} body bytes)",
+                e.conn, e.method, e.target, e.range, e.status, e.body_bytes
+            );
+        }
+    }
+}
 
 /// `Retry-After`/`Last-Modified` style IMF-fixdate.
 pub(crate) fn http_date(t: SystemTime) -> String {
@@ -187,6 +232,8 @@ pub(crate) fn http_date(t: SystemTime) -> String {
 }
 
 /// Time of a fault-free `get` of a file like the one under test (own server and home).
+/// Bounds are "2 × this + a small constant"; the constant covers waits the faults impose by
+/// design (e.g. a `Retry-After: 1`).
 pub(crate) fn fault_free_time(size: usize, seed: u64, rate: Option<u64>, conns: &str) -> Duration {
     let server = Server::start().unwrap();
     let body = pattern(size, seed);
@@ -249,54 +296,61 @@ fn every_7th_response_reset_mid_body_is_byte_exact_within_2x() {
     let log = server.log();
     let gets = gets_of(&log, "/cut.bin");
     assert!(gets.len() >= 7, "only {} GETs: no cut happened", gets.len());
-    assert_within(took, base, Duration::from_millis(1500), "7th-response resets");
+    assert_within(
+        took,
+        base,
+        Duration::from_millis(1500),
+        "7th-response resets",
+    );
     // Never lose progress: what was received before a cut is kept, not fetched again.
     let sent = server.bytes_sent("/cut.bin");
     assert!(
-        sent <= size as u64 + (512 * KIB) as u64,
+        sent <= size as u64 + MIB as u64,
         "{sent} bytes sent for a {size}-byte file: cut ranges were fetched again from their start"
     );
 }
 
 #[test]
-fn body_cut_short_with_fin_continues_where_it_stopped() {
+fn body_cut_short_continues_where_it_stopped_fin_and_rst() {
+    // One connection, so the sequence of requests is deterministic: every cut range is asked
+    // again from the byte where the cut happened, never from its start.
     let size = 6 * MIB;
     let after = (MIB + 12_345) as u64;
-    let server = Server::start().unwrap();
-    let body = pattern(size, 102);
-    server.add(
-        "/fin.bin",
-        Resource::new(body.clone()).fault(Fault::CutAfter {
-            after,
-            rst: false,
-            times: 3,
-        }),
-    );
-    let env = Env::new();
-    let took = ok_get(&env, &["get", &server.url("/fin.bin"), "-c", "2"]);
-    assert_same_file(&env.out().join("fin.bin"), &body);
-    assert!(took < Duration::from_secs(6), "took {took:?}");
-    let log = server.log();
-    let gets = gets_of(&log, "/fin.bin");
-    let cut: Vec<_> = gets
-        .iter()
-        .filter(|e| is_transfer(e) && e.body_bytes == after)
-        .collect();
-    assert_eq!(cut.len(), 3, "three responses were cut: {gets:#?}");
-    // Each cut range is asked again from where the cut happened, not from its start.
-    for c in cut {
-        let s = range_start(c).unwrap();
-        assert!(
-            gets.iter().any(|e| range_start(e) == Some(s + after)),
-            "no request continued the range cut at {} (started {s})",
-            s + after
+    for rst in [false, true] {
+        let server = Server::start().unwrap();
+        let body = pattern(size, 102);
+        server.add(
+            "/cut1.bin",
+            Resource::new(body.clone()).fault(Fault::CutAfter {
+                after,
+                rst,
+                times: 3,
+            }),
         );
+        let env = Env::new();
+        let took = ok_get(&env, &["get", &server.url("/cut1.bin"), "-c", "1"]);
+        assert_same_file(&env.out().join("cut1.bin"), &body);
+        assert!(took < Duration::from_secs(5), "rst={rst}: took {took:?}");
+        let log = server.log();
+        dump(&log);
+        let starts: Vec<u64> = gets_of(&log, "/cut1.bin")
+            .into_iter()
+            .filter(|e| is_transfer(e))
+            .map(|e| range_start(e).unwrap())
+            .collect();
+        assert_eq!(starts.len(), 4, "rst={rst}: 3 cuts + 1 full: {starts:?}");
+        if rst {
+            // A reset may drop what was in flight: each retry starts after the previous
+            // start, no later than the cut.
+            for w in starts.windows(2) {
+                assert!(w[1] > w[0] && w[1] <= w[0] + after, "rst: {starts:?}");
+            }
+        } else {
+            assert_eq!(starts, [0, after, 2 * after, 3 * after], "fin");
+            let sent = server.bytes_sent("/cut1.bin");
+            assert_eq!(sent, size as u64 + 1, "fin: bytes fetched twice");
+        }
     }
-    let sent = server.bytes_sent("/fin.bin");
-    assert!(
-        sent <= size as u64 + 16,
-        "{sent} bytes sent for {size}: data already received was fetched again"
-    );
 }
 
 #[test]
@@ -481,6 +535,8 @@ fn spent_retry_budget_fails_with_last_cause_keeps_progress_and_resume_continues(
             times: usize::MAX,
         }),
     );
+    // Swapped in shortly before the first responses are cut (at 768 KiB, 0.375 s), so the
+    // retries after the cuts meet the 500s.
     let broken = healthy.clone().fault(Fault::Status {
         code: 500,
         retry_after: None,
@@ -490,7 +546,10 @@ fn spent_retry_budget_fails_with_last_cause_keeps_progress_and_resume_continues(
     config(&env, "retry_budget = 4\nmax_attempts = 50\n");
     let ((o, took), log) = watch(
         &server,
-        swap_after_transfer_starts(&server, "/budget.bin", Duration::from_millis(1200), broken),
+        swap_when(&server, "/budget.bin", broken, move |log| {
+            log.iter()
+                .any(|e| is_transfer(e) && e.body_bytes >= 512 * KIB as u64)
+        }),
         || timed(&env, &["get", &server.url("/budget.bin"), "-c", "2"]),
     );
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
@@ -507,6 +566,60 @@ fn spent_retry_budget_fails_with_last_cause_keeps_progress_and_resume_continues(
     env.ok(&["resume", "1"]);
     env.ok(&["run"]);
     assert_same_file(&env.out().join("budget.bin"), &body);
+}
+
+#[test]
+fn repeated_failures_of_one_range_back_off_exponentially() {
+    // One connection; after the first cut every request fails twice with 500 (no
+    // Retry-After): the waits must grow (base 0.5 s, x2 per attempt, jitter in [0.5, 1)).
+    let size = 4 * MIB;
+    let server = Server::start().unwrap();
+    let body = pattern(size, 125);
+    server.add(
+        "/bo.bin",
+        Resource::new(body.clone())
+            .rate(2 << 20)
+            .fault(Fault::CutAfter {
+                after: MIB as u64,
+                rst: false,
+                times: 1,
+            }),
+    );
+    // Swapped in 0.125 s before the cut (a range that made progress may be retried at once,
+    // faster than the log is polled).
+    let flaky = Resource::new(body.clone()).fault(Fault::Status {
+        code: 500,
+        retry_after: None,
+        times: 2,
+    });
+    let env = Env::new();
+    let ((o, took), log) = watch(
+        &server,
+        swap_when(&server, "/bo.bin", flaky, |log| {
+            transferred(log, "/bo.bin") >= 768 * KIB as u64
+        }),
+        || timed(&env, &["get", &server.url("/bo.bin"), "-c", "1"]),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_same_file(&env.out().join("bo.bin"), &body);
+    let t: Vec<&Stamped> = log.iter().filter(|s| is_transfer(&s.e)).collect();
+    let statuses: Vec<u16> = t.iter().map(|s| s.e.status).collect();
+    assert_eq!(statuses, [206, 500, 500, 206], "{log:#?}");
+    let gaps: Vec<Duration> = t
+        .windows(2)
+        .map(|w| w[1].at.saturating_sub(w[0].at))
+        .collect();
+    // gaps[0]: cut -> retry (a range that made progress may be retried at once).
+    // gaps[1], gaps[2]: the waits after the 1st and 2nd 500 of the range: backoff
+    // [0.25, 0.5) s then [0.5, 1) s (or later if the cut counted as an attempt).
+    assert!(
+        gaps[1] >= Duration::from_millis(200) && gaps[2] >= Duration::from_millis(450),
+        "waits after the 1st and 2nd 500: {:?}, {:?}",
+        gaps[1],
+        gaps[2]
+    );
+    assert!(gaps[2] >= gaps[1], "the wait did not grow: {gaps:?}");
+    assert!(took < Duration::from_secs(6), "took {took:?}");
 }
 
 #[test]
@@ -530,10 +643,13 @@ fn server_gone_mid_download_fails_with_progress_kept() {
     let server = Server::start().unwrap();
     server.add(
         "/away.bin",
-        Resource::new(pattern(size, 123)).etag("\"w\"").rate(1 << 20),
+        Resource::new(pattern(size, 123))
+            .etag("\"w\"")
+            .rate(1 << 20),
     );
     let env = Env::new();
     config(&env, "max_attempts = 3\n");
+    create_db(&env);
     let mut child = env.spawn(&["get", &server.url("/away.bin"), "-c", "2"]);
     let before = wait_progress(&env, 1, 0, Duration::from_secs(15));
     let t = Instant::now();
@@ -550,21 +666,63 @@ fn server_gone_mid_download_fails_with_progress_kept() {
     assert!(done >= before, "progress kept: {done} < {before}");
 }
 
+/// A plain-HTTP peer like nginx: whatever arrives, answer 400 at once and close. Returns
+/// its port and a counter of accepted connections.
+fn plain_http_responder() -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{Read, Write};
+    let l = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
+    let port = l.local_addr().unwrap().port();
+    let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let c = count.clone();
+    std::thread::spawn(move || {
+        for s in l.incoming() {
+            let Ok(mut s) = s else { continue };
+            c.fetch_add(1, Ordering::SeqCst);
+            let mut buf = [0u8; 4096];
+            let _ = s.set_read_timeout(Some(Duration::from_millis(500)));
+            let _ = s.read(&mut buf);
+            let _ = s.write_all(
+                b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            );
+        }
+    });
+    (port, count)
+}
+
 #[test]
 fn https_to_a_plain_http_server_is_a_final_tls_failure() {
+    let (port, conns) = plain_http_responder();
+    let env = Env::new();
+    let url = format!("https://127.0.0.1:{port}/tls.bin");
+    let (o, took) = timed(&env, &["get", &url]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        took < Duration::from_secs(3),
+        "took {took:?}: TLS errors are final"
+    );
+    let (err, _) = failed(&env, 1);
+    assert!(err.contains("TLS"), "{err}");
+    let n = conns.load(Ordering::SeqCst);
+    assert!(n <= 2, "{n} connections: a TLS failure was retried");
+}
+
+#[test]
+fn https_handshake_that_never_completes_fails_in_bounded_time_naming_the_cause() {
+    // The loopback test server waits for an HTTP head and never answers a ClientHello: the
+    // handshake times out. That is a (retryable) connect timeout, bounded by
+    // connect_timeout_secs and max_attempts, and must be reported as such.
     let server = Server::start().unwrap();
     server.add("/tls.bin", Resource::new(pattern(1000, 124)));
     let env = Env::new();
+    config(&env, "connect_timeout_secs = 1\nmax_attempts = 2\n");
     let url = format!("https://127.0.0.1:{}/tls.bin", server.port());
     let (o, took) = timed(&env, &["get", &url]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    assert!(took < Duration::from_secs(3), "took {took:?}: TLS errors are final");
+    assert!(took < Duration::from_secs(8), "took {took:?}");
     let (err, _) = failed(&env, 1);
-    assert!(err.contains("TLS"), "{err}");
     assert!(
-        server.connections() <= 2,
-        "{} connections: a TLS failure was retried",
-        server.connections()
+        err.contains("TLS") || err.contains("connect") || err.contains("handshake"),
+        "the error does not say the connection/handshake timed out: {err}"
     );
 }
 
@@ -608,12 +766,18 @@ fn slow_but_live_transfer_is_never_killed() {
     let size = 96 * KIB;
     let server = Server::start().unwrap();
     let body = pattern(size, 131);
-    server.add("/slow.bin", Resource::new(body.clone()).rate(40 * KIB as u64));
+    server.add(
+        "/slow.bin",
+        Resource::new(body.clone()).rate(40 * KIB as u64),
+    );
     let env = Env::new();
     config(&env, "stall_timeout_secs = 1\n");
     let took = ok_get(&env, &["get", &server.url("/slow.bin"), "-c", "1"]);
     assert_same_file(&env.out().join("slow.bin"), &body);
-    assert!(took >= Duration::from_secs(2), "{took:?}: rate not applied?");
+    assert!(
+        took >= Duration::from_secs(2),
+        "{took:?}: rate not applied?"
+    );
     let log = server.log();
     let transfers: Vec<_> = gets_of(&log, "/slow.bin")
         .into_iter()
@@ -641,11 +805,11 @@ fn started_connections(stdout: &str) -> u64 {
 
 #[test]
 fn connection_cap_503_lowers_the_count_and_the_host_policy_starts_the_next_job_lower() {
-    let size = 8 * MIB;
+    let size = 6 * MIB;
     let rate = 2 << 20;
     let server = Server::start().unwrap();
     let a = pattern(size, 140);
-    let b = pattern(size, 141);
+    let b = pattern(2 * MIB, 141);
     let cap = Fault::ConnCap { max: 3, code: 503 };
     server.add(
         "/a.bin",
@@ -666,13 +830,16 @@ fn connection_cap_503_lowers_the_count_and_the_host_policy_starts_the_next_job_l
         refused <= 12,
         "{refused} refusals: the connection count was not lowered"
     );
-    assert_within(took, base, Duration::from_millis(2500), "capped at 3 (503)");
+    assert_within(took, base, Duration::from_millis(1200), "capped at 3 (503)");
 
     // Next job on the same host starts from the learned limit, even when asked for 8.
     let out = env.ok(&["get", &server.url("/b.bin"), "-c", "8", "--json"]);
     assert_same_file(&env.out().join("b.bin"), &b);
     let n = started_connections(&out);
-    assert!(n <= 3, "second job started with {n} connections");
+    assert!(
+        (2..=3).contains(&n),
+        "second job started with {n} connections; the server allows 3"
+    );
     let log = server.log();
     let refused_b = gets_of(&log, "/b.bin")
         .iter()
@@ -683,13 +850,19 @@ fn connection_cap_503_lowers_the_count_and_the_host_policy_starts_the_next_job_l
 
 #[test]
 fn connection_cap_429_completes_within_2x_of_the_capped_fault_free_time() {
-    let size = 8 * MIB;
+    let size = 6 * MIB;
     let rate = 2 << 20;
     let server = Server::start().unwrap();
     let body = pattern(size, 142);
     server.add(
         "/c.bin",
         Resource::new(body.clone())
+            .rate(rate)
+            .fault(Fault::ConnCap { max: 3, code: 429 }),
+    );
+    server.add(
+        "/c2.bin",
+        Resource::new(pattern(2 * MIB, 143))
             .rate(rate)
             .fault(Fault::ConnCap { max: 3, code: 429 }),
     );
@@ -703,54 +876,127 @@ fn connection_cap_429_completes_within_2x_of_the_capped_fault_free_time() {
         .filter(|e| e.status == 429)
         .count();
     assert!((1..=12).contains(&refused), "{refused} refusals");
-    assert_within(took, base, Duration::from_millis(2500), "capped at 3 (429)");
-    let out = env.ok(&["get", &server.url("/c.bin"), "-o", "again.bin", "--json"]);
-    assert!(started_connections(&out) <= 3, "learned 429 cap not used");
+    assert_within(took, base, Duration::from_millis(1200), "capped at 3 (429)");
+    let out = env.ok(&["get", &server.url("/c2.bin"), "-c", "8", "--json"]);
+    let n = started_connections(&out);
+    assert!(
+        (2..=3).contains(&n),
+        "second job started with {n} connections; the server allows 3"
+    );
 }
 
 // ---------------------------------------------------------------------------------------
 // 4. Expiring signed redirects
 // ---------------------------------------------------------------------------------------
 
+/// A signed link (valid `ttl`) to a file served at 2 MiB/s per connection whose first
+/// `cuts` responses are cut after 1 MiB (0.5 s): with `ttl` < 0.5 s the retries come after
+/// the link expired.
+fn expiring_link(server: &Server, size: usize, seed: u64, ttl: Duration, cuts: usize) -> Vec<u8> {
+    let body = pattern(size, seed);
+    server.add(
+        "/files/e.bin",
+        Resource::new(body.clone())
+            .etag("\"e1\"")
+            .rate(2 << 20)
+            .fault(Fault::CutAfter {
+                after: MIB as u64,
+                rst: false,
+                times: cuts,
+            }),
+    );
+    server.signed_redirect("/dl/e", "/files/e.bin", ttl);
+    body
+}
+
 #[test]
-fn expiring_signed_redirect_is_resolved_again_and_the_download_continues() {
+fn expired_signed_redirect_is_resolved_again_and_the_download_continues() {
+    let server = Server::start().unwrap();
+    // Cut at 0.5 s: the 0.3 s link has expired by then.
+    let body = expiring_link(&server, 3 * MIB, 153, Duration::from_millis(300), 1);
+    let env = Env::new();
+    let (o, took) = timed(
+        &env,
+        &["get", &server.url("/dl/e"), "-o", "e.bin", "-c", "1"],
+    );
+    assert!(o.status.success(), "failed after {took:?}: {}", stderr(&o));
+    assert_same_file(&env.out().join("e.bin"), &body);
+    let log = server.log();
+    dump(&log);
+    assert!(
+        gets_of(&log, "/files/e.bin")
+            .iter()
+            .any(|e| e.status == 403),
+        "the link never expired during the test"
+    );
+    let hops = log.iter().filter(|e| e.target == "/dl/e").count();
+    assert!(
+        hops >= 2,
+        "the original URL was not resolved again ({hops} hits)"
+    );
+}
+
+#[test]
+fn two_connections_refused_by_the_same_expired_link_both_continue() {
+    let server = Server::start().unwrap();
+    // Both 2 MiB segments are cut at 0.5 s and retried after the 0.6 s link expired: both
+    // retries get 403. One re-resolution must serve both.
+    let body = expiring_link(&server, 4 * MIB, 154, Duration::from_millis(600), 2);
+    let env = Env::new();
+    let (o, took) = timed(
+        &env,
+        &["get", &server.url("/dl/e"), "-o", "e.bin", "-c", "2"],
+    );
+    let log = server.log();
+    dump(&log);
+    assert!(o.status.success(), "failed after {took:?}: {}", stderr(&o));
+    assert_same_file(&env.out().join("e.bin"), &body);
+}
+
+#[test]
+fn expiring_signed_redirect_is_resolved_again_each_time_it_expires() {
+    // A long download through short-lived links: each response is cut after 384 KiB (0.19 s
+    // at 2 MiB/s) and the link lives 0.3 s, so it expires about eight times in 3 s. Every
+    // re-resolution follows progress, so there is no loop to fear: the download must finish.
     let size = 6 * MIB;
     let server = Server::start().unwrap();
     let body = pattern(size, 150);
-    // Each response is cut after 512 KiB (0.5 s at 1 MiB/s), so new range requests keep
-    // coming while the signed link (valid 0.8 s) expires more than once.
     server.add(
         "/files/s.bin",
         Resource::new(body.clone())
             .etag("\"s1\"")
-            .rate(1 << 20)
+            .rate(2 << 20)
             .fault(Fault::CutAfter {
-                after: 512 * KIB as u64,
+                after: 384 * KIB as u64,
                 rst: false,
                 times: usize::MAX,
             }),
     );
-    server.signed_redirect("/dl/s", "/files/s.bin", Duration::from_millis(800));
+    server.signed_redirect("/dl/s", "/files/s.bin", Duration::from_millis(300));
     let env = Env::new();
-    let (o, took) = timed(&env, &["get", &server.url("/dl/s"), "-o", "s.bin", "-c", "2"]);
-    assert!(
-        o.status.success(),
-        "failed after {took:?}: {}",
-        stderr(&o)
+    let (o, took) = timed(
+        &env,
+        &["get", &server.url("/dl/s"), "-o", "s.bin", "-c", "1"],
     );
-    assert_same_file(&env.out().join("s.bin"), &body);
     let log = server.log();
+    dump(&log);
     let refused = gets_of(&log, "/files/s.bin")
         .iter()
         .filter(|e| e.status == 403)
         .count();
-    let hops = log
-        .iter()
-        .filter(|e| e.target == "/dl/s" && e.method == "GET")
-        .count();
-    assert!(refused >= 1, "the link never expired during the test");
-    assert!(hops >= 2, "the original URL was not resolved again");
-    assert!(took < Duration::from_secs(12), "took {took:?}");
+    let hops = log.iter().filter(|e| e.target == "/dl/s").count();
+    assert!(
+        o.status.success(),
+        "failed after {took:?}, {refused} expiries met, {hops} resolutions: {}",
+        stderr(&o)
+    );
+    assert_same_file(&env.out().join("s.bin"), &body);
+    assert!(
+        refused >= 6,
+        "the link expired only {refused} times during the test"
+    );
+    assert!(hops >= refused, "{hops} resolutions for {refused} expiries");
+    assert!(took < Duration::from_secs(8), "took {took:?}");
 }
 
 #[test]
@@ -774,7 +1020,12 @@ fn resolved_again_to_a_different_file_is_refused() {
     let ((o, took), _) = watch(
         &server,
         swap_after_transfer_starts(&server, "/files/x.bin", Duration::from_millis(300), changed),
-        || timed(&env, &["get", &server.url("/dl/x"), "-o", "x.bin", "-c", "2"]),
+        || {
+            timed(
+                &env,
+                &["get", &server.url("/dl/x"), "-o", "x.bin", "-c", "2"],
+            )
+        },
     );
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(took < Duration::from_secs(10), "took {took:?}");
@@ -793,6 +1044,8 @@ fn resolved_again_to_a_different_file_is_refused() {
 
 #[test]
 fn short_206_keeps_what_came_and_fetches_only_the_rest() {
+    // One connection: each short answer (the first half of what was asked) is kept and the
+    // rest is asked from where it ended.
     let size = 8 * MIB;
     let server = Server::start().unwrap();
     let body = pattern(size, 160);
@@ -801,13 +1054,22 @@ fn short_206_keeps_what_came_and_fetches_only_the_rest() {
         Resource::new(body.clone()).fault(Fault::ShortRange { times: 4 }),
     );
     let env = Env::new();
-    let took = ok_get(&env, &["get", &server.url("/short.bin"), "-c", "4"]);
+    let took = ok_get(&env, &["get", &server.url("/short.bin"), "-c", "1"]);
     assert_same_file(&env.out().join("short.bin"), &body);
-    assert!(took < Duration::from_secs(5), "took {took:?}");
-    let sent = server.bytes_sent("/short.bin");
-    assert!(
-        sent <= size as u64 + 16,
-        "{sent} bytes sent for {size}: the short answers were thrown away"
+    assert!(took < Duration::from_secs(4), "took {took:?}");
+    let log = server.log();
+    dump(&log);
+    let starts: Vec<u64> = gets_of(&log, "/short.bin")
+        .into_iter()
+        .filter(|e| is_transfer(e))
+        .map(|e| range_start(e).unwrap())
+        .collect();
+    let m = MIB as u64;
+    assert_eq!(starts, [0, 4 * m, 6 * m, 7 * m, 7 * m + m / 2]);
+    assert_eq!(
+        server.bytes_sent("/short.bin"),
+        size as u64 + 1,
+        "short answers were thrown away and fetched again"
     );
 }
 
@@ -895,9 +1157,7 @@ fn wrong_range_start_forever_fails_clearly_without_an_endless_loop() {
     server.add("/lies.bin", cut_often(&body, "\"l1\""));
     let liar = Resource::new(body.clone())
         .etag("\"l1\"")
-        .fault(Fault::WrongRangeStart {
-            times: usize::MAX,
-        });
+        .fault(Fault::WrongRangeStart { times: usize::MAX });
     let env = Env::new();
     let ((o, took), log) = watch(
         &server,
@@ -911,21 +1171,28 @@ fn wrong_range_start_forever_fails_clearly_without_an_endless_loop() {
         err.contains("range") || err.contains("Range") || err.contains("asked for bytes"),
         "{err}"
     );
+    eprintln!("wrong range start forever: {err}");
     assert!(done > 0 || log.iter().any(|s| s.e.body_bytes > 0));
+    dump(&log.iter().map(|s| s.e.clone()).collect::<Vec<_>>());
     let n = log.iter().filter(|s| is_transfer(&s.e)).count();
-    assert!(n <= 20, "{n} range requests to a server that always lies");
+    assert!(
+        n <= 20,
+        "{n} range requests to a server that always lies (2 connections, 3 attempts per range); error: {err}"
+    );
     assert!(!env.out().join("lies.bin").exists());
 }
 
-/// The remote changes while a (throttled, often cut) download runs: the job must fail naming
-/// the change, keep nothing spliced and finish nothing.
-fn change_mid_download(v1: Resource, v2: Resource, size: usize) -> (String, u64, Env) {
+/// The remote changes while a (throttled, often cut) download runs (after 1 MiB of it was
+/// sent): the job must fail naming the change, keep nothing spliced and finish nothing.
+fn change_mid_download(v1: Resource, v2: Resource, size: usize) -> (String, u64) {
     let server = Server::start().unwrap();
     server.add("/chg.bin", v1);
     let env = Env::new();
     let ((o, took), _) = watch(
         &server,
-        swap_after_transfer_starts(&server, "/chg.bin", Duration::from_millis(400), v2),
+        swap_when(&server, "/chg.bin", v2, |log| {
+            transferred(log, "/chg.bin") >= MIB as u64
+        }),
         || timed(&env, &["get", &server.url("/chg.bin"), "-c", "2"]),
     );
     let out = env.out().join("chg.bin");
@@ -940,8 +1207,7 @@ fn change_mid_download(v1: Resource, v2: Resource, size: usize) -> (String, u64,
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(took < Duration::from_secs(10), "took {took:?}");
     assert!(!out.exists(), "a final file was produced");
-    let (err, done) = failed(&env, 1);
-    (err, done, env)
+    failed(&env, 1)
 }
 
 #[test]
@@ -949,7 +1215,7 @@ fn file_changing_mid_download_is_detected_by_etag_and_never_spliced() {
     let size = 4 * MIB;
     let v1 = pattern(size, 170);
     let v2 = pattern(size, 171);
-    let (err, _, _) = change_mid_download(
+    let (err, _) = change_mid_download(
         cut_often(&v1, "\"v1\""),
         Resource::new(v2).etag("\"v2\""),
         size,
@@ -971,20 +1237,41 @@ fn file_changing_mid_download_is_detected_by_last_modified_and_never_spliced() {
             times: usize::MAX,
         });
     let new = Resource::new(v2).last_modified("Sun, 22 Nov 2026 11:00:00 GMT");
-    let (err, _, _) = change_mid_download(old, new, size);
+    let (err, _) = change_mid_download(old, new, size);
     assert!(err.contains("changed"), "{err}");
 }
 
 #[test]
 fn file_changing_size_mid_download_without_validators_is_refused_naming_the_change() {
     let size = 4 * MIB;
-    let old = Resource::new(pattern(size, 174)).rate(2 << 20).fault(Fault::CutAfter {
-        after: 256 * KIB as u64,
-        rst: false,
-        times: usize::MAX,
-    });
+    let old = Resource::new(pattern(size, 174))
+        .rate(2 << 20)
+        .fault(Fault::CutAfter {
+            after: 256 * KIB as u64,
+            rst: false,
+            times: usize::MAX,
+        });
     let new = Resource::new(pattern(size + 1000, 175));
-    let (err, _, _) = change_mid_download(old, new, size);
+    let (err, _) = change_mid_download(old, new, size);
+    assert!(
+        err.contains("changed") || err.contains("size"),
+        "the error does not say the file changed: {err}"
+    );
+}
+
+#[test]
+fn file_shrinking_mid_download_is_refused_naming_the_change() {
+    // Ranges past the new end get 416, the others a different total: both mean "changed".
+    let size = 4 * MIB;
+    let old = Resource::new(pattern(size, 176))
+        .rate(2 << 20)
+        .fault(Fault::CutAfter {
+            after: 256 * KIB as u64,
+            rst: false,
+            times: usize::MAX,
+        });
+    let new = Resource::new(pattern(size / 2, 177));
+    let (err, _) = change_mid_download(old, new, size);
     assert!(
         err.contains("changed") || err.contains("size"),
         "the error does not say the file changed: {err}"
@@ -1039,6 +1326,101 @@ fn empty_file_whose_probe_gets_416_is_saved_empty() {
         assert!(took < Duration::from_secs(2), "{name}: took {took:?}");
     }
     assert!(env.jobs().iter().all(|j| j["state"] == "done"));
+}
+
+// ---------------------------------------------------------------------------------------
+// 8. Security: TLS verification
+// ---------------------------------------------------------------------------------------
+
+/// `openssl s_server -WWW` with a fresh self-signed certificate, serving `dir`. None when the
+/// openssl tool is not installed.
+struct TlsServer {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl TlsServer {
+    fn start(dir: &std::path::Path) -> Option<TlsServer> {
+        use std::io::{BufRead, BufReader};
+        use std::process::{Command, Stdio};
+        let made = Command::new("openssl")
+            .args([
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+            ])
+            .args([
+                "-keyout",
+                "k.pem",
+                "-out",
+                "c.pem",
+                "-subj",
+                "/CN=localhost",
+            ])
+            .current_dir(dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .ok()?;
+        assert!(made.success(), "openssl req failed");
+        let port = {
+            let l = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let mut child = Command::new("openssl")
+            .args([
+                "s_server", "-WWW", "-cert", "c.pem", "-key", "k.pem", "-accept",
+            ])
+            .arg(format!("127.0.0.1:{port}"))
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .ok()?;
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        while out.read_line(&mut line).unwrap_or(0) > 0 && !line.contains("ACCEPT") {
+            line.clear();
+        }
+        // Keep draining its output so it never blocks on a full pipe.
+        std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
+        Some(TlsServer { child, port })
+    }
+}
+
+impl Drop for TlsServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn tls_certificate_errors_are_final_and_insecure_turns_verification_off() {
+    let env = Env::new();
+    let www = env.dir.path().join("www");
+    std::fs::create_dir(&www).unwrap();
+    let body = pattern(300_000, 126);
+    std::fs::write(www.join("t.bin"), &body).unwrap();
+    let Some(tls) = TlsServer::start(&www) else {
+        eprintln!("skipped: the openssl tool is not installed");
+        return;
+    };
+    // s_server -WWW never answers HEAD: don't wait the default 30 s before using GET.
+    config(&env, "stall_timeout_secs = 2\n");
+    let url = format!("https://127.0.0.1:{}/t.bin", tls.port);
+    let (o, took) = timed(&env, &["get", &url]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        took < Duration::from_secs(3),
+        "took {took:?}: certificate errors are final"
+    );
+    let (err, _) = failed(&env, 1);
+    assert!(err.contains("TLS") && err.contains("--insecure"), "{err}");
+    assert!(!env.out().join("t.bin").exists());
+    // Same server, verification off for this job only.
+    let (o, took) = timed(&env, &["get", &url, "--insecure", "-o", "t2.bin"]);
+    assert!(o.status.success(), "after {took:?}: {}", stderr(&o));
+    assert_same_file(&env.out().join("t2.bin"), &body);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1120,9 +1502,20 @@ fn gauntlet_every_scenario_ends_byte_exact_or_refused_within_2x() {
             .fault(flaky)
             .fault(Fault::ConnCap { max: 6, code: 429 }),
     );
-    // d: changes mid-download: must be refused.
+    // d: changes mid-download (after 1 MiB of 4 was sent): must be refused. 512 KiB/s per
+    // response, cut every 128 KiB: about 1 s with 8 connections.
     let d1 = pattern(4 * MIB, 193);
-    server.add("/g/d.bin", cut_often(&d1, "\"d1\""));
+    server.add(
+        "/g/d.bin",
+        Resource::new(d1)
+            .etag("\"d1\"")
+            .rate(512 * KIB as u64)
+            .fault(Fault::CutAfter {
+                after: 128 * KIB as u64,
+                rst: false,
+                times: usize::MAX,
+            }),
+    );
     let d2 = Resource::new(pattern(4 * MIB, 194)).etag("\"d2\"");
     let urls = vec![
         (server.url("/dl/a"), "a.bin".to_string()),
@@ -1133,7 +1526,9 @@ fn gauntlet_every_scenario_ends_byte_exact_or_refused_within_2x() {
     let env = Env::new();
     let ((o, took), _) = watch(
         &server,
-        swap_after_transfer_starts(&server, "/g/d.bin", Duration::from_millis(400), d2),
+        swap_when(&server, "/g/d.bin", d2, |log| {
+            transferred(log, "/g/d.bin") >= MIB as u64
+        }),
         || run_queue(&env, &urls),
     );
     assert_eq!(o.status.code(), Some(1), "d must fail: {}", stderr(&o));
@@ -1146,6 +1541,6 @@ fn gauntlet_every_scenario_ends_byte_exact_or_refused_within_2x() {
     assert!(err.contains("changed"), "d: {err}");
     assert!(!env.out().join("d.bin").exists());
     // d (4 MiB, refused) is extra work the reference did not have: allow its fault-free time.
-    let d_time = Duration::from_secs_f64(4.0 * MIB as f64 / (2.0 * G_RATE as f64));
+    let d_time = Duration::from_secs(1);
     assert_within(took, base + d_time, Duration::from_secs(2), "gauntlet");
 }

@@ -4,6 +4,8 @@
 mod bench;
 mod cli;
 mod download;
+mod faults;
 mod har;
 mod resume;
+mod storage;
 mod util;

@@ -183,6 +183,24 @@ pub fn parse_content_range(v: &str) -> Option<ContentRange> {
     Some(ContentRange { first, last, total })
 }
 
+/// Like `classify_curl`, but a timeout before the connection (TCP, then TLS for https) was
+/// established is a connect timeout, not a stall.
+pub fn classify_with<H>(e: &curl::Error, easy: &mut Easy2<H>) -> Failure {
+    let f = classify_curl(e);
+    if f == Failure::Timeout {
+        let zero = |d: Result<Duration, curl::Error>| d.map(|d| d.is_zero()).unwrap_or(false);
+        let https = easy
+            .effective_url()
+            .ok()
+            .flatten()
+            .is_some_and(|u| u.starts_with("https:"));
+        if zero(easy.connect_time()) || (https && zero(easy.appconnect_time())) {
+            return Failure::ConnectTimeout;
+        }
+    }
+    f
+}
+
 /// Map a curl error to a retry-classifier failure.
 pub fn classify_curl(e: &curl::Error) -> Failure {
     if e.is_couldnt_connect() {

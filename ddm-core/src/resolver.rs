@@ -89,7 +89,7 @@ fn request(url: &str, o: &HttpOptions, head_only: bool) -> Result<Answer, Failur
         Ok(()) => {}
         // We stop a 200 answer after its first bytes on purpose.
         Err(e) if e.is_write_error() && head.status != 0 => {}
-        Err(e) => return Err(http::classify_curl(&e)),
+        Err(e) => return Err(http::classify_with(&e, &mut easy)),
     }
     Ok(Answer { head, final_url })
 }

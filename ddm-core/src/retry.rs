@@ -105,7 +105,9 @@ impl std::fmt::Display for Failure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Failure::ConnectRefused => f.write_str("connection refused"),
-            Failure::ConnectTimeout => f.write_str("connection timed out"),
+            Failure::ConnectTimeout => {
+                f.write_str("connection timed out (TCP connect or TLS handshake)")
+            }
             Failure::Resolve => f.write_str("could not resolve the host name"),
             Failure::Reset => f.write_str("connection reset"),
             Failure::Timeout => f.write_str("no data received (stalled)"),

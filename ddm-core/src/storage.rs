@@ -123,7 +123,11 @@ impl PartFile {
             .map_err(|e| StorageError::io("create", &path, &e))?;
         let pf = PartFile { path, file };
         if let Some(size) = size {
-            pf.preallocate(size)?;
+            if let Err(e) = pf.preallocate(size) {
+                // Leave nothing behind: an empty .part would make the next run pick another name.
+                let _ = std::fs::remove_file(&pf.path);
+                return Err(e);
+            }
         }
         Ok(pf)
     }

@@ -74,6 +74,7 @@ pub struct Task {
     /// The file's known size (Content-Range total / Content-Length must match).
     pub size: Option<u64>,
     pub etag: Option<String>,
+    pub last_modified: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -95,6 +96,9 @@ pub struct Report {
     pub elapsed: Duration,
     /// Time from the start of the attempt to its first body byte.
     pub ttfb: Option<Duration>,
+    /// The response was cut short on our side (the segment's end moved): the server may
+    /// still count it as in flight for a moment.
+    pub cut: bool,
 }
 
 /// Shared, read-only context of all workers of one job.
@@ -153,12 +157,13 @@ fn worker_loop(id: usize, shared: Arc<Shared>, rx: Receiver<Task>, reports: Send
                     bytes: 0,
                     elapsed: start.elapsed(),
                     ttfb: None,
+                    cut: false,
                 });
                 continue;
             }
             configured_for = Some(key);
         }
-        let (outcome, bytes) = run_task(&mut easy, &task);
+        let (outcome, bytes, cut) = run_task(&mut easy, &task);
         let ttfb = easy.get_ref().first_byte.map(|t| t.duration_since(start));
         if reports
             .send(Report {
@@ -167,6 +172,7 @@ fn worker_loop(id: usize, shared: Arc<Shared>, rx: Receiver<Task>, reports: Send
                 bytes,
                 elapsed: start.elapsed(),
                 ttfb,
+                cut,
             })
             .is_err()
         {
@@ -175,10 +181,10 @@ fn worker_loop(id: usize, shared: Arc<Shared>, rx: Receiver<Task>, reports: Send
     }
 }
 
-fn run_task(easy: &mut Easy2<Sink>, task: &Task) -> (Outcome, u64) {
+fn run_task(easy: &mut Easy2<Sink>, task: &Task) -> (Outcome, u64, bool) {
     let span = task.seg.span();
     if span.pos >= span.end {
-        return (Outcome::Finished, 0);
+        return (Outcome::Finished, 0, false);
     }
     easy.get_mut().start(task.clone(), span);
     let setup = (|| -> Result<(), curl::Error> {
@@ -199,29 +205,32 @@ fn run_task(easy: &mut Easy2<Sink>, task: &Task) -> (Outcome, u64) {
         return (
             Outcome::Failed(Failure::Other(format!("request setup: {e}"))),
             0,
+            false,
         );
     }
     let res = easy.perform();
+    let curl_failure = res.as_ref().err().map(|e| http::classify_with(e, easy));
     let sink = easy.get_mut();
     if let Err(f) = sink.flush() {
         sink.error = Some(f);
     }
     let written = sink.written;
-    let outcome = match (res, sink.stop.take(), sink.error.take()) {
+    let cut = sink.stop == Some(Stop::End) && curl_failure.is_some();
+    let outcome = match (curl_failure, sink.stop.take(), sink.error.take()) {
         (_, _, Some(f)) => Outcome::Failed(f),
         (_, Some(Stop::End), _) => Outcome::Finished,
         (_, Some(Stop::Cancel), _) => Outcome::Stopped,
-        (Ok(()), None, None) => sink.after_body(),
-        (Err(e), None, None) => {
+        (None, None, None) => sink.after_body(),
+        (Some(f), None, None) => {
             if !sink.checked && sink.head.status >= 300 {
                 Outcome::Failed(sink.head.failure())
             } else {
-                Outcome::Failed(http::classify_curl(&e))
+                Outcome::Failed(f)
             }
         }
     };
     sink.task = None;
-    (outcome, written)
+    (outcome, written, cut)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -245,6 +254,15 @@ struct Sink {
     /// Received bytes not yet written; they start at the segment's `pos`.
     buf: Vec<u8>,
     first_byte: Option<Instant>,
+    /// When the last body byte (or the attempt's start) was seen: the stall clock.
+    last_data: Instant,
+}
+
+fn changed(what: String) -> Failure {
+    Failure::Changed(format!(
+        "the remote file changed during the download ({what}); nothing was spliced; run \
+         `ddm resume ID --restart` to download the new version"
+    ))
 }
 
 /// Bytes a worker collects before one `pwrite` (curl hands over ~8-16 KiB at a time).
@@ -264,6 +282,7 @@ impl Sink {
             error: None,
             buf: Vec::with_capacity(WRITE_BATCH),
             first_byte: None,
+            last_data: Instant::now(),
         }
     }
 
@@ -294,12 +313,28 @@ impl Sink {
         self.error = None;
         self.buf.clear();
         self.first_byte = None;
+        self.last_data = Instant::now();
     }
 
     /// Check the response head before the first body byte is written.
     fn check_head(&self) -> Result<(), Failure> {
         let task = self.task.as_ref().expect("task set");
         let h = &self.head;
+        if h.status == 416 && task.ranged {
+            // Our range lies inside the file we know: the file must have shrunk.
+            if let Some(total) = h
+                .get("content-range")
+                .and_then(|v| v.trim().strip_prefix("bytes */"))
+                .and_then(|v| v.trim().parse::<u64>().ok())
+            {
+                if Some(total) != task.size {
+                    return Err(changed(format!(
+                        "its size went from {} to {total} bytes",
+                        task.size.unwrap_or(0)
+                    )));
+                }
+            }
+        }
         if !(200..300).contains(&h.status) {
             return Err(h.failure());
         }
@@ -310,9 +345,24 @@ impl Sink {
         }
         if let (Some(want), Some(got)) = (&task.etag, h.get("etag")) {
             if want != got {
-                return Err(Failure::Changed(format!(
-                    "the remote file changed during the download (ETag {want} became {got}); \
-                     run `ddm resume ID --restart` to download the new version"
+                return Err(changed(format!("ETag {want} became {got}")));
+            }
+        }
+        if let (Some(want), Some(got)) = (&task.last_modified, h.get("last-modified")) {
+            if want != got {
+                return Err(changed(format!("Last-Modified {want} became {got}")));
+            }
+        }
+        // A different total length means a different file, whatever else the answer says.
+        let total = h.content_range().and_then(|c| c.total).or_else(|| {
+            // 416 carries `Content-Range: bytes */LEN`.
+            let v = h.get("content-range")?.trim().strip_prefix("bytes */")?;
+            v.trim().parse().ok()
+        });
+        if let (Some(size), Some(total)) = (task.size, total) {
+            if size != total {
+                return Err(changed(format!(
+                    "its size went from {size} to {total} bytes"
                 )));
             }
         }
@@ -414,6 +464,7 @@ impl Handler for Sink {
             n
         };
         self.buf.extend_from_slice(&data[..n]);
+        self.last_data = Instant::now();
         self.shared.received.fetch_add(n as u64, Ordering::Relaxed);
         if self.buf.len() >= WRITE_BATCH {
             if let Err(f) = self.flush() {
@@ -431,6 +482,13 @@ impl Handler for Sink {
     fn progress(&mut self, _dltotal: f64, _dlnow: f64, _ultotal: f64, _ulnow: f64) -> bool {
         if self.shared.cancel.load(Ordering::Relaxed) {
             self.stop = Some(Stop::Cancel);
+            return false;
+        }
+        // Our own stall clock: curl's low-speed check averages over several seconds, so a
+        // burst followed by silence would be waited on well past the stall timeout. Before
+        // the response head arrives, curl's connect timeout is in charge.
+        if self.checked && self.last_data.elapsed() > self.shared.opts.stall_timeout {
+            self.error = Some(Failure::Timeout);
             return false;
         }
         // A steal may have moved our end to where we already are: stop without waiting for data.

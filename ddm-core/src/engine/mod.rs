@@ -165,6 +165,7 @@ fn run_inner(
         etag: prep.info.etag.clone(),
         last_modified: prep.info.last_modified.clone(),
         connections: prep.connections,
+        capped: prep.capped,
         limit: None,
         cfg,
     };

@@ -17,6 +17,8 @@ pub struct Prepared {
     pub file: PartFile,
     pub pieces: Option<PieceMap>,
     pub connections: usize,
+    /// The host is known to refuse more connections than it allows.
+    pub capped: bool,
     pub host: String,
     pub http: HttpOptions,
 }
@@ -144,9 +146,10 @@ fn probe_with_retries(
     }
 }
 
-fn connections(store: &Store, job: &Job, cfg: &Config, host: &str, ranged: bool) -> usize {
+/// The job's starting connection count, and whether the host is known to cap connections.
+fn connections(store: &Store, job: &Job, cfg: &Config, host: &str, ranged: bool) -> (usize, bool) {
     if !ranged {
-        return 1;
+        return (1, false);
     }
     let pol = store.host_policy(host).unwrap_or_default();
     let mut n = job
@@ -157,7 +160,10 @@ fn connections(store: &Store, job: &Job, cfg: &Config, host: &str, ranged: bool)
     if let Some(cap) = pol.max_connections {
         n = n.min(cap);
     }
-    n.clamp(1, crate::config::MAX_CONNECTIONS) as usize
+    (
+        n.clamp(1, crate::config::MAX_CONNECTIONS) as usize,
+        pol.max_connections.is_some(),
+    )
 }
 
 /// First run (or a restart): choose the name, record the remote, create the `.part` file.
@@ -182,7 +188,7 @@ fn fresh(
     });
     if name != wanted {
         obs.event(Event::Note(format!(
-            "{} exists; saving as {name}",
+            "{} already exists or is being downloaded; saving as {name}",
             dir.join(&wanted).display()
         )));
     }
@@ -212,7 +218,7 @@ fn fresh(
         .save_remote(job.id, &meta, &bitmap)
         .map_err(|e| e.to_string())?;
     let host = host_of(&info.final_url);
-    let connections = connections(store, job, cfg, &host, ranged);
+    let (connections, capped) = connections(store, job, cfg, &host, ranged);
     Ok(Prepared {
         info,
         name,
@@ -220,6 +226,7 @@ fn fresh(
         file,
         pieces,
         connections,
+        capped,
         host,
         http,
     })
@@ -268,7 +275,7 @@ fn resume(
         (true, Err(e)) => return Err(e.to_string()),
     };
     let host = host_of(&info.final_url);
-    let connections = connections(store, job, cfg, &host, true);
+    let (connections, capped) = connections(store, job, cfg, &host, true);
     Ok(Prepared {
         info,
         name,
@@ -276,6 +283,7 @@ fn resume(
         file,
         pieces,
         connections,
+        capped,
         host,
         http,
     })

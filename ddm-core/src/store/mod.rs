@@ -79,12 +79,24 @@ impl Store {
             }
         }
         let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
-        let conn = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(|e| open_err(e.to_string()))?;
-        Self::init(conn, true).map_err(|e| match e {
+        // Another process creating the same database holds locks for a moment (switching to
+        // WAL cannot wait on the busy handler): try again for a few seconds.
+        let mut tries = 0;
+        let result = loop {
+            let conn = Connection::open_with_flags(
+                path,
+                OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )
+            .map_err(|e| open_err(e.to_string()))?;
+            match Self::init(conn, true) {
+                Err(StoreError::Sql(e)) if is_busy(&e) && tries < 100 => {
+                    tries += 1;
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                other => break other,
+            }
+        };
+        result.map_err(|e| match e {
             StoreError::Sql(s) => open_err(format!(
                 "{s}; the file is damaged or not a ddm database (it was left untouched; move it \
                  away to start with an empty queue)"
@@ -389,6 +401,13 @@ impl Store {
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
+}
+
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
 }
 
 fn save_remote_tx(tx: &Transaction, id: i64, m: &RemoteMeta, bitmap: &[u8]) -> Result<()> {

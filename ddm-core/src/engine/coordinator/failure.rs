@@ -9,9 +9,6 @@ use crate::transfer::Segment;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-/// Times a job may resolve its original URL again within one run.
-const MAX_RERESOLVE: usize = 5;
-
 impl Coordinator<'_> {
     pub(super) fn on_failure(&mut self, i: usize, f: Failure, bytes: u64) -> Option<Stop> {
         tracing::debug!(failure = %f, bytes, "transfer attempt failed");
@@ -40,8 +37,8 @@ impl Coordinator<'_> {
             }
             let received = self.shared.received.load(Ordering::Relaxed);
             let progressed = self.reresolved_at.is_none_or(|at| received > at);
-            if self.p.first_url != self.p.url && progressed && self.reresolves < MAX_RERESOLVE {
-                self.reresolves += 1;
+            // Each new resolution needs progress since the last one: never a loop.
+            if self.p.first_url != self.p.url && progressed {
                 self.reresolved_at = Some(received);
                 return self.reresolve(i);
             }
@@ -56,6 +53,7 @@ impl Coordinator<'_> {
                 ));
         if refused {
             self.stats.throttled += 1;
+            self.last_refusal = Some(Instant::now());
             let limit = self.busy.max(1);
             if limit < self.target {
                 self.obs.event(Event::Note(format!(

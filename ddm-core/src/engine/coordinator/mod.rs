@@ -28,6 +28,10 @@ const CONTROL_EVERY: Duration = Duration::from_millis(250);
 const PROGRESS_EVERY: Duration = Duration::from_millis(200);
 /// Start kernel writeback after this many new bytes, so the final fsync finds little to do.
 const WRITEBACK_EVERY: u64 = 32 << 20;
+/// How long a worker rests after we cut its response on a host that caps connections.
+const COOL_DOWN: Duration = Duration::from_millis(300);
+/// After this long without a refusal, one more connection is tried.
+const RECOVER_AFTER: Duration = Duration::from_secs(3);
 
 /// How a transfer phase ended.
 #[derive(Debug, Clone, PartialEq)]
@@ -44,6 +48,8 @@ struct Slot {
     worker: Option<usize>,
     /// Which URL generation the current attempt used (see `reresolve`).
     url_gen: u32,
+    /// Where the current attempt started (bytes past it mean the connection is receiving).
+    attempt_start: u64,
     attempts: u32,
     not_before: Instant,
     speed: f64,
@@ -59,6 +65,7 @@ impl Slot {
             seg,
             worker: None,
             url_gen: 0,
+            attempt_start: 0,
             attempts: 0,
             not_before: now,
             speed: 0.0,
@@ -82,6 +89,8 @@ pub struct Params<'a> {
     pub etag: Option<String>,
     pub last_modified: Option<String>,
     pub connections: usize,
+    /// The host is known to cap connections (host policy).
+    pub capped: bool,
     /// Stop a single stream here (bench); None = the whole file.
     pub limit: Option<u64>,
     pub cfg: &'a Config,
@@ -99,6 +108,9 @@ pub struct Coordinator<'a> {
     slots: Vec<Slot>,
     workers: Vec<Option<WorkerHandle>>,
     idle: Vec<usize>,
+    /// Workers whose last response we cut short, resting until the server has let go of it
+    /// (only on hosts that cap connections).
+    cooling: Vec<(usize, Instant)>,
     busy: usize,
     tx: Sender<Report>,
     rx: Receiver<Report>,
@@ -109,7 +121,11 @@ pub struct Coordinator<'a> {
     url_gen: u32,
     /// `received` when the URL was last resolved again (another expiry needs progress since).
     reresolved_at: Option<u64>,
-    reresolves: usize,
+    /// Most connections seen receiving at once: what the server really allows.
+    peak_receiving: usize,
+    /// Last time the server refused a connection; the count creeps back up after a quiet
+    /// while (the refusal may have come from churn, not a hard cap).
+    last_refusal: Option<Instant>,
     throttled: bool,
     started: Instant,
     samples: VecDeque<(Instant, u64)>,
@@ -177,6 +193,7 @@ impl<'a> Coordinator<'a> {
             slots,
             workers: Vec::new(),
             idle: Vec::new(),
+            cooling: Vec::new(),
             busy: 0,
             tx,
             rx,
@@ -185,7 +202,8 @@ impl<'a> Coordinator<'a> {
             budget,
             url_gen: 0,
             reresolved_at: None,
-            reresolves: 0,
+            peak_receiving: 0,
+            last_refusal: None,
             throttled: false,
             started: Instant::now(),
             samples: VecDeque::new(),
@@ -293,7 +311,11 @@ impl<'a> Coordinator<'a> {
         if let Some(t) = r.ttfb {
             self.stats.ttfb.push(t);
         }
-        self.idle.push(r.worker);
+        if r.cut && (self.p.capped || self.throttled) {
+            self.cooling.push((r.worker, Instant::now() + COOL_DOWN));
+        } else {
+            self.idle.push(r.worker);
+        }
         let i = self.slots.iter().position(|s| s.worker == Some(r.worker))?;
         self.slots[i].worker = None;
         match r.outcome {
@@ -314,7 +336,12 @@ impl<'a> Coordinator<'a> {
     /// Give work to idle connections, up to the target count.
     fn assign(&mut self) {
         let now = Instant::now();
-        while self.busy < self.target {
+        let (ready, resting): (Vec<_>, Vec<_>) =
+            self.cooling.drain(..).partition(|(_, until)| *until <= now);
+        self.idle.extend(ready.into_iter().map(|(w, _)| w));
+        self.cooling = resting;
+        // Resting workers still count: a new connection now would exceed the server's cap.
+        while self.busy + self.cooling.len() < self.target {
             if !self.ctl.connections.try_take() {
                 return; // other jobs use the global budget: wait for a unit
             }
@@ -343,11 +370,13 @@ impl<'a> Coordinator<'a> {
                 ranged: self.p.ranged,
                 size: self.p.size,
                 etag: self.p.etag.clone(),
+                last_modified: self.p.last_modified.clone(),
             };
             let url_gen = self.url_gen;
             let slot = &mut self.slots[i];
             slot.worker = Some(w);
             slot.url_gen = url_gen;
+            slot.attempt_start = slot.seg.span().claimed;
             slot.last_pos = slot.seg.span().pos;
             slot.last_sample = now;
             self.busy += 1;
@@ -380,7 +409,9 @@ impl<'a> Coordinator<'a> {
             .slots
             .iter()
             .enumerate()
-            .filter(|(_, s)| s.worker.is_some())
+            // Only from connections that are receiving: splitting an attempt that has not
+            // produced a byte yet (it may be refused) would just multiply failing requests.
+            .filter(|(_, s)| s.worker.is_some() && s.seg.span().claimed > s.attempt_start)
             .max_by_key(|(_, s)| s.remaining())?;
         let victim = &self.slots[vi];
         let span = victim.seg.span();
@@ -408,6 +439,22 @@ impl<'a> Coordinator<'a> {
 
     fn sample_speeds(&mut self) {
         let now = Instant::now();
+        let receiving = self
+            .slots
+            .iter()
+            .filter(|s| s.worker.is_some() && s.seg.span().claimed > s.attempt_start)
+            .count();
+        self.peak_receiving = self.peak_receiving.max(receiving);
+        // Climb back towards what was seen working (a refusal during churn may have pushed
+        // the count below it), never beyond: above that the server said no.
+        if let Some(t) = self.last_refusal {
+            if t.elapsed() >= RECOVER_AFTER
+                && self.target < self.peak_receiving.min(self.p.connections)
+            {
+                self.target += 1;
+                self.last_refusal = Some(now);
+            }
+        }
         for s in &mut self.slots {
             if s.worker.is_none() {
                 continue;
@@ -512,6 +559,7 @@ impl<'a> Coordinator<'a> {
                 Err(RecvTimeoutError::Disconnected) => break,
             }
         }
+        self.cooling.clear();
         for w in self.workers.iter_mut().filter_map(Option::take) {
             w.finish();
         }
@@ -530,8 +578,10 @@ impl<'a> Coordinator<'a> {
         Some(())
     }
 
-    /// The learned connection cap, if the server throttled us.
+    /// The learned connection cap, if the server refused connections: the most that were
+    /// seen receiving at once.
     pub fn learned_cap(&self) -> Option<usize> {
-        self.throttled.then_some(self.target)
+        self.throttled
+            .then_some(self.peak_receiving.clamp(1, self.p.connections.max(1)))
     }
 }
