@@ -1402,7 +1402,7 @@ fn tls_certificate_errors_are_final_and_insecure_turns_verification_off() {
     let body = pattern(300_000, 126);
     std::fs::write(www.join("t.bin"), &body).unwrap();
     let Some(tls) = TlsServer::start(&www) else {
-        eprintln!("skipped: the openssl tool is not installed");
+        skip("the openssl tool is not installed");
         return;
     };
     // s_server -WWW never answers HEAD: don't wait the default 30 s before using GET.

@@ -261,7 +261,7 @@ fn file_size_limit_reached_mid_download_fails_without_retries_and_keeps_progress
 #[test]
 fn disk_full_is_refused_naming_what_is_missing_then_completes_after_space_is_freed() {
     if !is_root() {
-        eprintln!("skipped: mounting a small tmpfs needs root");
+        skip("mounting a small tmpfs needs root");
         return;
     }
     let env = Env::new();
@@ -269,7 +269,7 @@ fn disk_full_is_refused_naming_what_is_missing_then_completes_after_space_is_fre
     let mount = match Mount::tmpfs(&small, "size=6m,mode=0755") {
         Ok(m) => m,
         Err(e) => {
-            eprintln!("skipped: cannot mount a tmpfs: {e}");
+            skip(&format!("cannot mount a tmpfs: {e}"));
             return;
         }
     };

@@ -23,6 +23,36 @@ pub struct Prepared {
     pub http: HttpOptions,
 }
 
+impl Prepared {
+    fn new(
+        info: RemoteInfo,
+        name: String,
+        dest: PathBuf,
+        file: PartFile,
+        pieces: Option<PieceMap>,
+        http: HttpOptions,
+    ) -> Self {
+        Prepared {
+            host: host_of(&info.final_url),
+            info,
+            name,
+            dest,
+            file,
+            pieces,
+            connections: 1,
+            capped: false,
+            http,
+        }
+    }
+
+    /// The starting connection count from the job, the host policy and the config.
+    fn with_host_policy(mut self, store: &Store, job: &Job, cfg: &Config) -> Self {
+        (self.connections, self.capped) =
+            connections(store, job, cfg, &self.host, self.pieces.is_some());
+        self
+    }
+}
+
 /// What differs between the stored validators and a fresh probe (empty: same file).
 pub fn changes(job: &Job, info: &RemoteInfo) -> Vec<String> {
     let mut out = Vec::new();
@@ -217,19 +247,7 @@ fn fresh(
     store
         .save_remote(job.id, &meta, &bitmap)
         .map_err(|e| e.to_string())?;
-    let host = host_of(&info.final_url);
-    let (connections, capped) = connections(store, job, cfg, &host, ranged);
-    Ok(Prepared {
-        info,
-        name,
-        dest,
-        file,
-        pieces,
-        connections,
-        capped,
-        host,
-        http,
-    })
+    Ok(Prepared::new(info, name, dest, file, pieces, http).with_host_policy(store, job, cfg))
 }
 
 /// Continue a job from its bitmap.
@@ -274,19 +292,7 @@ fn resume(
         }
         (true, Err(e)) => return Err(e.to_string()),
     };
-    let host = host_of(&info.final_url);
-    let (connections, capped) = connections(store, job, cfg, &host, true);
-    Ok(Prepared {
-        info,
-        name,
-        dest,
-        file,
-        pieces,
-        connections,
-        capped,
-        host,
-        http,
-    })
+    Ok(Prepared::new(info, name, dest, file, pieces, http).with_host_policy(store, job, cfg))
 }
 
 /// Start over, keeping the name the job already has.
