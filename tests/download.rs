@@ -61,8 +61,9 @@ fn stealing_absorbs_a_20x_slower_first_connection() {
     let took = start.elapsed();
     assert!(o.status.success(), "{}", stderr(&o));
     assert_same_file(&env.out().join("s.bin"), &body);
+    // Measured ~2.0 s in a debug build, process start and probe included.
     assert!(
-        took < Duration::from_secs(5),
+        took < Duration::from_secs(3),
         "took {took:?}: the slow connection held the download"
     );
 }

@@ -172,3 +172,32 @@ fn remove_from_another_terminal_stops_the_runner() {
     assert!(!env.out().join("r.bin.part").exists());
     assert!(!env.out().join("r.bin").exists());
 }
+
+#[test]
+fn second_ctrl_c_exits_at_once_and_nothing_is_corrupted() {
+    let server = Server::start().unwrap();
+    let size = 16u64 << 20;
+    let body = pattern(size as usize, 27);
+    server.add("/d.bin", Resource::new(body.clone()).rate(1 << 20));
+    let env = Env::new();
+    let url = server.url("/d.bin");
+    let mut child = env.spawn(&["get", &url, "-c", "4"]);
+    wait_for(Duration::from_secs(20), "durable progress", || {
+        (env.jobs().first()?["bytes_done"].as_u64()? > 0).then_some(())
+    });
+    let t = Instant::now();
+    sigterm_like(child.id(), libc::SIGINT);
+    sigterm_like(child.id(), libc::SIGINT);
+    let st = wait_child(&mut child, Duration::from_secs(5));
+    assert_eq!(st.code(), Some(130));
+    assert!(
+        t.elapsed() < Duration::from_secs(1),
+        "took {:?}",
+        t.elapsed()
+    );
+    // Whatever state it was caught in, the same command finishes byte-exact.
+    let o = env.run(&["get", &url, "-c", "4"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(env.jobs().len(), 1);
+    assert_same_file(&env.out().join("d.bin"), &body);
+}

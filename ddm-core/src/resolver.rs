@@ -35,6 +35,9 @@ pub struct ProbeError {
     pub failure: Failure,
 }
 
+/// Longest wait for a HEAD answer before falling back to GET.
+const HEAD_PATIENCE: std::time::Duration = std::time::Duration::from_secs(10);
+
 #[derive(Default)]
 struct Collector {
     head: Head,
@@ -71,6 +74,8 @@ fn request(url: &str, o: &HttpOptions, head_only: bool) -> Result<Answer, Failur
         http::configure(easy, o, &[])?;
         if head_only {
             easy.nobody(true)?;
+            // A HEAD that never answers only delays the GET fallback: do not wait long.
+            easy.low_speed_time(o.stall_timeout.min(HEAD_PATIENCE))?;
         } else {
             easy.range("0-0")?;
         }

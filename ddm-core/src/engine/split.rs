@@ -50,11 +50,13 @@ fn align_up(x: u64) -> u64 {
 /// Speeds are bytes/s (0 = unknown). None when the remainder is too small to share.
 pub fn steal_point(pos: u64, end: u64, owner_speed: f64, thief_speed: f64) -> Option<u64> {
     let remaining = end.checked_sub(pos)?;
-    if remaining < 2 * MIN_STEAL {
-        // Too small to split evenly; still worth taking from a much slower owner.
-        if !(owner_speed > 0.0 && thief_speed > 4.0 * owner_speed && remaining >= MIN_STEAL) {
-            return None;
-        }
+    // A small tail is still worth a new request when its owner is much slower and would
+    // need more than a second for it: that is the straggler holding a download at 99%.
+    let slow_tail = owner_speed > 0.0
+        && thief_speed > 4.0 * owner_speed
+        && remaining as f64 / owner_speed > 1.0;
+    if remaining < 2 * MIN_STEAL && !slow_tail {
+        return None;
     }
     let owner_share = if owner_speed > 0.0 && thief_speed > 0.0 {
         (owner_speed / (owner_speed + thief_speed)).clamp(0.02, 0.5)
@@ -64,7 +66,8 @@ pub fn steal_point(pos: u64, end: u64, owner_speed: f64, thief_speed: f64) -> Op
     // The owner keeps its share, plus what arrives in the ~100 ms before it notices.
     let keep = ((remaining as f64 * owner_share) as u64).max((owner_speed * 0.1) as u64);
     let at = align_up(pos + keep.max(1));
-    (at < end && end - at >= MIN_STEAL / 2).then_some(at)
+    let min_take = if slow_tail { ALIGN } else { MIN_STEAL / 2 };
+    (at < end && end - at >= min_take).then_some(at)
 }
 
 #[cfg(test)]
@@ -114,7 +117,14 @@ mod tests {
     fn tiny_remainders_are_not_split() {
         assert_eq!(steal_point(0, MIN_STEAL, 0.0, 0.0), None);
         assert_eq!(steal_point(100, 50, 0.0, 0.0), None);
-        // ...unless the owner is far slower than the thief.
+        // ...unless the owner is far slower than the thief and would need long for it.
         assert!(steal_point(0, 3 * MIN_STEAL / 2, 10_000.0, 1_000_000.0).is_some());
+        let at = steal_point(0, 64 * 1024, 10_000.0, 1_000_000.0).unwrap();
+        assert_eq!(at, ALIGN, "a 64 KiB tail at 10 kB/s is taken over");
+        assert_eq!(
+            steal_point(0, 64 * 1024, 500_000.0, 4_000_000.0),
+            None,
+            "a tail its owner finishes in 0.13 s is left alone"
+        );
     }
 }

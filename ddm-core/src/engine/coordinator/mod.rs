@@ -60,7 +60,7 @@ struct Slot {
 impl Slot {
     fn new(seg: Arc<Segment>) -> Slot {
         let now = Instant::now();
-        let pos = seg.span().pos;
+        let pos = seg.span().claimed;
         Slot {
             seg,
             worker: None,
@@ -108,6 +108,8 @@ pub struct Coordinator<'a> {
     slots: Vec<Slot>,
     workers: Vec<Option<WorkerHandle>>,
     idle: Vec<usize>,
+    /// Average speed of each worker's last attempt that moved data (bytes/s; 0 = unknown).
+    worker_speed: Vec<f64>,
     /// Workers whose last response we cut short, resting until the server has let go of it
     /// (only on hosts that cap connections).
     cooling: Vec<(usize, Instant)>,
@@ -193,6 +195,7 @@ impl<'a> Coordinator<'a> {
             slots,
             workers: Vec::new(),
             idle: Vec::new(),
+            worker_speed: Vec::new(),
             cooling: Vec::new(),
             busy: 0,
             tx,
@@ -311,6 +314,12 @@ impl<'a> Coordinator<'a> {
         if let Some(t) = r.ttfb {
             self.stats.ttfb.push(t);
         }
+        if r.bytes >= 64 * 1024 {
+            let secs = r.elapsed.as_secs_f64().max(1e-3);
+            if let Some(v) = self.worker_speed.get_mut(r.worker) {
+                *v = r.bytes as f64 / secs;
+            }
+        }
         if r.cut && (self.p.capped || self.throttled) {
             self.cooling.push((r.worker, Instant::now() + COOL_DOWN));
         } else {
@@ -377,7 +386,7 @@ impl<'a> Coordinator<'a> {
             slot.worker = Some(w);
             slot.url_gen = url_gen;
             slot.attempt_start = slot.seg.span().claimed;
-            slot.last_pos = slot.seg.span().pos;
+            slot.last_pos = slot.seg.span().claimed;
             slot.last_sample = now;
             self.busy += 1;
             if let Some(h) = &self.workers[w] {
@@ -391,6 +400,7 @@ impl<'a> Coordinator<'a> {
             return w;
         }
         let id = self.workers.len();
+        self.worker_speed.push(0.0);
         self.workers.push(Some(WorkerHandle::spawn(
             id,
             self.shared.clone(),
@@ -404,7 +414,14 @@ impl<'a> Coordinator<'a> {
         if !self.p.ranged {
             return None;
         }
-        let thief_speed = self.typical_speed();
+        // The thief is the idle worker `assign` will use next: judge it by its own last
+        // speed, else by the connections running now.
+        let thief_speed = self
+            .idle
+            .last()
+            .and_then(|&w| self.worker_speed.get(w).copied())
+            .filter(|&v| v > 0.0)
+            .unwrap_or_else(|| self.typical_speed());
         let (vi, _) = self
             .slots
             .iter()
@@ -415,9 +432,11 @@ impl<'a> Coordinator<'a> {
             .max_by_key(|(_, s)| s.remaining())?;
         let victim = &self.slots[vi];
         let span = victim.seg.span();
-        let at = steal_point(span.pos, span.end, victim.speed, thief_speed)?;
+        // From what the owner has received (`claimed`), not just written: its buffered bytes
+        // are taken already.
+        let at = steal_point(span.claimed, span.end, victim.speed, thief_speed)?;
         let old_end = victim.seg.cut(at)?;
-        tracing::debug!(from = span.pos, at, old_end, "steal");
+        tracing::debug!(from = span.claimed, at, old_end, "steal");
         self.slots.push(Slot::new(Segment::new(at, old_end)));
         Some(self.slots.len() - 1)
     }
@@ -463,7 +482,9 @@ impl<'a> Coordinator<'a> {
             if dt < 0.1 {
                 continue;
             }
-            let pos = s.seg.span().pos;
+            // Received, not written: writes land in 256 KiB batches, which on a slow
+            // connection would read as seconds of zero speed.
+            let pos = s.seg.span().claimed;
             let inst = pos.saturating_sub(s.last_pos) as f64 / dt;
             s.speed = if s.speed == 0.0 {
                 inst
@@ -475,13 +496,13 @@ impl<'a> Coordinator<'a> {
         }
     }
 
-    /// Bytes written so far (durable or not): for display only.
+    /// Bytes received so far (written, buffered, durable or not): for display only.
     fn bytes_now(&self) -> u64 {
         self.written.total()
             + self
                 .slots
                 .iter()
-                .map(|s| s.seg.span().pos - s.seg.origin)
+                .map(|s| s.seg.span().claimed - s.seg.origin)
                 .sum::<u64>()
     }
 
