@@ -264,3 +264,77 @@ fn redirects_to_other_schemes_are_refused() {
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(stderr(&o).contains("non-http"), "{}", stderr(&o));
 }
+
+#[test]
+fn limit_rate_caps_the_job_speed() {
+    let server = Server::start().unwrap();
+    let body = pattern(3 << 20, 13);
+    server.add("/r.bin", Resource::new(body.clone()));
+    let env = Env::new();
+    let start = Instant::now();
+    let o = env.run(&[
+        "get",
+        &server.url("/r.bin"),
+        "-c",
+        "4",
+        "--limit-rate",
+        "1M",
+    ]);
+    let took = start.elapsed();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_same_file(&env.out().join("r.bin"), &body);
+    // 3 MiB at 1 MiB/s: about 3 s (curl allows short bursts); unlimited it takes ~0.1 s.
+    assert!(
+        took > Duration::from_millis(2200),
+        "took {took:?}: not limited"
+    );
+    assert!(took < Duration::from_secs(8), "took {took:?}");
+    let o = env.run(&["add", &server.url("/r.bin"), "--limit-rate", "fast"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("not a size"), "{}", stderr(&o));
+}
+
+#[test]
+fn checksum_is_verified_before_the_file_is_renamed() {
+    use sha2::{Digest, Sha256};
+    let server = Server::start().unwrap();
+    let body = pattern(2 << 20, 14);
+    server.add("/c.bin", Resource::new(body.clone()));
+    let good: String = Sha256::digest(&body)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let env = Env::new();
+    let url = server.url("/c.bin");
+    env.ok(&[
+        "get",
+        &url,
+        "-o",
+        "good.bin",
+        "--checksum",
+        &format!("sha256:{good}"),
+    ]);
+    assert_same_file(&env.out().join("good.bin"), &body);
+
+    let wrong = format!("sha256:{}", "0".repeat(64));
+    let o = env.run(&["get", &url, "-o", "bad.bin", "--checksum", &wrong]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("sha256 mismatch") && err.contains(&good),
+        "{err}"
+    );
+    assert!(
+        !env.out().join("bad.bin").exists(),
+        "a file that failed its checksum was renamed into place"
+    );
+    assert!(env.out().join("bad.bin.part").exists(), "the data is kept");
+    let j = &env.jobs()[1];
+    assert_eq!(j["state"], "failed");
+
+    for (arg, want) in [("md5:abc", "only sha256"), ("sha256:12", "64 hex")] {
+        let o = env.run(&["add", &url, "--checksum", arg]);
+        assert_eq!(o.status.code(), Some(2));
+        assert!(stderr(&o).contains(want), "{}", stderr(&o));
+    }
+}

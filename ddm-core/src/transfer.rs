@@ -75,6 +75,8 @@ pub struct Task {
     pub size: Option<u64>,
     pub etag: Option<String>,
     pub last_modified: Option<String>,
+    /// Bytes per second for this connection (the job's rate limit shared out); None = no cap.
+    pub max_speed: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -189,6 +191,7 @@ fn run_task(easy: &mut Easy2<Sink>, task: &Task) -> (Outcome, u64, bool) {
     easy.get_mut().start(task.clone(), span);
     let setup = (|| -> Result<(), curl::Error> {
         easy.url(&task.url)?;
+        easy.max_recv_speed(task.max_speed.unwrap_or(0))?;
         if task.ranged {
             let last = if span.end == u64::MAX {
                 String::new()

@@ -24,7 +24,7 @@ pub struct Args {
     #[arg(long, value_delimiter = ',', default_value = "1,2,4,8,16,32")]
     pub counts: Vec<u32>,
     /// Bytes to download per count (K, M, G suffixes; binary units).
-    #[arg(long, default_value = "64M", value_parser = parse_size)]
+    #[arg(long, default_value = "64M", value_parser = crate::ui::parse_size)]
     pub bytes: u64,
     /// One JSON object: {"recommended": N, "results": [...]}.
     #[arg(long)]
@@ -38,24 +38,6 @@ pub struct Args {
     /// Do not verify TLS certificates.
     #[arg(long)]
     pub insecure: bool,
-}
-
-fn parse_size(s: &str) -> Result<u64, String> {
-    let s = s.trim();
-    let (num, mult) = match s.chars().last() {
-        Some('k' | 'K') => (&s[..s.len() - 1], 1u64 << 10),
-        Some('m' | 'M') => (&s[..s.len() - 1], 1 << 20),
-        Some('g' | 'G') => (&s[..s.len() - 1], 1 << 30),
-        _ => (s, 1),
-    };
-    let n: u64 = num
-        .trim()
-        .parse()
-        .map_err(|_| format!("{s:?} is not a size; write e.g. 64M, 512K or 1G"))?;
-    match n.checked_mul(mult) {
-        Some(0) | None => Err(format!("{s:?}: size must be between 1 byte and 16 EiB")),
-        Some(v) => Ok(v),
-    }
 }
 
 fn row(m: &Measurement) -> serde_json::Value {

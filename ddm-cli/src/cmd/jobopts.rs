@@ -28,6 +28,13 @@ pub struct JobOpts {
     /// Do not verify TLS certificates (dangerous).
     #[arg(long)]
     pub insecure: bool,
+    /// Cap this job's download speed, bytes per second (K, M, G suffixes), e.g. 2M.
+    #[arg(long, value_name = "RATE", value_parser = crate::ui::parse_size)]
+    pub limit_rate: Option<u64>,
+    /// Verify the finished file: sha256:<hex>. A mismatch fails the job and keeps the data
+    /// as NAME.part; nothing is renamed into place.
+    #[arg(long, value_name = "sha256:HEX", value_parser = crate::ui::parse_checksum)]
+    pub checksum: Option<String>,
 }
 
 impl JobOpts {
@@ -38,6 +45,11 @@ impl JobOpts {
             None => std::env::current_dir()
                 .map_err(|e| usage(format!("cannot read the current directory: {e}")))?,
         };
+        if many && self.checksum.is_some() {
+            return Err(usage(
+                "--checksum names one file but several URLs were given; add them one by one",
+            ));
+        }
         let (dest_dir, file_name) = match &self.output {
             None => (base, None),
             Some(_) if many => {
@@ -88,6 +100,8 @@ impl JobOpts {
                 connections: self.connections,
                 overwrite: self.overwrite,
                 insecure: self.insecure,
+                rate_limit: self.limit_rate,
+                checksum: self.checksum.clone(),
                 ..JobSettings::default()
             },
         })

@@ -70,6 +70,7 @@ pub fn measure(
         last_modified: info.last_modified.clone(),
         connections: if ranged { connections } else { 1 },
         capped: false,
+        rate_limit: None,
         limit: Some(limit),
         cfg,
     };

@@ -4,6 +4,7 @@
 //! with workers, checkpoints, stealing, retries) → finalize (completeness from the bitmap,
 //! fsync, atomic rename) and records the final state in the store.
 
+mod checksum;
 mod coordinator;
 mod coverage;
 mod measure;
@@ -166,6 +167,7 @@ fn run_inner(
         last_modified: prep.info.last_modified.clone(),
         connections: prep.connections,
         capped: prep.capped,
+        rate_limit: job.settings.rate_limit,
         limit: None,
         cfg,
     };
@@ -213,6 +215,17 @@ fn run_inner(
     let Ok(shared) = Arc::try_unwrap(shared) else {
         return Outcome::Failed("internal error: workers still hold the file".into());
     };
+    if let Some(expected) = &job.settings.checksum {
+        obs.event(Event::Note("verifying the checksum".into()));
+        if let Err(e) = checksum::verify(shared.file.path(), expected) {
+            return Outcome::Failed(format!(
+                "{e}; the data is kept as {} and nothing was renamed; check the checksum, or \
+                 `ddm resume {} --restart` to download again",
+                shared.file.path().display(),
+                job.id
+            ));
+        }
+    }
     let mut dest = prep.dest.clone();
     if dest.exists() && !job.settings.overwrite {
         // Someone created the file meanwhile: never overwrite it.

@@ -91,6 +91,8 @@ pub struct Params<'a> {
     pub connections: usize,
     /// The host is known to cap connections (host policy).
     pub capped: bool,
+    /// The job's speed cap, bytes per second, shared out over its connections.
+    pub rate_limit: Option<u64>,
     /// Stop a single stream here (bench); None = the whole file.
     pub limit: Option<u64>,
     pub cfg: &'a Config,
@@ -380,6 +382,10 @@ impl<'a> Coordinator<'a> {
                 size: self.p.size,
                 etag: self.p.etag.clone(),
                 last_modified: self.p.last_modified.clone(),
+                max_speed: self
+                    .p
+                    .rate_limit
+                    .map(|r| (r / self.target.max(1) as u64).max(1024)),
             };
             let url_gen = self.url_gen;
             let slot = &mut self.slots[i];
