@@ -338,3 +338,26 @@ fn checksum_is_verified_before_the_file_is_renamed() {
         assert!(stderr(&o).contains(want), "{}", stderr(&o));
     }
 }
+
+#[test]
+fn a_cap_on_open_connections_closes_idle_ones_and_completes() {
+    // Like servers that limit connections per client: idle keep-alive sockets count too.
+    let server = Server::start().unwrap();
+    server.limit_open_connections(4, 503);
+    let body = pattern(16 << 20, 15);
+    server.add("/cap.bin", Resource::new(body.clone()).rate(4 << 20));
+    let env = Env::new();
+    let start = Instant::now();
+    let o = env.run(&["get", &server.url("/cap.bin"), "-c", "8"]);
+    let took = start.elapsed();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_same_file(&env.out().join("cap.bin"), &body);
+    let refused = server.log().iter().filter(|e| e.status == 503).count();
+    assert!(refused >= 1, "the cap was never hit");
+    assert!(
+        refused <= 16,
+        "{refused} refusals: idle connections were kept open"
+    );
+    // 16 MiB over 4 connections at 4 MiB/s each is 1 s; allow the refusals' Retry-After.
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+}

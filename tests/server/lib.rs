@@ -106,6 +106,8 @@ pub(crate) struct Inner {
     bytes: Mutex<HashMap<String, Arc<AtomicU64>>>,
     /// Clones of open connections, so shutdown can unblock their threads.
     pub(crate) streams: Mutex<HashMap<u64, TcpStream>>,
+    /// Cap on open TCP connections (idle keep-alive ones included): (max, status).
+    pub(crate) tcp_cap: Mutex<Option<(usize, u16)>>,
     threads: Mutex<Vec<JoinHandle<()>>>,
 }
 
@@ -260,6 +262,18 @@ impl Server {
                 ..l.entry.clone()
             })
             .collect()
+    }
+
+    /// Refuse requests on any connection beyond `max` open TCP connections (idle keep-alive
+    /// sockets count, as with servers that limit connections per client): answer `status`
+    /// with `Retry-After: 1` and close that connection.
+    pub fn limit_open_connections(&self, max: usize, status: u16) {
+        *lock(&self.inner.tcp_cap) = Some((max, status));
+    }
+
+    /// Connections open right now.
+    pub fn open_connections(&self) -> usize {
+        lock(&self.inner.streams).len()
     }
 
     /// TCP connections accepted so far.

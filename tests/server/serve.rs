@@ -33,7 +33,16 @@ pub(crate) fn serve_conn(inner: Arc<Inner>, stream: TcpStream, conn: u64) {
                     conn,
                     req: &req,
                 };
-                handle(&r).unwrap_or(false)
+                let cap = *lock(&inner.tcp_cap);
+                match cap {
+                    Some((max, code)) if lock(&inner.streams).len() > max => {
+                        let mut h = Head::new(code);
+                        h.set("Retry-After", "1");
+                        let _ = r.simple(h, b"too many open connections\n", false);
+                        false
+                    }
+                    _ => handle(&r).unwrap_or(false),
+                }
             }
             Err(ReadError::Closed) => false,
             Err(ReadError::Bad(why)) => {

@@ -351,6 +351,9 @@ impl<'a> Coordinator<'a> {
             self.cooling.drain(..).partition(|(_, until)| *until <= now);
         self.idle.extend(ready.into_iter().map(|(w, _)| w));
         self.cooling = resting;
+        if self.throttled {
+            self.retire_excess();
+        }
         // Resting workers still count: a new connection now would exceed the server's cap.
         while self.busy + self.cooling.len() < self.target {
             if !self.ctl.connections.try_take() {
@@ -398,6 +401,20 @@ impl<'a> Coordinator<'a> {
             if let Some(h) = &self.workers[w] {
                 h.give(task);
             }
+        }
+    }
+
+    /// Close idle connections beyond the target: a server that caps open connections counts
+    /// idle keep-alive sockets too.
+    fn retire_excess(&mut self) {
+        let alive = self.workers.iter().filter(|w| w.is_some()).count();
+        let mut excess = alive.saturating_sub(self.target.max(1));
+        while excess > 0 {
+            let Some(w) = self.idle.pop() else { break };
+            if let Some(h) = self.workers[w].take() {
+                h.finish(); // its handle, and so its connection, is dropped
+            }
+            excess -= 1;
         }
     }
 
