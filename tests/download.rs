@@ -361,3 +361,18 @@ fn a_cap_on_open_connections_closes_idle_ones_and_completes() {
     // 16 MiB over 4 connections at 4 MiB/s each is 1 s; allow the refusals' Retry-After.
     assert!(took < Duration::from_secs(5), "took {took:?}");
 }
+
+#[test]
+fn a_server_that_always_gzips_gets_one_decoded_stream() {
+    let server = Server::start().unwrap();
+    let body = pattern(1 << 20, 16);
+    server.add("/z.bin", Resource::new(body.clone()).gzip_always());
+    let env = Env::new();
+    let o = env.run(&["get", &server.url("/z.bin"), "-c", "8"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("compresses"), "{}", stderr(&o));
+    assert_same_file(&env.out().join("z.bin"), &body);
+    for e in server.log() {
+        assert_eq!(e.header("accept-encoding"), Some("identity"), "{e:?}");
+    }
+}

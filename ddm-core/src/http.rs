@@ -70,6 +70,10 @@ pub fn configure<H: Handler>(
     easy.signal(false)?;
     easy.progress(true)?;
     easy.buffer_size(256 * 1024)?;
+    // We ask for identity (the header below overrides curl's own), but let curl decode a
+    // body a server compresses anyway: for one whole-file stream the decoded bytes are the
+    // file. Ranged answers that come encoded are still refused by the worker's head check.
+    easy.accept_encoding("")?;
     // Only http and https, also for redirects (a redirect to file:// or ftp:// is refused).
     // SAFETY: setting long options on a valid easy handle.
     unsafe {

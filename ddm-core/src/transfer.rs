@@ -341,9 +341,10 @@ impl Sink {
         if !(200..300).contains(&h.status) {
             return Err(h.failure());
         }
-        if let Some(enc) = h.encoded() {
+        if let (Some(enc), true) = (h.encoded(), task.ranged) {
+            // Ranges of a compressed body cannot be decoded independently (engine.md 4).
             return Err(Failure::InvalidResponse(format!(
-                "the server sent a {enc}-encoded body although identity was asked"
+                "the server sent a {enc}-encoded range although identity was asked"
             )));
         }
         if let (Some(want), Some(got)) = (&task.etag, h.get("etag")) {

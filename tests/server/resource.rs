@@ -69,6 +69,7 @@ pub struct Resource {
     pub(crate) rate: Option<u64>,
     pub(crate) rate_from_zero: Option<u64>,
     pub(crate) gzip: bool,
+    pub(crate) gzip_always: bool,
     pub(crate) faults: Vec<Fault>,
 }
 
@@ -86,6 +87,7 @@ impl fmt::Debug for Resource {
             .field("rate", &self.rate)
             .field("rate_from_zero", &self.rate_from_zero)
             .field("gzip", &self.gzip)
+            .field("gzip_always", &self.gzip_always)
             .field("faults", &self.faults)
             .finish()
     }
@@ -124,6 +126,7 @@ impl Resource {
             rate: None,
             rate_from_zero: None,
             gzip: false,
+            gzip_always: false,
             faults: Vec::new(),
         }
     }
@@ -192,6 +195,14 @@ impl Resource {
     /// body gzipped (Range ignored). Identity requests are served normally.
     pub fn gzip(mut self) -> Self {
         self.gzip = true;
+        self
+    }
+
+    /// A misbehaving server: every GET gets the whole body gzipped (200, `Content-Encoding:
+    /// gzip`, Range ignored), whatever the request's `Accept-Encoding` says.
+    pub fn gzip_always(mut self) -> Self {
+        self.gzip = true;
+        self.gzip_always = true;
         self
     }
 

@@ -215,7 +215,7 @@ fn serve_resource(r: &Reply, entry: &Arc<Entry>, mut keep: bool) -> io::Result<b
         }
     }
 
-    let gz = res.gzip && http::accepts_gzip(req.header("accept-encoding"));
+    let gz = res.gzip_always || (res.gzip && http::accepts_gzip(req.header("accept-encoding")));
     let body = if gz {
         entry.gzipped()
     } else {

@@ -1,0 +1,185 @@
+//! Server quirks: short 206 answers, wrong or malformed Content-Range (on transfers, on the
+//! probe, and forever), gzip offered although identity was asked, and an empty file whose
+//! probe gets 416.
+
+use super::common::*;
+use crate::util::*;
+use ddm_testserver::{pattern, Fault, HeadMode, Resource, Server};
+use std::time::Duration;
+
+#[test]
+fn short_206_keeps_what_came_and_fetches_only_the_rest() {
+    // One connection: each short answer (the first half of what was asked) is kept and the
+    // rest is asked from where it ended.
+    let size = 8 * MIB;
+    let server = Server::start().unwrap();
+    let body = pattern(size, 160);
+    server.add(
+        "/short.bin",
+        Resource::new(body.clone()).fault(Fault::ShortRange { times: 4 }),
+    );
+    let env = Env::new();
+    let took = ok_get(&env, &["get", &server.url("/short.bin"), "-c", "1"]);
+    assert_same_file(&env.out().join("short.bin"), &body);
+    assert!(took < Duration::from_secs(4), "took {took:?}");
+    let log = server.log();
+    dump(&log);
+    let starts: Vec<u64> = gets_of(&log, "/short.bin")
+        .into_iter()
+        .filter(|e| is_transfer(e))
+        .map(|e| range_start(e).unwrap())
+        .collect();
+    let m = MIB as u64;
+    assert_eq!(starts, [0, 4 * m, 6 * m, 7 * m, 7 * m + m / 2]);
+    assert_eq!(
+        server.bytes_sent("/short.bin"),
+        size as u64 + 1,
+        "short answers were thrown away and fetched again"
+    );
+}
+
+#[test]
+fn wrong_range_start_on_transfers_is_rejected_then_retried() {
+    let size = 4 * MIB;
+    let server = Server::start().unwrap();
+    let body = pattern(size, 161);
+    server.add("/wrs.bin", cut_often(&body, "\"w1\""));
+    let liar = Resource::new(body.clone())
+        .etag("\"w1\"")
+        .fault(Fault::WrongRangeStart { times: 2 });
+    let env = Env::new();
+    let ((o, took), log) = watch(
+        &server,
+        swap_after_transfer_starts(&server, "/wrs.bin", Duration::ZERO, liar),
+        || timed(&env, &["get", &server.url("/wrs.bin"), "-c", "2"]),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_same_file(&env.out().join("wrs.bin"), &body);
+    assert!(took < Duration::from_secs(6), "took {took:?}");
+    assert!(
+        log.len() >= 5,
+        "the wrong starts were probably never served: {log:#?}"
+    );
+}
+
+#[test]
+fn malformed_content_range_on_transfers_is_rejected_then_retried() {
+    let size = 4 * MIB;
+    let server = Server::start().unwrap();
+    let body = pattern(size, 162);
+    server.add("/mcr.bin", cut_often(&body, "\"g1\""));
+    let liar = Resource::new(body.clone())
+        .etag("\"g1\"")
+        .fault(Fault::MalformedContentRange { times: 2 });
+    let env = Env::new();
+    let ((o, took), _) = watch(
+        &server,
+        swap_after_transfer_starts(&server, "/mcr.bin", Duration::ZERO, liar),
+        || timed(&env, &["get", &server.url("/mcr.bin"), "-c", "2"]),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_same_file(&env.out().join("mcr.bin"), &body);
+    assert!(took < Duration::from_secs(6), "took {took:?}");
+}
+
+#[test]
+fn range_lies_on_the_probe_fall_back_to_one_stream() {
+    let server = Server::start().unwrap();
+    let env = Env::new();
+    for (i, fault) in [
+        Fault::WrongRangeStart { times: 1 },
+        Fault::MalformedContentRange { times: 1 },
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let path = format!("/probe{i}.bin");
+        let body = pattern(3 * MIB, 163 + i as u64);
+        server.add(&path, Resource::new(body.clone()).fault(fault));
+        ok_get(&env, &["get", &server.url(&path), "-c", "4"]);
+        assert_same_file(&env.out().join(&path[1..]), &body);
+    }
+}
+
+#[test]
+fn wrong_range_start_forever_fails_clearly_without_an_endless_loop() {
+    let size = 4 * MIB;
+    let server = Server::start().unwrap();
+    let body = pattern(size, 164);
+    server.add("/lies.bin", cut_often(&body, "\"l1\""));
+    let liar = Resource::new(body.clone())
+        .etag("\"l1\"")
+        .fault(Fault::WrongRangeStart { times: usize::MAX });
+    let env = Env::new();
+    let ((o, took), log) = watch(
+        &server,
+        swap_after_transfer_starts(&server, "/lies.bin", Duration::ZERO, liar),
+        || timed(&env, &["get", &server.url("/lies.bin"), "-c", "2"]),
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(took < Duration::from_secs(10), "took {took:?}");
+    let (err, done) = failed(&env, 1);
+    assert!(
+        err.contains("range") || err.contains("Range") || err.contains("asked for bytes"),
+        "{err}"
+    );
+    eprintln!("wrong range start forever: {err}");
+    assert!(done > 0 || log.iter().any(|s| s.e.body_bytes > 0));
+    dump(&log.iter().map(|s| s.e.clone()).collect::<Vec<_>>());
+    let n = log.iter().filter(|s| is_transfer(&s.e)).count();
+    assert!(
+        n <= 20,
+        "{n} range requests to a server that always lies (2 connections, 3 attempts per range); error: {err}"
+    );
+    assert!(!env.out().join("lies.bin").exists());
+}
+
+#[test]
+fn gzip_offered_is_declined_and_identity_bytes_are_saved() {
+    let server = Server::start().unwrap();
+    let ranged = pattern(4 * MIB, 180);
+    let plain = pattern(2 * MIB, 181);
+    server.add("/gz.bin", Resource::new(ranged.clone()).gzip());
+    server.add(
+        "/gzs.bin",
+        Resource::new(plain.clone()).gzip().no_ranges().no_length(),
+    );
+    let env = Env::new();
+    ok_get(&env, &["get", &server.url("/gz.bin"), "-c", "4"]);
+    ok_get(&env, &["get", &server.url("/gzs.bin"), "-c", "4"]);
+    assert_same_file(&env.out().join("gz.bin"), &ranged);
+    assert_same_file(&env.out().join("gzs.bin"), &plain);
+    for e in server.log() {
+        assert_eq!(
+            e.header("accept-encoding"),
+            Some("identity"),
+            "{} {} asked for {:?}",
+            e.method,
+            e.target,
+            e.header("accept-encoding")
+        );
+    }
+}
+
+#[test]
+fn empty_file_whose_probe_gets_416_is_saved_empty() {
+    let server = Server::start().unwrap();
+    server.add("/empty.bin", Resource::new(Vec::new()));
+    server.add(
+        "/empty-nohead.bin",
+        Resource::new(Vec::new()).head(HeadMode::Refuse(405)),
+    );
+    let env = Env::new();
+    for name in ["empty.bin", "empty-nohead.bin"] {
+        let (o, took) = timed(&env, &["get", &server.url(&format!("/{name}"))]);
+        assert!(
+            o.status.success(),
+            "{name}: exit {:?} after {took:?}: {}",
+            o.status.code(),
+            stderr(&o)
+        );
+        assert_same_file(&env.out().join(name), &[]);
+        assert!(took < Duration::from_secs(2), "{name}: took {took:?}");
+    }
+    assert!(env.jobs().iter().all(|j| j["state"] == "done"));
+}

@@ -1,0 +1,239 @@
+//! Retries that end byte-exact: connections cut or reset mid-body continue where they
+//! stopped, Retry-After (seconds and HTTP date) is honoured, transient statuses are retried and
+//! repeated failures of one range back off exponentially.
+
+use super::common::*;
+use crate::util::*;
+use ddm_testserver::{pattern, Fault, Resource, Server};
+use std::time::{Duration, SystemTime};
+
+#[test]
+fn every_7th_response_reset_mid_body_is_byte_exact_within_2x() {
+    let size = 16 * MIB;
+    let rate = 2 << 20;
+    let base = fault_free_time(size, 101, Some(rate), "8");
+    let server = Server::start().unwrap();
+    let body = pattern(size, 101);
+    server.add(
+        "/cut.bin",
+        Resource::new(body.clone())
+            .etag("\"c1\"")
+            .rate(rate)
+            .fault(Fault::CutEvery {
+                every: 7,
+                rst: true,
+                times: usize::MAX,
+            }),
+    );
+    let env = Env::new();
+    let took = ok_get(&env, &["get", &server.url("/cut.bin"), "-c", "8"]);
+    assert_same_file(&env.out().join("cut.bin"), &body);
+    let log = server.log();
+    let gets = gets_of(&log, "/cut.bin");
+    assert!(gets.len() >= 7, "only {} GETs: no cut happened", gets.len());
+    assert_within(
+        took,
+        base,
+        Duration::from_millis(1500),
+        "7th-response resets",
+    );
+    // Never lose progress: what was received before a cut is kept, not fetched again.
+    let sent = server.bytes_sent("/cut.bin");
+    assert!(
+        sent <= size as u64 + MIB as u64,
+        "{sent} bytes sent for a {size}-byte file: cut ranges were fetched again from their start"
+    );
+}
+
+#[test]
+fn body_cut_short_continues_where_it_stopped_fin_and_rst() {
+    // One connection, so the sequence of requests is deterministic: every cut range is asked
+    // again from the byte where the cut happened, never from its start.
+    let size = 6 * MIB;
+    let after = (MIB + 12_345) as u64;
+    for rst in [false, true] {
+        let server = Server::start().unwrap();
+        let body = pattern(size, 102);
+        server.add(
+            "/cut1.bin",
+            Resource::new(body.clone()).fault(Fault::CutAfter {
+                after,
+                rst,
+                times: 3,
+            }),
+        );
+        let env = Env::new();
+        let took = ok_get(&env, &["get", &server.url("/cut1.bin"), "-c", "1"]);
+        assert_same_file(&env.out().join("cut1.bin"), &body);
+        assert!(took < Duration::from_secs(5), "rst={rst}: took {took:?}");
+        let log = server.log();
+        dump(&log);
+        let starts: Vec<u64> = gets_of(&log, "/cut1.bin")
+            .into_iter()
+            .filter(|e| is_transfer(e))
+            .map(|e| range_start(e).unwrap())
+            .collect();
+        assert_eq!(starts.len(), 4, "rst={rst}: 3 cuts + 1 full: {starts:?}");
+        if rst {
+            // A reset may drop what was in flight: each retry starts after the previous
+            // start, no later than the cut.
+            for w in starts.windows(2) {
+                assert!(w[1] > w[0] && w[1] <= w[0] + after, "rst: {starts:?}");
+            }
+        } else {
+            assert_eq!(starts, [0, after, 2 * after, 3 * after], "fin");
+            let sent = server.bytes_sent("/cut1.bin");
+            assert_eq!(sent, size as u64 + 1, "fin: bytes fetched twice");
+        }
+    }
+}
+
+#[test]
+fn retry_after_seconds_is_honoured() {
+    let server = Server::start().unwrap();
+    let body = pattern(2 * MIB, 103);
+    server.add(
+        "/ra.bin",
+        Resource::new(body.clone()).fault(Fault::Status {
+            code: 503,
+            retry_after: Some("1".into()),
+            times: 2,
+        }),
+    );
+    let env = Env::new();
+    let ((o, took), log) = watch(&server, nothing, || {
+        timed(&env, &["get", &server.url("/ra.bin"), "-c", "2"])
+    });
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_same_file(&env.out().join("ra.bin"), &body);
+    let gets: Vec<_> = log.iter().filter(|s| s.e.method == "GET").collect();
+    let refused: Vec<_> = gets
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.e.status == 503)
+        .collect();
+    assert_eq!(refused.len(), 2, "{log:#?}");
+    for (i, s) in refused {
+        let next = gets.get(i + 1).expect("a request after the 503");
+        let gap = next.at.saturating_sub(s.at);
+        assert!(
+            gap >= Duration::from_millis(950),
+            "retried {gap:?} after a 503 with Retry-After: 1"
+        );
+    }
+    assert!(took < Duration::from_secs(6), "took {took:?}");
+}
+
+#[test]
+fn retry_after_http_date_is_honoured() {
+    let server = Server::start().unwrap();
+    let body = pattern(MIB, 104);
+    // Whole seconds: the wait is between 1 and 2 s (the default backoff is ~0.4 s).
+    let when = http_date(SystemTime::now() + Duration::from_secs(2));
+    server.add(
+        "/date.bin",
+        Resource::new(body.clone()).fault(Fault::Status {
+            code: 429,
+            retry_after: Some(when.clone()),
+            times: 1,
+        }),
+    );
+    let env = Env::new();
+    let ((o, took), log) = watch(&server, nothing, || {
+        timed(&env, &["get", &server.url("/date.bin"), "-c", "2"])
+    });
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_same_file(&env.out().join("date.bin"), &body);
+    let gets: Vec<_> = log.iter().filter(|s| s.e.method == "GET").collect();
+    let i = gets.iter().position(|s| s.e.status == 429).expect("a 429");
+    let gap = gets[i + 1].at.saturating_sub(gets[i].at);
+    assert!(
+        gap >= Duration::from_millis(800),
+        "retried {gap:?} after a 429 with Retry-After: {when}"
+    );
+    assert!(took < Duration::from_secs(6), "took {took:?}");
+}
+
+#[test]
+fn transient_statuses_are_retried() {
+    let server = Server::start().unwrap();
+    let env = Env::new();
+    for (i, code) in [408u16, 500, 502, 504].into_iter().enumerate() {
+        let path = format!("/t{code}.bin");
+        let body = pattern(512 * KIB + i, 110 + i as u64);
+        server.add(
+            &path,
+            Resource::new(body.clone()).fault(Fault::Status {
+                code,
+                retry_after: None,
+                times: 1,
+            }),
+        );
+        let took = ok_get(&env, &["get", &server.url(&path), "-c", "2"]);
+        assert_same_file(&env.out().join(&path[1..]), &body);
+        assert!(took < Duration::from_secs(4), "{code}: took {took:?}");
+        let log = server.log();
+        assert_eq!(
+            gets_of(&log, &path)
+                .iter()
+                .filter(|e| e.status == code)
+                .count(),
+            1,
+            "{code} answered once"
+        );
+    }
+}
+
+#[test]
+fn repeated_failures_of_one_range_back_off_exponentially() {
+    // One connection; after the first cut every request fails twice with 500 (no
+    // Retry-After): the waits must grow (base 0.5 s, x2 per attempt, jitter in [0.5, 1)).
+    let size = 4 * MIB;
+    let server = Server::start().unwrap();
+    let body = pattern(size, 125);
+    server.add(
+        "/bo.bin",
+        Resource::new(body.clone())
+            .rate(2 << 20)
+            .fault(Fault::CutAfter {
+                after: MIB as u64,
+                rst: false,
+                times: 1,
+            }),
+    );
+    // Swapped in 0.125 s before the cut (a range that made progress may be retried at once,
+    // faster than the log is polled).
+    let flaky = Resource::new(body.clone()).fault(Fault::Status {
+        code: 500,
+        retry_after: None,
+        times: 2,
+    });
+    let env = Env::new();
+    let ((o, took), log) = watch(
+        &server,
+        swap_when(&server, "/bo.bin", flaky, |log| {
+            transferred(log, "/bo.bin") >= 768 * KIB as u64
+        }),
+        || timed(&env, &["get", &server.url("/bo.bin"), "-c", "1"]),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_same_file(&env.out().join("bo.bin"), &body);
+    let t: Vec<&Stamped> = log.iter().filter(|s| is_transfer(&s.e)).collect();
+    let statuses: Vec<u16> = t.iter().map(|s| s.e.status).collect();
+    assert_eq!(statuses, [206, 500, 500, 206], "{log:#?}");
+    let gaps: Vec<Duration> = t
+        .windows(2)
+        .map(|w| w[1].at.saturating_sub(w[0].at))
+        .collect();
+    // gaps[0]: cut -> retry (a range that made progress may be retried at once).
+    // gaps[1], gaps[2]: the waits after the 1st and 2nd 500 of the range: backoff
+    // [0.25, 0.5) s then [0.5, 1) s (or later if the cut counted as an attempt).
+    assert!(
+        gaps[1] >= Duration::from_millis(200) && gaps[2] >= Duration::from_millis(450),
+        "waits after the 1st and 2nd 500: {:?}, {:?}",
+        gaps[1],
+        gaps[2]
+    );
+    assert!(gaps[2] >= gaps[1], "the wait did not grow: {gaps:?}");
+    assert!(took < Duration::from_secs(6), "took {took:?}");
+}
