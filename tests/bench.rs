@@ -19,7 +19,15 @@ fn per_connection_throttle_gets_many_connections_and_save_is_used() {
     let v = bench_json(
         &env,
         &server.url("/t.bin"),
-        &["--counts", "1,2,4,8,16", "--bytes", "4M", "--save"],
+        &[
+            "--counts",
+            "1,2,4,8,16",
+            "--bytes",
+            "4M",
+            "--save",
+            "--rounds",
+            "1",
+        ],
     );
     let rec = v["recommended"].as_u64().unwrap();
     assert!(rec >= 8, "recommended {rec}: {v}");

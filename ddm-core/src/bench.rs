@@ -42,6 +42,8 @@ pub struct Plan<'a> {
     pub counts: &'a [usize],
     /// Bytes per measurement (capped at the file size).
     pub limit: u64,
+    /// Times each count is measured; the best throughput counts (noise protection).
+    pub rounds: usize,
     /// Where the scratch file goes (it is removed after each count).
     pub scratch_dir: &'a Path,
 }
@@ -58,31 +60,62 @@ pub fn run(
         cfg,
         counts,
         limit,
+        rounds,
         scratch_dir,
     } = *plan;
-    let mut out = Vec::new();
     let counts: Vec<usize> = if info.ranges {
         counts.to_vec()
     } else {
         vec![1] // without ranges only one connection is possible
     };
-    for &n in &counts {
-        if ctl.interrupt.load(std::sync::atomic::Ordering::Relaxed) {
-            break;
+    let mut best: Vec<Option<Measurement>> = vec![None; counts.len()];
+    for round in 0..rounds.max(1) {
+        // Alternate the order so a slow spell of the machine or the link does not always
+        // hit the same counts.
+        let order: Vec<usize> = if round % 2 == 0 {
+            (0..counts.len()).collect()
+        } else {
+            (0..counts.len()).rev().collect()
+        };
+        for i in order {
+            if ctl.interrupt.load(std::sync::atomic::Ordering::Relaxed) {
+                break;
+            }
+            let m = measure(
+                info,
+                http,
+                cfg,
+                counts[i],
+                limit,
+                &scratch_dir.join("ddm-bench.bin"),
+                ctl,
+            )?;
+            best[i] = Some(match best[i].take() {
+                None => m,
+                Some(prev) => merge(prev, m),
+            });
         }
-        let m = measure(
-            info,
-            http,
-            cfg,
-            n,
-            limit,
-            &scratch_dir.join("ddm-bench.bin"),
-            ctl,
-        )?;
-        each(&m);
-        out.push(m);
+    }
+    let out: Vec<Measurement> = best.into_iter().flatten().collect();
+    for m in &out {
+        each(m);
     }
     Ok(out)
+}
+
+/// Two measurements of one count: the faster run's time, every run's errors and signals.
+fn merge(a: Measurement, b: Measurement) -> Measurement {
+    let (mut keep, other) =
+        if b.failed.is_none() && (a.failed.is_some() || b.mib_per_s() > a.mib_per_s()) {
+            (b, a)
+        } else {
+            (a, b)
+        };
+    keep.stats.errors += other.stats.errors;
+    keep.stats.throttled += other.stats.throttled;
+    keep.stats.stalls += other.stats.stalls;
+    keep.stats.ttfb.extend(other.stats.ttfb);
+    keep
 }
 
 #[cfg(test)]
@@ -132,6 +165,22 @@ mod tests {
     fn throttled_counts_are_not_recommended() {
         let r = [m(1, 4.0, 0), m(4, 1.0, 0), m(8, 0.9, 3), m(16, 0.8, 12)];
         assert_eq!(recommend(&r), 4);
+    }
+
+    #[test]
+    fn merge_keeps_the_faster_run_and_all_signals() {
+        let slow = m(8, 2.0, 1);
+        let fast = m(8, 1.0, 2);
+        let both = merge(slow, fast);
+        assert_eq!(both.elapsed, Duration::from_secs(1));
+        assert_eq!(both.stats.throttled, 3);
+        let mut failed = m(4, 0.5, 0);
+        failed.failed = Some("x".into());
+        let kept = merge(failed, m(4, 3.0, 0));
+        assert!(
+            kept.failed.is_none(),
+            "a completed run wins over a failed one"
+        );
     }
 
     #[test]

@@ -26,6 +26,9 @@ pub struct Args {
     /// Bytes to download per count (K, M, G suffixes; binary units).
     #[arg(long, default_value = "64M", value_parser = crate::ui::parse_size)]
     pub bytes: u64,
+    /// Measure every count this many times (alternating order); the best run counts.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=10))]
+    pub rounds: u32,
     /// One JSON object: {"recommended": N, "results": [...]}.
     #[arg(long)]
     pub json: bool,
@@ -104,6 +107,7 @@ pub fn run(g: &Global, a: Args) -> CliResult {
             cfg: &ctx.config,
             counts: &counts,
             limit: a.bytes,
+            rounds: a.rounds as usize,
             scratch_dir: scratch.path(),
         },
         &ctl,

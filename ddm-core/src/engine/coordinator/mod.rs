@@ -28,6 +28,9 @@ const CONTROL_EVERY: Duration = Duration::from_millis(250);
 const PROGRESS_EVERY: Duration = Duration::from_millis(200);
 /// Start kernel writeback after this many new bytes, so the final fsync finds little to do.
 const WRITEBACK_EVERY: u64 = 32 << 20;
+/// Connections opened at once when a transfer starts, and added per RAMP_EVERY after.
+const RAMP_BATCH: usize = 4;
+const RAMP_EVERY: Duration = Duration::from_millis(25);
 /// How long a worker rests after we cut its response on a host that caps connections.
 const COOL_DOWN: Duration = Duration::from_millis(300);
 /// After this long without a refusal, one more connection is tried.
@@ -355,7 +358,8 @@ impl<'a> Coordinator<'a> {
             self.retire_excess();
         }
         // Resting workers still count: a new connection now would exceed the server's cap.
-        while self.busy + self.cooling.len() < self.target {
+        let limit = self.target.min(self.ramp_limit());
+        while self.busy + self.cooling.len() < limit {
             if !self.ctl.connections.try_take() {
                 return; // other jobs use the global budget: wait for a unit
             }
@@ -402,6 +406,16 @@ impl<'a> Coordinator<'a> {
                 h.give(task);
             }
         }
+    }
+
+    /// Connections may open in small batches (engine.md: servers ban bursts): RAMP_BATCH at
+    /// first, RAMP_BATCH more every RAMP_EVERY, unless the server has refused one already.
+    fn ramp_limit(&self) -> usize {
+        if self.throttled {
+            return self.target;
+        }
+        let steps = (self.started.elapsed().as_millis() / RAMP_EVERY.as_millis()) as usize;
+        RAMP_BATCH.saturating_mul(steps + 1)
     }
 
     /// Close idle connections beyond the target: a server that caps open connections counts
