@@ -8,15 +8,16 @@
 //! completion from the bitmap, never from "the queue is empty" (engine.md 2).
 
 mod failure;
+mod schedule;
 
 use super::coverage::Coverage;
-use super::split::{initial_segments, steal_point};
+use super::split::initial_segments;
 use super::{Control, Event, Observer, Progress};
 use crate::config::Config;
 use crate::pieces::PieceMap;
 use crate::retry;
 use crate::store::{JobState, Store};
-use crate::transfer::{Outcome, Report, Segment, Shared, Task, WorkerHandle};
+use crate::transfer::{Outcome, Report, Segment, Shared, WorkerHandle};
 use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
@@ -28,13 +29,8 @@ const CONTROL_EVERY: Duration = Duration::from_millis(250);
 const PROGRESS_EVERY: Duration = Duration::from_millis(200);
 /// Start kernel writeback after this many new bytes, so the final fsync finds little to do.
 const WRITEBACK_EVERY: u64 = 32 << 20;
-/// Connections opened at once when a transfer starts, and added per RAMP_EVERY after.
-const RAMP_BATCH: usize = 4;
-const RAMP_EVERY: Duration = Duration::from_millis(25);
 /// How long a worker rests after we cut its response on a host that caps connections.
 const COOL_DOWN: Duration = Duration::from_millis(300);
-/// After this long without a refusal, one more connection is tried.
-const RECOVER_AFTER: Duration = Duration::from_secs(3);
 
 /// How a transfer phase ended.
 #[derive(Debug, Clone, PartialEq)]
@@ -344,192 +340,6 @@ impl<'a> Coordinator<'a> {
             }
             Outcome::Stopped => None,
             Outcome::Failed(f) => self.on_failure(i, f, r.bytes),
-        }
-    }
-
-    /// Give work to idle connections, up to the target count.
-    fn assign(&mut self) {
-        let now = Instant::now();
-        let (ready, resting): (Vec<_>, Vec<_>) =
-            self.cooling.drain(..).partition(|(_, until)| *until <= now);
-        self.idle.extend(ready.into_iter().map(|(w, _)| w));
-        self.cooling = resting;
-        if self.throttled {
-            self.retire_excess();
-        }
-        // Resting workers still count: a new connection now would exceed the server's cap.
-        let limit = self.target.min(self.ramp_limit());
-        while self.busy + self.cooling.len() < limit {
-            if !self.ctl.connections.try_take() {
-                return; // other jobs use the global budget: wait for a unit
-            }
-            // 1. An unassigned segment whose retry time has come.
-            let ready = self
-                .slots
-                .iter()
-                .enumerate()
-                .filter(|(_, s)| s.worker.is_none() && s.not_before <= now)
-                .min_by_key(|(_, s)| s.seg.span().pos)
-                .map(|(i, _)| i);
-            let i = match ready {
-                Some(i) => i,
-                None => match self.steal() {
-                    Some(i) => i,
-                    None => {
-                        self.ctl.connections.give();
-                        return;
-                    }
-                },
-            };
-            let w = self.idle_worker();
-            let task = Task {
-                seg: self.slots[i].seg.clone(),
-                url: self.p.url.clone(),
-                ranged: self.p.ranged,
-                size: self.p.size,
-                etag: self.p.etag.clone(),
-                last_modified: self.p.last_modified.clone(),
-                max_speed: self
-                    .p
-                    .rate_limit
-                    .map(|r| (r / self.target.max(1) as u64).max(1024)),
-            };
-            let url_gen = self.url_gen;
-            let slot = &mut self.slots[i];
-            slot.worker = Some(w);
-            slot.url_gen = url_gen;
-            slot.attempt_start = slot.seg.span().claimed;
-            slot.last_pos = slot.seg.span().claimed;
-            slot.last_sample = now;
-            self.busy += 1;
-            if let Some(h) = &self.workers[w] {
-                h.give(task);
-            }
-        }
-    }
-
-    /// Connections may open in small batches (engine.md: servers ban bursts): RAMP_BATCH at
-    /// first, RAMP_BATCH more every RAMP_EVERY, unless the server has refused one already.
-    fn ramp_limit(&self) -> usize {
-        if self.throttled {
-            return self.target;
-        }
-        let steps = (self.started.elapsed().as_millis() / RAMP_EVERY.as_millis()) as usize;
-        RAMP_BATCH.saturating_mul(steps + 1)
-    }
-
-    /// Close idle connections beyond the target: a server that caps open connections counts
-    /// idle keep-alive sockets too.
-    fn retire_excess(&mut self) {
-        let alive = self.workers.iter().filter(|w| w.is_some()).count();
-        let mut excess = alive.saturating_sub(self.target.max(1));
-        while excess > 0 {
-            let Some(w) = self.idle.pop() else { break };
-            if let Some(h) = self.workers[w].take() {
-                h.finish(); // its handle, and so its connection, is dropped
-            }
-            excess -= 1;
-        }
-    }
-
-    fn idle_worker(&mut self) -> usize {
-        if let Some(w) = self.idle.pop() {
-            return w;
-        }
-        let id = self.workers.len();
-        self.worker_speed.push(0.0);
-        self.workers.push(Some(WorkerHandle::spawn(
-            id,
-            self.shared.clone(),
-            self.tx.clone(),
-        )));
-        id
-    }
-
-    /// Split the active segment with the most bytes left; returns the new slot's index.
-    fn steal(&mut self) -> Option<usize> {
-        if !self.p.ranged {
-            return None;
-        }
-        // The thief is the idle worker `assign` will use next: judge it by its own last
-        // speed, else by the connections running now.
-        let thief_speed = self
-            .idle
-            .last()
-            .and_then(|&w| self.worker_speed.get(w).copied())
-            .filter(|&v| v > 0.0)
-            .unwrap_or_else(|| self.typical_speed());
-        let (vi, _) = self
-            .slots
-            .iter()
-            .enumerate()
-            // Only from connections that are receiving: splitting an attempt that has not
-            // produced a byte yet (it may be refused) would just multiply failing requests.
-            .filter(|(_, s)| s.worker.is_some() && s.seg.span().claimed > s.attempt_start)
-            .max_by_key(|(_, s)| s.remaining())?;
-        let victim = &self.slots[vi];
-        let span = victim.seg.span();
-        // From what the owner has received (`claimed`), not just written: its buffered bytes
-        // are taken already.
-        let at = steal_point(span.claimed, span.end, victim.speed, thief_speed)?;
-        let old_end = victim.seg.cut(at)?;
-        tracing::debug!(from = span.claimed, at, old_end, "steal");
-        self.slots.push(Slot::new(Segment::new(at, old_end)));
-        Some(self.slots.len() - 1)
-    }
-
-    /// Median speed of the active connections (what an idle one may expect).
-    fn typical_speed(&self) -> f64 {
-        let mut v: Vec<f64> = self
-            .slots
-            .iter()
-            .filter(|s| s.worker.is_some() && s.speed > 0.0)
-            .map(|s| s.speed)
-            .collect();
-        if v.is_empty() {
-            return 0.0;
-        }
-        v.sort_by(|a, b| a.total_cmp(b));
-        v[v.len() / 2]
-    }
-
-    fn sample_speeds(&mut self) {
-        let now = Instant::now();
-        let receiving = self
-            .slots
-            .iter()
-            .filter(|s| s.worker.is_some() && s.seg.span().claimed > s.attempt_start)
-            .count();
-        self.peak_receiving = self.peak_receiving.max(receiving);
-        // Climb back towards what was seen working (a refusal during churn may have pushed
-        // the count below it), never beyond: above that the server said no.
-        if let Some(t) = self.last_refusal {
-            if t.elapsed() >= RECOVER_AFTER
-                && self.target < self.peak_receiving.min(self.p.connections)
-            {
-                self.target += 1;
-                self.last_refusal = Some(now);
-            }
-        }
-        for s in &mut self.slots {
-            if s.worker.is_none() {
-                continue;
-            }
-            let dt = now.duration_since(s.last_sample).as_secs_f64();
-            if dt < 0.1 {
-                continue;
-            }
-            // Received, not written: writes land in 256 KiB batches, which on a slow
-            // connection would read as seconds of zero speed.
-            let pos = s.seg.span().claimed;
-            let inst = pos.saturating_sub(s.last_pos) as f64 / dt;
-            s.speed = if s.speed == 0.0 {
-                inst
-            } else {
-                0.6 * s.speed + 0.4 * inst
-            };
-            s.last_pos = pos;
-            s.last_sample = now;
         }
     }
 
