@@ -10,9 +10,11 @@ use ddm_core::engine::{Control, Measurement};
 use ddm_core::http::HttpOptions;
 use ddm_core::store::{host_key, Header};
 
-/// Download the first bytes of URL with each connection count, then print throughput, time to
-/// first byte, errors and throttle events per count, and recommend the smallest count within
-/// ~5% of the best that showed no throttling. Data goes to a scratch file that is removed.
+/// Download the first bytes of URL with each connection count (twice, best run counts), then
+/// print throughput, noise, time to first byte, errors and throttle events per count, and
+/// recommend a count: more connections only while each doubling gains at least 15% (or more
+/// than the measured noise), and never one that saw throttling. Data goes to a scratch file
+/// that is removed.
 ///
 /// Example: ddm bench https://example.org/big.iso --counts 1,4,8,16 --bytes 128M --save
 #[derive(Debug, clap::Args)]
@@ -51,6 +53,7 @@ fn row(m: &Measurement) -> serde_json::Value {
         "errors": m.stats.errors,
         "throttled": m.stats.throttled,
         "stalls": m.stats.stalls,
+        "spread": (m.spread * 1000.0).round() / 1000.0,
         "bytes": m.bytes,
         "seconds": m.elapsed.as_secs_f64(),
         "failed": m.failed,
@@ -95,8 +98,8 @@ pub fn run(g: &Global, a: Args) -> CliResult {
             }
         );
         println!(
-            "{:>5}  {:>10}  {:>8}  {:>6}  {:>9}",
-            "CONNS", "MiB/s", "TTFB", "ERRORS", "THROTTLED"
+            "{:>5}  {:>10}  {:>6}  {:>8}  {:>6}  {:>9}",
+            "CONNS", "MiB/s", "NOISE", "TTFB", "ERRORS", "THROTTLED"
         );
     }
     let json = a.json;
@@ -114,9 +117,10 @@ pub fn run(g: &Global, a: Args) -> CliResult {
         |m| {
             if !json {
                 println!(
-                    "{:>5}  {:>10.1}  {:>8}  {:>6}  {:>9}{}",
+                    "{:>5}  {:>10.1}  {:>5.0}%  {:>8}  {:>6}  {:>9}{}",
                     m.connections,
                     m.mib_per_s(),
+                    m.spread * 100.0,
                     m.ttfb()
                         .map(|t| format!("{} ms", t.as_millis()))
                         .unwrap_or_else(|| "-".into()),

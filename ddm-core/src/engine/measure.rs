@@ -22,6 +22,9 @@ pub struct Measurement {
     pub stats: Stats,
     /// Set when the transfer did not complete.
     pub failed: Option<String>,
+    /// Relative spread of throughput between repeated runs of this count (0 for one run):
+    /// how noisy the measurement is.
+    pub spread: f64,
 }
 
 impl Measurement {
@@ -96,5 +99,6 @@ pub fn measure(
         elapsed,
         stats,
         failed,
+        spread: 0.0,
     })
 }
