@@ -230,7 +230,6 @@ fn fresh(
     } else {
         None
     };
-    let file = PartFile::create(&dest, info.size).map_err(|e| e.to_string())?;
     let meta = RemoteMeta {
         final_url: info.final_url.clone(),
         file_name: name.clone(),
@@ -244,9 +243,12 @@ fn fresh(
         .as_ref()
         .map(|p| p.as_bytes().to_vec())
         .unwrap_or_default();
+    // Record the name before creating the file: a crash in between then leaves a named job
+    // without a .part (started afresh), never an orphan .part that pushes it to "name (1)".
     store
         .save_remote(job.id, &meta, &bitmap)
         .map_err(|e| e.to_string())?;
+    let file = PartFile::create(&dest, info.size).map_err(|e| e.to_string())?;
     Ok(Prepared::new(info, name, dest, file, pieces, http).with_host_policy(store, job, cfg))
 }
 
