@@ -43,6 +43,15 @@ fn sigkill_mid_download_resumes_byte_exact_and_refetches_only_missing() {
         "a killed runner leaves it running"
     );
     assert!(env.out().join("k.bin.part").exists());
+    assert_eq!(
+        env.job(1)["speed"],
+        serde_json::Value::Null,
+        "no live speed without a runner"
+    );
+    assert!(
+        env.ok(&["status"]).contains("no runner is working"),
+        "status says the running job is orphaned"
+    );
     let sent_before = server.bytes_sent("/k.bin");
 
     let o = env.run(&["run"]);

@@ -64,6 +64,23 @@ impl RunnerLock {
     }
 }
 
+/// Is the process recorded in the lock file alive? (Read only: taking the lock just to look
+/// would make a runner starting at that moment fail.)
+pub fn holder_alive(path: &Path) -> bool {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return false;
+    };
+    let Ok(pid) = text.trim().parse::<libc::pid_t>() else {
+        return false;
+    };
+    if pid <= 0 {
+        return false;
+    }
+    // SAFETY: signal 0 only checks that the process exists.
+    let rc = unsafe { libc::kill(pid, 0) };
+    rc == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -77,7 +94,23 @@ mod tests {
         // within one process.
         let err = RunnerLock::acquire(&p).unwrap_err().to_string();
         assert!(err.contains(&std::process::id().to_string()), "{err}");
+        assert!(holder_alive(&p), "our own pid is recorded");
         drop(held);
         RunnerLock::acquire(&p).unwrap();
+    }
+
+    #[test]
+    fn dead_or_missing_holder_is_not_alive() {
+        let t = tempfile::tempdir().unwrap();
+        let p = t.path().join("runner.lock");
+        assert!(!holder_alive(&p), "no file");
+        std::fs::write(&p, "not a pid").unwrap();
+        assert!(!holder_alive(&p));
+        // A child that has exited and been reaped.
+        let mut c = std::process::Command::new("true").spawn().unwrap();
+        let pid = c.id();
+        c.wait().unwrap();
+        std::fs::write(&p, pid.to_string()).unwrap();
+        assert!(!holder_alive(&p));
     }
 }

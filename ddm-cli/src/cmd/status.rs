@@ -30,18 +30,21 @@ pub fn run(g: &Global, a: Args) -> CliResult {
     let out = std::io::stdout();
     let mut out = std::io::BufWriter::new(out.lock());
     let io = |e: std::io::Error| crate::exit::CliError::new(Code::Env, e);
+    // Jobs left `running` by a killed runner have no live speed.
+    let live = ddm_core::lock::holder_alive(&ctx.paths.lock_file());
     if a.json {
-        let arr: Vec<_> = jobs.iter().map(to_json).collect();
+        let arr: Vec<_> = jobs.iter().map(|j| to_json(j, live)).collect();
         serde_json::to_writer_pretty(&mut out, &arr).map_err(|e| io(e.into()))?;
         writeln!(out).map_err(io)?;
     } else {
-        write_table(&mut out, &jobs).map_err(io)?;
+        write_table(&mut out, &jobs, live).map_err(io)?;
     }
     out.flush().map_err(io)?;
     Ok(Code::Ok)
 }
 
-pub fn to_json(j: &Job) -> serde_json::Value {
+pub fn to_json(j: &Job, runner_alive: bool) -> serde_json::Value {
+    let running = j.state == ddm_core::store::JobState::Running && runner_alive;
     serde_json::json!({
         "id": j.id,
         "state": j.state.name(),
@@ -50,12 +53,12 @@ pub fn to_json(j: &Job) -> serde_json::Value {
         "path": j.path().map(|p| p.display().to_string()),
         "size": j.size,
         "bytes_done": j.bytes_done,
-        "speed": if j.state == ddm_core::store::JobState::Running { j.speed } else { None },
+        "speed": if running { j.speed } else { None },
         "error": j.state.error(),
     })
 }
 
-fn write_table(out: &mut impl Write, jobs: &[Job]) -> std::io::Result<()> {
+fn write_table(out: &mut impl Write, jobs: &[Job], runner_alive: bool) -> std::io::Result<()> {
     if jobs.is_empty() {
         return writeln!(out, "no jobs (queue one with `ddm add URL`)");
     }
@@ -71,7 +74,8 @@ fn write_table(out: &mut impl Write, jobs: &[Job]) -> std::io::Result<()> {
             None => "-".into(),
         };
         let size = j.size.map(ui::bytes).unwrap_or_else(|| "?".into());
-        let speed = match (j.state == ddm_core::store::JobState::Running, j.speed) {
+        let running = j.state == ddm_core::store::JobState::Running;
+        let speed = match (running && runner_alive, j.speed) {
             (true, Some(s)) => ui::speed(s),
             _ => String::new(),
         };
@@ -89,6 +93,15 @@ fn write_table(out: &mut impl Write, jobs: &[Job]) -> std::io::Result<()> {
         if let Some(e) = j.state.error() {
             writeln!(out, "{:>5}  error: {e}", "")?;
         }
+    }
+    let orphans = jobs
+        .iter()
+        .any(|j| j.state == ddm_core::store::JobState::Running);
+    if orphans && !runner_alive {
+        writeln!(
+            out,
+            "note: no runner is working the jobs marked running (it was stopped); `ddm run` continues them"
+        )?;
     }
     Ok(())
 }
