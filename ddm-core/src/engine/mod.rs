@@ -124,6 +124,11 @@ pub fn run_job(
     outcome
 }
 
+/// A failure whose message names this job in its `ddm resume ID` hint.
+fn failed(msg: &str, id: i64) -> Outcome {
+    Outcome::Failed(msg.replace("ddm resume ID", &format!("ddm resume {id}")))
+}
+
 fn run_inner(
     store: &mut Store,
     job: &crate::store::Job,
@@ -134,9 +139,7 @@ fn run_inner(
 ) -> Outcome {
     let prep = match prepare::prepare(store, job, cfg, obs) {
         Ok(p) => p,
-        Err(e) => {
-            return Outcome::Failed(e.replace("ddm resume ID", &format!("ddm resume {}", job.id)))
-        }
+        Err(e) => return failed(&e, job.id),
     };
     let ranged = prep.pieces.is_some();
     obs.event(Event::Started {
@@ -192,9 +195,7 @@ fn run_inner(
         Stop::Paused => return Outcome::Paused,
         Stop::Removed => return Outcome::Removed,
         Stop::Interrupted => return Outcome::Interrupted,
-        Stop::Failed(e) => {
-            return Outcome::Failed(e.replace("ddm resume ID", &format!("ddm resume {}", job.id)))
-        }
+        Stop::Failed(e) => return failed(&e, job.id),
     }
     // Done means every piece is done (engine.md 2).
     if complete == Some(false) {
@@ -243,19 +244,9 @@ fn run_inner(
     if let Err(e) = shared.file.finalize(&dest) {
         return Outcome::Failed(e.to_string());
     }
-    if let Ok(mut j) = store.get(job.id) {
-        j.file_name = dest.file_name().map(|n| n.to_string_lossy().into_owned());
-        let meta = crate::store::RemoteMeta {
-            final_url: j.final_url.clone().unwrap_or_default(),
-            file_name: j.file_name.clone().unwrap_or_default(),
-            size: Some(size),
-            etag: j.etag.clone(),
-            last_modified: j.last_modified.clone(),
-            ranges: j.ranges.unwrap_or(false),
-            piece_size: j.piece_size.unwrap_or(0),
-        };
-        let _ = store.save_remote(job.id, &meta, &j.bitmap);
-        let _ = store.checkpoint(job.id, &j.bitmap, size, None);
+    let name = dest.file_name().map(|n| n.to_string_lossy().into_owned());
+    if let Err(e) = store.finish(job.id, name.as_deref().unwrap_or_default(), size) {
+        tracing::error!("job {}: cannot record completion: {e}", job.id);
     }
     Outcome::Done {
         path: dest,

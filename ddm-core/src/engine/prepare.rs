@@ -309,9 +309,7 @@ fn fresh_same_name(
     let mut j = job.clone();
     j.file_name = Some(name);
     j.settings.overwrite = true; // our own name: the .part we replace is ours
-    let mut quiet = super::NoObserver;
-    let p = fresh(store, &j, info, http, cfg, &mut quiet)?;
-    Ok(p)
+    fresh(store, &j, info, http, cfg, &mut super::NoObserver)
 }
 
 fn host_of(url: &str) -> String {

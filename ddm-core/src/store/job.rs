@@ -31,9 +31,6 @@ impl JobState {
     pub fn is_done(&self) -> bool {
         matches!(self, JobState::Done)
     }
-    pub fn is_failed(&self) -> bool {
-        matches!(self, JobState::Failed { .. })
-    }
     pub fn error(&self) -> Option<&str> {
         match self {
             JobState::Failed { error } => Some(error),

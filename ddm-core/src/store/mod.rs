@@ -368,6 +368,16 @@ impl Store {
         Ok(())
     }
 
+    /// The download is in place: record its final name and size (all bytes done).
+    pub fn finish(&mut self, id: i64, file_name: &str, size: u64) -> Result<()> {
+        self.conn.execute(
+            "UPDATE jobs SET file_name = ?2, size = ?3, bytes_done = ?3, speed = NULL, \
+             updated_at = ?4 WHERE id = ?1",
+            params![id, file_name, size as i64, now()],
+        )?;
+        Ok(())
+    }
+
     /// Forget all progress and remote metadata (`resume --restart`).
     pub fn reset_progress(&mut self, id: i64) -> Result<()> {
         self.conn.execute(

@@ -109,6 +109,17 @@ fn remote_meta_checkpoint_and_reset() {
     assert_eq!(j.speed, Some(5));
     assert_eq!(j.path(), Some(PathBuf::from("/tmp/dl/1.bin")));
     assert_eq!(j.percent(), Some(20.0));
+    s.finish(id, "1 (1).bin", 10 << 20).unwrap();
+    let j = s.get(id).unwrap();
+    assert_eq!(
+        (j.file_name.as_deref(), j.bytes_done),
+        (Some("1 (1).bin"), 10 << 20)
+    );
+    assert_eq!(
+        j.bitmap,
+        vec![0b1010_0000, 0],
+        "the bitmap is left as it was"
+    );
     s.reset_progress(id).unwrap();
     let j = s.get(id).unwrap();
     assert_eq!((j.size, j.bytes_done, j.bitmap.len()), (None, 0, 0));

@@ -15,7 +15,7 @@ use super::split::initial_segments;
 use super::{Control, Event, Observer, Progress};
 use crate::config::Config;
 use crate::pieces::PieceMap;
-use crate::retry;
+use crate::retry::{self, Failure};
 use crate::store::{JobState, Store};
 use crate::transfer::{Outcome, Report, Segment, Shared, WorkerHandle};
 use std::collections::VecDeque;
@@ -72,9 +72,14 @@ impl Slot {
             last_sample: now,
         }
     }
+    /// Bytes not yet received (what a steal can still take).
     fn remaining(&self) -> u64 {
         let s = self.seg.span();
-        s.end.saturating_sub(s.pos)
+        s.end.saturating_sub(s.claimed)
+    }
+    /// A connection works this slot and has received bytes in its current attempt.
+    fn is_receiving(&self) -> bool {
+        self.worker.is_some() && self.seg.span().claimed > self.attempt_start
     }
 }
 
@@ -132,6 +137,8 @@ pub struct Coordinator<'a> {
     throttled: bool,
     started: Instant,
     samples: VecDeque<(Instant, u64)>,
+    /// Speed of the last progress sample (bytes/s), recorded with each checkpoint.
+    last_speed: Option<u64>,
     rng: u64,
     /// Bytes at the end of a stream of unknown length.
     pub stream_len: Option<u64>,
@@ -211,6 +218,7 @@ impl<'a> Coordinator<'a> {
             throttled: false,
             started: Instant::now(),
             samples: VecDeque::new(),
+            last_speed: None,
             rng,
             stream_len: None,
             stats: Stats::default(),
@@ -310,8 +318,6 @@ impl<'a> Coordinator<'a> {
     }
 
     fn on_report(&mut self, r: Report) -> Option<Stop> {
-        self.busy -= 1;
-        self.ctl.connections.give();
         if let Some(t) = r.ttfb {
             self.stats.ttfb.push(t);
         }
@@ -326,9 +332,18 @@ impl<'a> Coordinator<'a> {
         } else {
             self.idle.push(r.worker);
         }
+        let (i, f) = self.settle(&r)?;
+        self.on_failure(i, f, r.bytes)
+    }
+
+    /// Account for a report: the connection is free again and a finished segment's bytes
+    /// count as written. Returns the slot and failure still to act on, if any.
+    fn settle(&mut self, r: &Report) -> Option<(usize, Failure)> {
+        self.busy -= 1;
+        self.ctl.connections.give();
         let i = self.slots.iter().position(|s| s.worker == Some(r.worker))?;
         self.slots[i].worker = None;
-        match r.outcome {
+        match &r.outcome {
             Outcome::Finished => {
                 let slot = self.slots.swap_remove(i);
                 let span = slot.seg.span();
@@ -339,7 +354,7 @@ impl<'a> Coordinator<'a> {
                 None
             }
             Outcome::Stopped => None,
-            Outcome::Failed(f) => self.on_failure(i, f, r.bytes),
+            Outcome::Failed(f) => Some((i, f.clone())),
         }
     }
 
@@ -369,6 +384,7 @@ impl<'a> Coordinator<'a> {
         } else {
             0.0
         };
+        self.last_speed = Some(speed as u64);
         Progress {
             job: self.p.job_id,
             name: self.p.name.clone(),
@@ -394,7 +410,6 @@ impl<'a> Coordinator<'a> {
             ));
         }
         self.shared.file.sync().map_err(|e| e.to_string())?;
-        let speed = (!self.samples.is_empty()).then(|| self.progress().speed as u64);
         let (bitmap, done) = match &mut self.pieces {
             Some(pm) => {
                 for r in snap.ranges() {
@@ -407,7 +422,7 @@ impl<'a> Coordinator<'a> {
         };
         tracing::debug!(job = self.p.job_id, done, "checkpoint");
         if let Some(store) = self.store.as_mut() {
-            if let Err(e) = store.checkpoint(self.p.job_id, &bitmap, done, speed) {
+            if let Err(e) = store.checkpoint(self.p.job_id, &bitmap, done, self.last_speed) {
                 tracing::warn!("checkpoint not saved: {e}");
             }
         }
@@ -420,8 +435,9 @@ impl<'a> Coordinator<'a> {
         let deadline = Instant::now() + Duration::from_secs(30);
         while self.busy > 0 && Instant::now() < deadline {
             match self.rx.recv_timeout(Duration::from_millis(200)) {
+                // Only accounting now: nothing new is scheduled.
                 Ok(r) => {
-                    let _ = self.on_report_final(r);
+                    let _ = self.settle(&r);
                 }
                 Err(RecvTimeoutError::Timeout) => continue,
                 Err(RecvTimeoutError::Disconnected) => break,
@@ -431,19 +447,6 @@ impl<'a> Coordinator<'a> {
         for w in self.workers.iter_mut().filter_map(Option::take) {
             w.finish();
         }
-    }
-
-    /// During shutdown, only account for written bytes; schedule nothing.
-    fn on_report_final(&mut self, r: Report) -> Option<()> {
-        self.busy -= 1;
-        self.ctl.connections.give();
-        let i = self.slots.iter().position(|s| s.worker == Some(r.worker))?;
-        self.slots[i].worker = None;
-        if r.outcome == Outcome::Finished {
-            let slot = self.slots.swap_remove(i);
-            self.written.insert(slot.seg.origin..slot.seg.span().pos);
-        }
-        Some(())
     }
 
     /// The learned connection cap, if the server refused connections: the most that were

@@ -131,7 +131,7 @@ impl Coordinator<'_> {
             .enumerate()
             // Only from connections that are receiving: splitting an attempt that has not
             // produced a byte yet (it may be refused) would just multiply failing requests.
-            .filter(|(_, s)| s.worker.is_some() && s.seg.span().claimed > s.attempt_start)
+            .filter(|(_, s)| s.is_receiving())
             .max_by_key(|(_, s)| s.remaining())?;
         let victim = &self.slots[vi];
         let span = victim.seg.span();
@@ -161,11 +161,7 @@ impl Coordinator<'_> {
 
     pub(super) fn sample_speeds(&mut self) {
         let now = Instant::now();
-        let receiving = self
-            .slots
-            .iter()
-            .filter(|s| s.worker.is_some() && s.seg.span().claimed > s.attempt_start)
-            .count();
+        let receiving = self.slots.iter().filter(|s| s.is_receiving()).count();
         self.peak_receiving = self.peak_receiving.max(receiving);
         // Climb back towards what was seen working (a refusal during churn may have pushed
         // the count below it), never beyond: above that the server said no.
