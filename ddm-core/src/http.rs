@@ -111,7 +111,9 @@ pub struct Head {
 impl Head {
     /// Feed one raw header line from curl's header callback.
     pub fn feed(&mut self, line: &[u8]) {
-        let line = String::from_utf8_lossy(line);
+        // Header bytes are UTF-8 or, per HTTP's history, ISO-8859-1 (a Latin-1 file name in
+        // Content-Disposition must not turn into U+FFFD before RFC 6266 parsing).
+        let line = crate::filename::header_value_from_bytes(line);
         let line = line.trim_end_matches(['\r', '\n']);
         if line.starts_with("HTTP/") {
             *self = Head::default();
@@ -281,6 +283,18 @@ mod tests {
                 last: 0,
                 total: Some(1234)
             })
+        );
+    }
+
+    #[test]
+    fn latin1_header_bytes_keep_their_characters() {
+        let mut h = Head::default();
+        h.feed(b"HTTP/1.1 200 OK\r\n");
+        h.feed(b"Content-Disposition: attachment; filename=\"r\xe9sum\xe9.pdf\"\r\n");
+        let cd = h.get("content-disposition").unwrap();
+        assert_eq!(
+            crate::filename::from_content_disposition(cd).as_deref(),
+            Some("r\u{e9}sum\u{e9}.pdf")
         );
     }
 
