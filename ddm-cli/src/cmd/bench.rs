@@ -8,7 +8,7 @@ use crate::exit::{store, usage, CliError, CliResult, Code};
 use crate::ui;
 use ddm_core::engine::{Control, Measurement};
 use ddm_core::http::HttpOptions;
-use ddm_core::store::{host_key, Header};
+use ddm_core::store::host_key;
 
 /// Download the first bytes of URL with each connection count (twice, best run counts), then
 /// print throughput, noise, time to first byte, errors and throttle events per count, and
@@ -72,11 +72,7 @@ pub fn run(g: &Global, a: Args) -> CliResult {
         }
     }
     counts.sort_unstable();
-    let headers = a
-        .headers
-        .iter()
-        .map(|h| Header::parse(h).map_err(usage))
-        .collect::<Result<Vec<_>, _>>()?;
+    let headers = super::jobopts::parse_headers(&a.headers)?;
     let mut ctx = Ctx::open(g)?;
     let http = HttpOptions::from_config(&ctx.config, headers, a.insecure);
     let info =

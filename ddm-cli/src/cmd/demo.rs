@@ -8,10 +8,10 @@ use crate::exit::{CliError, CliResult, Code};
 use crate::observe::Display;
 use crate::ui;
 use ddm_core::config::Config;
+use ddm_core::engine::checksum::{sha256_file, sha256_hex};
 use ddm_core::engine::{run_job, Control, Outcome};
 use ddm_core::store::{JobSettings, NewJob, Store};
 use ddm_testserver::{pattern, Resource, Server};
-use sha2::{Digest, Sha256};
 use std::sync::Arc;
 
 /// Download a generated file from a built-in, per-connection-throttled loopback server with
@@ -40,7 +40,7 @@ fn env(e: impl Into<anyhow::Error>) -> CliError {
 
 pub fn run(g: &Global, a: Args) -> CliResult {
     let body = Arc::new(pattern((a.size_mib << 20) as usize, 2026));
-    let want = hex(&Sha256::digest(body.as_slice()));
+    let want = sha256_hex(&body);
     let server = Server::start().map_err(env)?;
     let rate = a.rate_mib << 20;
     server.add(
@@ -61,7 +61,7 @@ pub fn run(g: &Global, a: Args) -> CliResult {
         ui::speed(rate)
     );
     let fast = download(&mut store, &url, work.path(), a.connections, &cfg, &ctl, g)?;
-    let got = hex(&Sha256::digest(std::fs::read(&fast.0).map_err(env)?));
+    let got = sha256_file(&fast.0).map_err(env)?;
     if got != want {
         return Err(CliError::new(
             Code::Failed,
@@ -122,8 +122,4 @@ fn download(
             anyhow::anyhow!("demo download ended: {other:?}"),
         )),
     }
-}
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
 }

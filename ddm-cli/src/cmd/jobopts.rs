@@ -87,10 +87,7 @@ impl JobOpts {
                 dest_dir.display()
             )));
         }
-        let mut headers = Vec::new();
-        for h in &self.headers {
-            headers.push(Header::parse(h).map_err(usage)?);
-        }
+        let headers = parse_headers(&self.headers)?;
         Ok(NewJob {
             url: url.to_string(),
             dest_dir,
@@ -110,6 +107,14 @@ impl JobOpts {
 
 fn absolute(p: &Path) -> Result<PathBuf, CliError> {
     std::path::absolute(p).map_err(|e| usage(format!("{}: {e}", p.display())))
+}
+
+/// `-H 'Name: value'` flags into headers; the first bad one is a usage error.
+pub fn parse_headers(lines: &[String]) -> Result<Vec<Header>, CliError> {
+    lines
+        .iter()
+        .map(|h| Header::parse(h).map_err(usage))
+        .collect()
 }
 
 /// Validate every URL before queueing any (all or nothing).

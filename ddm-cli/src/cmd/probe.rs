@@ -3,11 +3,10 @@
 use super::jobopts::parse_urls;
 use crate::cli::Global;
 use crate::ctx::paths;
-use crate::exit::{usage, CliError, CliResult, Code};
+use crate::exit::{CliError, CliResult, Code};
 use crate::ui;
 use ddm_core::config::Config;
 use ddm_core::http::HttpOptions;
-use ddm_core::store::Header;
 
 /// Ask the server about a URL: final URL after redirects, size, whether ranges really work
 /// (a 206 to a real range request), ETag, Last-Modified and the file name ddm would use.
@@ -31,11 +30,7 @@ pub struct Args {
 
 pub fn run(g: &Global, a: Args) -> CliResult {
     let url = parse_urls(std::slice::from_ref(&a.url))?.remove(0);
-    let headers = a
-        .headers
-        .iter()
-        .map(|h| Header::parse(h).map_err(usage))
-        .collect::<Result<Vec<_>, _>>()?;
+    let headers = super::jobopts::parse_headers(&a.headers)?;
     let cfg = match paths(g) {
         Ok(p) => Config::load(&p.config_file).map_err(|e| CliError::new(Code::Usage, e))?,
         Err(_) => Config::default(),

@@ -20,6 +20,16 @@ pub fn verify(path: &Path, expected: &str) -> Result<(), String> {
     }
 }
 
+/// Lowercase hex sha256 of bytes in memory.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
+}
+
+fn hex(digest: &[u8]) -> String {
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Lowercase hex sha256 of a file, read in 1 MiB chunks.
 pub fn sha256_file(path: &Path) -> std::io::Result<String> {
     let mut f = std::fs::File::open(path)?;
     let mut h = Sha256::new();
@@ -31,7 +41,7 @@ pub fn sha256_file(path: &Path) -> std::io::Result<String> {
         }
         h.update(&buf[..n]);
     }
-    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+    Ok(hex(&h.finalize()))
 }
 
 #[cfg(test)]
@@ -45,6 +55,7 @@ mod tests {
         std::fs::write(&p, b"abc").unwrap();
         let abc = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
         assert_eq!(sha256_file(&p).unwrap(), abc);
+        assert_eq!(sha256_hex(b"abc"), abc);
         verify(&p, &format!("sha256:{abc}")).unwrap();
         verify(&p, &format!("sha256:{}", abc.to_uppercase())).unwrap();
         let e = verify(&p, &format!("sha256:{}", "0".repeat(64))).unwrap_err();

@@ -4,7 +4,7 @@
 //! with workers, checkpoints, stealing, retries) → finalize (completeness from the bitmap,
 //! fsync, atomic rename) and records the final state in the store.
 
-mod checksum;
+pub mod checksum;
 mod coordinator;
 mod coverage;
 mod measure;
