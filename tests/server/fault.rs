@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::http::BodyPlan;
+use crate::body::BodyPlan;
 use crate::resource::{Entry, Fault};
 
 /// Keeps a GET counted as in flight for `ConnCap` until dropped.

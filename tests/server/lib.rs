@@ -11,6 +11,7 @@
 //! # let _ = url;
 //! ```
 
+mod body;
 mod fault;
 mod http;
 mod resource;

@@ -8,8 +8,9 @@ use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::body::{self, BodyPlan, Sent};
 use crate::fault::{self, RangeTweak};
-use crate::http::{self, BodyPlan, Head, RangeEval, ReadError, Request, Sent};
+use crate::http::{self, Head, RangeEval, ReadError, Request};
 use crate::resource::{Entry, HeadMode};
 use crate::{lock, Inner, Route};
 
@@ -320,7 +321,7 @@ fn serve_resource(r: &Reply, entry: &Arc<Entry>, mut keep: bool) -> io::Result<b
     fault::body(entry, len, &mut plan);
     let counter = r.inner.counter(req.path());
     let data = &body[start as usize..end as usize];
-    match http::send_body(
+    match body::send_body(
         r.stream,
         data,
         &plan,
