@@ -154,7 +154,10 @@ fn remote_change_between_runs_is_refused_then_restart_works() {
     let j = env.job(1);
     assert_eq!(j["state"], "failed");
     let err = j["error"].as_str().unwrap();
-    assert!(err.contains("ETag") && err.contains("--restart"), "{err}");
+    assert!(err.contains("ETag"), "{err}");
+    assert_eq!(j["error_kind"], "remote-changed");
+    let hint = j["hint"].as_str().unwrap();
+    assert!(hint.contains("ddm resume 1 --restart"), "{hint}");
     assert_eq!(durable(&env, 1), done, "progress kept after the refusal");
     assert!(!env.out().join("e.bin").exists(), "nothing spliced");
 

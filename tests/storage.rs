@@ -287,11 +287,12 @@ fn disk_full_is_refused_naming_what_is_missing_then_completes_after_space_is_fre
             small.to_str().unwrap(),
         ],
     );
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(o.status.code(), Some(5), "a full disk has its own exit code: {}", stderr(&o));
     assert!(took < Duration::from_secs(5), "took {took:?}");
     let (err, _) = failed(&env, 1);
     assert_clear_error(&err, &small, &["space"]);
     assert!(err.contains("missing"), "says how much is missing: {err}");
+    assert_eq!(env.job(1)["error_kind"], "no-space");
     std::fs::remove_file(&filler).unwrap();
     resume_completes(&env, 1, &small.join("full.bin"), &body);
     drop(mount);

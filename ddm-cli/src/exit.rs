@@ -15,6 +15,8 @@ pub enum Code {
     Busy = 3,
     /// Local environment error: database, permissions, disk.
     Env = 4,
+    /// A disk is full: the destination's, or the job database's.
+    NoSpace = 5,
     /// Interrupted (Ctrl-C); the job is left resumable.
     Interrupted = 130,
 }
@@ -62,10 +64,20 @@ pub fn usage(msg: impl fmt::Display) -> CliError {
     CliError::new(Code::Usage, anyhow::anyhow!("{msg}"))
 }
 
-/// Map a store error: unknown ids are input errors, the rest environment errors.
+/// Map a store error: unknown ids are input errors, a full disk has its own code, the rest
+/// are environment errors.
 pub fn store(e: ddm_core::store::StoreError) -> CliError {
     match e {
         ddm_core::store::StoreError::NotFound(_) => CliError::new(Code::Usage, e),
+        e if e.is_no_space() => CliError::new(Code::NoSpace, e),
         e => CliError::new(Code::Env, e),
+    }
+}
+
+/// The exit code of a failed job.
+pub fn failed(e: &ddm_core::model::JobError) -> Code {
+    match e.kind {
+        ddm_core::model::ErrorKind::NoSpace => Code::NoSpace,
+        _ => Code::Failed,
     }
 }

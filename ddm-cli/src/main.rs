@@ -9,6 +9,7 @@ mod cli;
 mod cmd;
 mod ctx;
 mod exit;
+mod hints;
 mod logging;
 mod observe;
 mod signals;
@@ -26,7 +27,7 @@ fn main() -> ExitCode {
             if e.is_broken_pipe() {
                 return exit::Code::Ok.into();
             }
-            eprintln!("ddm: {}", e.message());
+            eprintln!("ddm: {}", ui::clean(&e.message()));
             tracing::info!(code = ?e.code, "exit: {}", e.message());
             e.code.into()
         }

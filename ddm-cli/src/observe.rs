@@ -2,7 +2,8 @@
 //! events (`--json`) for scripts. Drawn on a fixed cadence, never per chunk.
 
 use crate::board::{bar, Board};
-use crate::ui;
+use crate::hints::{hint, with_hint};
+use crate::ui::{self, clean};
 use ddm_core::engine::{Event, Observer, Outcome, Progress};
 use ddm_core::runner::Reporter;
 use std::io::{IsTerminal, Write};
@@ -24,6 +25,7 @@ pub struct Display {
 /// One job's view: its line on the board (terminal) or its line cadence (plain output).
 pub struct JobView<'a> {
     d: &'a Display,
+    job: i64,
     /// Job id and the short name shown on the board.
     bar: Option<(i64, String)>,
     last_line: Option<Instant>,
@@ -38,8 +40,8 @@ impl Drop for JobView<'_> {
 }
 
 impl Reporter for Display {
-    fn observer(&self, _job: i64) -> Box<dyn Observer + Send + '_> {
-        Box::new(self.job())
+    fn observer(&self, job: i64) -> Box<dyn Observer + Send + '_> {
+        Box::new(self.job(job))
     }
     fn finished(&self, job: i64, outcome: &Outcome) {
         Display::finished(self, job, outcome)
@@ -62,9 +64,10 @@ impl Display {
         }
     }
 
-    pub fn job(&self) -> JobView<'_> {
+    pub fn job(&self, job: i64) -> JobView<'_> {
         JobView {
             d: self,
+            job,
             bar: None,
             last_line: None,
         }
@@ -83,10 +86,12 @@ impl Display {
         self.print(msg);
     }
 
-    /// A line on stderr that does not tear the progress bars.
+    /// A line on stderr that does not tear the progress bars (control characters from a
+    /// server never reach the terminal).
     fn print(&self, msg: &str) {
+        let msg = clean(msg);
         match self.mode {
-            Mode::Bar => self.board.println(msg),
+            Mode::Bar => self.board.println(&msg),
             _ => eprintln!("{msg}"),
         }
     }
@@ -103,9 +108,9 @@ impl Display {
                     } => serde_json::json!({
                         "event": "done", "job": id, "path": path.display().to_string(),
                         "size": size, "seconds": elapsed.as_secs_f64()}),
-                    Outcome::Failed(e) => {
-                        serde_json::json!({"event": "failed", "job": id, "error": e})
-                    }
+                    Outcome::Failed(e) => serde_json::json!({
+                        "event": "failed", "job": id, "error": e.message,
+                        "error_kind": e.kind.as_str(), "hint": hint(e.kind, id)}),
                     Outcome::Paused => serde_json::json!({"event": "paused", "job": id}),
                     Outcome::Removed => serde_json::json!({"event": "removed", "job": id}),
                     Outcome::Interrupted => {
@@ -126,7 +131,7 @@ impl Display {
                             ui::speed((*size as f64 / secs) as u64)
                         )
                     }
-                    Outcome::Failed(e) => format!("job {id}: failed: {e}"),
+                    Outcome::Failed(e) => format!("job {id}: failed: {}", with_hint(e, id)),
                     Outcome::Paused => format!("job {id}: paused (progress kept; `ddm resume {id}`)"),
                     Outcome::Removed => format!("job {id}: removed"),
                     Outcome::Interrupted => format!(
@@ -213,6 +218,7 @@ impl Observer for JobView<'_> {
                     "event": "started", "job": job, "name": name, "size": size,
                     "connections": connections, "ranges": ranged})),
                 Mode::Bar if !self.d.quiet => {
+                    let name = clean(name);
                     let mut short: String = name.chars().take(28).collect();
                     if short.len() < name.len() {
                         short.push('…');
@@ -229,7 +235,7 @@ impl Observer for JobView<'_> {
             Event::Note(n) => match self.d.mode {
                 Mode::Json => self
                     .d
-                    .json(serde_json::json!({"event": "note", "message": n})),
+                    .json(serde_json::json!({"event": "note", "job": self.job, "message": n})),
                 _ => self.d.say(&format!("note: {n}")),
             },
         }

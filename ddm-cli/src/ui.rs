@@ -1,4 +1,40 @@
-//! Human formatting shared by the verbs: sizes, speeds, durations.
+//! Human formatting shared by the verbs: sizes, speeds, durations, text that is safe for a
+//! terminal, and results on stdout that end quietly when the reader goes away.
+
+use std::io::Write;
+
+/// `println!` for a verb's results: when stdout is a closed pipe (`ddm status | head -1`)
+/// the program ends quietly with exit 0 instead of panicking.
+macro_rules! outln {
+    ($($t:tt)*) => { $crate::ui::out(format_args!($($t)*)) };
+}
+pub(crate) use outln;
+
+pub fn out(args: std::fmt::Arguments<'_>) {
+    let mut o = std::io::stdout().lock();
+    if let Err(e) = writeln!(o, "{args}") {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+    }
+}
+
+/// Text from a server, a capture or a file name, made safe for a terminal: control
+/// characters (C0, DEL, C1 such as ESC and CSI) are shown escaped (`\x1b`), never sent.
+pub fn clean(s: &str) -> String {
+    if !s.chars().any(char::is_control) {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '\t' => out.push(' '),
+            c if c.is_control() => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
+}
 
 pub fn bytes(n: u64) -> String {
     const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
@@ -70,6 +106,15 @@ pub fn parse_checksum(s: &str) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn control_characters_never_reach_the_terminal() {
+        assert_eq!(clean("plain ü"), "plain ü");
+        let hostile = "a\x1b]0;pwned\x07b\u{9b}31mc\r\nd\x7f";
+        let c = clean(hostile);
+        assert!(!c.chars().any(char::is_control), "{c:?}");
+        assert_eq!(c, "a\\x1b]0;pwned\\x07b\\x9b31mc\\x0d\\x0ad\\x7f");
+    }
 
     #[test]
     fn formats() {

@@ -2,11 +2,16 @@
 //!
 //! Every request ddm makes (probe and transfer) is configured here: user agent, timeouts
 //! (connect timeout and a low-speed "stall" window, never a wall-clock limit), TLS
-//! verification, redirects restricted to http/https (at most 10), `Accept-Encoding: identity`
-//! (ranges of a compressed body cannot be decoded independently, engine.md 4), user headers.
+//! verification, only http and https, `Accept-Encoding: identity` (ranges of a compressed body
+//! cannot be decoded independently), and the user's headers.
+//!
+//! libcurl never follows a redirect by itself here: the resolver follows them one hop at a
+//! time ([`crate::resolver`]), so that for every request [`target`] decides which headers go
+//! with it. Credentials (secret headers, a password in the URL) go only to the origin of the
+//! URL the user gave (`model::Origin`); every other header follows redirects.
 
+use crate::model::{Header, Origin};
 use crate::retry::Failure;
-use crate::store::Header;
 use curl::easy::{Easy2, Handler, List};
 use std::time::Duration;
 
@@ -21,6 +26,10 @@ pub struct HttpOptions {
     /// No data for this long ends the attempt (it is retried, not failed).
     pub stall_timeout: Duration,
     pub insecure: bool,
+    /// Where credentials may go: the origin of the URL the user gave. None: nowhere.
+    pub scope: Option<Origin>,
+    /// `user:password` from that URL, sent (as curl does) only to that origin.
+    userinfo: Option<(String, String)>,
 }
 
 impl HttpOptions {
@@ -31,59 +40,114 @@ impl HttpOptions {
             connect_timeout: cfg.connect_timeout(),
             stall_timeout: cfg.stall_timeout(),
             insecure: insecure || !cfg.verify_tls,
+            scope: None,
+            userinfo: None,
         }
+    }
+
+    /// Credentials belong to the origin of `url` (the URL as the user gave it), including a
+    /// `user:password` written in it.
+    pub fn scoped_to(mut self, url: &str) -> Self {
+        if let Ok(u) = url::Url::parse(url) {
+            self.scope = Origin::of(&u);
+            self.userinfo = (!u.username().is_empty() || u.password().is_some()).then(|| {
+                let dec = |s: &str| {
+                    percent_encoding::percent_decode_str(s)
+                        .decode_utf8_lossy()
+                        .into_owned()
+                };
+                (dec(u.username()), dec(u.password().unwrap_or("")))
+            });
+        }
+        self
+    }
+
+    /// May credentials go to `url`?
+    pub fn in_scope(&self, url: &url::Url) -> bool {
+        self.scope.is_some() && Origin::of(url) == self.scope
+    }
+
+    /// The headers that go with a request to `url`.
+    pub fn headers_for(&self, url: &url::Url) -> impl Iterator<Item = &Header> {
+        let all = self.in_scope(url);
+        self.headers.iter().filter(move |h| all || !h.is_secret())
     }
 }
 
-impl HttpOptions {
-    /// The options to use for `url` when the headers were meant for `for_url`: credentials
-    /// (Cookie, Authorization, ...) never go to another host.
-    pub fn for_other_url(&self, url: &str, for_url: &str) -> HttpOptions {
-        let host = |u: &str| url::Url::parse(u).ok().map(|u| crate::store::host_key(&u));
-        if host(url).is_some() && host(url) == host(for_url) {
-            return self.clone();
-        }
-        let mut o = self.clone();
-        o.headers.retain(|h| !h.is_secret());
-        o
-    }
-}
+// CURLOPT_PROTOCOLS_STR / CURLOPT_REDIR_PROTOCOLS_STR (libcurl 7.85+; the long forms are
+// deprecated). Not in curl-sys yet: CURLOPTTYPE_STRINGPOINT + 318 / 319.
+const CURLOPT_PROTOCOLS_STR: curl_sys::CURLoption = 10_318;
+const CURLOPT_REDIR_PROTOCOLS_STR: curl_sys::CURLoption = 10_319;
 
-const CURLPROTO_HTTP: libc::c_long = 1;
-const CURLPROTO_HTTPS: libc::c_long = 2;
-
-/// Apply the common options. `extra` headers (Range is set separately) go after the user's.
-pub fn configure<H: Handler>(
-    easy: &mut Easy2<H>,
-    o: &HttpOptions,
-    extra: &[String],
-) -> Result<(), curl::Error> {
+/// Apply the options every request of a handle shares (call once per handle).
+pub fn configure<H: Handler>(easy: &mut Easy2<H>, o: &HttpOptions) -> Result<(), curl::Error> {
     easy.useragent(&o.user_agent)?;
     easy.connect_timeout(o.connect_timeout)?;
     easy.low_speed_limit(1)?;
     easy.low_speed_time(o.stall_timeout)?;
-    easy.follow_location(true)?;
-    easy.max_redirections(MAX_REDIRECTS)?;
+    // Redirects are followed by the resolver, hop by hop, deciding the headers of each.
+    easy.follow_location(false)?;
     easy.ssl_verify_peer(!o.insecure)?;
     easy.ssl_verify_host(!o.insecure)?;
     easy.tcp_nodelay(true)?;
     easy.signal(false)?;
     easy.progress(true)?;
     easy.buffer_size(256 * 1024)?;
-    // We ask for identity (the header below overrides curl's own), but let curl decode a
-    // body a server compresses anyway: for one whole-file stream the decoded bytes are the
+    // We ask for identity (the header `target` sets overrides curl's own), but let curl decode
+    // a body a server compresses anyway: for one whole-file stream the decoded bytes are the
     // file. Ranged answers that come encoded are still refused by the worker's head check.
     easy.accept_encoding("")?;
     // Only http and https, also for redirects (a redirect to file:// or ftp:// is refused).
-    // SAFETY: setting long options on a valid easy handle.
-    unsafe {
-        let h = easy.raw();
-        let p = CURLPROTO_HTTP | CURLPROTO_HTTPS;
-        curl_sys::curl_easy_setopt(h, curl_sys::CURLOPT_PROTOCOLS, p);
-        curl_sys::curl_easy_setopt(h, curl_sys::CURLOPT_REDIR_PROTOCOLS, p);
+    let protocols = c"http,https";
+    for opt in [CURLOPT_PROTOCOLS_STR, CURLOPT_REDIR_PROTOCOLS_STR] {
+        // SAFETY: a string option on a valid easy handle; libcurl copies the string.
+        let rc = unsafe { curl_sys::curl_easy_setopt(easy.raw(), opt, protocols.as_ptr()) };
+        if rc != curl_sys::CURLE_OK {
+            return Err(curl::Error::new(rc));
+        }
+    }
+    Ok(())
+}
+
+/// Point the handle at `url` with the headers (and credentials) that may go there: all of
+/// them on the scope's origin, none of the secret ones anywhere else. `extra` headers (Range
+/// is set separately) go after the user's.
+pub fn target<H: Handler>(
+    easy: &mut Easy2<H>,
+    o: &HttpOptions,
+    url: &str,
+    extra: &[String],
+) -> Result<(), curl::Error> {
+    let parsed = url::Url::parse(url).ok();
+    let in_scope = parsed.as_ref().is_some_and(|u| o.in_scope(u));
+    // The URL goes out without user:password; credentials are set below only in scope.
+    let bare = parsed.as_ref().map(|u| {
+        let mut u = u.clone();
+        let _ = u.set_username("");
+        let _ = u.set_password(None);
+        u.to_string()
+    });
+    easy.url(bare.as_deref().unwrap_or(url))?;
+    match (&o.userinfo, in_scope) {
+        (Some((user, pass)), true) => {
+            easy.username(user)?;
+            easy.password(pass)?;
+        }
+        _ => {
+            // SAFETY: NULL clears a string option on a valid easy handle.
+            unsafe {
+                let h = easy.raw();
+                curl_sys::curl_easy_setopt(h, curl_sys::CURLOPT_USERNAME, std::ptr::null::<u8>());
+                curl_sys::curl_easy_setopt(h, curl_sys::CURLOPT_PASSWORD, std::ptr::null::<u8>());
+            }
+        }
     }
     let mut list = List::new();
-    for h in &o.headers {
+    let headers: Vec<&Header> = match &parsed {
+        Some(u) => o.headers_for(u).collect(),
+        None => o.headers.iter().filter(|h| !h.is_secret()).collect(),
+    };
+    for h in headers {
         // ddm owns these: identity encoding and its own ranges.
         if !["accept-encoding", "range", "if-range"]
             .iter()
@@ -98,6 +162,11 @@ pub fn configure<H: Handler>(
     }
     easy.http_headers(list)?;
     Ok(())
+}
+
+/// Is `status` a redirect the resolver follows?
+pub fn is_redirect(status: u16) -> bool {
+    matches!(status, 301 | 302 | 303 | 307 | 308)
 }
 
 /// The status line and headers of the last response received (redirect hops are dropped).
@@ -244,18 +313,37 @@ mod tests {
     use super::*;
 
     #[test]
-    fn credentials_stay_with_their_host() {
+    fn credentials_stay_with_their_origin() {
+        let mut marked = Header::new("X-Session", "m");
+        marked.secret = true;
         let o = HttpOptions {
             user_agent: "t".into(),
-            headers: vec![Header::new("Cookie", "s=1"), Header::new("Referer", "r")],
+            headers: vec![
+                Header::new("Cookie", "s=1"),
+                Header::new("Referer", "r"),
+                marked,
+            ],
             connect_timeout: Duration::from_secs(1),
             stall_timeout: Duration::from_secs(1),
             insecure: false,
+            scope: None,
+            userinfo: None,
+        }
+        .scoped_to("https://u:p%40ss@a.example/start");
+        assert_eq!(o.userinfo, Some(("u".into(), "p@ss".into())));
+        let names = |u: &str| {
+            o.headers_for(&url::Url::parse(u).unwrap())
+                .map(|h| h.name.clone())
+                .collect::<Vec<_>>()
         };
-        let same = o.for_other_url("https://a.example/start", "https://a.example/f?sig=1");
-        assert_eq!(same.headers.len(), 2);
-        let other = o.for_other_url("https://www.example/start", "https://cdn.example/f");
-        assert_eq!(other.headers, vec![Header::new("Referer", "r")]);
+        assert_eq!(names("https://a.example/f?sig=1").len(), 3);
+        for other in [
+            "https://cdn.example/f",
+            "http://a.example/f",
+            "https://a.example:8443/f",
+        ] {
+            assert_eq!(names(other), vec!["Referer".to_string()], "{other}");
+        }
     }
 
     #[test]

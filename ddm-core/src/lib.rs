@@ -1,8 +1,9 @@
 //! ddm-core: the library behind the `ddm` command.
 //!
-//! Components (see ARCHITECTURE.md): paths/config, the job store, the resolver (probe),
-//! filename choice, pieces (segmenter + completion bitmap), storage, transfer workers,
-//! the engine coordinator, the retry classifier, host policy and the job runner.
+//! Components (see ARCHITECTURE.md): paths/config, value types (`model`), the job store,
+//! the job lifecycle (`jobs`), the resolver (probe), filename choice, pieces (segmenter +
+//! completion bitmap), storage, transfer workers, the engine coordinator, the retry
+//! classifier, host policy and the job runner.
 
 pub mod bench;
 pub mod budget;
@@ -11,7 +12,9 @@ pub mod engine;
 pub mod filename;
 pub mod har;
 pub mod http;
+pub mod jobs;
 pub mod lock;
+pub mod model;
 pub mod paths;
 pub mod pieces;
 pub mod resolver;

@@ -1,9 +1,10 @@
 //! Pieces and the completion bitmap: the resume state of a download.
 //!
 //! The file is cut into fixed-size pieces (the last may be short). A piece's bit is set only
-//! when every byte of it has been written and fdatasync'ed (engine.md 1, 5); the bitmap is
-//! what is committed to the store, and after a crash it is the only thing trusted. The piece
-//! size grows with the file so the bitmap stays small (≤ 2 KiB even for 100 GiB+).
+//! when every byte of it has been written and fdatasync'ed (a byte counts once, and only once
+//! it is durable); the bitmap is what is committed to the store, and after a crash it is the
+//! only thing trusted. The piece size grows with the file so the bitmap stays small (≤ 2 KiB
+//! even for 100 GiB+).
 
 use std::ops::Range;
 

@@ -1,12 +1,16 @@
 //! Resolver: URL → final URL, size, range support, validators and file name (`ddm probe`).
 //!
-//! HEAD first (following at most 10 http/https redirects), then always a `GET` with
-//! `Range: bytes=0-0`: range support is claimed only when a real 206 with a valid
-//! Content-Range comes back, never from `Accept-Ranges` alone. When HEAD is refused or gives
-//! no usable length, the GET's answer is used; when HEAD and GET disagree on the length, the
-//! GET (what the download will actually receive) wins.
+//! HEAD first, then always a `GET` with `Range: bytes=0-0`: range support is claimed only
+//! when a real 206 with a valid Content-Range comes back, never from `Accept-Ranges` alone.
+//! When HEAD is refused or gives no usable length, the GET's answer is used; when HEAD and GET
+//! disagree on the length, the GET (what the download will actually receive) wins.
+//!
+//! Redirects (at most 10, http and https only) are followed here, one hop at a time, so each
+//! hop's request carries only the headers allowed for its origin (`http::target`):
+//! credentials never follow a redirect to another host, port or scheme.
 
-use crate::http::{self, Head, HttpOptions};
+use crate::http::{self, Head, HttpOptions, MAX_REDIRECTS};
+use crate::model::redact_url;
 use crate::retry::Failure;
 use curl::easy::{Easy2, Handler, WriteError};
 use serde::Serialize;
@@ -24,12 +28,14 @@ pub struct RemoteInfo {
     pub content_type: Option<String>,
     pub content_disposition: Option<String>,
     pub filename: String,
+    /// The URLs redirected from, in order (passwords redacted).
+    pub redirects: Vec<String>,
     /// Notes on server quirks met while probing (HEAD refused, lengths disagree, ...).
     pub notes: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("{url}: {failure}")]
+#[error("{}: {failure}", redact_url(url))]
 pub struct ProbeError {
     pub url: String,
     pub failure: Failure,
@@ -42,8 +48,11 @@ const HEAD_PATIENCE: std::time::Duration = std::time::Duration::from_secs(10);
 struct Collector {
     head: Head,
     body: u64,
-    limit: u64,
 }
+
+/// Body bytes read at most: the head is what we want (a 200 to our Range would be the whole
+/// file; a redirect's small body is read so the connection can be reused).
+const BODY_LIMIT: u64 = 16 * 1024;
 
 impl Handler for Collector {
     fn header(&mut self, data: &[u8]) -> bool {
@@ -52,8 +61,13 @@ impl Handler for Collector {
     }
     fn write(&mut self, data: &[u8]) -> Result<usize, WriteError> {
         self.body += data.len() as u64;
-        if self.body > self.limit {
-            return Ok(0); // enough: we only wanted the head (a 200 to our Range would be the whole file)
+        let enough = if http::is_redirect(self.head.status) {
+            BODY_LIMIT
+        } else {
+            1
+        };
+        if self.body > enough {
+            return Ok(0);
         }
         Ok(data.len())
     }
@@ -62,41 +76,61 @@ impl Handler for Collector {
 struct Answer {
     head: Head,
     final_url: String,
+    /// URLs redirected from, in order.
+    chain: Vec<String>,
 }
 
+/// One request (HEAD, or GET of `bytes=0-0`), following redirects hop by hop.
 fn request(url: &str, o: &HttpOptions, head_only: bool) -> Result<Answer, Failure> {
-    let mut easy = Easy2::new(Collector {
-        limit: 1,
-        ..Default::default()
-    });
-    let cfg = |easy: &mut Easy2<Collector>| -> Result<(), curl::Error> {
-        easy.url(url)?;
-        http::configure(easy, o, &[])?;
-        if head_only {
-            easy.nobody(true)?;
-            // A HEAD that never answers only delays the GET fallback: do not wait long.
-            easy.low_speed_time(o.stall_timeout.min(HEAD_PATIENCE))?;
-        } else {
-            easy.range("0-0")?;
-        }
-        Ok(())
-    };
-    cfg(&mut easy).map_err(|e| Failure::Other(format!("cannot set up request: {e}")))?;
-    let res = easy.perform();
-    let final_url = easy
-        .effective_url()
-        .ok()
-        .flatten()
-        .unwrap_or(url)
-        .to_string();
-    let head = std::mem::take(&mut easy.get_mut().head);
-    match res {
-        Ok(()) => {}
-        // We stop a 200 answer after its first bytes on purpose.
-        Err(e) if e.is_write_error() && head.status != 0 => {}
-        Err(e) => return Err(http::classify_with(&e, &mut easy)),
+    let mut easy = Easy2::new(Collector::default());
+    let setup = |e: curl::Error| Failure::Other(format!("cannot set up request: {e}"));
+    http::configure(&mut easy, o).map_err(setup)?;
+    if head_only {
+        easy.nobody(true).map_err(setup)?;
+        // A HEAD that never answers only delays the GET fallback: do not wait long.
+        easy.low_speed_time(o.stall_timeout.min(HEAD_PATIENCE))
+            .map_err(setup)?;
+    } else {
+        easy.range("0-0").map_err(setup)?;
     }
-    Ok(Answer { head, final_url })
+    let mut current =
+        url::Url::parse(url).map_err(|e| Failure::Other(format!("not a URL: {e}")))?;
+    let mut chain = Vec::new();
+    loop {
+        http::target(&mut easy, o, current.as_str(), &[]).map_err(setup)?;
+        *easy.get_mut() = Collector::default();
+        let res = easy.perform();
+        let head = std::mem::take(&mut easy.get_mut().head);
+        match res {
+            Ok(()) => {}
+            // We stop an answer after its first bytes on purpose.
+            Err(e) if e.is_write_error() && head.status != 0 => {}
+            Err(e) => return Err(http::classify_with(&e, &mut easy)),
+        }
+        let location = head.get("location").filter(|_| http::is_redirect(head.status));
+        let Some(location) = location else {
+            return Ok(Answer {
+                head,
+                final_url: current.to_string(),
+                chain,
+            });
+        };
+        if chain.len() as u32 >= MAX_REDIRECTS {
+            return Err(Failure::Other(format!(
+                "more than {MAX_REDIRECTS} redirects"
+            )));
+        }
+        let next = current.join(location.trim()).map_err(|e| {
+            Failure::InvalidResponse(format!("unusable redirect Location {location:?}: {e}"))
+        })?;
+        if !matches!(next.scheme(), "http" | "https") {
+            return Err(Failure::Other(
+                "redirected to a non-http(s) URL, which ddm refuses to follow".into(),
+            ));
+        }
+        chain.push(redact_url(current.as_str()));
+        current = next;
+    }
 }
 
 /// Probe `url`.
@@ -172,6 +206,8 @@ pub fn probe(url: &str, o: &HttpOptions) -> Result<RemoteInfo, ProbeError> {
             .map(str::to_string)
     };
     let final_url = get.final_url.clone();
+    let mut redirects = head.as_ref().map(|a| a.chain.clone()).unwrap_or_default();
+    redirects.extend(get.chain.iter().cloned());
     let content_disposition = pick("content-disposition");
     let content_type = pick("content-type");
     let parsed = url::Url::parse(&final_url).map_err(|e| err(Failure::Other(e.to_string())))?;
@@ -191,6 +227,7 @@ pub fn probe(url: &str, o: &HttpOptions) -> Result<RemoteInfo, ProbeError> {
         content_type,
         content_disposition,
         filename,
+        redirects,
         notes,
     })
 }

@@ -24,6 +24,8 @@ pub struct Summary {
     pub ran: usize,
     pub done: usize,
     pub failed: usize,
+    /// A job failed because a disk (the destination or the job database's) is full.
+    pub no_space: bool,
     pub interrupted: bool,
 }
 
@@ -39,12 +41,21 @@ pub fn run_queue(
     let (tx, rx) = channel::<(i64, Outcome)>();
     let mut summary = Summary::default();
     let mut active = 0usize;
-    std::thread::scope(|scope| -> Result<()> {
+    // A store that cannot be written stops the claiming; running jobs still end normally.
+    let mut store_failure = None;
+    std::thread::scope(|scope| {
         loop {
-            let stopping = ctl.interrupt.load(Ordering::Relaxed) || summary.interrupted;
+            let stopping = ctl.interrupt.load(Ordering::Relaxed)
+                || summary.interrupted
+                || store_failure.is_some();
             while !stopping && active < max {
-                let Some(job) = store.claim_next()? else {
-                    break;
+                let job = match store.claim_next() {
+                    Ok(Some(job)) => job,
+                    Ok(None) => break,
+                    Err(e) => {
+                        store_failure = Some(e);
+                        break;
+                    }
                 };
                 active += 1;
                 summary.ran += 1;
@@ -55,13 +66,13 @@ pub fn run_queue(
                             let mut obs = reporter.observer(job.id);
                             run_job(&mut st, job.id, cfg, ctl, obs.as_mut())
                         }
-                        Err(e) => Outcome::Failed(e.to_string()),
+                        Err(e) => Outcome::Failed(crate::jobs::store_error(e)),
                     };
                     let _ = tx.send((job.id, outcome));
                 });
             }
             if active == 0 {
-                return Ok(());
+                return;
             }
             // Wake up now and then: jobs queued meanwhile (`ddm add`) start without waiting
             // for a running job to end.
@@ -70,17 +81,23 @@ pub fn run_queue(
                     active -= 1;
                     match &outcome {
                         Outcome::Done { .. } => summary.done += 1,
-                        Outcome::Failed(_) => summary.failed += 1,
+                        Outcome::Failed(e) => {
+                            summary.failed += 1;
+                            summary.no_space |= e.kind == crate::model::ErrorKind::NoSpace;
+                        }
                         Outcome::Interrupted => summary.interrupted = true,
                         Outcome::Paused | Outcome::Removed => {}
                     }
                     reporter.finished(id, &outcome);
                 }
                 Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => return Ok(()),
+                Err(RecvTimeoutError::Disconnected) => return,
             }
         }
-    })?;
+    });
+    if let Some(e) = store_failure {
+        return Err(e);
+    }
     summary.interrupted |= ctl.interrupt.load(Ordering::Relaxed);
     Ok(summary)
 }

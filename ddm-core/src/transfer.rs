@@ -5,7 +5,7 @@
 //! in the `.part` file as it arrives, and reports an `Outcome`. It makes no policy decisions:
 //! retries, splitting and checkpoints belong to the coordinator (engine).
 //!
-//! Before the first byte of a response is written, its head is checked (engine.md 3): a
+//! Before the first byte of a response is written, its head is checked: a
 //! ranged request needs a 206 whose Content-Range starts exactly at the requested offset,
 //! ends no later than asked and whose total is the known size; no content encoding; the
 //! ETag, when both sides have one, must be the job's. A 200 to a range request is never
@@ -50,7 +50,9 @@ impl Segment {
         })
     }
     pub fn span(&self) -> Span {
-        *self.span.lock().unwrap()
+        // A worker that panicked while holding the lock left consistent numbers (each field
+        // is written whole): the coordinator keeps reading them.
+        *self.span.lock().unwrap_or_else(|e| e.into_inner())
     }
     /// Move `end` down to `at` if nothing at or past `at` is received yet. Returns the old end.
     pub fn cut(&self, at: u64) -> Option<u64> {
@@ -141,32 +143,27 @@ impl WorkerHandle {
 }
 
 fn worker_loop(id: usize, shared: Arc<Shared>, rx: Receiver<Task>, reports: Sender<Report>) {
-    let mut easy = Easy2::new(Sink::new(shared.clone()));
-    let mut configured_for: Option<(bool, Option<String>)> = None;
+    let mut easy = new_handle(&shared);
     while let Ok(task) = rx.recv() {
         let start = Instant::now();
-        let key = (task.ranged, task.etag.clone());
-        if configured_for.as_ref() != Some(&key) {
-            let extra: Vec<String> = match (&task.etag, task.ranged) {
-                // If-Range only with a strong validator (engine.md 6).
-                (Some(e), true) if !e.starts_with("W/") => vec![format!("If-Range: {e}")],
-                _ => vec![],
-            };
-            if let Err(e) = http::configure(&mut easy, &shared.opts, &extra) {
-                let _ = reports.send(Report {
-                    worker: id,
-                    outcome: Outcome::Failed(Failure::Other(format!("request setup: {e}"))),
-                    bytes: 0,
-                    elapsed: start.elapsed(),
-                    ttfb: None,
-                    cut: false,
-                });
-                continue;
+        let seg = task.seg.clone();
+        // A panic must not leave the coordinator waiting for a report that never comes: it
+        // becomes this range's failure, and the handle (possibly mid-transfer) is replaced.
+        let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let r = run_task(&mut easy, &shared.opts, &task);
+            (r, easy.get_ref().first_byte.map(|t| t.duration_since(start)))
+        }));
+        let ((outcome, bytes, cut), ttfb) = match run {
+            Ok(r) => r,
+            Err(_) => {
+                let written = easy.get_ref().written;
+                easy = new_handle(&shared);
+                let msg = "internal error: a transfer worker panicked";
+                tracing::error!(worker = id, from = seg.origin, "{msg}");
+                let failed = Outcome::Failed(Failure::Other(msg.into()));
+                ((failed, written, false), None)
             }
-            configured_for = Some(key);
-        }
-        let (outcome, bytes, cut) = run_task(&mut easy, &task);
-        let ttfb = easy.get_ref().first_byte.map(|t| t.duration_since(start));
+        };
         if reports
             .send(Report {
                 worker: id,
@@ -183,14 +180,25 @@ fn worker_loop(id: usize, shared: Arc<Shared>, rx: Receiver<Task>, reports: Send
     }
 }
 
-fn run_task(easy: &mut Easy2<Sink>, task: &Task) -> (Outcome, u64, bool) {
+/// One handle per worker: it keeps its connections alive from one range to the next.
+fn new_handle(shared: &Arc<Shared>) -> Easy2<Sink> {
+    Easy2::new(Sink::new(shared.clone()))
+}
+
+fn run_task(easy: &mut Easy2<Sink>, opts: &HttpOptions, task: &Task) -> (Outcome, u64, bool) {
     let span = task.seg.span();
     if span.pos >= span.end {
         return (Outcome::Finished, 0, false);
     }
     easy.get_mut().start(task.clone(), span);
     let setup = (|| -> Result<(), curl::Error> {
-        easy.url(&task.url)?;
+        let extra: Vec<String> = match (&task.etag, task.ranged) {
+            // If-Range only with a strong validator: weak ETags are not allowed there.
+            (Some(e), true) if !e.starts_with("W/") => vec![format!("If-Range: {e}")],
+            _ => vec![],
+        };
+        http::configure(easy, opts)?;
+        http::target(easy, opts, &task.url, &extra)?;
         easy.max_recv_speed(task.max_speed.unwrap_or(0))?;
         if task.ranged {
             let last = if span.end == u64::MAX {
@@ -263,8 +271,7 @@ struct Sink {
 
 fn changed(what: String) -> Failure {
     Failure::Changed(format!(
-        "the remote file changed during the download ({what}); nothing was spliced; run \
-         `ddm resume ID --restart` to download the new version"
+        "the remote file changed during the download ({what}); nothing was spliced"
     ))
 }
 
@@ -299,7 +306,7 @@ impl Sink {
         let res = self.shared.file.write_at(&self.buf, pos);
         let n = self.buf.len() as u64;
         self.buf.clear();
-        res.map_err(|e| Failure::Storage(e.to_string()))?;
+        res.map_err(Failure::Storage)?;
         task.seg.span.lock().unwrap().pos += n;
         self.written += n;
         Ok(())
@@ -342,7 +349,7 @@ impl Sink {
             return Err(h.failure());
         }
         if let (Some(enc), true) = (h.encoded(), task.ranged) {
-            // Ranges of a compressed body cannot be decoded independently (engine.md 4).
+            // Ranges of a compressed body cannot be decoded independently.
             return Err(Failure::InvalidResponse(format!(
                 "the server sent a {enc}-encoded range although identity was asked"
             )));
@@ -375,7 +382,7 @@ impl Sink {
                 return Err(if task.etag.is_some() && h.status == 200 {
                     Failure::Changed(
                         "the server answered a range request with the whole file (200): the remote \
-                         file changed or ranges were turned off; run `ddm resume ID --restart`"
+                         file changed or ranges were turned off"
                             .into(),
                     )
                 } else {
@@ -412,7 +419,7 @@ impl Sink {
             if let (Some(size), Some(len)) = (task.size, h.content_length()) {
                 if size != len {
                     return Err(Failure::Changed(format!(
-                        "the remote file changed: it was {size} bytes, now {len}; run `ddm resume ID --restart`"
+                        "the remote file changed: it was {size} bytes, now {len}"
                     )));
                 }
             }

@@ -4,6 +4,8 @@ use super::jobopts::{parse_urls, JobOpts};
 use crate::cli::Global;
 use crate::ctx::Ctx;
 use crate::exit::{store, CliResult, Code};
+use crate::ui::outln;
+use ddm_core::model::redact_url;
 
 /// Queue one or more downloads and print their ids. Does not touch the network.
 ///
@@ -24,10 +26,13 @@ pub fn run(g: &Global, a: Args) -> CliResult {
         .map(|u| a.opts.to_job(u, urls.len() > 1))
         .collect::<Result<Vec<_>, _>>()?;
     let mut ctx = Ctx::open(g)?;
-    for job in &jobs {
-        let id = ctx.store.add(job).map_err(store)?;
-        tracing::info!(id, url = %job.url, "queued");
-        println!("{id}");
+    // All or none: one transaction, and the ids are printed only once it is committed.
+    let ids = ctx.store.add_many(&jobs).map_err(store)?;
+    for (id, job) in ids.iter().zip(&jobs) {
+        tracing::info!(id, url = %redact_url(&job.url), "queued");
+    }
+    for id in ids {
+        outln!("{id}");
     }
     Ok(Code::Ok)
 }

@@ -3,6 +3,7 @@
 
 use super::jobopts::parse_urls;
 use crate::cli::Global;
+use crate::ui::outln;
 use crate::ctx::Ctx;
 use crate::exit::{store, usage, CliError, CliResult, Code};
 use crate::ui;
@@ -74,7 +75,7 @@ pub fn run(g: &Global, a: Args) -> CliResult {
     counts.sort_unstable();
     let headers = super::jobopts::parse_headers(&a.headers)?;
     let mut ctx = Ctx::open(g)?;
-    let http = HttpOptions::from_config(&ctx.config, headers, a.insecure);
+    let http = HttpOptions::from_config(&ctx.config, headers, a.insecure).scoped_to(&url);
     let info =
         ddm_core::resolver::probe(&url, &http).map_err(|e| CliError::new(Code::Failed, e))?;
     let ctl = Control::new(crate::signals::install());
@@ -93,7 +94,7 @@ pub fn run(g: &Global, a: Args) -> CliResult {
                 " (no range support: one connection only)"
             }
         );
-        println!(
+        outln!(
             "{:>5}  {:>10}  {:>6}  {:>8}  {:>6}  {:>9}",
             "CONNS", "MiB/s", "NOISE", "TTFB", "ERRORS", "THROTTLED"
         );
@@ -112,7 +113,7 @@ pub fn run(g: &Global, a: Args) -> CliResult {
         &ctl,
         |m| {
             if !json {
-                println!(
+                outln!(
                     "{:>5}  {:>10.1}  {:>5.0}%  {:>8}  {:>6}  {:>9}{}",
                     m.connections,
                     m.mib_per_s(),
@@ -153,9 +154,9 @@ pub fn run(g: &Global, a: Args) -> CliResult {
             "recommended": rec,
             "results": results.iter().map(row).collect::<Vec<_>>(),
         });
-        println!("{v}");
+        outln!("{v}");
     } else {
-        println!(
+        outln!(
             "recommended: {rec} connection{}",
             if rec == 1 { "" } else { "s" }
         );

@@ -4,6 +4,7 @@
 //! its sha256, and compares the time with a single connection.
 
 use crate::cli::Global;
+use crate::ui::outln;
 use crate::exit::{CliError, CliResult, Code};
 use crate::observe::Display;
 use crate::ui;
@@ -68,8 +69,8 @@ pub fn run(g: &Global, a: Args) -> CliResult {
             anyhow::anyhow!("sha256 mismatch: expected {want}, got {got}"),
         ));
     }
-    println!("sha256 ok: {got}");
-    println!(
+    outln!("sha256 ok: {got}");
+    outln!(
         "{} connections: {:.2} s ({})",
         a.connections,
         fast.1,
@@ -77,12 +78,12 @@ pub fn run(g: &Global, a: Args) -> CliResult {
     );
     if !a.no_compare {
         let single = download(&mut store, &url, work.path(), 1, &cfg, &ctl, g)?;
-        println!(
+        outln!(
             "1 connection:  {:.2} s ({})",
             single.1,
             ui::speed((body.len() as f64 / single.1) as u64)
         );
-        println!("speed-up: {:.1}x", single.1 / fast.1);
+        outln!("speed-up: {:.1}x", single.1 / fast.1);
     }
     Ok(Code::Ok)
 }
@@ -109,7 +110,7 @@ fn download(
         .map_err(env)?;
     store.claim(id).map_err(env)?;
     let display = Display::new(false, g.quiet);
-    let outcome = run_job(store, id, cfg, ctl, &mut display.job());
+    let outcome = run_job(store, id, cfg, ctl, &mut display.job(id));
     display.finished(id, &outcome);
     match outcome {
         Outcome::Done { path, elapsed, .. } => Ok((path, elapsed.as_secs_f64())),

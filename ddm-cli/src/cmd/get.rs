@@ -7,7 +7,7 @@ use crate::ctx::Ctx;
 use crate::exit::{store, CliResult, Code};
 use crate::observe::Display;
 use ddm_core::engine::{run_job, Control, Outcome};
-use ddm_core::store::{Job, NewJob};
+use ddm_core::jobs;
 
 /// Download one URL now, with a live progress bar. Running the same command again after an
 /// interruption continues where it stopped.
@@ -25,19 +25,6 @@ pub struct Args {
     pub json: bool,
 }
 
-/// An unfinished job for the same URL and destination, if any.
-fn same_job(jobs: &[Job], new: &NewJob) -> Option<i64> {
-    jobs.iter()
-        .rev()
-        .find(|j| {
-            !j.state.is_done()
-                && j.url == new.url
-                && j.dest_dir == new.dest_dir
-                && (new.file_name.is_none() || j.file_name == new.file_name)
-        })
-        .map(|j| j.id)
-}
-
 pub fn run(g: &Global, a: Args) -> CliResult {
     let url = parse_urls(std::slice::from_ref(&a.url))?.remove(0);
     let new = a.opts.to_job(&url, false)?;
@@ -46,28 +33,22 @@ pub fn run(g: &Global, a: Args) -> CliResult {
     let ctl = Control::new(crate::signals::install());
     let display = Display::new(a.json, g.quiet);
     ctx.store.recover_running().map_err(store)?;
-    let existing = same_job(&ctx.store.list().map_err(store)?, &new);
-    let id = match existing {
-        Some(id) => {
-            let job = ctx.store.get(id).map_err(store)?;
-            if job.bytes_done > 0 && !g.quiet && !a.json {
-                eprintln!(
-                    "continuing job {id} ({} bytes already done)",
-                    job.bytes_done
-                );
-            }
-            ctx.store.set_settings(id, &new.settings).map_err(store)?;
-            id
+    let (id, existing) = jobs::continue_or_add(&mut ctx.store, &new).map_err(store)?;
+    if let Some(job) = existing {
+        if job.bytes_done > 0 && !g.quiet && !a.json {
+            eprintln!(
+                "continuing job {id} ({} bytes already done)",
+                job.bytes_done
+            );
         }
-        None => ctx.store.add(&new).map_err(store)?,
-    };
+    }
     ctx.store.claim(id).map_err(store)?;
-    let outcome = run_job(&mut ctx.store, id, &ctx.config, &ctl, &mut display.job());
+    let outcome = run_job(&mut ctx.store, id, &ctx.config, &ctl, &mut display.job(id));
     display.finished(id, &outcome);
-    Ok(match outcome {
+    Ok(match &outcome {
         Outcome::Done { .. } => Code::Ok,
         Outcome::Interrupted => Code::Interrupted,
         Outcome::Paused | Outcome::Removed => Code::Ok,
-        Outcome::Failed(_) => Code::Failed,
+        Outcome::Failed(e) => crate::exit::failed(e),
     })
 }

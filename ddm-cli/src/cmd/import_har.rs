@@ -9,6 +9,7 @@
 
 use super::jobopts::JobOpts;
 use crate::cli::Global;
+use crate::ui::outln;
 use crate::ctx::Ctx;
 use crate::exit::{store, usage, CliResult, Code};
 use crate::ui;
@@ -98,8 +99,8 @@ pub fn run(g: &Global, a: Args) -> CliResult {
     } else {
         let mut ctx = Ctx::open(g)?;
         let id = ctx.store.add(&job).map_err(store)?;
-        tracing::info!(id, url = %job.url, har = %path, entry = chosen.entry, "queued from HAR");
-        println!("{id}");
+        tracing::info!(id, url = %ddm_core::model::redact_url(&job.url), har = %path, entry = chosen.entry, "queued from HAR");
+        outln!("{id}");
         if !g.quiet {
             print_summary(id, &job, &chosen);
         }
@@ -195,11 +196,11 @@ fn print_summary(id: i64, job: &NewJob, c: &Candidate) {
 }
 
 fn print_dry_run(job: &NewJob, captured: usize, c: &Candidate) {
-    println!("would queue (dry run, nothing saved):");
-    println!("  url:        {}", job.url);
+    outln!("would queue (dry run, nothing saved):");
+    outln!("  url:        {}", job.url);
     match &job.settings.origin_url {
-        Some(o) => println!("  first url:  {o} (resolved again if the link expires)"),
-        None => println!("  first url:  the same (no redirect)"),
+        Some(o) => outln!("  first url:  {o} (resolved again if the link expires)"),
+        None => outln!("  first url:  the same (no redirect)"),
     }
     let name = match &job.file_name {
         Some(n) => printable(n),
@@ -219,27 +220,27 @@ fn print_dry_run(job: &NewJob, captured: usize, c: &Candidate) {
             )
         }
     };
-    println!("  name:       {name}");
-    println!("  directory:  {}", job.dest_dir.display());
-    println!(
+    outln!("  name:       {name}");
+    outln!("  directory:  {}", job.dest_dir.display());
+    outln!(
         "  size:       {}",
         match c.size {
             Some(s) => format!("{} ({s} bytes)", ui::bytes(s)),
             None => "unknown (the server says when the job runs)".into(),
         }
     );
-    println!(
+    outln!(
         "  type:       {}",
         c.mime_type.as_deref().map_or("unknown".into(), printable)
     );
-    println!("  entry:      {} ({})", c.entry, printable(&c.why));
+    outln!("  entry:      {} ({})", c.entry, printable(&c.why));
     if job.settings.headers.is_empty() {
-        println!("  headers:    none");
+        outln!("  headers:    none");
     }
     for (i, h) in job.settings.headers.iter().enumerate() {
         let from = if i < captured { "" } else { "  (from -H)" };
         // Display redacts Cookie, Authorization and other credentials.
-        println!("  header:     {}{from}", printable(&h.to_string()));
+        outln!("  header:     {}{from}", printable(&h.to_string()));
     }
 }
 
@@ -275,11 +276,9 @@ fn list_skipped(analysis: &Analysis) {
     }
 }
 
-/// `s` without control characters (a capture is untrusted input going to a terminal).
+/// `s` made safe for a terminal (a capture is untrusted input).
 fn printable(s: &str) -> String {
-    s.chars()
-        .map(|c| if c.is_control() { '?' } else { c })
-        .collect()
+    crate::ui::clean(s)
 }
 
 fn shorten(s: &str, max: usize) -> String {

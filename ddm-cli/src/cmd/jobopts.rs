@@ -22,6 +22,10 @@ pub struct JobOpts {
     /// the job database (private to you) and never printed.
     #[arg(short = 'H', long = "header", value_name = "'K: V'")]
     pub headers: Vec<String>,
+    /// Treat the -H header NAME as a credential (repeatable): like Cookie and Authorization it
+    /// is never printed and never sent to another host (scheme, host and port) than the URL's.
+    #[arg(long = "secret-header", value_name = "NAME")]
+    pub secret_headers: Vec<String>,
     /// Replace an existing file instead of saving as 'name (1).ext'.
     #[arg(long)]
     pub overwrite: bool,
@@ -58,21 +62,23 @@ impl JobOpts {
                 ))
             }
             Some(o) => {
+                check_output(o, self.dir.is_some())?;
                 let full = base.join(o);
                 let name = full
                     .file_name()
                     .and_then(|n| n.to_str())
-                    .filter(|n| *n != "." && *n != "..")
                     .ok_or_else(|| usage(format!("-o {}: not a file name", o.display())))?
                     .to_string();
                 // The user's own choice: any single path component (dotfiles too), but no
-                // control characters and within the file-system limit.
+                // control characters and room for the `.part` suffix within 255 bytes.
                 if name.chars().any(char::is_control)
                     || name.len() > ddm_core::filename::MAX_NAME_BYTES
                 {
                     return Err(usage(format!(
-                        "-o {}: {name:?} is not a usable file name (no control characters, at most 255 bytes)",
-                        o.display()
+                        "-o {}: {name:?} is not a usable file name (no control characters, at \
+                         most {} bytes: 255 less room for \".part\")",
+                        o.display(),
+                        ddm_core::filename::MAX_NAME_BYTES
                     )));
                 }
                 (
@@ -87,7 +93,7 @@ impl JobOpts {
                 dest_dir.display()
             )));
         }
-        let headers = parse_headers(&self.headers)?;
+        let headers = mark_secret(parse_headers(&self.headers)?, &self.secret_headers)?;
         Ok(NewJob {
             url: url.to_string(),
             dest_dir,
@@ -105,15 +111,64 @@ impl JobOpts {
     }
 }
 
+/// `-o` must end in a file name (not `.`, `..` or `/`), and with `-d` it must stay inside
+/// that directory.
+fn check_output(o: &Path, with_dir: bool) -> Result<(), CliError> {
+    use std::os::unix::ffi::OsStrExt;
+    let raw = o.as_os_str().as_bytes();
+    let last = raw.rsplit(|&b| b == b'/').next().unwrap_or(raw);
+    if raw.is_empty() || last.is_empty() || last == b"." || last == b".." {
+        return Err(usage(format!(
+            "-o {}: not a file name; give the name to save as (use -d for the directory)",
+            o.display()
+        )));
+    }
+    if with_dir {
+        if o.is_absolute() {
+            return Err(usage(format!(
+                "-o {} is an absolute path and -d was given too: give -o a name inside -d, or \
+                 drop -d",
+                o.display()
+            )));
+        }
+        if o.components().any(|c| c == std::path::Component::ParentDir) {
+            return Err(usage(format!(
+                "-o {}: with -d the file must stay inside that directory (no ..)",
+                o.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Mark the headers named by `--secret-header` as credentials.
+fn mark_secret(mut headers: Vec<Header>, names: &[String]) -> Result<Vec<Header>, CliError> {
+    for n in names {
+        let mut found = false;
+        for h in headers.iter_mut().filter(|h| h.name.eq_ignore_ascii_case(n)) {
+            h.secret = true;
+            found = true;
+        }
+        if !found {
+            return Err(usage(format!(
+                "--secret-header {n}: no -H header has that name"
+            )));
+        }
+    }
+    Ok(headers)
+}
+
 fn absolute(p: &Path) -> Result<PathBuf, CliError> {
     std::path::absolute(p).map_err(|e| usage(format!("{}: {e}", p.display())))
 }
 
-/// `-H 'Name: value'` flags into headers; the first bad one is a usage error.
+/// `-H 'Name: value'` flags into headers; the first bad one is a usage error (which says
+/// which one, but never repeats its text: it may hold a secret).
 pub fn parse_headers(lines: &[String]) -> Result<Vec<Header>, CliError> {
     lines
         .iter()
-        .map(|h| Header::parse(h).map_err(usage))
+        .enumerate()
+        .map(|(i, h)| Header::parse(h).map_err(|e| usage(format!("-H number {}: {e}", i + 1))))
         .collect()
 }
 

@@ -3,6 +3,8 @@
 use crate::cli::Global;
 use crate::ctx::Ctx;
 use crate::exit::{store, CliResult, Code};
+use crate::ui::outln;
+use ddm_core::store::StateKind;
 
 /// Pause queued or running jobs; they keep their progress. `ddm resume` continues them.
 ///
@@ -24,17 +26,19 @@ pub struct Args {
 pub fn run(g: &Global, a: Args) -> CliResult {
     let mut ctx = Ctx::open(g)?;
     let ids = if a.all {
-        ctx.store.ids_in(&["queued", "running"]).map_err(store)?
+        ctx.store
+            .ids_in(&[StateKind::Queued, StateKind::Running])
+            .map_err(store)?
     } else {
         a.ids.clone()
     };
     let changed = ctx.store.pause(&ids).map_err(store)?;
     for id in &ids {
         if changed.contains(id) {
-            println!("{id}: paused");
+            outln!("{id}: paused");
         } else {
             let st = ctx.store.state(*id).map_err(store)?;
-            println!(
+            outln!(
                 "{id}: not paused (it is {})",
                 st.map(|s| s.name()).unwrap_or("gone")
             );

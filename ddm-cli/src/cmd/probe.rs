@@ -2,11 +2,13 @@
 
 use super::jobopts::parse_urls;
 use crate::cli::Global;
+use crate::ui::outln;
 use crate::ctx::paths;
 use crate::exit::{CliError, CliResult, Code};
-use crate::ui;
+use crate::ui::{self, clean};
 use ddm_core::config::Config;
 use ddm_core::http::HttpOptions;
+use ddm_core::model::redact_url;
 
 /// Ask the server about a URL: final URL after redirects, size, whether ranges really work
 /// (a 206 to a real range request), ETag, Last-Modified and the file name ddm would use.
@@ -35,27 +37,32 @@ pub fn run(g: &Global, a: Args) -> CliResult {
         Ok(p) => Config::load(&p.config_file).map_err(|e| CliError::new(Code::Usage, e))?,
         Err(_) => Config::default(),
     };
-    let opts = HttpOptions::from_config(&cfg, headers, a.insecure);
+    let opts = HttpOptions::from_config(&cfg, headers, a.insecure).scoped_to(&url);
     let info =
         ddm_core::resolver::probe(&url, &opts).map_err(|e| CliError::new(Code::Failed, e))?;
     if a.json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&info).expect("serializable")
         );
         return Ok(Code::Ok);
     }
-    println!("url:           {}", info.url);
-    if info.final_url != info.url {
-        println!("final url:     {}", info.final_url);
+    // Everything below comes from the server: shown escaped, never as terminal controls.
+    let show = |v: &Option<String>| v.as_deref().map_or("-".into(), clean);
+    outln!("url:           {}", clean(&redact_url(&info.url)));
+    for hop in &info.redirects[info.redirects.len().min(1)..] {
+        outln!("redirected by: {}", clean(hop));
     }
-    println!(
+    if info.final_url != info.url {
+        outln!("final url:     {}", clean(&info.final_url));
+    }
+    outln!(
         "size:          {}",
         info.size
             .map(|s| format!("{} ({s} bytes)", ui::bytes(s)))
             .unwrap_or_else(|| "unknown".into())
     );
-    println!(
+    outln!(
         "ranges:        {}",
         if info.ranges {
             "yes (206 confirmed): segmented and resumable"
@@ -63,13 +70,12 @@ pub fn run(g: &Global, a: Args) -> CliResult {
             "no: one connection, no resume"
         }
     );
-    let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
-    println!("etag:          {}", show(&info.etag));
-    println!("last-modified: {}", show(&info.last_modified));
-    println!("content-type:  {}", show(&info.content_type));
-    println!("file name:     {}", info.filename);
+    outln!("etag:          {}", show(&info.etag));
+    outln!("last-modified: {}", show(&info.last_modified));
+    outln!("content-type:  {}", show(&info.content_type));
+    outln!("file name:     {}", clean(&info.filename));
     for n in &info.notes {
-        println!("note:          {n}");
+        outln!("note:          {}", clean(n));
     }
     Ok(Code::Ok)
 }

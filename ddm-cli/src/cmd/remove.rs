@@ -3,9 +3,13 @@
 use crate::cli::Global;
 use crate::ctx::Ctx;
 use crate::exit::{store, CliResult, Code};
+use crate::ui::{clean, outln};
+use ddm_core::jobs;
+use ddm_core::store::StoreError;
 
-/// Remove jobs from the list. Their `.part` files are deleted; a finished file stays unless
-/// `--delete-file` is given. A runner working a removed job stops it within a second.
+/// Remove jobs from the list. The `.part` files they created are deleted (never a file ddm
+/// did not create); a finished file stays unless `--delete-file` is given. A runner working a
+/// removed job stops it within a second.
 ///
 /// Example: ddm remove 3 --delete-file
 #[derive(Debug, clap::Args)]
@@ -24,18 +28,29 @@ pub fn run(g: &Global, a: Args) -> CliResult {
         ctx.store.get(id).map_err(store)?; // all ids must exist before anything is removed
     }
     for &id in &a.ids {
-        let job = ctx.store.remove(id).map_err(store)?;
-        if let Some(p) = job.path() {
-            let _ = std::fs::remove_file(ddm_core::storage::part_path(&p));
-            if a.delete_file && job.state.is_done() {
-                match std::fs::remove_file(&p) {
-                    Ok(()) => println!("{id}: removed, deleted {}", p.display()),
-                    Err(e) => println!("{id}: removed; could not delete {}: {e}", p.display()),
-                }
+        let r = match jobs::remove(&mut ctx.store, id, a.delete_file) {
+            Ok(r) => r,
+            // Removed meanwhile from another terminal: the goal is reached.
+            Err(StoreError::NotFound(_)) => {
+                outln!("{id}: removed (already gone)");
                 continue;
             }
+            Err(e) => return Err(store(e)),
+        };
+        let mut line = format!("{id}: removed");
+        if r.file_deleted {
+            if let Some(p) = r.job.path() {
+                line.push_str(&format!(", deleted {}", clean(&p.display().to_string())));
+            }
         }
-        println!("{id}: removed");
+        outln!("{line}");
+        if let Some(p) = r.left_alone {
+            eprintln!(
+                "note: {} was left in place: ddm did not create it (another program's file, \
+                 or one put there after this job's)",
+                clean(&p.display().to_string())
+            );
+        }
     }
     Ok(Code::Ok)
 }

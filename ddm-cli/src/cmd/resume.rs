@@ -3,6 +3,9 @@
 use crate::cli::Global;
 use crate::ctx::Ctx;
 use crate::exit::{store, CliResult, Code};
+use crate::ui::outln;
+use ddm_core::jobs;
+use ddm_core::store::StateKind;
 
 /// Queue paused or failed jobs again; `ddm run` continues them from their progress.
 ///
@@ -19,7 +22,8 @@ pub struct Args {
     /// Every paused or failed job.
     #[arg(long)]
     pub all: bool,
-    /// Discard the partial data and start over (e.g. after the remote file changed).
+    /// Discard the partial data (the `.part` file the job created) and start over, e.g. after
+    /// the remote file changed.
     #[arg(long)]
     pub restart: bool,
 }
@@ -27,7 +31,9 @@ pub struct Args {
 pub fn run(g: &Global, a: Args) -> CliResult {
     let mut ctx = Ctx::open(g)?;
     let ids = if a.all {
-        ctx.store.ids_in(&["paused", "failed"]).map_err(store)?
+        ctx.store
+            .ids_in(&[StateKind::Paused, StateKind::Failed])
+            .map_err(store)?
     } else {
         a.ids.clone()
     };
@@ -36,20 +42,14 @@ pub fn run(g: &Global, a: Args) -> CliResult {
     }
     if a.restart {
         for &id in &ids {
-            let job = ctx.store.get(id).map_err(store)?;
-            if job.state.is_done() || job.state == ddm_core::store::JobState::Running {
-                continue;
-            }
-            if let Some(p) = job.path() {
-                let _ = std::fs::remove_file(ddm_core::storage::part_path(&p));
-            }
-            ctx.store.reset_progress(id).map_err(store)?;
+            // Running and done jobs are left as they are (reported below).
+            jobs::restart(&mut ctx.store, id).map_err(store)?;
         }
     }
     let changed = ctx.store.resume(&ids).map_err(store)?;
     for id in &ids {
         if changed.contains(id) {
-            println!(
+            outln!(
                 "{id}: queued{}",
                 if a.restart {
                     " (restarting from zero)"
@@ -59,7 +59,7 @@ pub fn run(g: &Global, a: Args) -> CliResult {
             );
         } else {
             let st = ctx.store.state(*id).map_err(store)?;
-            println!(
+            outln!(
                 "{id}: not resumed (it is {})",
                 st.map(|s| s.name()).unwrap_or("gone")
             );

@@ -3,7 +3,9 @@
 use crate::cli::Global;
 use crate::ctx::Ctx;
 use crate::exit::{store, CliResult, Code};
-use crate::ui;
+use crate::hints::{hint, with_hint};
+use crate::ui::{self, clean};
+use ddm_core::model::redact_url;
 use ddm_core::store::Job;
 use std::io::Write;
 
@@ -16,7 +18,8 @@ pub struct Args {
     /// Only this job.
     #[arg(value_name = "ID")]
     pub id: Option<i64>,
-    /// JSON array of job objects (id, state, url, final_url, path, size, bytes_done, speed, error).
+    /// JSON array of job objects (id, state, url, final_url, path, size, bytes_done, speed,
+    /// error, error_kind, hint).
     #[arg(long)]
     pub json: bool,
 }
@@ -45,16 +48,19 @@ pub fn run(g: &Global, a: Args) -> CliResult {
 
 pub fn to_json(j: &Job, runner_alive: bool) -> serde_json::Value {
     let running = j.state == ddm_core::store::JobState::Running && runner_alive;
+    let err = j.state.error();
     serde_json::json!({
         "id": j.id,
         "state": j.state.name(),
-        "url": j.url,
-        "final_url": j.final_url,
+        "url": redact_url(&j.url),
+        "final_url": j.final_url.as_deref().map(redact_url),
         "path": j.path().map(|p| p.display().to_string()),
         "size": j.size,
         "bytes_done": j.bytes_done,
         "speed": if running { j.speed } else { None },
-        "error": j.state.error(),
+        "error": err.map(|e| e.message.as_str()),
+        "error_kind": err.map(|e| e.kind.as_str()),
+        "hint": err.map(|e| hint(e.kind, j.id)),
     })
 }
 
@@ -79,7 +85,7 @@ fn write_table(out: &mut impl Write, jobs: &[Job], runner_alive: bool) -> std::i
             (true, Some(s)) => ui::speed(s),
             _ => String::new(),
         };
-        let name = j.file_name.clone().unwrap_or_else(|| j.url.clone());
+        let name = clean(&j.file_name.clone().unwrap_or_else(|| redact_url(&j.url)));
         writeln!(
             out,
             "{:>5}  {:<8} {:>6}  {:>10}  {:>11}  {}",
@@ -91,7 +97,7 @@ fn write_table(out: &mut impl Write, jobs: &[Job], runner_alive: bool) -> std::i
             name
         )?;
         if let Some(e) = j.state.error() {
-            writeln!(out, "{:>5}  error: {e}", "")?;
+            writeln!(out, "{:>5}  error: {}", "", clean(&with_hint(e, j.id)))?;
         }
     }
     let orphans = jobs

@@ -52,7 +52,11 @@ pub fn measure(
 ) -> Result<Measurement, String> {
     let ranged = info.ranges && info.size.is_some();
     let limit = info.size.map_or(limit, |s| s.min(limit));
-    let file = PartFile::create(scratch, Some(limit)).map_err(|e| e.to_string())?;
+    let file = PartFile::create_new(scratch).map_err(|e| e.to_string())?;
+    if let Err(e) = file.reserve(limit) {
+        let _ = std::fs::remove_file(file.path());
+        return Err(e.to_string());
+    }
     let part = file.path().to_path_buf();
     let shared = Arc::new(Shared {
         opts: http.clone(),
@@ -87,7 +91,7 @@ pub fn measure(
     let _ = std::fs::remove_file(&part);
     let failed = match stop {
         Stop::Complete => None,
-        Stop::Failed(e) => Some(e),
+        Stop::Failed(e) => Some(e.message),
         other => Some(format!("{other:?}")),
     };
     Ok(Measurement {

@@ -3,6 +3,11 @@
 //! `run_job` = prepare (probe, safe-resume check, name, `.part`) → coordinator (transfer
 //! with workers, checkpoints, stealing, retries) → finalize (completeness from the bitmap,
 //! fsync, atomic rename) and records the final state in the store.
+//!
+//! The end of a job is idempotent: finishing records `done` together with the final name in
+//! one statement, and a job whose file is already in place (a crash or a pause between the
+//! rename and that write) is recognised by `prepare` and recorded as done, never downloaded
+//! again.
 
 pub mod checksum;
 mod coordinator;
@@ -13,13 +18,17 @@ mod split;
 
 pub use coordinator::Stats;
 pub use measure::{measure, Measurement};
-pub use prepare::changes;
+pub use prepare::{changes, job_http};
 
 use crate::config::Config;
+use crate::jobs::{storage_error, store_error};
+use crate::model::{ErrorKind, JobError};
+use crate::storage::{part_path, taken, PartFile};
 use crate::store::{JobState, Store};
 use crate::transfer::Shared;
 use coordinator::{Coordinator, Params, Stop};
-use std::path::PathBuf;
+use prepare::Ready;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -91,10 +100,12 @@ pub enum Outcome {
     Removed,
     /// Ctrl-C: the job went back to the queue, resumable.
     Interrupted,
-    Failed(String),
+    Failed(JobError),
 }
 
 /// Run a job that the caller has claimed (state `running`); the final state is stored.
+/// A store write that fails is the job's failure (kind `store` or `no-space`), never only a
+/// log line.
 pub fn run_job(
     store: &mut Store,
     job_id: i64,
@@ -105,28 +116,26 @@ pub fn run_job(
     let started = Instant::now();
     let outcome = match store.get(job_id) {
         Ok(job) => run_inner(store, &job, cfg, ctl, obs, started),
-        Err(e) => Outcome::Failed(e.to_string()),
+        Err(e) => Outcome::Failed(store_error(e)),
     };
     let state = match &outcome {
-        Outcome::Done { .. } => Some(JobState::Done),
-        Outcome::Paused | Outcome::Removed => None, // already recorded by whoever asked
+        // Recorded together with the final name by `Store::complete`.
+        Outcome::Done { .. } => None,
+        // Already recorded by whoever asked.
+        Outcome::Paused | Outcome::Removed => None,
         Outcome::Interrupted => Some(JobState::Queued),
-        Outcome::Failed(e) => Some(JobState::Failed { error: e.clone() }),
+        Outcome::Failed(e) => Some(JobState::Failed(e.clone())),
     };
     if let Some(s) = state {
-        // Only if the row still exists and nobody paused/removed it meanwhile.
-        if matches!(store.state(job_id), Ok(Some(JobState::Running))) {
-            if let Err(e) = store.set_state(job_id, &s) {
-                tracing::error!("cannot record job {job_id} state: {e}");
+        // Only if nobody paused or removed it meanwhile.
+        if let Err(e) = store.end_run(job_id, &s) {
+            tracing::error!("cannot record job {job_id} state: {e}");
+            if !matches!(outcome, Outcome::Failed(_)) {
+                return Outcome::Failed(store_error(e));
             }
         }
     }
     outcome
-}
-
-/// A failure whose message names this job in its `ddm resume ID` hint.
-fn failed(msg: &str, id: i64) -> Outcome {
-    Outcome::Failed(msg.replace("ddm resume ID", &format!("ddm resume {id}")))
 }
 
 fn run_inner(
@@ -138,8 +147,11 @@ fn run_inner(
     started: Instant,
 ) -> Outcome {
     let prep = match prepare::prepare(store, job, cfg, obs) {
-        Ok(p) => p,
-        Err(e) => return failed(&e, job.id),
+        Ok(Ready::Transfer(p)) => *p,
+        Ok(Ready::Finished { path, size }) => {
+            return record_done(store, job.id, path, size, started);
+        }
+        Err(e) => return Outcome::Failed(e),
     };
     let ranged = prep.pieces.is_some();
     obs.event(Event::Started {
@@ -195,61 +207,101 @@ fn run_inner(
         Stop::Paused => return Outcome::Paused,
         Stop::Removed => return Outcome::Removed,
         Stop::Interrupted => return Outcome::Interrupted,
-        Stop::Failed(e) => return failed(&e, job.id),
+        Stop::Failed(e) => return Outcome::Failed(e),
     }
-    // Done means every piece is done (engine.md 2).
+    // Done means every piece is done: decided from the bitmap, never from "all workers
+    // exited" (failed ranges may have been in flight while the queue looked empty).
     if complete == Some(false) {
-        return Outcome::Failed(
-            "internal error: transfers ended but pieces are missing; `ddm resume` continues".into(),
-        );
+        return Outcome::Failed(JobError::new(
+            ErrorKind::Internal,
+            "internal error: transfers ended but pieces are missing",
+        ));
     }
     let size = match (prep.info.size, stream_len) {
         (Some(s), _) => s,
         (None, Some(n)) => {
             if let Err(e) = shared.file.set_len(n) {
-                return Outcome::Failed(e.to_string());
+                return Outcome::Failed(storage_error(&e));
             }
             n
         }
         (None, None) => 0,
     };
     let Ok(shared) = Arc::try_unwrap(shared) else {
-        return Outcome::Failed("internal error: workers still hold the file".into());
+        return Outcome::Failed(JobError::new(
+            ErrorKind::Internal,
+            "internal error: workers still hold the file",
+        ));
     };
     if let Some(expected) = &job.settings.checksum {
         obs.event(Event::Note("verifying the checksum".into()));
         if let Err(e) = checksum::verify(shared.file.path(), expected) {
-            return Outcome::Failed(format!(
-                "{e}; the data is kept as {} and nothing was renamed; check the checksum, or \
-                 `ddm resume {} --restart` to download again",
-                shared.file.path().display(),
-                job.id
+            return Outcome::Failed(JobError::new(
+                ErrorKind::Checksum,
+                format!(
+                    "{e}; the data is kept as {} and nothing was renamed",
+                    shared.file.path().display()
+                ),
             ));
         }
     }
-    let mut dest = prep.dest.clone();
-    if dest.exists() && !job.settings.overwrite {
-        // Someone created the file meanwhile: never overwrite it.
-        let dir = job.dest_dir.clone();
-        let name = crate::filename::unique_name(&prep.name, |c| {
-            let p = dir.join(c);
-            p.exists() || crate::storage::part_path(&p).exists()
-        });
-        obs.event(Event::Note(format!(
-            "{} appeared meanwhile; saving as {name}",
-            dest.display()
-        )));
-        dest = dir.join(&name);
+    let dest = match finalize(&shared.file, &prep.dest, &prep.name, job, obs) {
+        Ok(d) => d,
+        Err(e) => return Outcome::Failed(e),
+    };
+    record_done(store, job.id, dest, size, started)
+}
+
+/// Rename the finished `.part` into place. An existing file at the destination (or a
+/// symlink, even dangling) is never replaced unless the job may overwrite: the download then
+/// gets the next free name.
+fn finalize(
+    file: &PartFile,
+    dest: &Path,
+    name: &str,
+    job: &crate::store::Job,
+    obs: &mut dyn Observer,
+) -> Result<PathBuf, JobError> {
+    let mut dest = dest.to_path_buf();
+    let mut tried = std::collections::HashSet::new();
+    loop {
+        match file.finalize(&dest, job.settings.overwrite) {
+            Ok(()) => return Ok(dest),
+            Err(e) if e.kind == std::io::ErrorKind::AlreadyExists && tried.len() < 100 => {
+                tried.insert(dest.clone());
+                let dir = &job.dest_dir;
+                let next = crate::filename::unique_name(name, |c| {
+                    let p = dir.join(c);
+                    tried.contains(&p) || taken(&p) || taken(&part_path(&p))
+                });
+                obs.event(Event::Note(format!(
+                    "{} appeared meanwhile; saving as {next}",
+                    dest.display()
+                )));
+                dest = dir.join(next);
+            }
+            Err(e) => return Err(storage_error(&e)),
+        }
     }
-    if let Err(e) = shared.file.finalize(&dest) {
-        return Outcome::Failed(e.to_string());
-    }
-    let name = dest.file_name().map(|n| n.to_string_lossy().into_owned());
-    if let Err(e) = store.finish(job.id, name.as_deref().unwrap_or_default(), size) {
-        tracing::error!("job {}: cannot record completion: {e}", job.id);
+}
+
+/// The file is in place: the job is done, in one store write.
+fn record_done(store: &mut Store, id: i64, path: PathBuf, size: u64, started: Instant) -> Outcome {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if let Err(e) = store.complete(id, &name, size) {
+        let mut err = store_error(e);
+        err.message = format!(
+            "{} is complete, but the job database could not record it: {}",
+            path.display(),
+            err.message
+        );
+        return Outcome::Failed(err);
     }
     Outcome::Done {
-        path: dest,
+        path,
         size,
         elapsed: started.elapsed(),
     }

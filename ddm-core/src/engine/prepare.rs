@@ -1,12 +1,20 @@
-//! Before a transfer: probe, check the remote is still the same file (engine.md 6), choose
-//! the file name on the first run, and open or create the `.part` file.
+//! Before a transfer: recognise a job that already finished, probe, check the remote is
+//! still the same file, reserve the file name on the first run (`jobs::reserve`), and open or
+//! create the `.part` file.
+//!
+//! The remote must be the same file: before continuing, size, ETag and Last-Modified from a
+//! fresh probe are compared with the stored ones; if any differs and progress exists, the job
+//! fails naming what changed (two versions are never spliced). An existing `.part` file is
+//! continued only if it is the one this job created (its identity), never through a symlink.
 
 use super::{Event, Observer};
 use crate::config::Config;
 use crate::http::HttpOptions;
+use crate::jobs::{self, storage_error, store_error, Reserved};
+use crate::model::{ErrorKind, JobError};
 use crate::pieces::{piece_size_for, PieceMap};
 use crate::resolver::{self, RemoteInfo};
-use crate::storage::{part_path, PartFile};
+use crate::storage::{part_path, PartFile, Reopen};
 use crate::store::{host_key, Job, RemoteMeta, Store};
 use std::path::PathBuf;
 
@@ -23,34 +31,37 @@ pub struct Prepared {
     pub http: HttpOptions,
 }
 
-impl Prepared {
-    fn new(
-        info: RemoteInfo,
-        name: String,
-        dest: PathBuf,
-        file: PartFile,
-        pieces: Option<PieceMap>,
-        http: HttpOptions,
-    ) -> Self {
-        Prepared {
-            host: host_of(&info.final_url),
-            info,
-            name,
-            dest,
-            file,
-            pieces,
-            connections: 1,
-            capped: false,
-            http,
-        }
-    }
+/// What `prepare` found.
+pub enum Ready {
+    /// Transfer this.
+    Transfer(Box<Prepared>),
+    /// The job's file is already in place (a crash or pause after the final rename).
+    Finished { path: PathBuf, size: u64 },
+}
 
-    /// The starting connection count from the job, the host policy and the config.
-    fn with_host_policy(mut self, store: &Store, job: &Job, cfg: &Config) -> Self {
-        (self.connections, self.capped) =
-            connections(store, job, cfg, &self.host, self.pieces.is_some());
-        self
-    }
+/// A transfer ready to start: the starting connection count comes from the job, the host
+/// policy and the config.
+fn ready(
+    store: &Store,
+    job: &Job,
+    cfg: &Config,
+    (info, http): (RemoteInfo, HttpOptions),
+    r: Reserved,
+    pieces: Option<PieceMap>,
+) -> Ready {
+    let host = host_of(&info.final_url);
+    let (connections, capped) = connections(store, job, cfg, &host, pieces.is_some());
+    Ready::Transfer(Box::new(Prepared {
+        dest: job.dest_dir.join(&r.name),
+        info,
+        name: r.name,
+        file: r.file,
+        pieces,
+        connections,
+        capped,
+        host,
+        http,
+    }))
 }
 
 /// What differs between the stored validators and a fresh probe (empty: same file).
@@ -73,13 +84,29 @@ pub fn changes(job: &Job, info: &RemoteInfo) -> Vec<String> {
     out
 }
 
+/// The HTTP options of a job: its headers, with credentials scoped to the URL it was given.
+pub fn job_http(job: &Job, cfg: &Config) -> HttpOptions {
+    HttpOptions::from_config(cfg, job.settings.headers.clone(), job.settings.insecure)
+        .scoped_to(&job.url)
+}
+
 pub fn prepare(
     store: &mut Store,
     job: &Job,
     cfg: &Config,
     obs: &mut dyn Observer,
-) -> Result<Prepared, String> {
-    let http = HttpOptions::from_config(cfg, job.settings.headers.clone(), job.settings.insecure);
+) -> Result<Ready, JobError> {
+    if let Some(path) = jobs::finished_file(job) {
+        obs.event(Event::Note(format!(
+            "{} is already complete (finished before ddm could record it)",
+            path.display()
+        )));
+        return Ok(Ready::Finished {
+            path,
+            size: job.size.unwrap_or(0),
+        });
+    }
+    let http = job_http(job, cfg);
     let info = match (
         probe_with_retries(&job.url, &http, cfg, obs),
         &job.settings.origin_url,
@@ -98,37 +125,38 @@ pub fn prepare(
             obs.event(Event::Note(
                 "the saved download link was refused; resolving the original URL again".into(),
             ));
-            let o = http.for_other_url(origin, &job.url);
-            probe_with_retries(origin, &o, cfg, obs).map_err(|(_, m)| m)?
+            probe_with_retries(origin, &http, cfg, obs).map_err(|(_, e)| e)?
         }
-        (Err((_, m)), _) => return Err(m),
+        (Err((_, e)), _) => return Err(e),
     };
     for n in &info.notes {
         obs.event(Event::Note(n.clone()));
     }
     let probed_before = job.final_url.is_some() && job.file_name.is_some();
-    if probed_before {
-        let diff = changes(job, &info);
-        if !diff.is_empty() && job.bytes_done > 0 {
-            return Err(format!(
-                "the remote file changed since the download started ({}); partial data kept; \
-                 run `ddm resume {} --restart` to download the new version from zero",
-                diff.join(", "),
-                job.id
-            ));
-        }
-        if !diff.is_empty() {
-            return fresh(store, job, info, http, cfg, obs);
-        }
-        if job.final_url.as_deref() != Some(info.final_url.as_str()) {
-            store
-                .set_final_url(job.id, &info.final_url)
-                .map_err(|e| e.to_string())?;
-        }
-        resume(store, job, info, http, cfg, obs)
-    } else {
-        fresh(store, job, info, http, cfg, obs)
+    if !probed_before {
+        let wanted = job.file_name.clone().unwrap_or(info.filename.clone());
+        return fresh(store, job, info, http, cfg, obs, &wanted);
     }
+    let diff = changes(job, &info);
+    if !diff.is_empty() && job.bytes_done > 0 {
+        return Err(JobError::new(
+            ErrorKind::RemoteChanged,
+            format!(
+                "the remote file changed since the download started ({}); partial data kept",
+                diff.join(", ")
+            ),
+        ));
+    }
+    let name = job.file_name.clone().expect("probed job has a name");
+    if !diff.is_empty() {
+        return restart(store, job, info, http, cfg, &name);
+    }
+    if job.final_url.as_deref() != Some(info.final_url.as_str()) {
+        store
+            .set_final_url(job.id, &info.final_url)
+            .map_err(store_error)?;
+    }
+    resume(store, job, info, http, cfg, obs, name)
 }
 
 fn probe_with_retries(
@@ -136,7 +164,7 @@ fn probe_with_retries(
     http: &HttpOptions,
     cfg: &Config,
     obs: &mut dyn Observer,
-) -> Result<RemoteInfo, (crate::retry::Failure, String)> {
+) -> Result<RemoteInfo, (crate::retry::Failure, JobError)> {
     let policy = crate::retry::Policy {
         max_attempts: cfg.max_attempts.min(4),
         ..Default::default()
@@ -163,12 +191,8 @@ fn probe_with_retries(
                         std::thread::sleep(d);
                     }
                     crate::retry::Decision::GiveUp => {
-                        let msg = if crate::retry::is_retryable(&e.failure) {
-                            format!("{e}; `ddm resume ID` tries again")
-                        } else {
-                            e.to_string()
-                        };
-                        return Err((e.failure, msg));
+                        let err = JobError::new(ErrorKind::Probe, e.to_string());
+                        return Err((e.failure, err));
                     }
                 }
             }
@@ -196,7 +220,32 @@ fn connections(store: &Store, job: &Job, cfg: &Config, host: &str, ranged: bool)
     )
 }
 
-/// First run (or a restart): choose the name, record the remote, create the `.part` file.
+/// What the store records of a fresh start, and the empty piece map (None without ranges).
+fn plan(info: &RemoteInfo) -> (RemoteMeta, Option<PieceMap>) {
+    let ranged = info.ranges && info.size.is_some();
+    let piece = piece_size_for(info.size.unwrap_or(0));
+    let pieces = ranged.then(|| PieceMap::new(info.size.unwrap_or(0), piece));
+    let meta = RemoteMeta {
+        final_url: info.final_url.clone(),
+        file_name: String::new(), // chosen by the reservation
+        size: info.size,
+        etag: info.etag.clone(),
+        last_modified: info.last_modified.clone(),
+        ranges: ranged,
+        piece_size: piece,
+    };
+    (meta, pieces)
+}
+
+fn bitmap(pieces: &Option<PieceMap>) -> Vec<u8> {
+    pieces
+        .as_ref()
+        .map(|p| p.as_bytes().to_vec())
+        .unwrap_or_default()
+}
+
+/// First run (or a start under a new name): reserve the name, record the remote, create and
+/// preallocate the `.part` file.
 fn fresh(
     store: &mut Store,
     job: &Job,
@@ -204,52 +253,38 @@ fn fresh(
     http: HttpOptions,
     cfg: &Config,
     obs: &mut dyn Observer,
-) -> Result<Prepared, String> {
-    let wanted = job
-        .file_name
-        .clone()
-        .unwrap_or_else(|| info.filename.clone());
-    let claimed = store.claimed_paths(job.id).map_err(|e| e.to_string())?;
-    let dir = job.dest_dir.clone();
-    let overwrite = job.settings.overwrite;
-    let name = crate::filename::unique_name(&wanted, |cand| {
-        let p = dir.join(cand);
-        claimed.contains(&p) || part_path(&p).exists() || (!overwrite && p.exists())
-    });
-    if name != wanted {
+    wanted: &str,
+) -> Result<Ready, JobError> {
+    let (meta, pieces) = plan(&info);
+    let r = jobs::reserve(store, job, wanted, &meta, &bitmap(&pieces))?;
+    if r.name != wanted {
         obs.event(Event::Note(format!(
-            "{} already exists or is being downloaded; saving as {name}",
-            dir.join(&wanted).display()
+            "{} already exists or is being downloaded; saving as {}",
+            job.dest_dir.join(wanted).display(),
+            r.name
         )));
     }
-    let dest = dir.join(&name);
-    let ranged = info.ranges && info.size.is_some();
-    let piece = piece_size_for(info.size.unwrap_or(0));
-    let pieces = if ranged {
-        Some(PieceMap::new(info.size.unwrap_or(0), piece))
-    } else {
-        None
-    };
-    let meta = RemoteMeta {
-        final_url: info.final_url.clone(),
-        file_name: name.clone(),
-        size: info.size,
-        etag: info.etag.clone(),
-        last_modified: info.last_modified.clone(),
-        ranges: ranged,
-        piece_size: piece,
-    };
-    let bitmap = pieces
-        .as_ref()
-        .map(|p| p.as_bytes().to_vec())
-        .unwrap_or_default();
-    // Record the name before creating the file: a crash in between then leaves a named job
-    // without a .part (started afresh), never an orphan .part that pushes it to "name (1)".
-    store
-        .save_remote(job.id, &meta, &bitmap)
-        .map_err(|e| e.to_string())?;
-    let file = PartFile::create(&dest, info.size).map_err(|e| e.to_string())?;
-    Ok(Prepared::new(info, name, dest, file, pieces, http).with_host_policy(store, job, cfg))
+    r.file
+        .reserve(info.size.unwrap_or(0))
+        .map_err(|e| storage_error(&e))?;
+    Ok(ready(store, job, cfg, (info, http), r, pieces))
+}
+
+/// Start over under the job's own name, reusing its own `.part` file if it is still there.
+fn restart(
+    store: &mut Store,
+    job: &Job,
+    info: RemoteInfo,
+    http: HttpOptions,
+    cfg: &Config,
+    name: &str,
+) -> Result<Ready, JobError> {
+    let (meta, pieces) = plan(&info);
+    let r = jobs::restart_in_place(store, job, name, &meta, &bitmap(&pieces))?;
+    r.file
+        .reserve(info.size.unwrap_or(0))
+        .map_err(|e| storage_error(&e))?;
+    Ok(ready(store, job, cfg, (info, http), r, pieces))
 }
 
 /// Continue a job from its bitmap.
@@ -260,56 +295,55 @@ fn resume(
     http: HttpOptions,
     cfg: &Config,
     obs: &mut dyn Observer,
-) -> Result<Prepared, String> {
-    let name = job.file_name.clone().expect("probed job has a name");
+    name: String,
+) -> Result<Ready, JobError> {
     let dest = job.dest_dir.join(&name);
     let ranged = info.ranges && info.size.is_some() && job.ranges == Some(true);
-    let restart = |why: &str, obs: &mut dyn Observer| {
+    let note = |why: &str, obs: &mut dyn Observer| {
         if job.bytes_done > 0 {
             obs.event(Event::Note(format!("{why}; restarting from zero")));
         }
     };
     if !ranged {
-        restart(
+        note(
             "the server does not support ranges, so the download cannot continue",
             obs,
         );
-        return fresh_same_name(store, job, info, http, cfg, name);
+        return restart(store, job, info, http, cfg, &name);
     }
     let size = info.size.unwrap_or(0);
     let piece = job.piece_size.unwrap_or_else(|| piece_size_for(size));
-    let pieces = PieceMap::from_bytes(size, piece, &job.bitmap);
-    let file = match (pieces.is_some(), PartFile::open(&dest, Some(size))) {
-        (true, Ok(f)) => f,
-        (false, _) => {
-            restart("the saved progress does not match the file", obs);
-            return fresh_same_name(store, job, info, http, cfg, name);
-        }
-        (true, Err(e)) if e.kind == std::io::ErrorKind::NotFound => {
-            restart(
+    let Some(pieces) = PieceMap::from_bytes(size, piece, &job.bitmap) else {
+        note("the saved progress does not match the file", obs);
+        return restart(store, job, info, http, cfg, &name);
+    };
+    let file = match PartFile::open_own(&dest, job.part_id, Some(size)) {
+        Ok(f) => f,
+        Err(Reopen::Missing) => {
+            note(
                 &format!("the partial file {} is gone", part_path(&dest).display()),
                 obs,
             );
-            return fresh_same_name(store, job, info, http, cfg, name);
+            return restart(store, job, info, http, cfg, &name);
         }
-        (true, Err(e)) => return Err(e.to_string()),
+        Err(Reopen::NotOurs) => {
+            obs.event(Event::Note(format!(
+                "{} is not the file ddm created (a link, or another file put in its place); \
+                 it is left alone and the download starts over under a new name",
+                part_path(&dest).display()
+            )));
+            return fresh(store, job, info, http, cfg, obs, &name);
+        }
+        Err(Reopen::Failed(e)) => return Err(storage_error(&e)),
     };
-    Ok(Prepared::new(info, name, dest, file, pieces, http).with_host_policy(store, job, cfg))
-}
-
-/// Start over, keeping the name the job already has.
-fn fresh_same_name(
-    store: &mut Store,
-    job: &Job,
-    info: RemoteInfo,
-    http: HttpOptions,
-    cfg: &Config,
-    name: String,
-) -> Result<Prepared, String> {
-    let mut j = job.clone();
-    j.file_name = Some(name);
-    j.settings.overwrite = true; // our own name: the .part we replace is ours
-    fresh(store, &j, info, http, cfg, &mut super::NoObserver)
+    let fid = file.id().map_err(|e| storage_error(&e))?;
+    if job.part_id.is_none() {
+        // A job recorded before identities were kept adopts its regular `.part` file.
+        store.adopt_part(job.id, fid).map_err(store_error)?;
+    }
+    file.reserve(size).map_err(|e| storage_error(&e))?;
+    let r = Reserved { name, file };
+    Ok(ready(store, job, cfg, (info, http), r, Some(pieces)))
 }
 
 fn host_of(url: &str) -> String {

@@ -13,8 +13,9 @@
 //!    included, is kept.
 //! 4. At most [`MAX_NAME_BYTES`] bytes, cut on a char boundary, keeping the extension.
 
-/// Longest name, in bytes, that common filesystems (ext4, btrfs, xfs, APFS) accept.
-pub const MAX_NAME_BYTES: usize = 255;
+/// Longest name, in bytes, a download gets: common filesystems (ext4, btrfs, xfs, APFS)
+/// accept 255, and the `.part` file that is written first needs 5 more.
+pub const MAX_NAME_BYTES: usize = 255 - ".part".len();
 
 /// Makes `raw` safe as one path component in a directory (see the module docs for the
 /// exact rules). `None` if nothing usable remains.
@@ -171,16 +172,17 @@ mod tests {
         let long = format!("{}.pdf", "é".repeat(150)); // 304 bytes
         let out = s(&long).unwrap();
         assert!(out.len() <= MAX_NAME_BYTES);
-        assert_eq!(out, format!("{}.pdf", "é".repeat(125)));
-        // 3-byte chars: 248 is not a boundary, so the stem ends at 246 bytes.
+        // 250 bytes at most (room for ".part"): 246 for the stem, 4 for ".pdf".
+        assert_eq!(out, format!("{}.pdf", "é".repeat(123)));
+        // 3-byte chars: 243 bytes are left for the stem, exactly 81 of them.
         let out = s(&format!("{}.tar.gz", "€".repeat(100))).unwrap();
-        assert_eq!(out, format!("{}.tar.gz", "€".repeat(82)));
-        // No extension: a plain cut.
+        assert_eq!(out, format!("{}.tar.gz", "€".repeat(81)));
+        // No extension: a plain cut (250 is not a boundary, so 249 bytes).
         let out = s(&"€".repeat(100)).unwrap();
-        assert_eq!(out, "€".repeat(85));
+        assert_eq!(out, "€".repeat(83));
         // A cut exposing spaces/dots trims them.
-        let out = s(&format!("{}{}.txt", "a".repeat(250), " ".repeat(20))).unwrap();
-        assert_eq!(out, format!("{}.txt", "a".repeat(250)));
+        let out = s(&format!("{}{}.txt", "a".repeat(240), " ".repeat(20))).unwrap();
+        assert_eq!(out, format!("{}.txt", "a".repeat(240)));
         let exact = "a".repeat(MAX_NAME_BYTES);
         assert_eq!(s(&exact).as_deref(), Some(exact.as_str()));
     }

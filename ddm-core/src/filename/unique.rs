@@ -97,8 +97,8 @@ mod tests {
     }
 
     #[test]
-    fn candidates_stay_within_255_bytes() {
-        let name = format!("{}.mp4", "ü".repeat(125)); // 254 bytes
+    fn candidates_stay_within_the_limit() {
+        let name = format!("{}.mp4", "ü".repeat(123)); // 250 bytes
         let got = sequence(&name, &[], 12);
         assert_eq!(got[0], name);
         for candidate in &got {
@@ -109,12 +109,12 @@ mod tests {
             );
             assert!(candidate.ends_with(".mp4"));
         }
-        assert_eq!(got[1], format!("{} (1).mp4", "ü".repeat(123)));
-        assert_eq!(got[11], format!("{} (11).mp4", "ü".repeat(123)));
+        assert_eq!(got[1], format!("{} (1).mp4", "ü".repeat(121)));
+        assert_eq!(got[11], format!("{} (11).mp4", "ü".repeat(120)));
         let long = "x".repeat(400);
         assert_eq!(unique_name(&long, |_| false).len(), MAX_NAME_BYTES);
         let first = "x".repeat(MAX_NAME_BYTES);
         let second = unique_name(&long, |c| c == first);
-        assert_eq!(second, format!("{} (1)", "x".repeat(251)));
+        assert_eq!(second, format!("{} (1)", "x".repeat(MAX_NAME_BYTES - 4)));
     }
 }

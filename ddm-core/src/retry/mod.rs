@@ -93,7 +93,7 @@ pub enum Failure {
     /// Retried a few times ([`INVALID_RESPONSE_MAX_ATTEMPTS`]).
     InvalidResponse(String),
     /// Local disk error. Final, never retried.
-    Storage(String),
+    Storage(crate::storage::StorageError),
     /// The remote file is no longer the one being downloaded (validators changed). Final:
     /// two versions are never spliced.
     Changed(String),
@@ -115,7 +115,7 @@ impl std::fmt::Display for Failure {
             Failure::Tls => f.write_str("TLS certificate or handshake failure (use --insecure only if you trust the server)"),
             Failure::Http { status, .. } => write!(f, "HTTP {status}{}", status_hint(*status)),
             Failure::InvalidResponse(m) => write!(f, "invalid response: {m}"),
-            Failure::Storage(m) => f.write_str(m),
+            Failure::Storage(e) => write!(f, "{e}"),
             Failure::Changed(m) => f.write_str(m),
             Failure::Other(m) => f.write_str(m),
         }

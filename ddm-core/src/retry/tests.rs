@@ -42,7 +42,15 @@ fn classification_table() {
             true,
             false,
         ),
-        (Failure::Storage("ENOSPC".into()), false, false),
+        (
+            Failure::Storage(crate::storage::StorageError::io(
+                "write",
+                std::path::Path::new("/x"),
+                &std::io::Error::from_raw_os_error(libc::ENOSPC),
+            )),
+            false,
+            false,
+        ),
         (Failure::Other("boom".into()), false, false),
         (http(408), true, false),
         (http(429), true, true),

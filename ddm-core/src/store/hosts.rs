@@ -32,12 +32,13 @@ impl Store {
                 [host],
                 |r| {
                     Ok(HostPolicy {
-                        max_connections: r.get(0)?,
-                        recommended: r.get(1)?,
+                        max_connections: r.get("max_connections")?,
+                        recommended: r.get("recommended")?,
                     })
                 },
             )
-            .optional()?
+            .optional()
+            .map_err(|e| self.err(e))?
             .unwrap_or_default())
     }
 
@@ -47,7 +48,7 @@ impl Store {
             "INSERT INTO hosts (host, max_connections, updated_at) VALUES (?1, ?2, ?3) \
              ON CONFLICT(host) DO UPDATE SET max_connections = ?2, updated_at = ?3",
             params![host, n, now()],
-        )?;
+        ).map_err(|e| self.err(e))?;
         Ok(())
     }
 
@@ -57,7 +58,7 @@ impl Store {
             "INSERT INTO hosts (host, recommended, updated_at) VALUES (?1, ?2, ?3) \
              ON CONFLICT(host) DO UPDATE SET recommended = ?2, updated_at = ?3",
             params![host, n, now()],
-        )?;
+        ).map_err(|e| self.err(e))?;
         Ok(())
     }
 }

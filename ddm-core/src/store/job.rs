@@ -1,132 +1,105 @@
 //! The job model: what the store records about one download.
 //!
 //! `JobState` carries only the data valid in each state (a failed job has its error, nothing
-//! else does). `Header` hides secret values (Cookie, Authorization, ...) from `Debug` and from
+//! else does). Request headers (`model::Header`) hide secret values from `Debug` and from
 //! anything printed to the user.
 
+use crate::model::{ErrorKind, Header, JobError};
+use crate::storage::FileId;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::path::PathBuf;
 
+/// The state of a job; a failed job carries its error, nothing else does.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum JobState {
     Queued,
     Running,
     Paused,
     Done,
-    Failed { error: String },
+    Failed(JobError),
+}
+
+/// A job's state without its data: what store queries select on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StateKind {
+    Queued,
+    Running,
+    Paused,
+    Done,
+    Failed,
+}
+
+impl StateKind {
+    /// The lowercase name stored in the database and printed by `status --json`.
+    pub fn name(self) -> &'static str {
+        match self {
+            StateKind::Queued => "queued",
+            StateKind::Running => "running",
+            StateKind::Paused => "paused",
+            StateKind::Done => "done",
+            StateKind::Failed => "failed",
+        }
+    }
+    pub(crate) fn from_name(name: &str) -> Option<Self> {
+        [
+            StateKind::Queued,
+            StateKind::Running,
+            StateKind::Paused,
+            StateKind::Done,
+            StateKind::Failed,
+        ]
+        .into_iter()
+        .find(|k| k.name() == name)
+    }
 }
 
 impl JobState {
+    pub fn kind(&self) -> StateKind {
+        match self {
+            JobState::Queued => StateKind::Queued,
+            JobState::Running => StateKind::Running,
+            JobState::Paused => StateKind::Paused,
+            JobState::Done => StateKind::Done,
+            JobState::Failed(_) => StateKind::Failed,
+        }
+    }
     /// The lowercase name stored in the database and printed by `status --json`.
     pub fn name(&self) -> &'static str {
-        match self {
-            JobState::Queued => "queued",
-            JobState::Running => "running",
-            JobState::Paused => "paused",
-            JobState::Done => "done",
-            JobState::Failed { .. } => "failed",
-        }
+        self.kind().name()
     }
     pub fn is_done(&self) -> bool {
         matches!(self, JobState::Done)
     }
-    pub fn error(&self) -> Option<&str> {
+    pub fn error(&self) -> Option<&JobError> {
         match self {
-            JobState::Failed { error } => Some(error),
+            JobState::Failed(e) => Some(e),
             _ => None,
         }
     }
-    pub(crate) fn from_db(name: &str, error: Option<String>) -> Option<Self> {
-        Some(match name {
-            "queued" => JobState::Queued,
-            "running" => JobState::Running,
-            "paused" => JobState::Paused,
-            "done" => JobState::Done,
-            "failed" => JobState::Failed {
-                error: error.unwrap_or_default(),
-            },
-            _ => return None,
-        })
+    pub(crate) fn from_db(name: &str, error: Option<String>, kind: Option<String>) -> Self {
+        match StateKind::from_name(name) {
+            Some(StateKind::Queued) => JobState::Queued,
+            Some(StateKind::Running) => JobState::Running,
+            Some(StateKind::Paused) => JobState::Paused,
+            Some(StateKind::Done) => JobState::Done,
+            Some(StateKind::Failed) => JobState::Failed(JobError::new(
+                kind.as_deref()
+                    .and_then(ErrorKind::parse)
+                    .unwrap_or(ErrorKind::Internal),
+                error.unwrap_or_default(),
+            )),
+            None => JobState::Failed(JobError::new(
+                ErrorKind::Internal,
+                format!("unknown stored state {name:?}"),
+            )),
+        }
     }
 }
 
 impl fmt::Display for JobState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
-    }
-}
-
-/// One request header. Secret values never appear in `Debug` or `Display`.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Header {
-    pub name: String,
-    pub value: String,
-}
-
-const SECRET_HEADERS: &[&str] = &[
-    "cookie",
-    "authorization",
-    "proxy-authorization",
-    "x-api-key",
-    "x-auth-token",
-];
-
-impl Header {
-    pub fn new(name: impl Into<String>, value: impl Into<String>) -> Self {
-        Header {
-            name: name.into(),
-            value: value.into(),
-        }
-    }
-    /// Parse `Name: value` as given to `--header`.
-    pub fn parse(line: &str) -> Result<Self, String> {
-        let (name, value) = line
-            .split_once(':')
-            .ok_or_else(|| format!("header {line:?} has no ':'; write it as 'Name: value'"))?;
-        let name = name.trim();
-        if name.is_empty() || !name.bytes().all(is_token_byte) {
-            return Err(format!(
-                "header name {name:?} is not a valid HTTP token; write it as 'Name: value'"
-            ));
-        }
-        let value = value.trim();
-        if value.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
-            return Err(format!("header {name}: value contains a line break or NUL"));
-        }
-        Ok(Header::new(name, value))
-    }
-    pub fn is_secret(&self) -> bool {
-        SECRET_HEADERS
-            .iter()
-            .any(|s| self.name.eq_ignore_ascii_case(s))
-    }
-    /// `Name: value` with secrets replaced by `<redacted>`.
-    pub fn redacted(&self) -> String {
-        if self.is_secret() {
-            format!("{}: <redacted>", self.name)
-        } else {
-            format!("{}: {}", self.name, self.value)
-        }
-    }
-    /// `Name: value` for the wire.
-    pub fn wire(&self) -> String {
-        format!("{}: {}", self.name, self.value)
-    }
-}
-
-fn is_token_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
-}
-
-impl fmt::Debug for Header {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.redacted())
-    }
-}
-impl fmt::Display for Header {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.redacted())
     }
 }
 
@@ -172,6 +145,8 @@ pub struct Job {
     pub updated_at: i64,
     /// Bytes per second at the last checkpoint, while running.
     pub speed: Option<u64>,
+    /// The `.part` file this job created (and, after the rename, its finished file).
+    pub part_id: Option<FileId>,
 }
 
 impl Job {
@@ -215,40 +190,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn secret_headers_are_redacted_in_debug_and_display() {
-        let h = Header::parse("Cookie: session=abc123").unwrap();
-        assert!(!format!("{h:?}").contains("abc123"));
-        assert!(!format!("{h}").contains("abc123"));
-        let a = Header::parse("authorization: Bearer xyz").unwrap();
-        assert!(!format!("{:?}", vec![a]).contains("xyz"));
-        let ok = Header::parse("X-Thing: visible").unwrap();
-        assert_eq!(format!("{ok}"), "X-Thing: visible");
-    }
-
-    #[test]
-    fn header_syntax_is_checked() {
-        assert!(Header::parse("NoColon").unwrap_err().contains("no ':'"));
-        assert!(Header::parse(": v").is_err());
-        assert!(Header::parse("Bad Name: v").is_err());
-        assert!(Header::parse("X: a\r\nInjected: 1").is_err());
-        assert_eq!(
-            Header::parse("  X-A :  b c ").unwrap(),
-            Header::new("X-A", "b c")
-        );
-    }
-
-    #[test]
     fn state_names_round_trip() {
         for s in [
             JobState::Queued,
             JobState::Running,
             JobState::Paused,
             JobState::Done,
-            JobState::Failed { error: "e".into() },
+            JobState::Failed(JobError::new(ErrorKind::Checksum, "e")),
         ] {
-            let back = JobState::from_db(s.name(), s.error().map(String::from)).unwrap();
+            let back = JobState::from_db(
+                s.name(),
+                s.error().map(|e| e.message.clone()),
+                s.error().map(|e| e.kind.as_str().to_string()),
+            );
             assert_eq!(back, s);
         }
-        assert!(JobState::from_db("bogus", None).is_none());
+        assert_eq!(
+            JobState::from_db("bogus", None, None).error().map(|e| e.kind),
+            Some(ErrorKind::Internal)
+        );
     }
 }

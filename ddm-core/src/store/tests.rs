@@ -1,6 +1,8 @@
 //! Store unit tests: in-memory for the logic, temp files for open/permission/corruption.
 
 use super::*;
+use crate::model::{ErrorKind, JobError};
+use crate::storage::FileId;
 use std::os::unix::fs::PermissionsExt;
 
 fn new_job(url: &str) -> NewJob {
@@ -61,18 +63,20 @@ fn pause_resume_transitions() {
     assert_eq!(s.pause(&[a]).unwrap(), Vec::<i64>::new());
     assert_eq!(s.resume(&[a]).unwrap(), vec![a]);
     assert_eq!(s.state(a).unwrap(), Some(JobState::Queued));
-    s.set_state(
-        a,
-        &JobState::Failed {
-            error: "boom".into(),
-        },
-    )
-    .unwrap();
-    assert_eq!(s.get(a).unwrap().state.error(), Some("boom"));
+    let boom = JobError::new(ErrorKind::GaveUp, "boom");
+    assert!(
+        !s.end_run(a, &JobState::Failed(boom.clone())).unwrap(),
+        "only a running job's run can end"
+    );
+    assert_eq!(s.claim(a).unwrap().state, JobState::Running);
+    assert!(s.end_run(a, &JobState::Failed(boom.clone())).unwrap());
+    assert_eq!(s.get(a).unwrap().state.error(), Some(&boom));
+    assert_eq!(s.ids_in(&[StateKind::Failed]).unwrap(), vec![a]);
     assert_eq!(s.resume(&[a]).unwrap(), vec![a]);
     assert_eq!(s.get(a).unwrap().state, JobState::Queued);
-    s.set_state(a, &JobState::Done).unwrap();
+    assert!(s.complete(a, "x", 1).unwrap());
     assert!(s.resume(&[a]).unwrap().is_empty(), "done jobs stay done");
+    assert!(s.pause(&[a]).unwrap().is_empty(), "done jobs stay done");
 }
 
 #[test]
@@ -84,11 +88,8 @@ fn recover_running_requeues() {
     assert_eq!(s.state(j.id).unwrap(), Some(JobState::Queued));
 }
 
-#[test]
-fn remote_meta_checkpoint_and_reset() {
-    let mut s = Store::open_in_memory().unwrap();
-    let id = s.add(&new_job("http://a/1")).unwrap();
-    let m = RemoteMeta {
+fn meta() -> RemoteMeta {
+    RemoteMeta {
         final_url: "http://b/1".into(),
         file_name: "1.bin".into(),
         size: Some(10 << 20),
@@ -96,8 +97,21 @@ fn remote_meta_checkpoint_and_reset() {
         last_modified: None,
         ranges: true,
         piece_size: 1 << 20,
+    }
+}
+
+#[test]
+fn remote_meta_checkpoint_and_reset() {
+    let mut s = Store::open_in_memory().unwrap();
+    let id = s.add(&new_job("http://a/1")).unwrap();
+    let fid = FileId {
+        dev: 7,
+        ino: u64::MAX - 3,
+        born: Some(1_700_000_000_123_456_789),
     };
-    s.save_remote(id, &m, &[0, 0]).unwrap();
+    let tx = s.begin().unwrap();
+    tx.save_remote(id, &meta(), &[0, 0], Some(fid)).unwrap();
+    tx.commit().unwrap();
     s.checkpoint(id, &[0b1010_0000, 0], 2 << 20, Some(5))
         .unwrap();
     let j = s.get(id).unwrap();
@@ -107,40 +121,133 @@ fn remote_meta_checkpoint_and_reset() {
     assert_eq!(j.bitmap, vec![0b1010_0000, 0]);
     assert_eq!(j.bytes_done, 2 << 20);
     assert_eq!(j.speed, Some(5));
+    assert_eq!(j.part_id, Some(fid), "identities survive the i64 column");
+    assert_eq!(j.part_id.unwrap().born, fid.born);
     assert_eq!(j.path(), Some(PathBuf::from("/tmp/dl/1.bin")));
     assert_eq!(j.percent(), Some(20.0));
-    s.finish(id, "1 (1).bin", 10 << 20).unwrap();
+    s.pause(&[id]).unwrap();
+    assert!(s.complete(id, "1 (1).bin", 10 << 20).unwrap());
     let j = s.get(id).unwrap();
+    assert_eq!(j.state, JobState::Done, "a pause during finalize does not undo it");
     assert_eq!(
         (j.file_name.as_deref(), j.bytes_done),
         (Some("1 (1).bin"), 10 << 20)
     );
-    assert_eq!(
-        j.bitmap,
-        vec![0b1010_0000, 0],
-        "the bitmap is left as it was"
-    );
-    s.reset_progress(id).unwrap();
+    let tx = s.begin().unwrap();
+    tx.reset_progress(id).unwrap();
+    tx.commit().unwrap();
     let j = s.get(id).unwrap();
     assert_eq!((j.size, j.bytes_done, j.bitmap.len()), (None, 0, 0));
     assert_eq!(j.file_name, None, "a chosen-by-server name is re-chosen");
+    assert_eq!(j.part_id, None);
 }
 
 #[test]
-fn claimed_paths_exclude_self_and_done() {
+fn names_in_use_exclude_self_done_and_other_directories() {
     let mut s = Store::open_in_memory().unwrap();
     let mut a = new_job("http://a/1");
     a.file_name = Some("x".into());
-    let a = s.add(&a).unwrap();
     let mut b = new_job("http://a/2");
     b.file_name = Some("y".into());
-    let b = s.add(&b).unwrap();
-    assert_eq!(
-        s.claimed_paths(a).unwrap(),
-        vec![PathBuf::from("/tmp/dl/y")]
-    );
-    s.set_state(b, &JobState::Done).unwrap();
-    assert!(s.claimed_paths(a).unwrap().is_empty());
+    let mut c = new_job("http://a/3");
+    c.file_name = Some("z".into());
+    c.dest_dir = PathBuf::from("/elsewhere");
+    let ids = s.add_many(&[a, b, c]).unwrap();
+    let tx = s.begin().unwrap();
+    let names = tx.names_in_use(Path::new("/tmp/dl"), ids[0]).unwrap();
+    assert_eq!(names, ["y".to_string()].into_iter().collect());
+    tx.commit().unwrap();
+    s.complete(ids[1], "y", 1).unwrap();
+    let tx = s.begin().unwrap();
+    assert!(tx.names_in_use(Path::new("/tmp/dl"), ids[0]).unwrap().is_empty());
+}
+
+#[test]
+fn add_many_is_all_or_nothing() {
+    let mut s = Store::open_in_memory().unwrap();
+    s.conn
+        .execute_batch(
+            "CREATE TRIGGER no_third BEFORE INSERT ON jobs WHEN NEW.url = 'http://a/3' \
+             BEGIN SELECT RAISE(ABORT, 'refused'); END;",
+        )
+        .unwrap();
+    let jobs: Vec<_> = (1..=5).map(|i| new_job(&format!("http://a/{i}"))).collect();
+    assert!(s.add_many(&jobs).is_err());
+    assert!(s.list().unwrap().is_empty(), "nothing of a failed add is kept");
+    let ids = s.add_many(&jobs[..2]).unwrap();
+    assert_eq!(ids.len(), 2);
+}
+
+#[test]
+fn non_utf8_directories_are_kept_byte_exact() {
+    use std::os::unix::ffi::OsStrExt;
+    let mut s = Store::open_in_memory().unwrap();
+    let mut j = new_job("http://a/1");
+    j.dest_dir = PathBuf::from(std::ffi::OsStr::from_bytes(b"/tmp/caf\xe9"));
+    let id = s.add(&j).unwrap();
+    assert_eq!(s.get(id).unwrap().dest_dir, j.dest_dir);
+}
+
+#[test]
+fn a_version_1_database_is_migrated_and_keeps_its_jobs() {
+    let t = tempfile::tempdir().unwrap();
+    let path = t.path().join("jobs.db");
+    {
+        let c = rusqlite::Connection::open(&path).unwrap();
+        c.execute_batch(MIGRATIONS[0]).unwrap();
+        c.execute_batch(
+            "INSERT INTO jobs (url, dest_dir, file_name, state, error, created_at, updated_at) \
+             VALUES ('http://a/old', '/tmp/dl', 'old.bin', 'failed', 'boom', 1, 1);",
+        )
+        .unwrap();
+        c.pragma_update(None, "user_version", 1).unwrap();
+        c.pragma_update(None, "application_id", APPLICATION_ID)
+            .unwrap();
+    }
+    let mut s = Store::open(&path).unwrap();
+    let j = s.get(1).unwrap();
+    assert_eq!(j.dest_dir, PathBuf::from("/tmp/dl"));
+    assert_eq!(j.path(), Some(PathBuf::from("/tmp/dl/old.bin")));
+    assert_eq!(j.state.error().map(|e| e.message.as_str()), Some("boom"));
+    assert_eq!(j.part_id, None);
+    let tx = s.begin().unwrap();
+    let names = tx.names_in_use(Path::new("/tmp/dl"), 99).unwrap();
+    assert!(names.contains("old.bin"), "old text directories still match");
+}
+
+#[test]
+fn claims_and_transitions_hold_across_connections() {
+    // Two connections to one file: what each sees must never be a stale read that it then
+    // writes over (the SQLITE_BUSY_SNAPSHOT trap of deferred transactions).
+    let t = tempfile::tempdir().unwrap();
+    let path = t.path().join("jobs.db");
+    let mut a = Store::open(&path).unwrap();
+    let mut b = Store::open(&path).unwrap();
+    let ids = a
+        .add_many(&(0..50).map(|i| new_job(&format!("http://a/{i}"))).collect::<Vec<_>>())
+        .unwrap();
+    let claimed: Vec<i64> = std::thread::scope(|s| {
+        let ha = s.spawn(|| {
+            let mut got = Vec::new();
+            while let Some(j) = a.claim_next().unwrap() {
+                got.push(j.id);
+            }
+            got
+        });
+        let hb = s.spawn(|| {
+            let mut got = Vec::new();
+            while let Some(j) = b.claim_next().unwrap() {
+                got.push(j.id);
+            }
+            got
+        });
+        let mut all = ha.join().unwrap();
+        all.extend(hb.join().unwrap());
+        all
+    });
+    let mut sorted = claimed.clone();
+    sorted.sort();
+    assert_eq!(sorted, ids, "every job claimed exactly once");
 }
 
 #[test]

@@ -1,13 +1,33 @@
 //! Failure policy of the coordinator: retry through the classifier and the job's budget,
 //! lower the connection count when the server refuses more, and resolve the original URL
-//! again when a signed download link expires.
+//! again when a signed download link expires or the file moved (a 3xx to a range request).
+//!
+//! An attempt that broke after moving at least a piece's worth of bytes made durable
+//! progress: it is retried at once without spending the budget. Any other attempt counts,
+//! including one that moved a few bytes and one of a stream without ranges (which starts over
+//! from zero, keeping nothing): so a server that always cuts the connection early ends the
+//! job after `max_attempts`, instead of being asked again forever.
 
 use super::{Coordinator, Slot, Stop};
 use crate::engine::Event;
+use crate::jobs::storage_error;
+use crate::model::{ErrorKind, JobError};
 use crate::retry::{self, Decision, Failure};
 use crate::transfer::Segment;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
+
+/// The job error for a failure that is final (not worth retrying).
+pub(crate) fn final_error(f: &Failure) -> JobError {
+    match f {
+        Failure::Storage(e) => storage_error(e),
+        Failure::Changed(m) => JobError::new(ErrorKind::RemoteChanged, m.clone()),
+        Failure::Other(m) if m.starts_with("internal error") => {
+            JobError::new(ErrorKind::Internal, m.clone())
+        }
+        f => JobError::new(ErrorKind::Transfer, f.to_string()),
+    }
+}
 
 impl Coordinator<'_> {
     pub(super) fn on_failure(&mut self, i: usize, f: Failure, bytes: u64) -> Option<Stop> {
@@ -16,17 +36,23 @@ impl Coordinator<'_> {
         if f == Failure::Timeout {
             self.stats.stalls += 1;
         }
-        if bytes > 0 {
+        // Without ranges nothing of a broken stream is kept: no attempt makes progress.
+        let unit = self.pieces.as_ref().map_or(u64::MAX, |p| p.piece_size());
+        let progressed = bytes >= unit;
+        if progressed {
             self.slots[i].attempts = 0; // it made progress: not a stuck range
         }
         if !self.p.ranged {
-            // Without ranges a stream can only start over.
+            // Without ranges a stream can only start over (its failures still count).
             let end = self.p.limit.or(self.p.size).unwrap_or(u64::MAX);
+            let attempts = self.slots[i].attempts;
             self.slots[i] = Slot::new(Segment::new(0, end));
+            self.slots[i].attempts = attempts;
         }
-        // Expired signed links answer 403 or 410 (some providers 400).
+        // Expired signed links answer 403 or 410 (some providers 400); a moved file answers
+        // a redirect, which transfers never follow themselves.
         if let Failure::Http {
-            status: 400 | 403 | 410,
+            status: 300..=399 | 400 | 403 | 410,
             ..
         } = f
         {
@@ -37,8 +63,9 @@ impl Coordinator<'_> {
             }
             let received = self.shared.received.load(Ordering::Relaxed);
             let progressed = self.reresolved_at.is_none_or(|at| received > at);
+            let moved = matches!(f, Failure::Http { status: 300..=399, .. });
             // Each new resolution needs progress since the last one: never a loop.
-            if self.p.first_url != self.p.url && progressed {
+            if (moved || self.p.first_url != self.p.url) && progressed {
                 self.reresolved_at = Some(received);
                 return self.reresolve(i);
             }
@@ -64,9 +91,9 @@ impl Coordinator<'_> {
                 self.throttled = true;
             }
         }
-        // A connection that delivered data and then broke is a flaky network, not a stuck
-        // range: go again at once, without spending the job's retry budget.
-        if bytes > 0 && matches!(f, Failure::Partial | Failure::Reset | Failure::Timeout) {
+        // A connection that delivered real progress and then broke is a flaky network, not
+        // a stuck range: go again at once, without spending the job's retry budget.
+        if progressed && matches!(f, Failure::Partial | Failure::Reset | Failure::Timeout) {
             self.slots[i].not_before = Instant::now();
             return None;
         }
@@ -83,41 +110,51 @@ impl Coordinator<'_> {
                 self.slots[i].not_before = Instant::now() + d;
                 None
             }
-            Decision::Retry(_) => Some(Stop::Failed(format!(
-                "gave up after {} retries (retry_budget); last error: {f}; progress kept, \
-                 `ddm resume ID` continues",
-                self.p.cfg.retry_budget
+            Decision::Retry(_) => Some(Stop::Failed(JobError::new(
+                ErrorKind::GaveUp,
+                format!(
+                    "gave up after {} retries (retry_budget); last error: {f}; progress kept",
+                    self.p.cfg.retry_budget
+                ),
             ))),
-            Decision::GiveUp if retry::is_retryable(&f) => Some(Stop::Failed(format!(
-                "gave up after {} failed attempts on one range; last error: {f}; progress \
-                 kept, `ddm resume ID` continues",
-                self.slots[i].attempts
-            ))),
-            Decision::GiveUp => Some(Stop::Failed(f.to_string())),
+            Decision::GiveUp if retry::is_retryable(&f) => {
+                let short = if bytes > 0 && !self.p.ranged {
+                    " (the server has no ranges, so each attempt started over)"
+                } else {
+                    ""
+                };
+                Some(Stop::Failed(JobError::new(
+                    ErrorKind::GaveUp,
+                    format!(
+                        "gave up after {} failed attempts on one range{short}; last error: \
+                         {f}; progress kept",
+                        self.slots[i].attempts
+                    ),
+                )))
+            }
+            Decision::GiveUp => Some(Stop::Failed(final_error(&f))),
         }
     }
 
-    /// A 403/410 after a redirect: the signed URL probably expired. Resolve the original URL
-    /// again, once; continue only if it is the same file.
+    /// A 403/410 after a redirect (the signed URL probably expired) or a redirect: resolve the
+    /// original URL again; continue only if it is the same file.
     fn reresolve(&mut self, i: usize) -> Option<Stop> {
         self.obs.event(Event::Note(
             "the download link was refused; resolving the original URL again".into(),
         ));
-        let opts = self
-            .shared
-            .opts
-            .for_other_url(&self.p.first_url, &self.p.url);
-        match crate::resolver::probe(&self.p.first_url, &opts) {
+        // The job's options decide per hop which headers may go (credentials stay on the
+        // origin the user gave).
+        match crate::resolver::probe(&self.p.first_url, &self.shared.opts) {
             Ok(info) => {
                 let same = info.size == self.p.size
                     && (self.p.etag.is_none() || info.etag == self.p.etag)
                     && (self.p.last_modified.is_none()
                         || info.last_modified == self.p.last_modified);
                 if !same {
-                    return Some(Stop::Failed(
-                        "the original URL now leads to a different file; run `ddm resume ID --restart` to download it"
-                            .into(),
-                    ));
+                    return Some(Stop::Failed(JobError::new(
+                        ErrorKind::RemoteChanged,
+                        "the original URL now leads to a different file",
+                    )));
                 }
                 self.p.url = info.final_url.clone();
                 self.url_gen += 1;
@@ -127,8 +164,9 @@ impl Coordinator<'_> {
                 self.slots[i].not_before = Instant::now();
                 None
             }
-            Err(e) => Some(Stop::Failed(format!(
-                "the link expired and resolving it again failed: {e}"
+            Err(e) => Some(Stop::Failed(JobError::new(
+                ErrorKind::Probe,
+                format!("the link expired or moved and resolving it again failed: {e}"),
             ))),
         }
     }

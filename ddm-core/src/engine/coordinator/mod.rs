@@ -3,9 +3,11 @@
 //! Workers only transfer bytes. The coordinator hands them segments, steals work for idle
 //! connections from the largest remaining range, retries failures through the classifier,
 //! lowers the connection count when the server throttles, checkpoints durable progress
-//! (write → fdatasync → commit the bitmap, engine.md 5) about once a second, polls the store
-//! so a `pause`/`remove` from another terminal takes effect within a second, and decides
-//! completion from the bitmap, never from "the queue is empty" (engine.md 2).
+//! (write → fdatasync → commit the bitmap: after a crash only committed pieces are trusted)
+//! about once a second *and* every `CHECKPOINT_BYTES` received, so a crash costs at most the
+//! pieces in flight plus a few MiB, polls the store so a `pause`/`remove` from another
+//! terminal takes effect within a second, and decides completion from the bitmap, never from
+//! "the queue is empty". A checkpoint the store cannot save stops the job with that error.
 
 mod failure;
 mod schedule;
@@ -14,6 +16,8 @@ use super::coverage::Coverage;
 use super::split::initial_segments;
 use super::{Control, Event, Observer, Progress};
 use crate::config::Config;
+use crate::jobs::{storage_error, store_error};
+use crate::model::{ErrorKind, JobError};
 use crate::pieces::PieceMap;
 use crate::retry::{self, Failure};
 use crate::store::{JobState, Store};
@@ -29,6 +33,9 @@ const CONTROL_EVERY: Duration = Duration::from_millis(250);
 const PROGRESS_EVERY: Duration = Duration::from_millis(200);
 /// Start kernel writeback after this many new bytes, so the final fsync finds little to do.
 const WRITEBACK_EVERY: u64 = 32 << 20;
+/// Checkpoint after this many bytes received since the last one, whatever the time: at
+/// 128 MiB/s a one-second cadence alone would lose a second of transfer to a crash.
+const CHECKPOINT_BYTES: u64 = 16 << 20;
 /// How long a worker rests after we cut its response on a host that caps connections.
 const COOL_DOWN: Duration = Duration::from_millis(300);
 
@@ -39,7 +46,7 @@ pub enum Stop {
     Paused,
     Removed,
     Interrupted,
-    Failed(String),
+    Failed(JobError),
 }
 
 struct Slot {
@@ -232,6 +239,7 @@ impl<'a> Coordinator<'a> {
         let mut last_checkpoint = Instant::now();
         let checkpoint_every = Duration::from_secs_f64(self.p.cfg.checkpoint_secs);
         let mut flushed = 0u64;
+        let mut checkpointed = 0u64;
         self.assign();
         let stop = loop {
             if let Some(stop) = self.drain_reports() {
@@ -252,10 +260,13 @@ impl<'a> Coordinator<'a> {
                 }
             }
             self.assign();
-            if last_checkpoint.elapsed() >= checkpoint_every {
+            if last_checkpoint.elapsed() >= checkpoint_every
+                || received - checkpointed >= CHECKPOINT_BYTES
+            {
                 last_checkpoint = Instant::now();
-                if let Err(msg) = self.checkpoint() {
-                    break Stop::Failed(msg);
+                checkpointed = received;
+                if let Err(e) = self.checkpoint() {
+                    break Stop::Failed(e);
                 }
             }
             if last_progress.elapsed() >= PROGRESS_EVERY {
@@ -266,9 +277,18 @@ impl<'a> Coordinator<'a> {
             }
         };
         self.shutdown();
-        if let Err(msg) = self.checkpoint() {
-            if stop == Stop::Complete || matches!(stop, Stop::Failed(_)) {
-                return Stop::Failed(msg);
+        if let Err(e) = self.checkpoint() {
+            // Progress that cannot be saved must be said, whatever ended the transfer (a
+            // removed job has nothing left to save).
+            let unsaved = e.kind == ErrorKind::Store || e.kind == ErrorKind::NoSpace;
+            match &stop {
+                Stop::Removed => {}
+                Stop::Failed(first) if !unsaved => {
+                    tracing::warn!("final checkpoint after {first}: {e}")
+                }
+                Stop::Complete | Stop::Failed(_) => return Stop::Failed(e),
+                _ if unsaved => return Stop::Failed(e),
+                _ => tracing::warn!("final checkpoint: {e}"),
             }
         }
         let p = self.progress();
@@ -397,19 +417,21 @@ impl<'a> Coordinator<'a> {
     }
 
     /// Durability order: snapshot what is written, fdatasync, then commit the bitmap.
-    fn checkpoint(&mut self) -> Result<(), String> {
+    fn checkpoint(&mut self) -> Result<(), JobError> {
         let mut snap = self.written.clone();
         for s in &self.slots {
             snap.insert(s.seg.origin..s.seg.span().pos);
         }
         if !self.shared.file.still_present() {
-            return Err(format!(
-                "the partial file {} was deleted or replaced during the download; \
-                 `ddm resume ID` starts it again",
-                self.shared.file.path().display()
+            return Err(JobError::new(
+                ErrorKind::Storage,
+                format!(
+                    "the partial file {} was deleted or replaced during the download",
+                    self.shared.file.path().display()
+                ),
             ));
         }
-        self.shared.file.sync().map_err(|e| e.to_string())?;
+        self.shared.file.sync().map_err(|e| storage_error(&e))?;
         let (bitmap, done) = match &mut self.pieces {
             Some(pm) => {
                 for r in snap.ranges() {
@@ -422,9 +444,9 @@ impl<'a> Coordinator<'a> {
         };
         tracing::debug!(job = self.p.job_id, done, "checkpoint");
         if let Some(store) = self.store.as_mut() {
-            if let Err(e) = store.checkpoint(self.p.job_id, &bitmap, done, self.last_speed) {
-                tracing::warn!("checkpoint not saved: {e}");
-            }
+            store
+                .checkpoint(self.p.job_id, &bitmap, done, self.last_speed)
+                .map_err(store_error)?;
         }
         Ok(())
     }

@@ -74,7 +74,7 @@ impl Coordinator<'_> {
         }
     }
 
-    /// Connections may open in small batches (engine.md: servers ban bursts): RAMP_BATCH at
+    /// Connections may open in small batches (servers ban clients that open many at once): RAMP_BATCH at
     /// first, RAMP_BATCH more every RAMP_EVERY, unless the server has refused one already.
     pub(super) fn ramp_limit(&self) -> usize {
         if self.throttled {

@@ -1,0 +1,38 @@
+//! What to do next after a job failed, by the kind of failure. The library names what went
+//! wrong (`JobError`); the verbs and job ids a user types belong here.
+
+use ddm_core::model::{ErrorKind, JobError};
+
+/// The next step for a job that failed with `kind`.
+pub fn hint(kind: ErrorKind, id: i64) -> String {
+    match kind {
+        ErrorKind::Probe => {
+            format!("check the URL and the network; `ddm resume {id}` tries again")
+        }
+        ErrorKind::Transfer => format!(
+            "`ddm resume {id}` tries again (progress kept); `ddm resume {id} --restart` starts over"
+        ),
+        ErrorKind::GaveUp => format!("progress is kept; `ddm resume {id}` continues"),
+        ErrorKind::RemoteChanged => {
+            format!("`ddm resume {id} --restart` downloads the new version from zero")
+        }
+        ErrorKind::Storage => format!(
+            "fix the destination (permissions, mount, size limit), then `ddm resume {id}`"
+        ),
+        ErrorKind::NoSpace => format!("free some space, then `ddm resume {id}`"),
+        ErrorKind::Checksum => format!(
+            "check the expected checksum, or `ddm resume {id} --restart` to download again"
+        ),
+        ErrorKind::Store => {
+            "make the job database writable (free space there, check its permissions), then \
+             `ddm run` continues from the last saved progress"
+                .to_string()
+        }
+        ErrorKind::Internal => format!("this is a bug in ddm; `ddm resume {id}` tries again"),
+    }
+}
+
+/// `message; hint`, for one line on a terminal.
+pub fn with_hint(e: &JobError, id: i64) -> String {
+    format!("{}; {}", e.message, hint(e.kind, id))
+}

@@ -1,0 +1,217 @@
+//! The job lifecycle, in one place for every verb: continue-or-add (`ddm get`), name
+//! reservation, recognising a job that already finished, and deleting only the files a job
+//! created (`remove`, `resume --restart`).
+//!
+//! **One name, one job, atomically.** Choosing a file name, creating its `.part` file
+//! (`O_CREAT|O_EXCL|O_NOFOLLOW`) and recording both the name and the file's identity happen
+//! inside one `BEGIN IMMEDIATE` transaction, checked against the disk *and* every other
+//! unfinished job's name in that directory, so two jobs (of one runner or of several
+//! processes) can never share a file. A crash inside that window (between `open` and the
+//! commit, microseconds) can leave an empty `.part` that no job owns; nothing is ever
+//! written into a file the job does not own.
+//!
+//! **The end of a job is idempotent.** The final rename keeps the inode, so a job whose
+//! `.part` is gone but whose final file is the regular file with its recorded identity (and
+//! size) is done: it is recorded as done, never downloaded again.
+
+use crate::filename::unique_name;
+use crate::model::{ErrorKind, JobError};
+use crate::storage::{self, look, part_path, Found, PartFile};
+use crate::store::{Job, NewJob, RemoteMeta, StateKind, Store, StoreError};
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+/// A store failure as a job error (the database could not be written).
+pub fn store_error(e: StoreError) -> JobError {
+    let kind = if e.is_no_space() {
+        ErrorKind::NoSpace
+    } else {
+        ErrorKind::Store
+    };
+    JobError::new(kind, e.to_string())
+}
+
+/// A destination failure as a job error.
+pub fn storage_error(e: &storage::StorageError) -> JobError {
+    let kind = if matches!(e.errno, Some(libc::ENOSPC) | Some(libc::EDQUOT)) {
+        ErrorKind::NoSpace
+    } else {
+        ErrorKind::Storage
+    };
+    JobError::new(kind, e.to_string())
+}
+
+/// `ddm get`: the unfinished job for the same URL and destination (its settings replaced by
+/// the new ones), or a new job. Returns the id and, when continuing, the job as it was.
+pub fn continue_or_add(store: &mut Store, new: &NewJob) -> Result<(i64, Option<Job>), StoreError> {
+    let tx = store.begin()?;
+    let found = tx.find_unfinished(&new.url, &new.dest_dir, new.file_name.as_deref())?;
+    let out = match found {
+        Some(job) => {
+            tx.set_settings(job.id, &new.settings)?;
+            (job.id, Some(job))
+        }
+        None => (tx.add(new)?, None),
+    };
+    tx.commit()?;
+    Ok(out)
+}
+
+/// A `.part` file reserved for a job: its name and the open file.
+#[derive(Debug)]
+pub struct Reserved {
+    pub name: String,
+    pub file: PartFile,
+}
+
+/// Reserve a name for `job` (starting from `wanted`), create its `.part` file exclusively and
+/// record it with `meta` and a fresh `bitmap`, all in one transaction.
+pub fn reserve(
+    store: &mut Store,
+    job: &Job,
+    wanted: &str,
+    meta: &RemoteMeta,
+    bitmap: &[u8],
+) -> Result<Reserved, JobError> {
+    let dir = &job.dest_dir;
+    let tx = store.begin().map_err(store_error)?;
+    let in_use = tx.names_in_use(dir, job.id).map_err(store_error)?;
+    // Candidates another process created between our look and our O_EXCL.
+    let mut lost: HashSet<String> = HashSet::new();
+    let (name, file) = loop {
+        let name = unique_name(wanted, |c| {
+            lost.contains(c) || in_use.contains(c) || name_taken(dir, c, job.settings.overwrite)
+        });
+        match PartFile::create_new(&dir.join(&name)) {
+            Ok(f) => break (name, f),
+            Err(e) if e.kind == std::io::ErrorKind::AlreadyExists && lost.len() < 1000 => {
+                lost.insert(name);
+            }
+            Err(e) => return Err(storage_error(&e)),
+        }
+    };
+    let id = file.id().map_err(|e| storage_error(&e))?;
+    let meta = RemoteMeta {
+        file_name: name.clone(),
+        ..meta.clone()
+    };
+    let saved = tx
+        .save_remote(job.id, &meta, bitmap, Some(id))
+        .and_then(|()| tx.commit());
+    if let Err(e) = saved {
+        let _ = storage::remove_own(file.path(), id);
+        return Err(store_error(e));
+    }
+    Ok(Reserved { name, file })
+}
+
+/// Is `name` in `dir` unavailable on disk? Its `.part` path always counts (even a dangling
+/// symlink); the final name too unless the job may overwrite it.
+fn name_taken(dir: &Path, name: &str, overwrite: bool) -> bool {
+    let p = dir.join(name);
+    storage::taken(&part_path(&p)) || (!overwrite && storage::taken(&p))
+}
+
+/// Start `job` over under its current name, reusing its own `.part` file when it is still
+/// there (emptied); otherwise reserve a name again from the same one.
+pub fn restart_in_place(
+    store: &mut Store,
+    job: &Job,
+    name: &str,
+    meta: &RemoteMeta,
+    bitmap: &[u8],
+) -> Result<Reserved, JobError> {
+    let dest = job.dest_dir.join(name);
+    match (job.part_id, PartFile::open_own(&dest, job.part_id, None)) {
+        (Some(id), Ok(file)) => {
+            file.reset(None).map_err(|e| storage_error(&e))?;
+            let meta = RemoteMeta {
+                file_name: name.to_string(),
+                ..meta.clone()
+            };
+            let tx = store.begin().map_err(store_error)?;
+            tx.save_remote(job.id, &meta, bitmap, Some(id))
+                .and_then(|()| tx.commit())
+                .map_err(store_error)?;
+            Ok(Reserved {
+                name: name.to_string(),
+                file,
+            })
+        }
+        _ => reserve(store, job, name, meta, bitmap),
+    }
+}
+
+/// The finished file of a job whose `.part` is gone, if it is the file the job created (same
+/// identity, and the recorded size when known): the job is done.
+pub fn finished_file(job: &Job) -> Option<PathBuf> {
+    let id = job.part_id?;
+    let dest = job.path()?;
+    if look(&part_path(&dest)).ok()? != Found::Nothing {
+        return None;
+    }
+    match look(&dest).ok()? {
+        Found::File(found, len) if found == id && job.size.is_none_or(|s| s == len) => Some(dest),
+        _ => None,
+    }
+}
+
+/// What `remove` did with a job's files.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Removed {
+    pub job: Job,
+    /// The `.part` file was deleted.
+    pub part_deleted: bool,
+    /// The finished file was deleted (only when asked and it is the job's own file).
+    pub file_deleted: bool,
+    /// A file at the job's path that ddm left because the job did not create it.
+    pub left_alone: Option<PathBuf>,
+}
+
+/// Forget a job and delete the `.part` file it created (never a file it did not create:
+/// another tool's `x.part`, or the `.part` of another job now using that name). With
+/// `delete_file`, a finished job's file is deleted too, under the same rule.
+pub fn remove(store: &mut Store, id: i64, delete_file: bool) -> Result<Removed, StoreError> {
+    let job = store.remove(id)?;
+    let mut out = Removed {
+        job,
+        part_deleted: false,
+        file_deleted: false,
+        left_alone: None,
+    };
+    let Some(dest) = out.job.path() else {
+        return Ok(out);
+    };
+    let part = part_path(&dest);
+    if let Some(fid) = out.job.part_id {
+        out.part_deleted = storage::remove_own(&part, fid).unwrap_or(false);
+    }
+    if !out.part_deleted && storage::taken(&part) {
+        out.left_alone = Some(part);
+    }
+    if delete_file && out.job.state.is_done() {
+        if let Some(fid) = out.job.part_id {
+            out.file_deleted = storage::remove_own(&dest, fid).unwrap_or(false);
+        }
+        if !out.file_deleted && storage::taken(&dest) {
+            out.left_alone = Some(dest);
+        }
+    }
+    Ok(out)
+}
+
+/// `resume --restart`: forget a paused, failed or queued job's progress and delete the
+/// `.part` file it created. Returns false (nothing changed) for a running or done job.
+pub fn restart(store: &mut Store, id: i64) -> Result<bool, StoreError> {
+    let tx = store.begin()?;
+    let job = tx.get(id)?;
+    if matches!(job.state.kind(), StateKind::Running | StateKind::Done) {
+        return Ok(false);
+    }
+    if let (Some(dest), Some(fid)) = (job.path(), job.part_id) {
+        let _ = storage::remove_own(&part_path(&dest), fid);
+    }
+    tx.reset_progress(id)?;
+    tx.commit()?;
+    Ok(true)
+}

@@ -1,0 +1,319 @@
+//! Value types shared by the HTTP layer, the job store and the engine, kept below all of them:
+//! request headers (with their secrecy), the origin that credentials belong to, URL redaction,
+//! and the typed error a job ends with.
+//!
+//! Credentials have a scope: `Authorization`, `Cookie`, `Proxy-Authorization`, a few API-key
+//! headers, any header the user marks secret (`--secret-header`) and a password in the URL go
+//! only to the scheme, host and port of the URL the user gave ([`Origin`]). A redirect to
+//! another host, port or scheme (a CDN, a signed link, https → http) gets the other headers but
+//! not those. This is what curl does with its own credentials.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// One request header. Secret values never appear in `Debug` or `Display`.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Header {
+    pub name: String,
+    pub value: String,
+    /// Marked secret by the user (`--secret-header NAME`), on top of the built-in list.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub secret: bool,
+}
+
+/// Header names that always carry credentials.
+const SECRET_HEADERS: &[&str] = &[
+    "cookie",
+    "authorization",
+    "proxy-authorization",
+    "x-api-key",
+    "x-auth-token",
+];
+
+impl Header {
+    pub fn new(name: impl Into<String>, value: impl Into<String>) -> Self {
+        Header {
+            name: name.into(),
+            value: value.into(),
+            secret: false,
+        }
+    }
+
+    /// Parse `Name: value` as given to `--header`. The error never repeats the line: it may
+    /// hold a secret (`-H 'Authorization Bearer S'` without its colon).
+    pub fn parse(line: &str) -> Result<Self, String> {
+        let (name, value) = line.split_once(':').ok_or_else(|| {
+            "a header has no ':' (its text is not shown, it may be secret); write it as \
+             'Name: value'"
+                .to_string()
+        })?;
+        let name = name.trim();
+        if name.is_empty() || !name.bytes().all(is_token_byte) {
+            return Err(
+                "a header name is empty or has characters HTTP does not allow (spaces, \
+                 quotes, ...); write it as 'Name: value'"
+                    .into(),
+            );
+        }
+        let value = value.trim();
+        if value.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
+            return Err(format!("header {name}: value contains a line break or NUL"));
+        }
+        Ok(Header::new(name, value))
+    }
+
+    pub fn is_secret(&self) -> bool {
+        self.secret || is_secret_name(&self.name)
+    }
+
+    /// `Name: value` with secrets replaced by `<redacted>`.
+    pub fn redacted(&self) -> String {
+        if self.is_secret() {
+            format!("{}: <redacted>", self.name)
+        } else {
+            format!("{}: {}", self.name, self.value)
+        }
+    }
+
+    /// `Name: value` for the wire.
+    pub fn wire(&self) -> String {
+        format!("{}: {}", self.name, self.value)
+    }
+}
+
+/// Is `name` one of the headers that always carry credentials?
+pub fn is_secret_name(name: &str) -> bool {
+    SECRET_HEADERS.iter().any(|s| name.eq_ignore_ascii_case(s))
+}
+
+fn is_token_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+impl fmt::Debug for Header {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+impl fmt::Display for Header {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+/// Scheme, host and port: where credentials may go.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Origin {
+    pub scheme: String,
+    pub host: String,
+    pub port: u16,
+}
+
+impl Origin {
+    pub fn of(url: &url::Url) -> Option<Origin> {
+        Some(Origin {
+            scheme: url.scheme().to_ascii_lowercase(),
+            host: url.host_str()?.to_ascii_lowercase(),
+            port: url.port_or_known_default()?,
+        })
+    }
+    pub fn parse(url: &str) -> Option<Origin> {
+        Origin::of(&url::Url::parse(url).ok()?)
+    }
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}://{}:{}", self.scheme, self.host, self.port)
+    }
+}
+
+/// A URL for people and logs: a password in it becomes `***` (`https://u:***@host/...`).
+/// Text that does not parse as a URL is returned as it is.
+pub fn redact_url(s: &str) -> String {
+    match url::Url::parse(s) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => s.to_string(),
+    }
+}
+
+/// Replace every URL-with-password in free text (an error message) by its redacted form.
+pub fn redact_text(text: &str, url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(u) if u.password().is_some() => text.replace(url, &redact_url(url)),
+        _ => text.to_string(),
+    }
+}
+
+/// What kind of failure ended a job: the CLI picks its hint and `status --json` shows it as
+/// `error_kind`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    /// The server could not be asked (refused, unreachable, TLS) or refused the file (404, 401).
+    Probe,
+    /// A transfer failed for good (a final HTTP status or an unusable answer mid-download).
+    Transfer,
+    /// Retries were spent on a failure that may go away (flaky network, overloaded server).
+    GaveUp,
+    /// The remote file is not the one being downloaded any more.
+    RemoteChanged,
+    /// The destination file system refused (permission, read-only, file too large, I/O).
+    Storage,
+    /// No space left where the file goes.
+    NoSpace,
+    /// The finished file does not match the expected checksum.
+    Checksum,
+    /// The job database could not be written (no space for it, read-only, I/O).
+    Store,
+    /// A bug or an impossible state.
+    Internal,
+}
+
+impl ErrorKind {
+    pub const ALL: [ErrorKind; 9] = [
+        ErrorKind::Probe,
+        ErrorKind::Transfer,
+        ErrorKind::GaveUp,
+        ErrorKind::RemoteChanged,
+        ErrorKind::Storage,
+        ErrorKind::NoSpace,
+        ErrorKind::Checksum,
+        ErrorKind::Store,
+        ErrorKind::Internal,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Probe => "probe",
+            ErrorKind::Transfer => "transfer",
+            ErrorKind::GaveUp => "gave-up",
+            ErrorKind::RemoteChanged => "remote-changed",
+            ErrorKind::Storage => "storage",
+            ErrorKind::NoSpace => "no-space",
+            ErrorKind::Checksum => "checksum",
+            ErrorKind::Store => "store",
+            ErrorKind::Internal => "internal",
+        }
+    }
+    pub fn parse(s: &str) -> Option<ErrorKind> {
+        ErrorKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a job failed: its kind and a message naming what went wrong (the path, the status,
+/// what changed). What to do next is the CLI's business (it knows the job id and the verbs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobError {
+    pub kind: ErrorKind,
+    pub message: String,
+}
+
+impl JobError {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        JobError {
+            kind,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for JobError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for JobError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_headers_are_redacted_in_debug_and_display() {
+        let h = Header::parse("Cookie: session=abc123").unwrap();
+        assert!(!format!("{h:?}").contains("abc123"));
+        assert!(!format!("{h}").contains("abc123"));
+        let a = Header::parse("authorization: Bearer xyz").unwrap();
+        assert!(!format!("{:?}", vec![a]).contains("xyz"));
+        let ok = Header::parse("X-Thing: visible").unwrap();
+        assert_eq!(format!("{ok}"), "X-Thing: visible");
+        let mut marked = Header::parse("X-Session: hidden").unwrap();
+        marked.secret = true;
+        assert!(!format!("{marked:?} {marked}").contains("hidden"));
+    }
+
+    #[test]
+    fn header_syntax_is_checked_without_echoing_the_line() {
+        for bad in [
+            "Authorization Bearer S3CRET",
+            ": S3CRET",
+            "Bad S3CRET: v",
+            "Tok\"S3CRET: v",
+        ] {
+            let e = Header::parse(bad).unwrap_err();
+            assert!(!e.contains("S3CRET"), "{bad:?} -> {e}");
+            assert!(e.contains("'Name: value'"), "{e}");
+        }
+        assert!(Header::parse("X: a\r\nInjected: 1").is_err());
+        assert_eq!(
+            Header::parse("  X-A :  b c ").unwrap(),
+            Header::new("X-A", "b c")
+        );
+    }
+
+    #[test]
+    fn marked_secret_survives_a_round_trip_and_plain_headers_stay_compact() {
+        let mut h = Header::new("X-Key", "v");
+        assert_eq!(
+            serde_json::to_string(&h).unwrap(),
+            r#"{"name":"X-Key","value":"v"}"#
+        );
+        h.secret = true;
+        let back: Header = serde_json::from_str(&serde_json::to_string(&h).unwrap()).unwrap();
+        assert!(back.is_secret());
+        let old: Header = serde_json::from_str(r#"{"name":"X-Key","value":"v"}"#).unwrap();
+        assert!(!old.is_secret());
+    }
+
+    #[test]
+    fn origins_compare_scheme_host_and_port() {
+        let a = Origin::parse("https://Example.org/a").unwrap();
+        assert_eq!(a, Origin::parse("https://example.org:443/b?x").unwrap());
+        assert_ne!(a, Origin::parse("http://example.org/a").unwrap());
+        assert_ne!(a, Origin::parse("https://example.org:8443/a").unwrap());
+        assert_ne!(a, Origin::parse("https://cdn.example.org/a").unwrap());
+        assert_eq!(a.to_string(), "https://example.org:443");
+    }
+
+    #[test]
+    fn passwords_in_urls_are_redacted() {
+        assert_eq!(
+            redact_url("http://u:p4ss@h.example/f"),
+            "http://u:***@h.example/f"
+        );
+        assert_eq!(redact_url("http://h.example/f"), "http://h.example/f");
+        assert_eq!(redact_url("not a url"), "not a url");
+        let u = "http://u:p4ss@h.example/f";
+        assert_eq!(
+            redact_text(&format!("{u}: HTTP 404"), u),
+            "http://u:***@h.example/f: HTTP 404"
+        );
+    }
+
+    #[test]
+    fn error_kinds_round_trip() {
+        for k in ErrorKind::ALL {
+            assert_eq!(ErrorKind::parse(k.as_str()), Some(k));
+        }
+        assert_eq!(ErrorKind::parse("nope"), None);
+    }
+}

@@ -1,0 +1,516 @@
+//! The job queries. Every state change is one conditional statement (`UPDATE … WHERE state
+//! IN (…) RETURNING …`) or runs inside one `BEGIN IMMEDIATE` transaction ([`StoreTx`]), so
+//! two processes never act on the same stale read. Columns are read by name.
+
+use super::{now, Job, JobSettings, JobState, NewJob, RemoteMeta, Result, StateKind, Store};
+use super::{classify, StoreError};
+use crate::storage::FileId;
+use rusqlite::types::ValueRef;
+use rusqlite::{params, params_from_iter, OptionalExtension, Row, Transaction};
+use std::collections::HashSet;
+use std::ffi::OsString;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::path::{Path, PathBuf};
+
+const JOB_COLUMNS: &str = "id, url, final_url, dest_dir, file_name, name_fixed, size, etag, \
+     last_modified, ranges, piece_size, bitmap, state, error, error_kind, settings, bytes_done, \
+     created_at, updated_at, speed, part_dev, part_ino, part_born";
+
+/// `?, ?, ?` for a list of `n` parameters.
+fn placeholders(n: usize) -> String {
+    vec!["?"; n].join(", ")
+}
+
+fn names(states: &[StateKind]) -> Vec<&'static str> {
+    states.iter().map(|s| s.name()).collect()
+}
+
+fn dir_bytes(dir: &Path) -> &[u8] {
+    dir.as_os_str().as_bytes()
+}
+
+impl Store {
+    /// Queue new jobs, all or none (one transaction); returns their ids in order.
+    pub fn add_many(&mut self, jobs: &[NewJob]) -> Result<Vec<i64>> {
+        let tx = self.begin()?;
+        let ids = jobs.iter().map(|j| tx.add(j)).collect::<Result<Vec<_>>>()?;
+        tx.commit()?;
+        Ok(ids)
+    }
+
+    /// Queue one job; returns its id.
+    pub fn add(&mut self, job: &NewJob) -> Result<i64> {
+        Ok(self.add_many(std::slice::from_ref(job))?[0])
+    }
+
+    pub fn get(&self, id: i64) -> Result<Job> {
+        let sql = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?1");
+        self.conn
+            .query_row(&sql, [id], row_to_job)
+            .optional()
+            .map_err(|e| self.err(e))?
+            .ok_or(StoreError::NotFound(id))?
+    }
+
+    /// Every job, oldest first.
+    pub fn list(&self) -> Result<Vec<Job>> {
+        let sql = format!("SELECT {JOB_COLUMNS} FROM jobs ORDER BY id");
+        let mut stmt = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
+        let rows = stmt.query_map([], row_to_job).map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        for r in rows {
+            out.push(r.map_err(|e| self.err(e))??);
+        }
+        Ok(out)
+    }
+
+    /// The state of a job, or None if it was removed (cheap; the runner polls it).
+    pub fn state(&self, id: i64) -> Result<Option<JobState>> {
+        self.conn
+            .query_row(
+                "SELECT state, error, error_kind FROM jobs WHERE id = ?1",
+                [id],
+                |r| {
+                    Ok(JobState::from_db(
+                        &r.get::<_, String>("state")?,
+                        r.get("error")?,
+                        r.get("error_kind")?,
+                    ))
+                },
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Atomically move the oldest queued job to `running` and return it (one statement).
+    pub fn claim_next(&mut self) -> Result<Option<Job>> {
+        let sql = format!(
+            "UPDATE jobs SET state = 'running', error = NULL, error_kind = NULL, updated_at = ?1 \
+             WHERE id = (SELECT id FROM jobs WHERE state = 'queued' ORDER BY id LIMIT 1) \
+             RETURNING {JOB_COLUMNS}"
+        );
+        match self
+            .conn
+            .query_row(&sql, [now()], row_to_job)
+            .optional()
+            .map_err(|e| self.err(e))?
+        {
+            Some(job) => Ok(Some(job?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Claim one specific job (`ddm get` continuing it), whatever its state but `done`.
+    /// Returns the job as claimed; a done job is returned unchanged.
+    pub fn claim(&mut self, id: i64) -> Result<Job> {
+        let sql = format!(
+            "UPDATE jobs SET state = 'running', error = NULL, error_kind = NULL, updated_at = ?2 \
+             WHERE id = ?1 AND state != 'done' RETURNING {JOB_COLUMNS}"
+        );
+        match self
+            .conn
+            .query_row(&sql, params![id, now()], row_to_job)
+            .optional()
+            .map_err(|e| self.err(e))?
+        {
+            Some(job) => job,
+            None => self.get(id),
+        }
+    }
+
+    /// Jobs a dead runner left `running` go back to the queue. Returns how many.
+    pub fn recover_running(&mut self) -> Result<usize> {
+        self.conn
+            .execute(
+                "UPDATE jobs SET state = 'queued', speed = NULL, updated_at = ?1 \
+                 WHERE state = 'running'",
+                [now()],
+            )
+            .map_err(|e| self.err(e))
+    }
+
+    /// Pause queued or running jobs. Returns the ids that changed; every id must exist.
+    pub fn pause(&mut self, ids: &[i64]) -> Result<Vec<i64>> {
+        self.transition(
+            ids,
+            &[StateKind::Queued, StateKind::Running],
+            StateKind::Paused,
+        )
+    }
+
+    /// Put paused or failed jobs back in the queue. Returns the ids that changed.
+    pub fn resume(&mut self, ids: &[i64]) -> Result<Vec<i64>> {
+        self.transition(
+            ids,
+            &[StateKind::Paused, StateKind::Failed],
+            StateKind::Queued,
+        )
+    }
+
+    fn transition(&mut self, ids: &[i64], from: &[StateKind], to: StateKind) -> Result<Vec<i64>> {
+        let tx = self.begin()?;
+        let mut changed = Vec::new();
+        for &id in ids {
+            let exists: Option<i64> = tx
+                .tx
+                .query_row("SELECT id FROM jobs WHERE id = ?1", [id], |r| r.get(0))
+                .optional()
+                .map_err(|e| tx.err(e))?;
+            if exists.is_none() {
+                return Err(StoreError::NotFound(id));
+            }
+            let sql = format!(
+                "UPDATE jobs SET state = ?, error = NULL, error_kind = NULL, speed = NULL, \
+                 updated_at = ? WHERE id = ? AND state IN ({}) RETURNING id",
+                placeholders(from.len())
+            );
+            let mut args: Vec<rusqlite::types::Value> =
+                vec![to.name().to_string().into(), now().into(), id.into()];
+            args.extend(names(from).into_iter().map(|s| s.to_string().into()));
+            let hit: Option<i64> = tx
+                .tx
+                .query_row(&sql, params_from_iter(args), |r| r.get(0))
+                .optional()
+                .map_err(|e| tx.err(e))?;
+            changed.extend(hit);
+        }
+        tx.commit()?;
+        Ok(changed)
+    }
+
+    /// Ids of all jobs whose state is one of `states`, oldest first.
+    pub fn ids_in(&self, states: &[StateKind]) -> Result<Vec<i64>> {
+        let sql = format!(
+            "SELECT id FROM jobs WHERE state IN ({}) ORDER BY id",
+            placeholders(states.len())
+        );
+        let mut stmt = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(params_from_iter(names(states)), |r| r.get(0))
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Record how a run of a job ended (queued again, failed), only if it is still `running`:
+    /// a pause or remove from another terminal wins. Returns whether it was recorded.
+    pub fn end_run(&mut self, id: i64, state: &JobState) -> Result<bool> {
+        let e = state.error();
+        let n = self
+            .conn
+            .execute(
+                "UPDATE jobs SET state = ?2, error = ?3, error_kind = ?4, speed = NULL, \
+                 updated_at = ?5 WHERE id = ?1 AND state = 'running'",
+                params![
+                    id,
+                    state.name(),
+                    e.map(|e| e.message.as_str()),
+                    e.map(|e| e.kind.as_str()),
+                    now()
+                ],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(n == 1)
+    }
+
+    /// The download is in place: the job is done, with its final name and size, in one
+    /// statement. A pause that arrived while the file was being finished does not undo it.
+    /// Returns false when the job was removed meanwhile.
+    pub fn complete(&mut self, id: i64, file_name: &str, size: u64) -> Result<bool> {
+        let n = self
+            .conn
+            .execute(
+                "UPDATE jobs SET state = 'done', error = NULL, error_kind = NULL, \
+                 file_name = ?2, size = ?3, bytes_done = ?3, speed = NULL, updated_at = ?4 \
+                 WHERE id = ?1",
+                params![id, file_name, size as i64, now()],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(n == 1)
+    }
+
+    /// Forget a job; returns what it was (one statement, so only one caller gets it).
+    pub fn remove(&mut self, id: i64) -> Result<Job> {
+        let sql = format!("DELETE FROM jobs WHERE id = ?1 RETURNING {JOB_COLUMNS}");
+        self.conn
+            .query_row(&sql, [id], row_to_job)
+            .optional()
+            .map_err(|e| self.err(e))?
+            .ok_or(StoreError::NotFound(id))?
+    }
+
+    /// Update only the final URL (a re-resolved redirect to the same file).
+    pub fn set_final_url(&mut self, id: i64, url: &str) -> Result<()> {
+        self.conn
+            .execute(
+                "UPDATE jobs SET final_url = ?2, updated_at = ?3 WHERE id = ?1",
+                params![id, url, now()],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// Durable progress: the bitmap (already backed by fdatasync'ed data) and its byte count.
+    /// `speed` (bytes/s) is shown by `status` while the job runs.
+    pub fn checkpoint(
+        &mut self,
+        id: i64,
+        bitmap: &[u8],
+        bytes_done: u64,
+        speed: Option<u64>,
+    ) -> Result<()> {
+        self.conn
+            .execute(
+                "UPDATE jobs SET bitmap = ?2, bytes_done = ?3, speed = ?5, updated_at = ?4 \
+                 WHERE id = ?1",
+                params![
+                    id,
+                    bitmap,
+                    bytes_done as i64,
+                    now(),
+                    speed.map(|s| s as i64)
+                ],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// Record the identity of a `.part` file a job recorded before identities were kept.
+    pub fn adopt_part(&mut self, id: i64, part: FileId) -> Result<()> {
+        self.conn
+            .execute(
+                "UPDATE jobs SET part_dev = ?2, part_ino = ?3, part_born = ?4 \
+                 WHERE id = ?1 AND part_dev IS NULL",
+                params![id, part.dev as i64, part.ino as i64, part.born],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// Start an IMMEDIATE transaction: it holds the write lock from its first statement.
+    pub fn begin(&mut self) -> Result<StoreTx<'_>> {
+        let path = self.path.clone();
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(|e| classify(&path, e))?;
+        Ok(StoreTx { tx, path })
+    }
+}
+
+/// One `BEGIN IMMEDIATE` transaction: reads inside it see what it will write over; nothing
+/// is kept unless [`StoreTx::commit`] succeeds.
+pub struct StoreTx<'a> {
+    tx: Transaction<'a>,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for StoreTx<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreTx").finish_non_exhaustive()
+    }
+}
+
+impl StoreTx<'_> {
+    fn err(&self, e: rusqlite::Error) -> StoreError {
+        classify(&self.path, e)
+    }
+
+    pub fn get(&self, id: i64) -> Result<Job> {
+        let sql = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?1");
+        self.tx
+            .query_row(&sql, [id], row_to_job)
+            .optional()
+            .map_err(|e| self.err(e))?
+            .ok_or(StoreError::NotFound(id))?
+    }
+
+    /// Queue a new job; returns its id.
+    pub fn add(&self, job: &NewJob) -> Result<i64> {
+        let settings = serde_json::to_string(&job.settings).expect("settings serialize");
+        self.tx
+            .prepare_cached(
+                "INSERT INTO jobs (url, dest_dir, file_name, name_fixed, state, settings, \
+                 created_at, updated_at) VALUES (?1, ?2, ?3, ?4, 'queued', ?5, ?6, ?6)",
+            )
+            .and_then(|mut stmt| {
+                stmt.execute(params![
+                    job.url,
+                    dir_bytes(&job.dest_dir),
+                    job.file_name,
+                    job.file_name.is_some(),
+                    settings,
+                    now()
+                ])
+            })
+            .map_err(|e| self.err(e))?;
+        Ok(self.tx.last_insert_rowid())
+    }
+
+    /// The newest unfinished job for `url` saving into `dir` (under `name`, if given).
+    pub fn find_unfinished(
+        &self,
+        url: &str,
+        dir: &Path,
+        name: Option<&str>,
+    ) -> Result<Option<Job>> {
+        let sql = format!(
+            "SELECT {JOB_COLUMNS} FROM jobs WHERE url = ?1 AND dest_dir = ?2 \
+             AND state != 'done' AND (?3 IS NULL OR file_name = ?3) ORDER BY id DESC LIMIT 1"
+        );
+        match self
+            .tx
+            .query_row(&sql, params![url, dir_bytes(dir), name], row_to_job)
+            .optional()
+            .map_err(|e| self.err(e))?
+        {
+            Some(job) => Ok(Some(job?)),
+            None => Ok(None),
+        }
+    }
+
+    pub fn set_settings(&self, id: i64, s: &JobSettings) -> Result<()> {
+        let json = serde_json::to_string(s).expect("settings serialize");
+        self.tx
+            .execute(
+                "UPDATE jobs SET settings = ?2, updated_at = ?3 WHERE id = ?1",
+                params![id, json, now()],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// File names in `dir` held by unfinished jobs other than `except`.
+    pub fn names_in_use(&self, dir: &Path, except: i64) -> Result<HashSet<String>> {
+        let mut stmt = self
+            .tx
+            .prepare(
+                "SELECT file_name FROM jobs WHERE dest_dir = ?1 AND id != ?2 \
+                 AND file_name IS NOT NULL AND state != 'done'",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(params![dir_bytes(dir), except], |r| r.get(0))
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Record what the probe learned, the reserved name and the identity of the `.part` file
+    /// the job created, and reset progress (a fresh start of the transfer).
+    pub fn save_remote(
+        &self,
+        id: i64,
+        m: &RemoteMeta,
+        bitmap: &[u8],
+        part: Option<FileId>,
+    ) -> Result<()> {
+        let n = self
+            .tx
+            .execute(
+                "UPDATE jobs SET final_url = ?2, file_name = ?3, size = ?4, etag = ?5, \
+                 last_modified = ?6, ranges = ?7, piece_size = ?8, bitmap = ?9, bytes_done = 0, \
+                 part_dev = ?10, part_ino = ?11, part_born = ?13, updated_at = ?12 WHERE id = ?1",
+                params![
+                    id,
+                    m.final_url,
+                    m.file_name,
+                    m.size.map(|s| s as i64),
+                    m.etag,
+                    m.last_modified,
+                    m.ranges,
+                    m.piece_size as i64,
+                    bitmap,
+                    part.map(|p| p.dev as i64),
+                    part.map(|p| p.ino as i64),
+                    now(),
+                    part.and_then(|p| p.born)
+                ],
+            )
+            .map_err(|e| self.err(e))?;
+        if n == 0 {
+            return Err(StoreError::NotFound(id));
+        }
+        Ok(())
+    }
+
+    /// Forget all progress, remote metadata and the created file (`resume --restart`).
+    pub fn reset_progress(&self, id: i64) -> Result<()> {
+        self.tx
+            .execute(
+                "UPDATE jobs SET final_url = NULL, size = NULL, etag = NULL, last_modified = NULL, \
+                 ranges = NULL, piece_size = NULL, bitmap = NULL, bytes_done = 0, \
+                 part_dev = NULL, part_ino = NULL, part_born = NULL, \
+                 file_name = CASE WHEN name_fixed THEN file_name ELSE NULL END, updated_at = ?2 \
+                 WHERE id = ?1",
+                params![id, now()],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    pub fn commit(self) -> Result<()> {
+        let path = self.path;
+        self.tx.commit().map_err(|e| classify(&path, e))
+    }
+}
+
+/// A path stored as bytes (new rows) or text (rows written before migration 0002).
+fn path_column(r: &Row, name: &str) -> rusqlite::Result<PathBuf> {
+    Ok(match r.get_ref(name)? {
+        ValueRef::Blob(b) => PathBuf::from(OsString::from_vec(b.to_vec())),
+        ValueRef::Text(t) => PathBuf::from(OsString::from_vec(t.to_vec())),
+        _ => PathBuf::new(),
+    })
+}
+
+fn row_to_job(r: &Row) -> rusqlite::Result<Result<Job>> {
+    let id: i64 = r.get("id")?;
+    let state = JobState::from_db(
+        &r.get::<_, String>("state")?,
+        r.get("error")?,
+        r.get("error_kind")?,
+    );
+    let settings_json: String = r.get("settings")?;
+    let settings = match serde_json::from_str(&settings_json) {
+        Ok(s) => s,
+        Err(e) => {
+            return Ok(Err(StoreError::Settings {
+                id,
+                msg: e.to_string(),
+            }))
+        }
+    };
+    let part_id = match (
+        r.get::<_, Option<i64>>("part_dev")?,
+        r.get::<_, Option<i64>>("part_ino")?,
+    ) {
+        (Some(dev), Some(ino)) => Some(FileId {
+            dev: dev as u64,
+            ino: ino as u64,
+            born: r.get("part_born")?,
+        }),
+        _ => None,
+    };
+    Ok(Ok(Job {
+        id,
+        url: r.get("url")?,
+        final_url: r.get("final_url")?,
+        dest_dir: path_column(r, "dest_dir")?,
+        file_name: r.get("file_name")?,
+        name_fixed: r.get("name_fixed")?,
+        size: r.get::<_, Option<i64>>("size")?.map(|v| v as u64),
+        etag: r.get("etag")?,
+        last_modified: r.get("last_modified")?,
+        ranges: r.get("ranges")?,
+        piece_size: r.get::<_, Option<i64>>("piece_size")?.map(|v| v as u64),
+        bitmap: r.get::<_, Option<Vec<u8>>>("bitmap")?.unwrap_or_default(),
+        state,
+        settings,
+        bytes_done: r.get::<_, i64>("bytes_done")? as u64,
+        created_at: r.get("created_at")?,
+        updated_at: r.get("updated_at")?,
+        speed: r.get::<_, Option<i64>>("speed")?.map(|v| v as u64),
+        part_id,
+    }))
+}
