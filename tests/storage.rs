@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 
 const MIB: usize = 1 << 20;
 
-fn is_root() -> bool {
+pub(crate) fn is_root() -> bool {
     // SAFETY: geteuid has no preconditions.
     unsafe { libc::geteuid() == 0 }
 }
@@ -61,10 +61,10 @@ fn c_path(p: &Path) -> CString {
 }
 
 /// A mount made by a test, detached again when dropped.
-struct Mount(PathBuf);
+pub(crate) struct Mount(PathBuf);
 
 impl Mount {
-    fn tmpfs(at: &Path, opts: &str) -> std::io::Result<Mount> {
+    pub(crate) fn tmpfs(at: &Path, opts: &str) -> std::io::Result<Mount> {
         std::fs::create_dir_all(at)?;
         let (src, dst, ty, data) = (
             CString::new("tmpfs").unwrap(),
@@ -287,7 +287,12 @@ fn disk_full_is_refused_naming_what_is_missing_then_completes_after_space_is_fre
             small.to_str().unwrap(),
         ],
     );
-    assert_eq!(o.status.code(), Some(5), "a full disk has its own exit code: {}", stderr(&o));
+    assert_eq!(
+        o.status.code(),
+        Some(5),
+        "a full disk has its own exit code: {}",
+        stderr(&o)
+    );
     assert!(took < Duration::from_secs(5), "took {took:?}");
     let (err, _) = failed(&env, 1);
     assert_clear_error(&err, &small, &["space"]);

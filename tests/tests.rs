@@ -8,4 +8,5 @@ mod faults;
 mod har;
 mod resume;
 mod storage;
+mod trust;
 mod util;

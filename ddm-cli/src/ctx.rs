@@ -29,7 +29,7 @@ impl Ctx {
                 ),
             )
         })?;
-        let store = Store::open(&paths.db_file()).map_err(|e| CliError::new(Code::Env, e))?;
+        let store = Store::open(&paths.db_file()).map_err(crate::exit::store)?;
         Ok(Ctx {
             paths,
             config,

@@ -16,13 +16,13 @@ pub fn hint(kind: ErrorKind, id: i64) -> String {
         ErrorKind::RemoteChanged => {
             format!("`ddm resume {id} --restart` downloads the new version from zero")
         }
-        ErrorKind::Storage => format!(
-            "fix the destination (permissions, mount, size limit), then `ddm resume {id}`"
-        ),
+        ErrorKind::Storage => {
+            format!("fix the destination (permissions, mount, size limit), then `ddm resume {id}`")
+        }
         ErrorKind::NoSpace => format!("free some space, then `ddm resume {id}`"),
-        ErrorKind::Checksum => format!(
-            "check the expected checksum, or `ddm resume {id} --restart` to download again"
-        ),
+        ErrorKind::Checksum => {
+            format!("check the expected checksum, or `ddm resume {id} --restart` to download again")
+        }
         ErrorKind::Store => {
             "make the job database writable (free space there, check its permissions), then \
              `ddm run` continues from the last saved progress"

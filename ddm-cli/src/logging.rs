@@ -32,6 +32,7 @@ pub fn init(g: &Global) -> Guard {
             .create(true)
             .append(true)
             .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW)
             .open(p.log_file())
             .ok()?;
         Some(

@@ -35,6 +35,8 @@ impl RunnerLock {
             .create(true)
             .truncate(false)
             .mode(0o600)
+            // Never truncate another file through a symlink put in the lock's place.
+            .custom_flags(libc::O_NOFOLLOW)
             .open(path)
             .map_err(io_err)?;
         // SAFETY: flock on a valid open descriptor.

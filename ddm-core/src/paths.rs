@@ -8,7 +8,9 @@
 
 use std::fs;
 use std::io;
-use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::os::unix::fs::DirBuilderExt;
+#[cfg(test)]
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 /// The resolved file locations for one ddm "home".
@@ -63,17 +65,17 @@ impl Paths {
         self.state_dir.join("runner.lock")
     }
 
-    /// Create the state directory (0700) if missing; tighten it if it exists with looser bits.
+    /// Create the state directory (0700) if missing. An existing directory keeps the mode its
+    /// owner gave it (`--home` may name any directory; ddm never changes the modes of files or
+    /// directories it did not create).
     pub fn ensure_state_dir(&self) -> io::Result<()> {
+        if self.state_dir.is_dir() {
+            return Ok(());
+        }
         fs::DirBuilder::new()
             .recursive(true)
             .mode(0o700)
-            .create(&self.state_dir)?;
-        let meta = fs::metadata(&self.state_dir)?;
-        if meta.permissions().mode() & 0o077 != 0 {
-            fs::set_permissions(&self.state_dir, fs::Permissions::from_mode(0o700))?;
-        }
-        Ok(())
+            .create(&self.state_dir)
     }
 }
 
@@ -90,11 +92,17 @@ mod tests {
     }
 
     #[test]
-    fn state_dir_is_private() {
+    fn a_new_state_dir_is_private_and_an_existing_one_is_left_alone() {
         let t = tempfile::tempdir().unwrap();
         let p = Paths::under(&t.path().join("a/b"));
         p.ensure_state_dir().unwrap();
         let mode = fs::metadata(&p.state_dir).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o700);
+        let mine = t.path().join("mine");
+        fs::create_dir(&mine).unwrap();
+        fs::set_permissions(&mine, fs::Permissions::from_mode(0o755)).unwrap();
+        Paths::under(&mine).ensure_state_dir().unwrap();
+        let mode = fs::metadata(&mine).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o755, "the owner's choice is kept");
     }
 }

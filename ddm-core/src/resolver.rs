@@ -107,7 +107,9 @@ fn request(url: &str, o: &HttpOptions, head_only: bool) -> Result<Answer, Failur
             Err(e) if e.is_write_error() && head.status != 0 => {}
             Err(e) => return Err(http::classify_with(&e, &mut easy)),
         }
-        let location = head.get("location").filter(|_| http::is_redirect(head.status));
+        let location = head
+            .get("location")
+            .filter(|_| http::is_redirect(head.status));
         let Some(location) = location else {
             return Ok(Answer {
                 head,

@@ -40,9 +40,7 @@ impl StorageError {
     pub fn io(op: &'static str, path: &Path, e: &io::Error) -> Self {
         let errno = e.raw_os_error();
         let msg = match errno {
-            Some(libc::ENOSPC) => {
-                "no space left on the device".into()
-            }
+            Some(libc::ENOSPC) => "no space left on the device".into(),
             Some(libc::EROFS) => {
                 "the file system is read-only; choose another directory with -d".into()
             }
@@ -256,11 +254,7 @@ impl PartFile {
     /// Check free space, then reserve `size` bytes without writing them (nothing if 0).
     pub fn reserve(&self, size: u64) -> Result<()> {
         let dir = self.path.parent().unwrap_or(Path::new("."));
-        let have = self
-            .file
-            .metadata()
-            .map(|m| m.blocks() * 512)
-            .unwrap_or(0);
+        let have = self.file.metadata().map(|m| m.blocks() * 512).unwrap_or(0);
         let need = size.saturating_sub(have);
         if need > 0 {
             let free = free_space(dir).map_err(|e| StorageError::io("check space in", dir, &e))?;
@@ -513,7 +507,10 @@ mod tests {
         symlink(t.path().join("nowhere"), part_path(&dest)).unwrap();
         let e = PartFile::create_new(&dest).unwrap_err();
         assert_eq!(e.kind, io::ErrorKind::AlreadyExists);
-        assert!(!t.path().join("nowhere").exists(), "no file made through the link");
+        assert!(
+            !t.path().join("nowhere").exists(),
+            "no file made through the link"
+        );
         std::fs::remove_file(part_path(&dest)).unwrap();
         symlink(&outside, part_path(&dest)).unwrap();
         assert!(matches!(
@@ -521,7 +518,10 @@ mod tests {
             Err(Reopen::NotOurs)
         ));
         let id = FileId::of(&std::fs::metadata(&outside).unwrap());
-        assert!(!remove_own(&part_path(&dest), id).unwrap(), "the link stays");
+        assert!(
+            !remove_own(&part_path(&dest), id).unwrap(),
+            "the link stays"
+        );
         assert_eq!(std::fs::read(&outside).unwrap(), b"precious");
         // A dangling link at the final name is taken: finalize does not replace it.
         std::fs::remove_file(part_path(&dest)).unwrap();
@@ -530,7 +530,10 @@ mod tests {
         let pf = create(&dest, 4);
         let e = pf.finalize(&dest, false).unwrap_err();
         assert_eq!(e.kind, io::ErrorKind::AlreadyExists);
-        assert!(std::fs::symlink_metadata(&dest).unwrap().file_type().is_symlink());
+        assert!(std::fs::symlink_metadata(&dest)
+            .unwrap()
+            .file_type()
+            .is_symlink());
     }
 
     /// File systems without birth times (old tmpfs) cannot tell a reused inode apart.

@@ -151,7 +151,10 @@ fn worker_loop(id: usize, shared: Arc<Shared>, rx: Receiver<Task>, reports: Send
         // becomes this range's failure, and the handle (possibly mid-transfer) is replaced.
         let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             let r = run_task(&mut easy, &shared.opts, &task);
-            (r, easy.get_ref().first_byte.map(|t| t.duration_since(start)))
+            (
+                r,
+                easy.get_ref().first_byte.map(|t| t.duration_since(start)),
+            )
         }));
         let ((outcome, bytes, cut), ttfb) = match run {
             Ok(r) => r,
@@ -517,6 +520,72 @@ impl Handler for Sink {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A one-shot HTTP server answering every request with a 206 for `0-99/100`.
+    fn range_server() -> String {
+        use std::io::{Read, Write};
+        let l = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
+        let port = l.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            for s in l.incoming() {
+                let Ok(mut s) = s else { continue };
+                let mut buf = [0u8; 4096];
+                let _ = s.read(&mut buf);
+                let mut resp = b"HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 0-99/100\r\n\
+                    Content-Length: 100\r\nConnection: close\r\n\r\n"
+                    .to_vec();
+                resp.extend_from_slice(&[7u8; 100]);
+                let _ = s.write_all(&resp);
+            }
+        });
+        format!("http://127.0.0.1:{port}/f")
+    }
+
+    #[test]
+    fn a_worker_that_panics_reports_the_range_as_failed_and_keeps_working() {
+        let t = tempfile::tempdir().unwrap();
+        let file = PartFile::create_new(&t.path().join("p.bin")).unwrap();
+        let shared = Arc::new(Shared {
+            opts: HttpOptions::from_config(&crate::config::Config::default(), vec![], false),
+            file,
+            cancel: AtomicBool::new(false),
+            received: AtomicU64::new(0),
+        });
+        let (tx, rx) = std::sync::mpsc::channel();
+        let w = WorkerHandle::spawn(0, shared, tx);
+        let url = range_server();
+        // A segment whose lock is poisoned makes the worker panic inside curl's callback.
+        let bad = Segment::new(0, 100);
+        let b2 = bad.clone();
+        let _ = std::thread::spawn(move || {
+            let _g = b2.span.lock().unwrap();
+            panic!("poison the segment (expected in this test)");
+        })
+        .join();
+        let task = |seg: Arc<Segment>| Task {
+            seg,
+            url: url.clone(),
+            ranged: true,
+            size: Some(100),
+            etag: None,
+            last_modified: None,
+            max_speed: None,
+        };
+        assert!(w.give(task(bad)));
+        let r = rx.recv_timeout(Duration::from_secs(10)).expect("a report");
+        assert!(
+            matches!(&r.outcome, Outcome::Failed(Failure::Other(m)) if m.contains("panicked")),
+            "{:?}",
+            r.outcome
+        );
+        // The same worker goes on with the next range.
+        let good = Segment::new(0, 100);
+        assert!(w.give(task(good.clone())));
+        let r = rx.recv_timeout(Duration::from_secs(10)).expect("a report");
+        assert_eq!(r.outcome, Outcome::Finished);
+        assert_eq!(good.span().pos, 100);
+        w.finish();
+    }
 
     #[test]
     fn cut_only_moves_end_into_unwritten_part() {

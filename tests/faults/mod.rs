@@ -20,4 +20,4 @@ mod retry;
 mod throttling;
 mod tls;
 
-pub(crate) use common::{create_db, durable, failed, timed, wait_progress};
+pub(crate) use common::{config, create_db, durable, failed, timed, transferred, wait_progress};

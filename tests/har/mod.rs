@@ -4,6 +4,6 @@
 //! signed link that the engine resolves again from the capture's first URL.
 
 mod chain;
-mod common;
+pub(crate) mod common;
 mod corpus;
 mod errors;

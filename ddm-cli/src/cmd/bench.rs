@@ -3,10 +3,10 @@
 
 use super::jobopts::parse_urls;
 use crate::cli::Global;
-use crate::ui::outln;
 use crate::ctx::Ctx;
 use crate::exit::{store, usage, CliError, CliResult, Code};
 use crate::ui;
+use crate::ui::outln;
 use ddm_core::engine::{Control, Measurement};
 use ddm_core::http::HttpOptions;
 use ddm_core::store::host_key;
@@ -38,9 +38,8 @@ pub struct Args {
     /// Store the recommendation for this host; later jobs start from it.
     #[arg(long)]
     pub save: bool,
-    /// Extra request header, 'Name: value' (repeatable).
-    #[arg(short = 'H', long = "header", value_name = "'K: V'")]
-    pub headers: Vec<String>,
+    #[command(flatten)]
+    pub headers: super::jobopts::HeaderArgs,
     /// Do not verify TLS certificates.
     #[arg(long)]
     pub insecure: bool,
@@ -73,7 +72,7 @@ pub fn run(g: &Global, a: Args) -> CliResult {
         }
     }
     counts.sort_unstable();
-    let headers = super::jobopts::parse_headers(&a.headers)?;
+    let headers = a.headers.parse()?;
     let mut ctx = Ctx::open(g)?;
     let http = HttpOptions::from_config(&ctx.config, headers, a.insecure).scoped_to(&url);
     let info =
@@ -96,7 +95,12 @@ pub fn run(g: &Global, a: Args) -> CliResult {
         );
         outln!(
             "{:>5}  {:>10}  {:>6}  {:>8}  {:>6}  {:>9}",
-            "CONNS", "MiB/s", "NOISE", "TTFB", "ERRORS", "THROTTLED"
+            "CONNS",
+            "MiB/s",
+            "NOISE",
+            "TTFB",
+            "ERRORS",
+            "THROTTLED"
         );
     }
     let json = a.json;

@@ -4,10 +4,10 @@
 //! its sha256, and compares the time with a single connection.
 
 use crate::cli::Global;
-use crate::ui::outln;
 use crate::exit::{CliError, CliResult, Code};
 use crate::observe::Display;
 use crate::ui;
+use crate::ui::outln;
 use ddm_core::config::Config;
 use ddm_core::engine::checksum::{sha256_file, sha256_hex};
 use ddm_core::engine::{run_job, Control, Outcome};

@@ -9,10 +9,10 @@
 
 use super::jobopts::JobOpts;
 use crate::cli::Global;
-use crate::ui::outln;
 use crate::ctx::Ctx;
 use crate::exit::{store, usage, CliResult, Code};
 use crate::ui;
+use crate::ui::outln;
 use ddm_core::har::{self, Analysis, Candidate, Options, Pick, PickError};
 use ddm_core::store::{Header, NewJob};
 use std::path::PathBuf;

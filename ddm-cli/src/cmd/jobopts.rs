@@ -6,6 +6,26 @@ use ddm_core::config::MAX_CONNECTIONS;
 use ddm_core::store::{Header, JobSettings, NewJob};
 use std::path::{Path, PathBuf};
 
+/// Request headers, for every verb that makes requests.
+#[derive(Debug, Clone, clap::Args)]
+pub struct HeaderArgs {
+    /// Extra request header, 'Name: value' (repeatable). Cookie, Authorization and headers
+    /// named by --secret-header are credentials: stored in the job database (private to you),
+    /// never printed, and sent only to the scheme, host and port of the URL given.
+    #[arg(short = 'H', long = "header", value_name = "'K: V'")]
+    pub headers: Vec<String>,
+    /// Treat the -H header NAME as a credential too (repeatable), e.g. an API key header.
+    #[arg(long = "secret-header", value_name = "NAME")]
+    pub secret_headers: Vec<String>,
+}
+
+impl HeaderArgs {
+    /// The headers, checked, with `--secret-header` ones marked.
+    pub fn parse(&self) -> Result<Vec<Header>, CliError> {
+        mark_secret(parse_headers(&self.headers)?, &self.secret_headers)
+    }
+}
+
 #[derive(Debug, Clone, clap::Args)]
 pub struct JobOpts {
     /// File name (or path) to save as; default: from the server (Content-Disposition) or URL.
@@ -18,14 +38,8 @@ pub struct JobOpts {
     #[arg(short = 'c', long, value_name = "N",
           value_parser = clap::value_parser!(u32).range(1..=MAX_CONNECTIONS as i64))]
     pub connections: Option<u32>,
-    /// Extra request header, 'Name: value' (repeatable). Cookie/Authorization are stored in
-    /// the job database (private to you) and never printed.
-    #[arg(short = 'H', long = "header", value_name = "'K: V'")]
-    pub headers: Vec<String>,
-    /// Treat the -H header NAME as a credential (repeatable): like Cookie and Authorization it
-    /// is never printed and never sent to another host (scheme, host and port) than the URL's.
-    #[arg(long = "secret-header", value_name = "NAME")]
-    pub secret_headers: Vec<String>,
+    #[command(flatten)]
+    pub headers: HeaderArgs,
     /// Replace an existing file instead of saving as 'name (1).ext'.
     #[arg(long)]
     pub overwrite: bool,
@@ -54,46 +68,45 @@ impl JobOpts {
                 "--checksum names one file but several URLs were given; add them one by one",
             ));
         }
-        let (dest_dir, file_name) = match &self.output {
-            None => (base, None),
-            Some(_) if many => {
-                return Err(usage(
+        let (dest_dir, file_name) =
+            match &self.output {
+                None => (base, None),
+                Some(_) if many => return Err(usage(
                     "-o/--output names one file but several URLs were given; use -d DIR instead",
-                ))
-            }
-            Some(o) => {
-                check_output(o, self.dir.is_some())?;
-                let full = base.join(o);
-                let name = full
-                    .file_name()
-                    .and_then(|n| n.to_str())
-                    .ok_or_else(|| usage(format!("-o {}: not a file name", o.display())))?
-                    .to_string();
-                // The user's own choice: any single path component (dotfiles too), but no
-                // control characters and room for the `.part` suffix within 255 bytes.
-                if name.chars().any(char::is_control)
-                    || name.len() > ddm_core::filename::MAX_NAME_BYTES
-                {
-                    return Err(usage(format!(
-                        "-o {}: {name:?} is not a usable file name (no control characters, at \
+                )),
+                Some(o) => {
+                    check_output(o, self.dir.is_some())?;
+                    let full = base.join(o);
+                    let name = full
+                        .file_name()
+                        .and_then(|n| n.to_str())
+                        .ok_or_else(|| usage(format!("-o {}: not a file name", o.display())))?
+                        .to_string();
+                    // The user's own choice: any single path component (dotfiles too), but no
+                    // control characters and room for the `.part` suffix within 255 bytes.
+                    if name.chars().any(char::is_control)
+                        || name.len() > ddm_core::filename::MAX_NAME_BYTES
+                    {
+                        return Err(usage(format!(
+                            "-o {}: {name:?} is not a usable file name (no control characters, at \
                          most {} bytes: 255 less room for \".part\")",
-                        o.display(),
-                        ddm_core::filename::MAX_NAME_BYTES
-                    )));
+                            o.display(),
+                            ddm_core::filename::MAX_NAME_BYTES
+                        )));
+                    }
+                    (
+                        full.parent().map(Path::to_path_buf).unwrap_or(base),
+                        Some(name),
+                    )
                 }
-                (
-                    full.parent().map(Path::to_path_buf).unwrap_or(base),
-                    Some(name),
-                )
-            }
-        };
+            };
         if !dest_dir.is_dir() {
             return Err(usage(format!(
                 "destination directory {} does not exist; create it or choose another with -d",
                 dest_dir.display()
             )));
         }
-        let headers = mark_secret(parse_headers(&self.headers)?, &self.secret_headers)?;
+        let headers = self.headers.parse()?;
         Ok(NewJob {
             url: url.to_string(),
             dest_dir,
@@ -145,7 +158,10 @@ fn check_output(o: &Path, with_dir: bool) -> Result<(), CliError> {
 fn mark_secret(mut headers: Vec<Header>, names: &[String]) -> Result<Vec<Header>, CliError> {
     for n in names {
         let mut found = false;
-        for h in headers.iter_mut().filter(|h| h.name.eq_ignore_ascii_case(n)) {
+        for h in headers
+            .iter_mut()
+            .filter(|h| h.name.eq_ignore_ascii_case(n))
+        {
             h.secret = true;
             found = true;
         }

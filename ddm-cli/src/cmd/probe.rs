@@ -2,9 +2,9 @@
 
 use super::jobopts::parse_urls;
 use crate::cli::Global;
-use crate::ui::outln;
 use crate::ctx::paths;
 use crate::exit::{CliError, CliResult, Code};
+use crate::ui::outln;
 use crate::ui::{self, clean};
 use ddm_core::config::Config;
 use ddm_core::http::HttpOptions;
@@ -19,9 +19,8 @@ pub struct Args {
     /// An http or https URL.
     #[arg(value_name = "URL")]
     pub url: String,
-    /// Extra request header, 'Name: value' (repeatable).
-    #[arg(short = 'H', long = "header", value_name = "'K: V'")]
-    pub headers: Vec<String>,
+    #[command(flatten)]
+    pub headers: super::jobopts::HeaderArgs,
     /// Do not verify TLS certificates.
     #[arg(long)]
     pub insecure: bool,
@@ -32,7 +31,7 @@ pub struct Args {
 
 pub fn run(g: &Global, a: Args) -> CliResult {
     let url = parse_urls(std::slice::from_ref(&a.url))?.remove(0);
-    let headers = super::jobopts::parse_headers(&a.headers)?;
+    let headers = a.headers.parse()?;
     let cfg = match paths(g) {
         Ok(p) => Config::load(&p.config_file).map_err(|e| CliError::new(Code::Usage, e))?,
         Err(_) => Config::default(),

@@ -94,8 +94,11 @@ pub(crate) fn link(har: &Har) -> Links {
         };
         let free = |j: &&usize| **j != i && links.prev[**j].is_none();
         let found = by_url.get(t.as_str()).and_then(|js| {
-            let later = js.iter().filter(|j| **j > i).find(free);
-            later.or_else(|| js.iter().find(free)).copied()
+            // `js` is in capture order: start right after `i` (a chain of hops to the same
+            // URL then takes the next one at once, never rescanning the ones before).
+            let after = js.partition_point(|j| *j <= i);
+            let later = js[after..].iter().find(free);
+            later.or_else(|| js[..after].iter().find(free)).copied()
         });
         if let Some(j) = found {
             links.next[i] = Some(j);
@@ -112,7 +115,7 @@ impl Links {
         let mut chain = vec![last];
         let mut at = last;
         while let Some(p) = self.prev[at] {
-            if chain.contains(&p) {
+            if chain.len() > self.prev.len() {
                 break; // defensive: links are one-to-one, but never loop
             }
             chain.push(p);
@@ -122,17 +125,31 @@ impl Links {
         chain
     }
 
-    /// Where a redirect chain starting anywhere before `i` ends (following `next`).
-    pub fn chain_end(&self, i: usize) -> usize {
-        let mut at = i;
-        let mut steps = 0;
-        while let Some(j) = self.next[at] {
-            at = j;
-            steps += 1;
-            if steps > self.next.len() {
-                break;
+    /// For every entry, where the redirect chain through it ends (following `next`), in one
+    /// pass over the capture: each entry is walked once.
+    pub fn chain_ends(&self) -> Vec<usize> {
+        const UNKNOWN: usize = usize::MAX;
+        let n = self.next.len();
+        let mut end = vec![UNKNOWN; n];
+        let mut on_path = vec![false; n];
+        let mut path = Vec::new();
+        for i in 0..n {
+            let mut at = i;
+            // Walk until an entry whose end is known, the end of the chain, or a loop.
+            while end[at] == UNKNOWN && !on_path[at] {
+                on_path[at] = true;
+                path.push(at);
+                match self.next[at] {
+                    Some(j) => at = j,
+                    None => break,
+                }
+            }
+            let e = if end[at] == UNKNOWN { at } else { end[at] };
+            for p in path.drain(..) {
+                on_path[p] = false;
+                end[p] = e;
             }
         }
-        at
+        end
     }
 }

@@ -20,6 +20,7 @@ use crate::har::{Analysis, Candidate, Options, Skipped};
 /// reasons. Never panics on odd input.
 pub fn candidates(har: &Har, opts: &Options) -> Analysis {
     let links = chain::link(har);
+    let ends = links.chain_ends();
     let mut found: Vec<Candidate> = Vec::new();
     let mut skipped: Vec<Skipped> = Vec::new();
     let raw_url = |i: usize| {
@@ -55,7 +56,7 @@ pub fn candidates(har: &Har, opts: &Options) -> Analysis {
             skipped.push(skip(i, format!("not an http(s) URL ({}:)", url.scheme())));
             continue;
         }
-        if let Some(reason) = hop_reason(e, i, &links) {
+        if let Some(reason) = hop_reason(e, i, &links, &ends) {
             skipped.push(skip(i, reason));
             continue;
         }
@@ -90,7 +91,7 @@ pub fn candidates(har: &Har, opts: &Options) -> Analysis {
 }
 
 /// For an entry that is a followable redirect: why it is not itself a candidate.
-fn hop_reason(e: &Entry, i: usize, links: &Links) -> Option<String> {
+fn hop_reason(e: &Entry, i: usize, links: &Links, ends: &[usize]) -> Option<String> {
     let status = e.status().filter(|s| is_redirect_status(*s))?;
     let kind = if is_synthetic(e) {
         "internal redirect (browser-synthesised)".to_owned()
@@ -101,7 +102,7 @@ fn hop_reason(e: &Entry, i: usize, links: &Links) -> Option<String> {
         (Some(t), Some(j)) => {
             format!(
                 "{kind} to {t}; followed to entry {j} (chain ends at entry {})",
-                links.chain_end(i)
+                ends[i]
             )
         }
         (Some(t), None) => format!("{kind} to {t}, which is not in the capture"),

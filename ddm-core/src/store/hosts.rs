@@ -44,21 +44,25 @@ impl Store {
 
     /// Remember that `host` refuses more than `n` connections.
     pub fn set_host_cap(&mut self, host: &str, n: u32) -> Result<()> {
-        self.conn.execute(
-            "INSERT INTO hosts (host, max_connections, updated_at) VALUES (?1, ?2, ?3) \
+        self.conn
+            .execute(
+                "INSERT INTO hosts (host, max_connections, updated_at) VALUES (?1, ?2, ?3) \
              ON CONFLICT(host) DO UPDATE SET max_connections = ?2, updated_at = ?3",
-            params![host, n, now()],
-        ).map_err(|e| self.err(e))?;
+                params![host, n, now()],
+            )
+            .map_err(|e| self.err(e))?;
         Ok(())
     }
 
     /// Store a measured recommendation (`ddm bench --save`).
     pub fn set_host_recommended(&mut self, host: &str, n: u32) -> Result<()> {
-        self.conn.execute(
-            "INSERT INTO hosts (host, recommended, updated_at) VALUES (?1, ?2, ?3) \
+        self.conn
+            .execute(
+                "INSERT INTO hosts (host, recommended, updated_at) VALUES (?1, ?2, ?3) \
              ON CONFLICT(host) DO UPDATE SET recommended = ?2, updated_at = ?3",
-            params![host, n, now()],
-        ).map_err(|e| self.err(e))?;
+                params![host, n, now()],
+            )
+            .map_err(|e| self.err(e))?;
         Ok(())
     }
 }

@@ -206,7 +206,9 @@ mod tests {
             assert_eq!(back, s);
         }
         assert_eq!(
-            JobState::from_db("bogus", None, None).error().map(|e| e.kind),
+            JobState::from_db("bogus", None, None)
+                .error()
+                .map(|e| e.kind),
             Some(ErrorKind::Internal)
         );
     }

@@ -102,11 +102,9 @@ pub(crate) fn classify(path: &Path, e: rusqlite::Error) -> StoreError {
         },
         // Creating the -wal/-shm files or growing them fails with an I/O or open error when
         // the file system is full.
-        Some(ErrorCode::SystemIoFailure | ErrorCode::CannotOpen) if full() => {
-            StoreError::NoSpace {
-                path: path.to_path_buf(),
-            }
-        }
+        Some(ErrorCode::SystemIoFailure | ErrorCode::CannotOpen) if full() => StoreError::NoSpace {
+            path: path.to_path_buf(),
+        },
         Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt) => StoreError::Damaged {
             path: path.to_path_buf(),
             msg: e.to_string(),

@@ -2,8 +2,8 @@
 //! IN (…) RETURNING …`) or runs inside one `BEGIN IMMEDIATE` transaction ([`StoreTx`]), so
 //! two processes never act on the same stale read. Columns are read by name.
 
-use super::{now, Job, JobSettings, JobState, NewJob, RemoteMeta, Result, StateKind, Store};
 use super::{classify, StoreError};
+use super::{now, Job, JobSettings, JobState, NewJob, RemoteMeta, Result, StateKind, Store};
 use crate::storage::FileId;
 use rusqlite::types::ValueRef;
 use rusqlite::{params, params_from_iter, OptionalExtension, Row, Transaction};

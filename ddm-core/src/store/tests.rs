@@ -128,7 +128,11 @@ fn remote_meta_checkpoint_and_reset() {
     s.pause(&[id]).unwrap();
     assert!(s.complete(id, "1 (1).bin", 10 << 20).unwrap());
     let j = s.get(id).unwrap();
-    assert_eq!(j.state, JobState::Done, "a pause during finalize does not undo it");
+    assert_eq!(
+        j.state,
+        JobState::Done,
+        "a pause during finalize does not undo it"
+    );
     assert_eq!(
         (j.file_name.as_deref(), j.bytes_done),
         (Some("1 (1).bin"), 10 << 20)
@@ -159,7 +163,10 @@ fn names_in_use_exclude_self_done_and_other_directories() {
     tx.commit().unwrap();
     s.complete(ids[1], "y", 1).unwrap();
     let tx = s.begin().unwrap();
-    assert!(tx.names_in_use(Path::new("/tmp/dl"), ids[0]).unwrap().is_empty());
+    assert!(tx
+        .names_in_use(Path::new("/tmp/dl"), ids[0])
+        .unwrap()
+        .is_empty());
 }
 
 #[test]
@@ -173,7 +180,10 @@ fn add_many_is_all_or_nothing() {
         .unwrap();
     let jobs: Vec<_> = (1..=5).map(|i| new_job(&format!("http://a/{i}"))).collect();
     assert!(s.add_many(&jobs).is_err());
-    assert!(s.list().unwrap().is_empty(), "nothing of a failed add is kept");
+    assert!(
+        s.list().unwrap().is_empty(),
+        "nothing of a failed add is kept"
+    );
     let ids = s.add_many(&jobs[..2]).unwrap();
     assert_eq!(ids.len(), 2);
 }
@@ -212,7 +222,10 @@ fn a_version_1_database_is_migrated_and_keeps_its_jobs() {
     assert_eq!(j.part_id, None);
     let tx = s.begin().unwrap();
     let names = tx.names_in_use(Path::new("/tmp/dl"), 99).unwrap();
-    assert!(names.contains("old.bin"), "old text directories still match");
+    assert!(
+        names.contains("old.bin"),
+        "old text directories still match"
+    );
 }
 
 #[test]
@@ -224,7 +237,11 @@ fn claims_and_transitions_hold_across_connections() {
     let mut a = Store::open(&path).unwrap();
     let mut b = Store::open(&path).unwrap();
     let ids = a
-        .add_many(&(0..50).map(|i| new_job(&format!("http://a/{i}"))).collect::<Vec<_>>())
+        .add_many(
+            &(0..50)
+                .map(|i| new_job(&format!("http://a/{i}")))
+                .collect::<Vec<_>>(),
+        )
         .unwrap();
     let claimed: Vec<i64> = std::thread::scope(|s| {
         let ha = s.spawn(|| {

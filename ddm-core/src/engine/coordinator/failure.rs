@@ -63,7 +63,13 @@ impl Coordinator<'_> {
             }
             let received = self.shared.received.load(Ordering::Relaxed);
             let progressed = self.reresolved_at.is_none_or(|at| received > at);
-            let moved = matches!(f, Failure::Http { status: 300..=399, .. });
+            let moved = matches!(
+                f,
+                Failure::Http {
+                    status: 300..=399,
+                    ..
+                }
+            );
             // Each new resolution needs progress since the last one: never a loop.
             if (moved || self.p.first_url != self.p.url) && progressed {
                 self.reresolved_at = Some(received);

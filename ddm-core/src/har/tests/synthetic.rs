@@ -227,3 +227,28 @@ fn download_the_browser_aborted_is_still_a_candidate() {
         c.why
     );
 }
+
+#[test]
+fn a_chain_of_thousands_of_hops_is_followed_end_to_end() {
+    // A server bouncing through 20,000 redirects (two alternating URLs, so every URL appears
+    // 10,000 times): linking and reporting must stay linear, not rescan the chain per hop.
+    const HOPS: usize = 20_000;
+    let url = |i: usize| format!("https://example.com/bounce/{}", i % 2);
+    let mut entries: Vec<Value> = (0..HOPS)
+        .map(|i| entry("GET", &url(i), 302, &[], &url(i + 1)))
+        .collect();
+    entries.push(download(&url(HOPS), "application/zip", "4096"));
+    let a = analyse(&har_of(&har_json(entries)), false);
+    let c = pick(&a, &Pick::Auto).unwrap();
+    assert_eq!(c.entry, HOPS);
+    assert_eq!(c.first_url, url(0));
+    assert_eq!(c.final_url, url(HOPS));
+    assert!(
+        c.why.ends_with(&format!("via {HOPS} redirects")),
+        "{}",
+        c.why
+    );
+    assert_eq!(a.skipped.len(), HOPS);
+    let chain_end = format!("(chain ends at entry {HOPS})");
+    assert!(a.skipped.iter().all(|s| s.reason.ends_with(&chain_end)));
+}

@@ -1,0 +1,187 @@
+//! Credentials have a scope: Authorization, Cookie, headers marked `--secret-header` and a
+//! password in the URL go only to the scheme, host and port of the URL the user gave. Checked
+//! on the second server's own request log, for every verb that makes requests.
+
+use crate::har::common::{chrome_entry, chrome_har, write_har};
+use crate::util::*;
+use ddm_testserver::{pattern, LogEntry, Resource, Server};
+
+const SECRET: &str = "S3CRET-7d1e";
+
+fn assert_no_secret(log: &[LogEntry], who: &str) {
+    assert!(!log.is_empty(), "{who} got no request");
+    for e in log {
+        for (n, v) in &e.headers {
+            assert!(
+                !v.contains(SECRET),
+                "{who} received {n}: {v} ({} {})",
+                e.method,
+                e.target
+            );
+        }
+        for n in ["authorization", "cookie", "x-api-token"] {
+            assert!(e.header(n).is_none(), "{who} received {n} on {}", e.target);
+        }
+    }
+}
+
+/// Server A redirects `/redir` to server B (another port): B serves the file.
+fn two_servers(body: &[u8]) -> (Server, Server) {
+    let a = Server::start().unwrap();
+    let b = Server::start().unwrap();
+    b.add("/f.bin", Resource::new(body.to_vec()).etag("\"c1\""));
+    a.redirect("/redir", &b.url("/f.bin"), 302);
+    (a, b)
+}
+
+const HEADERS: &[&str] = &[
+    "-H",
+    "Authorization: Bearer S3CRET-7d1e",
+    "-H",
+    "Cookie: c=S3CRET-7d1e",
+    "-H",
+    "X-Api-Token: S3CRET-7d1e",
+    "--secret-header",
+    "X-Api-Token",
+    "-H",
+    "X-Trace: visible",
+];
+
+#[test]
+fn get_sends_credentials_to_the_given_host_only_and_other_headers_everywhere() {
+    let body = pattern(3 << 20, 801);
+    let (a, b) = two_servers(&body);
+    let env = Env::new();
+    let mut args = vec!["get", "-c", "4"];
+    let url = a.url("/redir");
+    args.push(&url);
+    args.extend_from_slice(HEADERS);
+    let o = env.run(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_same_file(&env.out().join("f.bin"), &body);
+    let blog = b.log();
+    assert_no_secret(&blog, "the redirect target");
+    assert!(blog.len() >= 3, "probe and ranges all went to B");
+    assert!(blog.iter().all(|e| e.header("x-trace") == Some("visible")));
+    let alog = a.log();
+    assert!(alog.iter().all(|e| e
+        .header("authorization")
+        .is_some_and(|v| v.contains(SECRET))
+        && e.header("x-api-token") == Some(SECRET)));
+    // Nothing secret in what ddm shows or keeps in its log.
+    let shown = format!(
+        "{}{}{}",
+        stderr(&o),
+        env.ok(&["status", "--json"]),
+        std::fs::read_to_string(env.home().join("ddm.log")).unwrap()
+    );
+    assert!(!shown.contains(SECRET), "{shown}");
+}
+
+#[test]
+fn probe_and_bench_keep_credentials_on_the_given_host() {
+    let body = pattern(2 << 20, 802);
+    let (a, b) = two_servers(&body);
+    let env = Env::new();
+    let url = a.url("/redir");
+    let mut args = vec!["probe", url.as_str()];
+    args.extend_from_slice(HEADERS);
+    let out = env.ok(&args);
+    assert!(out.contains("final url"), "{out}");
+    let mut args = vec!["bench", url.as_str(), "--counts", "1,2", "--bytes", "1M"];
+    args.extend_from_slice(HEADERS);
+    env.ok(&args);
+    assert_no_secret(&b.log(), "the redirect target");
+    assert!(a.log().iter().all(|e| e.header("cookie").is_some()));
+}
+
+#[test]
+fn har_cookies_stay_with_the_captured_host_when_it_now_redirects() {
+    // The capture shows the download answered by A, with the session cookie. When the job
+    // runs, A redirects to B: the cookie (allowed with --allow-cookies) must not follow.
+    let body = pattern(1 << 20, 803);
+    let (a, b) = two_servers(&body);
+    let env = Env::new();
+    let entry = chrome_entry(
+        &a.url("/redir"),
+        200,
+        &[
+            ("cookie", &format!("session={SECRET}")),
+            ("user-agent", "UA/1"),
+        ],
+        &[
+            ("content-type", "application/octet-stream"),
+            ("content-disposition", "attachment; filename=\"f.bin\""),
+            ("content-length", "1048576"),
+        ],
+        "",
+        "application/octet-stream",
+        1 << 20,
+    );
+    let har = write_har(&env, "c.har", &chrome_har(vec![entry]));
+    env.ok(&["import-har", har.to_str().unwrap(), "--allow-cookies", "-q"]);
+    let o = env.run(&["run"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_same_file(&env.out().join("f.bin"), &body);
+    assert_no_secret(&b.log(), "the redirect target");
+    assert!(a
+        .log()
+        .iter()
+        .any(|e| e.header("cookie").is_some_and(|c| c.contains(SECRET))));
+}
+
+#[test]
+fn a_password_in_the_url_is_used_on_its_host_and_never_shown() {
+    let body = pattern(1 << 20, 804);
+    let (a, b) = two_servers(&body);
+    let env = Env::new();
+    let url = format!("http://user:{SECRET}@127.0.0.1:{}/redir", a.port());
+    let o = env.run(&["get", &url, "-v"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_same_file(&env.out().join("f.bin"), &body);
+    // Basic auth went to A, never to B.
+    assert!(a.log().iter().all(|e| e.header("authorization").is_some()));
+    for e in b.log() {
+        assert!(e.header("authorization").is_none(), "B got credentials");
+    }
+    let status = env.ok(&["status"]);
+    let json = env.ok(&["status", "--json"]);
+    let log = std::fs::read_to_string(env.home().join("ddm.log")).unwrap();
+    for (what, text) in [
+        ("stderr", stderr(&o)),
+        ("status", status),
+        ("status --json", json.clone()),
+        ("ddm.log", log),
+    ] {
+        assert!(!text.contains(SECRET), "{what} shows the password: {text}");
+    }
+    assert!(json.contains("user:***@"), "{json}");
+    // An error names the URL the same way.
+    let bad = format!("http://user:{SECRET}@127.0.0.1:{}/nope", a.port());
+    let o = env.run(&["get", &bad]);
+    assert_eq!(o.status.code(), Some(1));
+    let text = format!("{}{}", stderr(&o), env.ok(&["status", "--json"]));
+    assert!(!text.contains(SECRET), "{text}");
+    assert!(text.contains("404"), "{text}");
+}
+
+#[test]
+fn a_malformed_header_is_refused_without_echoing_it() {
+    let env = Env::new();
+    for args in [
+        vec![
+            "add",
+            "http://127.0.0.1:9/f",
+            "-H",
+            "Authorization Bearer S3CRET-7d1e",
+        ],
+        vec!["get", "http://127.0.0.1:9/f", "-H", "Bad S3CRET-7d1e: x"],
+        vec!["probe", "http://127.0.0.1:9/f", "-H", "S3CRET-7d1e"],
+    ] {
+        let o = env.run(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        let err = stderr(&o);
+        assert!(!err.contains(SECRET), "{err}");
+        assert!(err.contains("-H number 1"), "{err}");
+    }
+}
