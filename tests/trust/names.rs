@@ -306,3 +306,21 @@ fn restarting_a_download_without_ranges_keeps_its_name_and_leaves_no_orphan() {
         "no orphan, no (1)"
     );
 }
+
+#[test]
+fn a_destination_directory_that_is_not_utf8_is_kept_byte_exact() {
+    use std::os::unix::ffi::OsStrExt;
+    let server = Server::start().unwrap();
+    let body = pattern(128 * KIB, 918);
+    server.add("/u.bin", Resource::new(body.clone()));
+    let env = Env::new();
+    let dir = env.out().join(std::ffi::OsStr::from_bytes(b"caf\xe9"));
+    std::fs::create_dir(&dir).unwrap();
+    let mut cmd = env.cmd(&["get", &server.url("/u.bin")]);
+    cmd.arg("-d").arg(&dir);
+    let o = cmd.output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_same_file(&dir.join("u.bin"), &body);
+    // The lossy form of the name (caf\u{fffd}) was never created.
+    assert_eq!(std::fs::read_dir(env.out()).unwrap().count(), 1);
+}

@@ -11,7 +11,7 @@ use ddm_core::runner::run_queue;
 use std::sync::Arc;
 
 /// Download queued jobs until none is left, then exit (0 if every job it ran finished, 1 if
-/// one failed). Up to `max_active_jobs` (config, default 3) run at once, sharing
+/// one failed, 5 if a disk was full). Up to `max_active_jobs` (config, default 3) run at once, sharing
 /// `max_total_connections`; jobs added meanwhile are picked up. Jobs a crashed runner left
 /// `running` are queued again first. One runner per data directory.
 ///
@@ -48,6 +48,8 @@ pub fn run(g: &Global, a: Args) -> CliResult {
     }
     Ok(if summary.interrupted {
         Code::Interrupted
+    } else if summary.no_space {
+        Code::NoSpace
     } else if summary.failed > 0 {
         Code::Failed
     } else {
