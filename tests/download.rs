@@ -9,11 +9,13 @@ use std::time::{Duration, Instant};
 fn multi_connection_download_is_byte_exact() {
     let server = Server::start().unwrap();
     let body = pattern(24 << 20, 7);
+    // 8 MiB/s per connection: eight connections are worth opening.
     server.add(
         "/data/big.bin",
         Resource::new(body.clone())
             .etag("\"v1\"")
-            .last_modified("Sat, 21 Nov 2026 10:00:00 GMT"),
+            .last_modified("Sat, 21 Nov 2026 10:00:00 GMT")
+            .rate(8 << 20),
     );
     let env = Env::new();
     let o = env.run(&["get", &server.url("/data/big.bin"), "-c", "8"]);

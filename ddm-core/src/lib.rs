@@ -17,6 +17,7 @@ pub mod lock;
 pub mod model;
 pub mod paths;
 pub mod pieces;
+pub mod rate;
 pub mod resolver;
 pub mod retry;
 pub mod runner;

@@ -135,7 +135,8 @@ fn request(url: &str, o: &HttpOptions, head_only: bool) -> Result<Answer, Failur
     }
 }
 
-/// Probe `url`.
+/// Probe `url`: HEAD, then `GET bytes=0-0` (`ddm probe`, `ddm bench`). Downloads learn the
+/// same from their first request instead ([`interpret`]).
 pub fn probe(url: &str, o: &HttpOptions) -> Result<RemoteInfo, ProbeError> {
     let err = |failure| ProbeError {
         url: url.to_string(),
@@ -156,15 +157,54 @@ pub fn probe(url: &str, o: &HttpOptions) -> Result<RemoteInfo, ProbeError> {
     };
     let get_url = head.as_ref().map(|a| a.final_url.as_str()).unwrap_or(url);
     let get = request(get_url, o, false).map_err(err)?;
-    let g = &get.head;
-    // An empty file cannot satisfy bytes=0-0: 416 with `Content-Range: bytes */0`.
-    let empty = g.status == 416 && g.get("content-range").map(str::trim) == Some("bytes */0");
-    if !(200..300).contains(&g.status) && !empty {
-        return Err(err(g.failure()));
+    let mut redirects = head.as_ref().map(|a| a.chain.clone()).unwrap_or_default();
+    redirects.extend(get.chain.iter().cloned());
+    let answer = Answered {
+        url,
+        head: &get.head,
+        final_url: &get.final_url,
+        redirects,
+        start: 0,
+    };
+    interpret(answer, head.as_ref().map(|a| &a.head), notes).map_err(err)
+}
+
+/// A GET answer to `Range: bytes=START-…`, after redirects.
+#[derive(Debug)]
+pub struct Answered<'a> {
+    /// The URL asked first.
+    pub url: &'a str,
+    pub head: &'a Head,
+    pub final_url: &'a str,
+    pub redirects: Vec<String>,
+    /// The first byte asked for.
+    pub start: u64,
+}
+
+/// What a GET answer says about the file: size, whether ranges really work (a 206 whose
+/// Content-Range starts where asked, with a total, and no content encoding), validators and
+/// the name. An optional HEAD answer fills in what the GET lacks. A 416 that names the total
+/// (`bytes */LEN`) is an answer too: the file is LEN bytes (empty, or shorter than asked).
+pub fn interpret(
+    a: Answered<'_>,
+    head: Option<&Head>,
+    mut notes: Vec<String>,
+) -> Result<RemoteInfo, Failure> {
+    let g = a.head;
+    let total_416 = (g.status == 416)
+        .then(|| g.get("content-range"))
+        .flatten()
+        .and_then(|v| v.trim().strip_prefix("bytes */"))
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if !(200..300).contains(&g.status) && total_416.is_none() {
+        return Err(g.failure());
     }
     let (ranges, get_size) = match (g.status, g.content_range()) {
-        _ if empty => (false, Some(0)),
-        (206, Some(cr)) if cr.first == 0 && g.encoded().is_none() => (true, cr.total),
+        // Asked past the end (an empty file cannot satisfy bytes=0-): the total is known.
+        _ if total_416.is_some() => (total_416 != Some(0), total_416),
+        (206, Some(cr)) if cr.first == a.start && cr.total.is_some() && g.encoded().is_none() => {
+            (true, cr.total)
+        }
         (206, _) => {
             notes.push("the server's 206 answer was unusable; using one connection".into());
             (false, None)
@@ -185,9 +225,8 @@ pub fn probe(url: &str, o: &HttpOptions) -> Result<RemoteInfo, ProbeError> {
         ));
     }
     let head_size = head
-        .as_ref()
-        .filter(|a| a.head.encoded().is_none())
-        .and_then(|a| a.head.content_length());
+        .filter(|h| h.encoded().is_none())
+        .and_then(|h| h.content_length());
     let size = match (get_size, head_size) {
         (Some(g), Some(h)) if g != h => {
             notes.push(format!(
@@ -196,31 +235,26 @@ pub fn probe(url: &str, o: &HttpOptions) -> Result<RemoteInfo, ProbeError> {
             Some(g)
         }
         (Some(g), _) => Some(g),
-        (None, h) if !ranges && g.status == 200 && g.get("transfer-encoding").is_some() => {
-            let _ = h;
-            None // streamed without a length: unknown, whatever HEAD claimed
-        }
+        // Streamed without a length: unknown, whatever HEAD claimed.
+        (None, _) if !ranges && g.status == 200 && g.get("transfer-encoding").is_some() => None,
         (None, h) => h,
     };
     let pick = |name: &str| {
         g.get(name)
-            .or_else(|| head.as_ref().and_then(|a| a.head.get(name)))
+            .or_else(|| head.and_then(|h| h.get(name)))
             .map(str::to_string)
     };
-    let final_url = get.final_url.clone();
-    let mut redirects = head.as_ref().map(|a| a.chain.clone()).unwrap_or_default();
-    redirects.extend(get.chain.iter().cloned());
     let content_disposition = pick("content-disposition");
     let content_type = pick("content-type");
-    let parsed = url::Url::parse(&final_url).map_err(|e| err(Failure::Other(e.to_string())))?;
+    let parsed = url::Url::parse(a.final_url).map_err(|e| Failure::Other(e.to_string()))?;
     let filename = crate::filename::choose(
         content_disposition.as_deref(),
         &parsed,
         content_type.as_deref(),
     );
     Ok(RemoteInfo {
-        url: url.to_string(),
-        final_url,
+        url: a.url.to_string(),
+        final_url: a.final_url.to_string(),
         status: g.status,
         size: if ranges || size.is_some() { size } else { None },
         ranges: ranges && size.is_some(),
@@ -229,7 +263,7 @@ pub fn probe(url: &str, o: &HttpOptions) -> Result<RemoteInfo, ProbeError> {
         content_type,
         content_disposition,
         filename,
-        redirects,
+        redirects: a.redirects,
         notes,
     })
 }

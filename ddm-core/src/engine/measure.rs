@@ -8,9 +8,8 @@ use crate::http::HttpOptions;
 use crate::pieces::{piece_size_for, PieceMap};
 use crate::resolver::RemoteInfo;
 use crate::storage::PartFile;
-use crate::transfer::Shared;
+use crate::transfer::{JobIo, Mode};
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -58,12 +57,8 @@ pub fn measure(
         return Err(e.to_string());
     }
     let part = file.path().to_path_buf();
-    let shared = Arc::new(Shared {
-        opts: http.clone(),
-        file,
-        cancel: AtomicBool::new(false),
-        received: AtomicU64::new(0),
-    });
+    let io = Arc::new(JobIo::new(http.clone(), None));
+    io.set_file(file);
     // Pieces over the first `limit` bytes only; ranges are still checked against the real size.
     let pieces = ranged.then(|| PieceMap::new(limit, piece_size_for(limit)));
     let params = Params {
@@ -71,19 +66,27 @@ pub fn measure(
         name: String::new(),
         url: info.final_url.clone(),
         first_url: info.url.clone(),
-        ranged,
+        mode: if ranged { Mode::Range } else { Mode::Whole },
         size: info.size,
         etag: info.etag.clone(),
         last_modified: info.last_modified.clone(),
         connections: if ranged { connections } else { 1 },
         capped: false,
-        rate_limit: None,
         limit: Some(limit),
         cfg,
     };
     let mut obs = NoObserver;
     let start = Instant::now();
-    let mut coord = Coordinator::new(params, None, ctl, &mut obs, shared.clone(), pieces);
+    let mut coord = Coordinator::new(
+        params,
+        None,
+        ctl,
+        &mut obs,
+        io.clone(),
+        std::sync::mpsc::channel(),
+        pieces,
+        None,
+    );
     let stop = coord.run();
     let elapsed = start.elapsed();
     let stats = coord.stats.clone();
@@ -96,7 +99,7 @@ pub fn measure(
     };
     Ok(Measurement {
         connections: if ranged { connections } else { 1 },
-        bytes: shared
+        bytes: io
             .received
             .load(std::sync::atomic::Ordering::Relaxed)
             .min(limit),

@@ -12,33 +12,44 @@
 pub mod checksum;
 mod coordinator;
 mod coverage;
+mod first;
 mod measure;
 mod prepare;
 mod split;
 
 pub use coordinator::Stats;
+pub use first::FIRST_WINDOW;
 pub use measure::{measure, Measurement};
 pub use prepare::{changes, job_http};
 
 use crate::config::Config;
 use crate::jobs::{storage_error, store_error};
 use crate::model::{ErrorKind, JobError};
+use crate::rate::{Bucket, Gate};
 use crate::storage::{part_path, taken, PartFile};
 use crate::store::{JobState, Store};
-use crate::transfer::Shared;
-use coordinator::{Coordinator, Params, Stop};
-use prepare::Ready;
+use crate::transfer::{JobIo, Mode, Pool, Reply, Segment, Task};
+use coordinator::{Adopted, Coordinator, Params, Stop};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64};
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// What the engine shares with the world outside one job: the Ctrl-C flag and the global
-/// connection budget (shared by all jobs a runner works at once).
-#[derive(Debug, Default, Clone)]
+/// What the engine shares with the world outside one job: the Ctrl-C flag, the global
+/// connection budget, the pool of workers (and their open connections) and the global rate
+/// limit, all shared by the jobs a runner works at once.
+#[derive(Debug, Clone)]
 pub struct Control {
     pub interrupt: Arc<AtomicBool>,
     pub connections: Arc<crate::budget::ConnectionBudget>,
+    pub pool: Arc<Pool>,
+    pub rate: Arc<Bucket>,
+}
+
+impl Default for Control {
+    fn default() -> Self {
+        Control::new(Arc::default())
+    }
 }
 
 impl Control {
@@ -46,6 +57,8 @@ impl Control {
         Control {
             interrupt,
             connections: Arc::default(),
+            pool: Arc::default(),
+            rate: Bucket::new(None),
         }
     }
 }
@@ -146,43 +159,102 @@ fn run_inner(
     obs: &mut dyn Observer,
     started: Instant,
 ) -> Outcome {
-    let prep = match prepare::prepare(store, job, cfg, obs) {
-        Ok(Ready::Transfer(p)) => *p,
-        Ok(Ready::Finished { path, size }) => {
-            return record_done(store, job.id, path, size, started);
+    if let Some(f) = prepare::finished(job) {
+        obs.event(Event::Note(format!(
+            "{} is already complete (finished before ddm could record it)",
+            f.path.display()
+        )));
+        return record_done(store, job.id, f.path, f.size, started);
+    }
+    let cancel = Arc::new(AtomicBool::new(false));
+    let gate = Arc::new(Gate {
+        job: Bucket::new(job.settings.rate_limit),
+        global: ctl.rate.clone(),
+        cancel: cancel.clone(),
+    });
+    let io = Arc::new(JobIo::new(prepare::job_http(job, cfg), Some(gate.clone())));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let ch = first::Channel { tx: &tx, rx: &rx };
+    let mut control = || coordinator::poll_control(Some(&*store), job.id, ctl);
+    let opened = match first::open(
+        job,
+        &io,
+        ctl,
+        &ch,
+        prepare::first_span(job),
+        cfg.max_attempts,
+        obs,
+        &mut control,
+    ) {
+        Ok(o) => o,
+        Err(first::NoHead::Stopped(stop)) => return stopped(stop),
+        Err(first::NoHead::Failed(e)) => return Outcome::Failed(e),
+    };
+    let prep = match prepare::from_head(store, job, cfg, obs, &opened) {
+        Ok(p) => p,
+        Err(e) => {
+            opened.worker.reply(Reply::Abort);
+            let _ = first::wait_done(&rx);
+            ctl.connections.give();
+            ctl.pool.checkin(opened.worker, None);
+            return Outcome::Failed(e);
         }
-        Err(e) => return Outcome::Failed(e),
     };
     let ranged = prep.pieces.is_some();
+    let size = prep.info.size;
+    io.set_file(prep.file);
+    let url = prep.info.final_url.clone();
+    // The first answer's body flows on into its segment, or the answer is dropped.
+    let adopted = match prep.first {
+        Some((start, end, mode)) => {
+            let seg = Segment::new(start, end);
+            opened.worker.reply(Reply::Go(Task {
+                io: io.clone(),
+                reports: tx.clone(),
+                worker: 0,
+                seg: seg.clone(),
+                url: url.clone(),
+                mode,
+                size,
+                etag: prep.info.etag.clone(),
+                last_modified: prep.info.last_modified.clone(),
+            }));
+            Some(Adopted {
+                worker: opened.worker,
+                seg,
+            })
+        }
+        None => {
+            opened.worker.reply(Reply::Abort);
+            let _ = first::wait_done(&rx);
+            ctl.connections.give();
+            ctl.pool
+                .checkin(opened.worker, crate::model::Origin::parse(&url));
+            None
+        }
+    };
     obs.event(Event::Started {
         job: job.id,
         name: &prep.name,
-        size: prep.info.size,
+        size,
         connections: prep.connections,
         ranged,
-    });
-    let shared = Arc::new(Shared {
-        opts: prep.http.clone(),
-        file: prep.file,
-        cancel: AtomicBool::new(false),
-        received: AtomicU64::new(0),
     });
     let params = Params {
         job_id: job.id,
         name: prep.name.clone(),
-        url: prep.info.final_url.clone(),
+        url,
         first_url: job
             .settings
             .origin_url
             .clone()
             .unwrap_or_else(|| job.url.clone()),
-        ranged,
-        size: prep.info.size,
+        mode: if ranged { Mode::Range } else { Mode::Whole },
+        size,
         etag: prep.info.etag.clone(),
         last_modified: prep.info.last_modified.clone(),
         connections: prep.connections,
         capped: prep.capped,
-        rate_limit: job.settings.rate_limit,
         limit: None,
         cfg,
     };
@@ -191,23 +263,23 @@ fn run_inner(
         Some(&mut *store),
         ctl,
         obs,
-        shared.clone(),
+        io.clone(),
+        (tx, rx),
         prep.pieces,
+        adopted,
     );
     let stop = coord.run();
     let learned = coord.learned_cap();
     let complete = coord.pieces.as_ref().map(|p| p.all_done());
     let stream_len = coord.stream_len;
     drop(coord);
+    cancel.store(true, std::sync::atomic::Ordering::Relaxed);
     if let Some(cap) = learned {
         let _ = store.set_host_cap(&prep.host, cap as u32);
     }
     match stop {
         Stop::Complete => {}
-        Stop::Paused => return Outcome::Paused,
-        Stop::Removed => return Outcome::Removed,
-        Stop::Interrupted => return Outcome::Interrupted,
-        Stop::Failed(e) => return Outcome::Failed(e),
+        other => return stopped(other),
     }
     // Done means every piece is done: decided from the bitmap, never from "all workers
     // exited" (failed ranges may have been in flight while the queue looked empty).
@@ -217,39 +289,59 @@ fn run_inner(
             "internal error: transfers ended but pieces are missing",
         ));
     }
-    let size = match (prep.info.size, stream_len) {
+    let Ok(io) = Arc::try_unwrap(io) else {
+        return Outcome::Failed(JobError::new(
+            ErrorKind::Internal,
+            "internal error: workers still hold the file",
+        ));
+    };
+    let Some(file) = io.into_file() else {
+        return Outcome::Failed(JobError::new(
+            ErrorKind::Internal,
+            "internal error: no file",
+        ));
+    };
+    let size = match (size, stream_len) {
         (Some(s), _) => s,
         (None, Some(n)) => {
-            if let Err(e) = shared.file.set_len(n) {
+            if let Err(e) = file.set_len(n) {
                 return Outcome::Failed(storage_error(&e));
             }
             n
         }
         (None, None) => 0,
     };
-    let Ok(shared) = Arc::try_unwrap(shared) else {
-        return Outcome::Failed(JobError::new(
-            ErrorKind::Internal,
-            "internal error: workers still hold the file",
-        ));
-    };
     if let Some(expected) = &job.settings.checksum {
         obs.event(Event::Note("verifying the checksum".into()));
-        if let Err(e) = checksum::verify(shared.file.path(), expected) {
+        if let Err(e) = checksum::verify(file.path(), expected) {
             return Outcome::Failed(JobError::new(
                 ErrorKind::Checksum,
                 format!(
                     "{e}; the data is kept as {} and nothing was renamed",
-                    shared.file.path().display()
+                    file.path().display()
                 ),
             ));
         }
     }
-    let dest = match finalize(&shared.file, &prep.dest, &prep.name, job, obs) {
+    let dest = match finalize(&file, &prep.dest, &prep.name, job, obs) {
         Ok(d) => d,
         Err(e) => return Outcome::Failed(e),
     };
     record_done(store, job.id, dest, size, started)
+}
+
+/// The outcome of a transfer that stopped before completing.
+fn stopped(stop: Stop) -> Outcome {
+    match stop {
+        Stop::Paused => Outcome::Paused,
+        Stop::Removed => Outcome::Removed,
+        Stop::Interrupted => Outcome::Interrupted,
+        Stop::Failed(e) => Outcome::Failed(e),
+        Stop::Complete => Outcome::Failed(JobError::new(
+            ErrorKind::Internal,
+            "internal error: completed without a transfer",
+        )),
+    }
 }
 
 /// Rename the finished `.part` into place. An existing file at the destination (or a

@@ -1,21 +1,25 @@
-//! Before a transfer: recognise a job that already finished, probe, check the remote is
-//! still the same file, reserve the file name on the first run (`jobs::reserve`), and open or
-//! create the `.part` file.
+//! Before the transfers: what to ask first, and what the first answer means for the job:
+//! check the remote is still the same file, reserve the file name on the first run
+//! (`jobs::reserve`), open or create the `.part` file, and decide whether the first answer's
+//! body can be kept (it almost always can).
 //!
-//! The remote must be the same file: before continuing, size, ETag and Last-Modified from a
-//! fresh probe are compared with the stored ones; if any differs and progress exists, the job
-//! fails naming what changed (two versions are never spliced). An existing `.part` file is
-//! continued only if it is the one this job created (its identity), never through a symlink.
+//! The remote must be the same file: before continuing, size, ETag and Last-Modified from the
+//! first answer are compared with the stored ones; if any differs and progress exists, the
+//! job fails naming what changed (two versions are never spliced). An existing `.part` file
+//! is continued only if it is the one this job created (its identity), never through a
+//! symlink.
 
+use super::first::{Opened, FIRST_WINDOW};
 use super::{Event, Observer};
 use crate::config::Config;
 use crate::http::HttpOptions;
 use crate::jobs::{self, storage_error, store_error, Reserved};
 use crate::model::{ErrorKind, JobError};
 use crate::pieces::{piece_size_for, PieceMap};
-use crate::resolver::{self, RemoteInfo};
+use crate::resolver::{self, Answered, RemoteInfo};
 use crate::storage::{part_path, PartFile, Reopen};
 use crate::store::{host_key, Job, RemoteMeta, Store};
+use crate::transfer::Mode;
 use std::path::PathBuf;
 
 pub struct Prepared {
@@ -28,43 +32,17 @@ pub struct Prepared {
     /// The host is known to refuse more connections than it allows.
     pub capped: bool,
     pub host: String,
-    pub http: HttpOptions,
+    /// Where the first answer's body goes (`start..end` with its mode), if it is kept.
+    pub first: Option<(u64, u64, Mode)>,
 }
 
-/// What `prepare` found.
-pub enum Ready {
-    /// Transfer this.
-    Transfer(Box<Prepared>),
-    /// The job's file is already in place (a crash or pause after the final rename).
-    Finished { path: PathBuf, size: u64 },
+/// The job's file is already in place (a crash or pause after the final rename).
+pub struct Finished {
+    pub path: PathBuf,
+    pub size: u64,
 }
 
-/// A transfer ready to start: the starting connection count comes from the job, the host
-/// policy and the config.
-fn ready(
-    store: &Store,
-    job: &Job,
-    cfg: &Config,
-    (info, http): (RemoteInfo, HttpOptions),
-    r: Reserved,
-    pieces: Option<PieceMap>,
-) -> Ready {
-    let host = host_of(&info.final_url);
-    let (connections, capped) = connections(store, job, cfg, &host, pieces.is_some());
-    Ready::Transfer(Box::new(Prepared {
-        dest: job.dest_dir.join(&r.name),
-        info,
-        name: r.name,
-        file: r.file,
-        pieces,
-        connections,
-        capped,
-        host,
-        http,
-    }))
-}
-
-/// What differs between the stored validators and a fresh probe (empty: same file).
+/// What differs between the stored validators and a fresh answer (empty: same file).
 pub fn changes(job: &Job, info: &RemoteInfo) -> Vec<String> {
     let mut out = Vec::new();
     if job.size != info.size {
@@ -90,52 +68,59 @@ pub fn job_http(job: &Job, cfg: &Config) -> HttpOptions {
         .scoped_to(&job.url)
 }
 
-pub fn prepare(
+/// A job whose file is already complete needs no request at all.
+pub fn finished(job: &Job) -> Option<Finished> {
+    jobs::finished_file(job).map(|path| Finished {
+        path,
+        size: job.size.unwrap_or(0),
+    })
+}
+
+/// The span the first request asks for: the first range the job is missing (within the
+/// first window), or the first window of a job that knows nothing yet.
+pub fn first_span(job: &Job) -> (u64, u64) {
+    let known = job.final_url.is_some() && job.file_name.is_some() && job.ranges == Some(true);
+    let pieces = match (known, job.size) {
+        (true, Some(size)) => {
+            let piece = job.piece_size.unwrap_or_else(|| piece_size_for(size));
+            PieceMap::from_bytes(size, piece, &job.bitmap)
+        }
+        _ => None,
+    };
+    match pieces.and_then(|p| p.missing().into_iter().next()) {
+        Some(r) => (r.start, r.end.min(r.start + FIRST_WINDOW)),
+        None => (0, FIRST_WINDOW),
+    }
+}
+
+/// Interpret the first answer and get the job ready to transfer.
+pub fn from_head(
     store: &mut Store,
     job: &Job,
     cfg: &Config,
     obs: &mut dyn Observer,
-) -> Result<Ready, JobError> {
-    if let Some(path) = jobs::finished_file(job) {
-        obs.event(Event::Note(format!(
-            "{} is already complete (finished before ddm could record it)",
-            path.display()
-        )));
-        return Ok(Ready::Finished {
-            path,
-            size: job.size.unwrap_or(0),
-        });
-    }
-    let http = job_http(job, cfg);
-    let info = match (
-        probe_with_retries(&job.url, &http, cfg, obs),
-        &job.settings.origin_url,
-    ) {
-        (Ok(i), _) => i,
-        // A captured (signed) URL that expired: start again from the chain's beginning.
-        (
-            Err((
-                crate::retry::Failure::Http {
-                    status: 403 | 410, ..
-                },
-                _,
-            )),
-            Some(origin),
-        ) => {
-            obs.event(Event::Note(
-                "the saved download link was refused; resolving the original URL again".into(),
-            ));
-            probe_with_retries(origin, &http, cfg, obs).map_err(|(_, e)| e)?
-        }
-        (Err((_, e)), _) => return Err(e),
+    o: &Opened,
+) -> Result<Prepared, JobError> {
+    let answered = Answered {
+        url: &job.url,
+        head: &o.head.head,
+        final_url: &o.head.url,
+        redirects: o.head.redirects.clone(),
+        start: o.asked.0,
     };
+    let info = resolver::interpret(answered, None, Vec::new()).map_err(|f| {
+        JobError::new(
+            ErrorKind::Probe,
+            format!("{}: {f}", crate::model::redact_url(&job.url)),
+        )
+    })?;
     for n in &info.notes {
         obs.event(Event::Note(n.clone()));
     }
     let probed_before = job.final_url.is_some() && job.file_name.is_some();
     if !probed_before {
         let wanted = job.file_name.clone().unwrap_or(info.filename.clone());
-        return fresh(store, job, info, http, cfg, obs, &wanted);
+        return fresh(store, job, info, cfg, obs, &wanted, o);
     }
     let diff = changes(job, &info);
     if !diff.is_empty() && job.bytes_done > 0 {
@@ -149,54 +134,27 @@ pub fn prepare(
     }
     let name = job.file_name.clone().expect("probed job has a name");
     if !diff.is_empty() {
-        return restart(store, job, info, http, cfg, &name);
+        return restart(store, job, info, cfg, &name, o);
     }
     if job.final_url.as_deref() != Some(info.final_url.as_str()) {
         store
             .set_final_url(job.id, &info.final_url)
             .map_err(store_error)?;
     }
-    resume(store, job, info, http, cfg, obs, name)
+    resume(store, job, info, cfg, obs, name, o)
 }
 
-fn probe_with_retries(
-    url: &str,
-    http: &HttpOptions,
-    cfg: &Config,
-    obs: &mut dyn Observer,
-) -> Result<RemoteInfo, (crate::retry::Failure, JobError)> {
-    let policy = crate::retry::Policy {
-        max_attempts: cfg.max_attempts.min(4),
-        ..Default::default()
-    };
-    let mut attempt = 0;
-    loop {
-        match resolver::probe(url, http) {
-            Ok(i) => return Ok(i),
-            Err(e) => {
-                attempt += 1;
-                match crate::retry::decide(
-                    &e.failure,
-                    attempt,
-                    &policy,
-                    0.5,
-                    std::time::SystemTime::now(),
-                ) {
-                    crate::retry::Decision::Retry(d) => {
-                        obs.event(Event::Note(format!(
-                            "probe failed ({}); retrying in {:.1}s",
-                            e.failure,
-                            d.as_secs_f64()
-                        )));
-                        std::thread::sleep(d);
-                    }
-                    crate::retry::Decision::GiveUp => {
-                        let err = JobError::new(ErrorKind::Probe, e.to_string());
-                        return Err((e.failure, err));
-                    }
-                }
-            }
+/// Where the first answer's body goes in a fresh start (from byte 0), if anywhere.
+fn first_use_fresh(info: &RemoteInfo, o: &Opened) -> Option<(u64, u64, Mode)> {
+    let h = &o.head.head;
+    match h.status {
+        206 if info.ranges && o.asked.0 == 0 => {
+            let cr = h.content_range()?;
+            Some((0, cr.last + 1, Mode::Range))
         }
+        // The server ignored the range: this body is the whole file.
+        200 => Some((0, info.size.unwrap_or(u64::MAX), Mode::Whole)),
+        _ => None,
     }
 }
 
@@ -244,17 +202,45 @@ fn bitmap(pieces: &Option<PieceMap>) -> Vec<u8> {
         .unwrap_or_default()
 }
 
+/// A transfer ready to start: the starting connection count comes from the job, the host
+/// policy and the config.
+fn ready(
+    store: &Store,
+    job: &Job,
+    cfg: &Config,
+    info: RemoteInfo,
+    r: Reserved,
+    pieces: Option<PieceMap>,
+    first: Option<(u64, u64, Mode)>,
+) -> Prepared {
+    let host = url::Url::parse(&info.final_url)
+        .map(|u| host_key(&u))
+        .unwrap_or_default();
+    let (connections, capped) = connections(store, job, cfg, &host, pieces.is_some());
+    Prepared {
+        dest: job.dest_dir.join(&r.name),
+        info,
+        name: r.name,
+        file: r.file,
+        pieces,
+        connections,
+        capped,
+        host,
+        first,
+    }
+}
+
 /// First run (or a start under a new name): reserve the name, record the remote, create and
 /// preallocate the `.part` file.
 fn fresh(
     store: &mut Store,
     job: &Job,
     info: RemoteInfo,
-    http: HttpOptions,
     cfg: &Config,
     obs: &mut dyn Observer,
     wanted: &str,
-) -> Result<Ready, JobError> {
+    o: &Opened,
+) -> Result<Prepared, JobError> {
     let (meta, pieces) = plan(&info);
     let r = jobs::reserve(store, job, wanted, &meta, &bitmap(&pieces))?;
     if r.name != wanted {
@@ -267,7 +253,8 @@ fn fresh(
     r.file
         .reserve(info.size.unwrap_or(0))
         .map_err(|e| storage_error(&e))?;
-    Ok(ready(store, job, cfg, (info, http), r, pieces))
+    let first = first_use_fresh(&info, o);
+    Ok(ready(store, job, cfg, info, r, pieces, first))
 }
 
 /// Start over under the job's own name, reusing its own `.part` file if it is still there.
@@ -275,16 +262,17 @@ fn restart(
     store: &mut Store,
     job: &Job,
     info: RemoteInfo,
-    http: HttpOptions,
     cfg: &Config,
     name: &str,
-) -> Result<Ready, JobError> {
+    o: &Opened,
+) -> Result<Prepared, JobError> {
     let (meta, pieces) = plan(&info);
     let r = jobs::restart_in_place(store, job, name, &meta, &bitmap(&pieces))?;
     r.file
         .reserve(info.size.unwrap_or(0))
         .map_err(|e| storage_error(&e))?;
-    Ok(ready(store, job, cfg, (info, http), r, pieces))
+    let first = first_use_fresh(&info, o);
+    Ok(ready(store, job, cfg, info, r, pieces, first))
 }
 
 /// Continue a job from its bitmap.
@@ -292,11 +280,11 @@ fn resume(
     store: &mut Store,
     job: &Job,
     info: RemoteInfo,
-    http: HttpOptions,
     cfg: &Config,
     obs: &mut dyn Observer,
     name: String,
-) -> Result<Ready, JobError> {
+    o: &Opened,
+) -> Result<Prepared, JobError> {
     let dest = job.dest_dir.join(&name);
     let ranged = info.ranges && info.size.is_some() && job.ranges == Some(true);
     let note = |why: &str, obs: &mut dyn Observer| {
@@ -309,13 +297,13 @@ fn resume(
             "the server does not support ranges, so the download cannot continue",
             obs,
         );
-        return restart(store, job, info, http, cfg, &name);
+        return restart(store, job, info, cfg, &name, o);
     }
     let size = info.size.unwrap_or(0);
     let piece = job.piece_size.unwrap_or_else(|| piece_size_for(size));
     let Some(pieces) = PieceMap::from_bytes(size, piece, &job.bitmap) else {
         note("the saved progress does not match the file", obs);
-        return restart(store, job, info, http, cfg, &name);
+        return restart(store, job, info, cfg, &name, o);
     };
     let file = match PartFile::open_own(&dest, job.part_id, Some(size)) {
         Ok(f) => f,
@@ -324,7 +312,7 @@ fn resume(
                 &format!("the partial file {} is gone", part_path(&dest).display()),
                 obs,
             );
-            return restart(store, job, info, http, cfg, &name);
+            return restart(store, job, info, cfg, &name, o);
         }
         Err(Reopen::NotOurs) => {
             obs.event(Event::Note(format!(
@@ -332,7 +320,7 @@ fn resume(
                  it is left alone and the download starts over under a new name",
                 part_path(&dest).display()
             )));
-            return fresh(store, job, info, http, cfg, obs, &name);
+            return fresh(store, job, info, cfg, obs, &name, o);
         }
         Err(Reopen::Failed(e)) => return Err(storage_error(&e)),
     };
@@ -342,12 +330,14 @@ fn resume(
         store.adopt_part(job.id, fid).map_err(store_error)?;
     }
     file.reserve(size).map_err(|e| storage_error(&e))?;
+    // The first answer covers the first missing range from where it was asked.
+    let h = &o.head.head;
+    let first = match (h.status, h.content_range()) {
+        (206, Some(cr)) if cr.first == o.asked.0 && !pieces.all_done() => {
+            Some((cr.first, cr.last + 1, Mode::Range))
+        }
+        _ => None,
+    };
     let r = Reserved { name, file };
-    Ok(ready(store, job, cfg, (info, http), r, Some(pieces)))
-}
-
-fn host_of(url: &str) -> String {
-    url::Url::parse(url)
-        .map(|u| host_key(&u))
-        .unwrap_or_default()
+    Ok(ready(store, job, cfg, info, r, Some(pieces), first))
 }

@@ -46,27 +46,45 @@ fn align_up(x: u64) -> u64 {
     x.div_ceil(ALIGN) * ALIGN
 }
 
+/// Least time a steal must save: a steal costs a request, and usually the owner's connection
+/// (its response is cut where the thief begins).
+pub const MIN_GAIN_SECS: f64 = 0.25;
+/// A thief takes at least this much from an owner that is not much slower than itself (less
+/// is not worth cutting a connection for).
+pub const MIN_TAKE: u64 = 512 * 1024;
+
 /// Where to cut a segment at `pos..end` so an idle connection can take `at..end`.
-/// Speeds are bytes/s (0 = unknown). None when the remainder is too small to share.
-pub fn steal_point(pos: u64, end: u64, owner_speed: f64, thief_speed: f64) -> Option<u64> {
+/// Speeds are bytes/s (0 = unknown); `ttfb` is what the thief waits for its first byte.
+/// The split makes both finish together: the owner keeps `k` with `k / owner = ttfb +
+/// (rest - k) / thief`. None when that would not save at least [`MIN_GAIN_SECS`], or would
+/// take a small piece from an owner that is not much slower than the thief.
+pub fn steal_point(
+    pos: u64,
+    end: u64,
+    owner_speed: f64,
+    thief_speed: f64,
+    ttfb: f64,
+) -> Option<u64> {
     let remaining = end.checked_sub(pos)?;
-    // A small tail is still worth a new request when its owner is much slower and would
-    // need more than a second for it: that is the straggler holding a download at 99%.
-    let slow_tail = owner_speed > 0.0
-        && thief_speed > 4.0 * owner_speed
-        && remaining as f64 / owner_speed > 1.0;
-    if remaining < 2 * MIN_STEAL && !slow_tail {
+    if remaining < 2 * MIN_STEAL && !(owner_speed > 0.0 && thief_speed > 4.0 * owner_speed) {
         return None;
     }
-    let owner_share = if owner_speed > 0.0 && thief_speed > 0.0 {
-        (owner_speed / (owner_speed + thief_speed)).clamp(0.02, 0.5)
+    let known = owner_speed > 0.0 && thief_speed > 0.0;
+    // A straggler: the owner is far slower than the thief, any tail of it is worth taking.
+    let slow_owner = known && thief_speed > 4.0 * owner_speed;
+    let keep = if known {
+        let k = (ttfb * thief_speed + remaining as f64) * owner_speed / (owner_speed + thief_speed);
+        let gain = (remaining as f64 - k) / owner_speed;
+        if gain < MIN_GAIN_SECS {
+            return None;
+        }
+        // Plus what arrives in the ~100 ms before the owner notices.
+        (k as u64).max((owner_speed * 0.1) as u64)
     } else {
-        0.5
+        remaining / 2
     };
-    // The owner keeps its share, plus what arrives in the ~100 ms before it notices.
-    let keep = ((remaining as f64 * owner_share) as u64).max((owner_speed * 0.1) as u64);
     let at = align_up(pos + keep.max(1));
-    let min_take = if slow_tail { ALIGN } else { MIN_STEAL / 2 };
+    let min_take = if slow_owner { ALIGN } else { MIN_TAKE };
     (at < end && end - at >= min_take).then_some(at)
 }
 
@@ -102,29 +120,51 @@ mod tests {
 
     #[test]
     fn steal_halves_when_speeds_unknown() {
-        let at = steal_point(0, 10 << 20, 0.0, 0.0).unwrap();
+        let at = steal_point(0, 10 << 20, 0.0, 0.0, 0.0).unwrap();
         assert_eq!(at, 5 << 20);
     }
 
     #[test]
     fn slow_owner_keeps_little() {
-        let at = steal_point(0, 10 << 20, 100_000.0, 2_000_000.0).unwrap();
+        let at = steal_point(0, 10 << 20, 100_000.0, 2_000_000.0, 0.0).unwrap();
         assert!(at < 1 << 20, "owner keeps ~5%: {at}");
         assert_eq!(at % ALIGN, 0);
     }
 
     #[test]
+    fn equal_speeds_split_so_both_finish_together_counting_the_thiefs_first_byte() {
+        let v = 4.0 * 1024.0 * 1024.0; // 4 MiB/s each, 8 MiB left: two seconds alone
+        let at = steal_point(0, 8 << 20, v, v, 0.0).unwrap();
+        assert_eq!(at, 4 << 20);
+        // The thief waits 0.5 s for its first byte: the owner keeps 1 MiB more.
+        let at = steal_point(0, 8 << 20, v, v, 0.5).unwrap();
+        assert_eq!(at, 5 << 20);
+    }
+
+    #[test]
+    fn steals_that_save_little_are_not_made() {
+        let v = 4.0 * 1024.0 * 1024.0;
+        // 1.5 MiB left at 4 MiB/s: a steal saves under a quarter second.
+        assert_eq!(steal_point(0, 3 << 19, v, v, 0.0), None);
+        // A long first byte eats the gain of a larger one too.
+        assert_eq!(steal_point(0, 4 << 20, v, v, 0.6), None);
+    }
+
+    #[test]
     fn tiny_remainders_are_not_split() {
-        assert_eq!(steal_point(0, MIN_STEAL, 0.0, 0.0), None);
-        assert_eq!(steal_point(100, 50, 0.0, 0.0), None);
+        assert_eq!(steal_point(0, MIN_STEAL, 0.0, 0.0, 0.0), None);
+        assert_eq!(steal_point(100, 50, 0.0, 0.0, 0.0), None);
         // ...unless the owner is far slower than the thief and would need long for it.
-        assert!(steal_point(0, 3 * MIN_STEAL / 2, 10_000.0, 1_000_000.0).is_some());
-        let at = steal_point(0, 64 * 1024, 10_000.0, 1_000_000.0).unwrap();
+        assert!(steal_point(0, 3 * MIN_STEAL / 2, 10_000.0, 1_000_000.0, 0.0).is_some());
+        let at = steal_point(0, 64 * 1024, 10_000.0, 1_000_000.0, 0.0).unwrap();
         assert_eq!(at, ALIGN, "a 64 KiB tail at 10 kB/s is taken over");
         assert_eq!(
-            steal_point(0, 64 * 1024, 500_000.0, 4_000_000.0),
+            steal_point(0, 64 * 1024, 500_000.0, 4_000_000.0, 0.0),
             None,
             "a tail its owner finishes in 0.13 s is left alone"
         );
+        // An owner about as fast as the thief gives at least MIN_TAKE or nothing.
+        let v = 1_000_000.0;
+        assert_eq!(steal_point(0, 900 * 1024, v, v, 0.0), None);
     }
 }

@@ -13,9 +13,10 @@ use crate::engine::Event;
 use crate::jobs::storage_error;
 use crate::model::{ErrorKind, JobError};
 use crate::retry::{self, Decision, Failure};
-use crate::transfer::Segment;
+use crate::transfer::{Mode, Segment};
 use std::sync::atomic::Ordering;
-use std::time::Instant;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// The job error for a failure that is final (not worth retrying).
 pub(crate) fn final_error(f: &Failure) -> JobError {
@@ -42,7 +43,7 @@ impl Coordinator<'_> {
         if progressed {
             self.slots[i].attempts = 0; // it made progress: not a stuck range
         }
-        if !self.p.ranged {
+        if self.p.mode == Mode::Whole {
             // Without ranges a stream can only start over (its failures still count).
             let end = self.p.limit.or(self.p.size).unwrap_or(u64::MAX);
             let attempts = self.slots[i].attempts;
@@ -61,7 +62,13 @@ impl Coordinator<'_> {
                 self.slots[i].not_before = Instant::now();
                 return None;
             }
-            let received = self.shared.received.load(Ordering::Relaxed);
+            if self.resolving.is_some() {
+                // The link is being resolved again already: wait for the new one.
+                self.slots[i].not_before = Instant::now() + Duration::from_secs(3600);
+                self.awaiting_url.push(self.slots[i].seg.clone());
+                return None;
+            }
+            let received = self.io.received.load(Ordering::Relaxed);
             let progressed = self.reresolved_at.is_none_or(|at| received > at);
             let moved = matches!(
                 f,
@@ -124,7 +131,7 @@ impl Coordinator<'_> {
                 ),
             ))),
             Decision::GiveUp if retry::is_retryable(&f) => {
-                let short = if bytes > 0 && !self.p.ranged {
+                let short = if bytes > 0 && self.p.mode == Mode::Whole {
                     " (the server has no ranges, so each attempt started over)"
                 } else {
                     ""
@@ -143,38 +150,70 @@ impl Coordinator<'_> {
     }
 
     /// A 403/410 after a redirect (the signed URL probably expired) or a redirect: resolve the
-    /// original URL again; continue only if it is the same file.
+    /// original URL again, on a thread of its own (the loop goes on: pause and Ctrl-C still
+    /// act); `resolved` continues only if it is the same file.
     fn reresolve(&mut self, i: usize) -> Option<Stop> {
+        // Until the answer, this range waits.
+        self.slots[i].not_before = Instant::now() + Duration::from_secs(3600);
+        self.awaiting_url.push(self.slots[i].seg.clone());
+        if self.resolving.is_some() {
+            return None;
+        }
         self.obs.event(Event::Note(
             "the download link was refused; resolving the original URL again".into(),
         ));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (url, opts) = (self.p.first_url.clone(), self.io.opts.clone());
         // The job's options decide per hop which headers may go (credentials stay on the
         // origin the user gave).
-        match crate::resolver::probe(&self.p.first_url, &self.shared.opts) {
-            Ok(info) => {
-                let same = info.size == self.p.size
-                    && (self.p.etag.is_none() || info.etag == self.p.etag)
-                    && (self.p.last_modified.is_none()
-                        || info.last_modified == self.p.last_modified);
-                if !same {
-                    return Some(Stop::Failed(JobError::new(
-                        ErrorKind::RemoteChanged,
-                        "the original URL now leads to a different file",
-                    )));
-                }
-                self.p.url = info.final_url.clone();
-                self.url_gen += 1;
-                if let Some(store) = self.store.as_mut() {
-                    let _ = store.set_final_url(self.p.job_id, &info.final_url);
-                }
-                self.slots[i].not_before = Instant::now();
-                None
+        std::thread::spawn(move || {
+            let _ = tx.send(crate::resolver::probe(&url, &opts));
+        });
+        self.resolving = Some(rx);
+        None
+    }
+
+    /// Look for the answer of a resolution running off the loop.
+    pub(super) fn resolved(&mut self) -> Option<Stop> {
+        let answer = match self.resolving.as_ref()?.try_recv() {
+            Ok(a) => a,
+            Err(std::sync::mpsc::TryRecvError::Empty) => return None,
+            Err(std::sync::mpsc::TryRecvError::Disconnected) => Err(crate::resolver::ProbeError {
+                url: self.p.first_url.clone(),
+                failure: Failure::Other("internal error: the resolution thread died".into()),
+            }),
+        };
+        self.resolving = None;
+        let info = match answer {
+            Ok(info) => info,
+            Err(e) => {
+                return Some(Stop::Failed(JobError::new(
+                    ErrorKind::Probe,
+                    format!("the link expired or moved and resolving it again failed: {e}"),
+                )))
             }
-            Err(e) => Some(Stop::Failed(JobError::new(
-                ErrorKind::Probe,
-                format!("the link expired or moved and resolving it again failed: {e}"),
-            ))),
+        };
+        let same = info.size == self.p.size
+            && (self.p.etag.is_none() || info.etag == self.p.etag)
+            && (self.p.last_modified.is_none() || info.last_modified == self.p.last_modified);
+        if !same {
+            return Some(Stop::Failed(JobError::new(
+                ErrorKind::RemoteChanged,
+                "the original URL now leads to a different file",
+            )));
         }
+        self.p.url = info.final_url.clone();
+        self.url_gen += 1;
+        if let Some(store) = self.store.as_mut() {
+            let _ = store.set_final_url(self.p.job_id, &info.final_url);
+        }
+        let now = Instant::now();
+        for seg in std::mem::take(&mut self.awaiting_url) {
+            if let Some(s) = self.slots.iter_mut().find(|s| Arc::ptr_eq(&s.seg, &seg)) {
+                s.not_before = now;
+            }
+        }
+        None
     }
 
     fn next_jitter(&mut self) -> f64 {

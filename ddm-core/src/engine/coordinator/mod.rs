@@ -17,14 +17,15 @@ use super::split::initial_segments;
 use super::{Control, Event, Observer, Progress};
 use crate::config::Config;
 use crate::jobs::{storage_error, store_error};
+use crate::model::Origin;
 use crate::model::{ErrorKind, JobError};
 use crate::pieces::PieceMap;
 use crate::retry::{self, Failure};
 use crate::store::{JobState, Store};
-use crate::transfer::{Outcome, Report, Segment, Shared, WorkerHandle};
+use crate::transfer::{Done, JobIo, Mode, Outcome, Report, Segment, WorkerHandle};
 use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
-use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -38,6 +39,49 @@ const WRITEBACK_EVERY: u64 = 32 << 20;
 const CHECKPOINT_BYTES: u64 = 16 << 20;
 /// How long a worker rests after we cut its response on a host that caps connections.
 const COOL_DOWN: Duration = Duration::from_millis(300);
+
+/// Must the job stop: Ctrl-C, or a pause or remove recorded in the store (by another
+/// terminal)?
+pub fn poll_control(store: Option<&Store>, job: i64, ctl: &Control) -> Option<Stop> {
+    if ctl.interrupt.load(Ordering::Relaxed) {
+        return Some(Stop::Interrupted);
+    }
+    let st = store?.state(job);
+    tracing::trace!(job, ?st, "control");
+    match st {
+        Ok(Some(JobState::Paused)) => Some(Stop::Paused),
+        Ok(None) => Some(Stop::Removed),
+        Ok(Some(_)) => None,
+        Err(e) => {
+            tracing::warn!("cannot read job state: {e}");
+            None
+        }
+    }
+}
+
+/// `ranges` without the parts covered by `taken` (both sorted by start, `taken` disjoint).
+fn subtract(
+    ranges: &[std::ops::Range<u64>],
+    taken: &[std::ops::Range<u64>],
+) -> Vec<std::ops::Range<u64>> {
+    let mut out = Vec::new();
+    for r in ranges {
+        let mut start = r.start;
+        for t in taken {
+            if t.end <= start || t.start >= r.end {
+                continue;
+            }
+            if t.start > start {
+                out.push(start..t.start);
+            }
+            start = start.max(t.end);
+        }
+        if start < r.end {
+            out.push(start..r.end);
+        }
+    }
+    out
+}
 
 /// How a transfer phase ended.
 #[derive(Debug, Clone, PartialEq)]
@@ -95,18 +139,23 @@ pub struct Params<'a> {
     pub name: String,
     pub url: String,
     pub first_url: String,
-    pub ranged: bool,
+    /// `Range` for a file with ranges, `Whole` for one stream from 0.
+    pub mode: Mode,
     pub size: Option<u64>,
     pub etag: Option<String>,
     pub last_modified: Option<String>,
     pub connections: usize,
     /// The host is known to cap connections (host policy).
     pub capped: bool,
-    /// The job's speed cap, bytes per second, shared out over its connections.
-    pub rate_limit: Option<u64>,
     /// Stop a single stream here (bench); None = the whole file.
     pub limit: Option<u64>,
     pub cfg: &'a Config,
+}
+
+/// The worker already transferring the first answer's body into `seg`.
+pub struct Adopted {
+    pub worker: WorkerHandle,
+    pub seg: Arc<Segment>,
 }
 
 pub struct Coordinator<'a> {
@@ -115,7 +164,8 @@ pub struct Coordinator<'a> {
     store: Option<&'a mut Store>,
     ctl: &'a Control,
     obs: &'a mut dyn Observer,
-    shared: Arc<Shared>,
+    io: Arc<JobIo>,
+    origin: Option<Origin>,
     pub pieces: Option<PieceMap>,
     written: Coverage,
     slots: Vec<Slot>,
@@ -134,6 +184,9 @@ pub struct Coordinator<'a> {
     budget: retry::Budget,
     /// Bumped each time the URL is resolved again; attempts on an older one just retry.
     url_gen: u32,
+    /// A resolution of the original URL running off the loop, and the ranges waiting for it.
+    resolving: Option<Receiver<Result<crate::resolver::RemoteInfo, crate::resolver::ProbeError>>>,
+    awaiting_url: Vec<Arc<Segment>>,
     /// `received` when the URL was last resolved again (another expiry needs progress since).
     reresolved_at: Option<u64>,
     /// Most connections seen receiving at once: what the server really allows.
@@ -167,58 +220,87 @@ pub struct Stats {
 }
 
 impl<'a> Coordinator<'a> {
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         p: Params<'a>,
         store: Option<&'a mut Store>,
         ctl: &'a Control,
         obs: &'a mut dyn Observer,
-        shared: Arc<Shared>,
+        io: Arc<JobIo>,
+        (tx, rx): (Sender<Report>, Receiver<Report>),
         pieces: Option<PieceMap>,
+        adopted: Option<Adopted>,
     ) -> Self {
-        let (tx, rx) = channel();
         let mut written = Coverage::default();
         let mut slots = Vec::new();
+        let mut workers = Vec::new();
+        let mut busy = 0;
+        // The first answer's worker keeps going on its segment.
+        if let Some(a) = adopted {
+            let mut slot = Slot::new(a.seg);
+            slot.worker = Some(0);
+            slot.attempt_start = slot.seg.origin;
+            slots.push(slot);
+            workers.push(Some(a.worker));
+            busy = 1;
+        }
+        let taken: Vec<std::ops::Range<u64>> = slots
+            .iter()
+            .map(|s| s.seg.origin..s.seg.span().end)
+            .collect();
         match &pieces {
             Some(pm) => {
                 for r in pm.done_ranges() {
                     written.insert(r);
                 }
-                for r in initial_segments(&pm.missing(), p.connections) {
+                let missing = subtract(&pm.missing(), &taken);
+                let others = p.connections.saturating_sub(busy).max(1);
+                for r in initial_segments(&missing, others) {
                     slots.push(Slot::new(Segment::new(r.start, r.end)));
                 }
             }
-            None => {
+            None if slots.is_empty() => {
                 let end = p.limit.or(p.size).unwrap_or(u64::MAX);
                 slots.push(Slot::new(Segment::new(0, end)))
             }
+            None => {}
         }
-        let target = if p.ranged { p.connections.max(1) } else { 1 };
+        let target = if p.mode == Mode::Range {
+            p.connections.max(1)
+        } else {
+            1
+        };
         let policy = retry::Policy {
             max_attempts: p.cfg.max_attempts,
             ..retry::Policy::default()
         };
         let budget = retry::Budget::new(p.cfg.retry_budget);
         let rng = (std::process::id() as u64) << 32 ^ p.job_id as u64 ^ 0x9e37_79b9_7f4a_7c15;
+        let origin = Origin::parse(&p.url);
+        let worker_speed = vec![0.0; workers.len()];
         Coordinator {
             p,
             store,
             ctl,
             obs,
-            shared,
+            io,
+            origin,
             pieces,
             written,
             slots,
-            workers: Vec::new(),
+            workers,
             idle: Vec::new(),
-            worker_speed: Vec::new(),
+            worker_speed,
             cooling: Vec::new(),
-            busy: 0,
+            busy,
             tx,
             rx,
             target,
             policy,
             budget,
             url_gen: 0,
+            resolving: None,
+            awaiting_url: Vec::new(),
             reresolved_at: None,
             peak_receiving: 0,
             last_refusal: None,
@@ -248,16 +330,21 @@ impl<'a> Coordinator<'a> {
             if self.slots.is_empty() {
                 break Stop::Complete;
             }
-            let received = self.shared.received.load(Ordering::Relaxed);
+            let received = self.io.received.load(Ordering::Relaxed);
             if received - flushed >= WRITEBACK_EVERY {
                 flushed = received;
-                self.shared.file.start_writeback();
+                if let Some(f) = self.io.file() {
+                    f.start_writeback();
+                }
             }
             if last_control.elapsed() >= CONTROL_EVERY {
                 last_control = Instant::now();
                 if let Some(stop) = self.check_control() {
                     break stop;
                 }
+            }
+            if let Some(stop) = self.resolved() {
+                break stop;
             }
             self.assign();
             if last_checkpoint.elapsed() >= checkpoint_every
@@ -297,21 +384,7 @@ impl<'a> Coordinator<'a> {
     }
 
     fn check_control(&mut self) -> Option<Stop> {
-        if self.ctl.interrupt.load(Ordering::Relaxed) {
-            return Some(Stop::Interrupted);
-        }
-        let store = self.store.as_mut()?;
-        let st = store.state(self.p.job_id);
-        tracing::trace!(job = self.p.job_id, ?st, "control");
-        match st {
-            Ok(Some(JobState::Paused)) => Some(Stop::Paused),
-            Ok(None) => Some(Stop::Removed),
-            Ok(Some(_)) => None,
-            Err(e) => {
-                tracing::warn!("cannot read job state: {e}");
-                None
-            }
-        }
+        poll_control(self.store.as_deref(), self.p.job_id, self.ctl)
     }
 
     /// Handle worker reports: the first waits up to one tick.
@@ -331,13 +404,15 @@ impl<'a> Coordinator<'a> {
                     Err(_) => return None,
                 }
             };
+            // Heads come only from a job's first request, which `first` handles.
+            let Report::Done(r) = r else { continue };
             if let Some(stop) = self.on_report(r) {
                 return Some(stop);
             }
         }
     }
 
-    fn on_report(&mut self, r: Report) -> Option<Stop> {
+    fn on_report(&mut self, r: Done) -> Option<Stop> {
         if let Some(t) = r.ttfb {
             self.stats.ttfb.push(t);
         }
@@ -358,7 +433,7 @@ impl<'a> Coordinator<'a> {
 
     /// Account for a report: the connection is free again and a finished segment's bytes
     /// count as written. Returns the slot and failure still to act on, if any.
-    fn settle(&mut self, r: &Report) -> Option<(usize, Failure)> {
+    fn settle(&mut self, r: &Done) -> Option<(usize, Failure)> {
         self.busy -= 1;
         self.ctl.connections.give();
         let i = self.slots.iter().position(|s| s.worker == Some(r.worker))?;
@@ -367,7 +442,7 @@ impl<'a> Coordinator<'a> {
             Outcome::Finished => {
                 let slot = self.slots.swap_remove(i);
                 let span = slot.seg.span();
-                if !self.p.ranged && self.p.size.is_none() {
+                if self.p.mode == Mode::Whole && self.p.size.is_none() {
                     self.stream_len = Some(span.pos);
                 }
                 self.written.insert(slot.seg.origin..span.pos);
@@ -422,16 +497,19 @@ impl<'a> Coordinator<'a> {
         for s in &self.slots {
             snap.insert(s.seg.origin..s.seg.span().pos);
         }
-        if !self.shared.file.still_present() {
+        let Some(file) = self.io.file() else {
+            return Ok(()); // nothing written yet
+        };
+        if !file.still_present() {
             return Err(JobError::new(
                 ErrorKind::Storage,
                 format!(
                     "the partial file {} was deleted or replaced during the download",
-                    self.shared.file.path().display()
+                    file.path().display()
                 ),
             ));
         }
-        self.shared.file.sync().map_err(|e| storage_error(&e))?;
+        file.sync().map_err(|e| storage_error(&e))?;
         let (bitmap, done) = match &mut self.pieces {
             Some(pm) => {
                 for r in snap.ranges() {
@@ -451,23 +529,28 @@ impl<'a> Coordinator<'a> {
         Ok(())
     }
 
-    /// Stop every transfer and wait for the workers.
+    /// Stop every transfer, wait for the workers and give them back to the pool (with their
+    /// open connections, for the next job).
     fn shutdown(&mut self) {
-        self.shared.cancel.store(true, Ordering::Relaxed);
+        self.io.cancel.store(true, Ordering::Relaxed);
         let deadline = Instant::now() + Duration::from_secs(30);
         while self.busy > 0 && Instant::now() < deadline {
             match self.rx.recv_timeout(Duration::from_millis(200)) {
                 // Only accounting now: nothing new is scheduled.
-                Ok(r) => {
+                Ok(Report::Done(r)) => {
                     let _ = self.settle(&r);
                 }
-                Err(RecvTimeoutError::Timeout) => continue,
+                Ok(Report::Head(_)) | Err(RecvTimeoutError::Timeout) => continue,
                 Err(RecvTimeoutError::Disconnected) => break,
             }
         }
         self.cooling.clear();
         for w in self.workers.iter_mut().filter_map(Option::take) {
-            w.finish();
+            if self.busy == 0 {
+                self.ctl.pool.checkin(w, self.origin.clone());
+            } else {
+                w.finish();
+            }
         }
     }
 

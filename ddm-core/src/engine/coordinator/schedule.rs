@@ -3,7 +3,7 @@
 
 use super::{Coordinator, Slot};
 use crate::engine::split::steal_point;
-use crate::transfer::{Segment, Task, WorkerHandle};
+use crate::transfer::{Mode, Segment, Task};
 use std::time::{Duration, Instant};
 
 /// Connections opened at once when a transfer starts, and added per RAMP_EVERY after.
@@ -22,6 +22,9 @@ impl Coordinator<'_> {
         self.cooling = resting;
         if self.throttled {
             self.retire_excess();
+        }
+        if self.resolving.is_some() {
+            return; // new requests wait for the link being resolved again
         }
         // Resting workers still count: a new connection now would exceed the server's cap.
         let limit = self.target.min(self.ramp_limit());
@@ -49,16 +52,15 @@ impl Coordinator<'_> {
             };
             let w = self.idle_worker();
             let task = Task {
+                io: self.io.clone(),
+                reports: self.tx.clone(),
+                worker: w,
                 seg: self.slots[i].seg.clone(),
                 url: self.p.url.clone(),
-                ranged: self.p.ranged,
+                mode: self.p.mode,
                 size: self.p.size,
                 etag: self.p.etag.clone(),
                 last_modified: self.p.last_modified.clone(),
-                max_speed: self
-                    .p
-                    .rate_limit
-                    .map(|r| (r / self.target.max(1) as u64).max(1024)),
             };
             let url_gen = self.url_gen;
             let slot = &mut self.slots[i];
@@ -104,17 +106,14 @@ impl Coordinator<'_> {
         }
         let id = self.workers.len();
         self.worker_speed.push(0.0);
-        self.workers.push(Some(WorkerHandle::spawn(
-            id,
-            self.shared.clone(),
-            self.tx.clone(),
-        )));
+        self.workers
+            .push(Some(self.ctl.pool.checkout(self.origin.as_ref())));
         id
     }
 
     /// Split the active segment with the most bytes left; returns the new slot's index.
     pub(super) fn steal(&mut self) -> Option<usize> {
-        if !self.p.ranged {
+        if self.p.mode != Mode::Range {
             return None;
         }
         // The thief is the idle worker `assign` will use next: judge it by its own last
@@ -137,11 +136,22 @@ impl Coordinator<'_> {
         let span = victim.seg.span();
         // From what the owner has received (`claimed`), not just written: its buffered bytes
         // are taken already.
-        let at = steal_point(span.claimed, span.end, victim.speed, thief_speed)?;
+        let ttfb = self.typical_ttfb();
+        let at = steal_point(span.claimed, span.end, victim.speed, thief_speed, ttfb)?;
         let old_end = victim.seg.cut(at)?;
         tracing::debug!(from = span.claimed, at, old_end, "steal");
         self.slots.push(Slot::new(Segment::new(at, old_end)));
         Some(self.slots.len() - 1)
+    }
+
+    /// Median time to first byte seen so far, in seconds (0 when none yet).
+    pub(super) fn typical_ttfb(&self) -> f64 {
+        let mut v: Vec<f64> = self.stats.ttfb.iter().map(|d| d.as_secs_f64()).collect();
+        if v.is_empty() {
+            return 0.0;
+        }
+        v.sort_by(|a, b| a.total_cmp(b));
+        v[v.len() / 2]
     }
 
     /// Median speed of the active connections (what an idle one may expect).

@@ -1,0 +1,220 @@
+//! A job's first request: one round trip to the first byte. It asks for a range from the
+//! first byte the job is missing (following redirects), and its head tells everything a
+//! separate probe used to: the final URL, size, whether ranges work, validators and name.
+//! Its body is not thrown away: once `prepare` has the file ready, it flows into it.
+//!
+//! Failures before a usable head are retried like a probe (a few attempts, backoff,
+//! `Retry-After`); a captured link that expired (403/410) is resolved again from the
+//! capture's first URL. The waits are cut into short slices, so pause, remove and Ctrl-C act
+//! within a fraction of a second.
+
+use super::{Control, Event, Observer};
+use crate::model::{ErrorKind, JobError, Origin};
+use crate::retry::{self, Decision, Failure};
+use crate::store::Job;
+use crate::transfer::WorkerHandle;
+use crate::transfer::{FirstHead, JobIo, Mode, Outcome, Reply, Report, Segment, Task};
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// What the first response's worker is asked for when nothing is known yet: a window from
+/// the start. A small file comes whole in this one request; a large one's first window ends
+/// cleanly, so the connection carries that worker's next range (a window reaching to the end
+/// of a large file would have to be cut as soon as other connections take parts of it).
+pub const FIRST_WINDOW: u64 = 4 << 20;
+
+/// How often waits look at pause, remove and Ctrl-C.
+const POLL: Duration = Duration::from_millis(100);
+
+/// Why the first request did not produce a head to use.
+pub enum NoHead {
+    /// Paused, removed or interrupted meanwhile.
+    Stopped(super::coordinator::Stop),
+    Failed(JobError),
+}
+
+/// A usable head, with the worker waiting for the answer (`Reply::Go` or `Reply::Abort`).
+pub struct Opened {
+    pub worker: WorkerHandle,
+    pub head: FirstHead,
+    /// The span asked for.
+    pub asked: (u64, u64),
+}
+
+/// The request context shared with the coordinator that follows.
+pub struct Channel<'a> {
+    pub tx: &'a Sender<Report>,
+    pub rx: &'a Receiver<Report>,
+}
+
+/// Send the first request for `asked` and wait for a usable head. `control` says whether
+/// the job must stop (pause, remove, Ctrl-C).
+#[allow(clippy::too_many_arguments)]
+pub fn open(
+    job: &Job,
+    io: &Arc<JobIo>,
+    ctl: &Control,
+    ch: &Channel<'_>,
+    asked: (u64, u64),
+    max_attempts: u32,
+    obs: &mut dyn Observer,
+    control: &mut dyn FnMut() -> Option<super::coordinator::Stop>,
+) -> Result<Opened, NoHead> {
+    let policy = retry::Policy {
+        max_attempts: max_attempts.min(4),
+        ..Default::default()
+    };
+    let mut url = job.url.clone();
+    let mut attempt = 0;
+    loop {
+        let origin = Origin::parse(&url);
+        // A connection from the global budget (and its host's share).
+        while !ctl.connections.try_take() {
+            if let Some(stop) = control() {
+                return Err(NoHead::Stopped(stop));
+            }
+            std::thread::sleep(POLL);
+        }
+        let worker = ctl.pool.checkout(origin.as_ref());
+        let task = Task {
+            io: io.clone(),
+            reports: ch.tx.clone(),
+            worker: 0,
+            seg: Segment::new(asked.0, asked.1),
+            url: url.clone(),
+            mode: Mode::First,
+            size: None,
+            etag: None,
+            last_modified: None,
+        };
+        worker.give(task);
+        let failure = match wait(ch.rx, control, io) {
+            Waited::Head(head) if usable(&head) => {
+                return Ok(Opened {
+                    worker,
+                    head,
+                    asked,
+                })
+            }
+            Waited::Head(head) => {
+                worker.reply(Reply::Abort);
+                let _ = wait_done(ch.rx);
+                head.head.failure()
+            }
+            Waited::Done(Outcome::Failed(f)) => f,
+            Waited::Done(_) => Failure::Other("the first request ended without an answer".into()),
+            Waited::Stop(stop) => {
+                io.cancel.store(true, Ordering::Relaxed);
+                let _ = wait_done(ch.rx);
+                io.cancel.store(false, Ordering::Relaxed);
+                ctl.connections.give();
+                ctl.pool.checkin(worker, origin);
+                return Err(NoHead::Stopped(stop));
+            }
+        };
+        ctl.connections.give();
+        ctl.pool.checkin(worker, origin);
+        attempt += 1;
+        // A captured (signed) URL that expired: start again from the chain's beginning.
+        if let (
+            Failure::Http {
+                status: 403 | 410, ..
+            },
+            Some(first),
+        ) = (&failure, &job.settings.origin_url)
+        {
+            if url != *first {
+                obs.event(Event::Note(
+                    "the saved download link was refused; resolving the original URL again".into(),
+                ));
+                url = first.clone();
+                attempt = 0;
+                continue;
+            }
+        }
+        match retry::decide(
+            &failure,
+            attempt,
+            &policy,
+            0.5,
+            std::time::SystemTime::now(),
+        ) {
+            Decision::Retry(d) => {
+                obs.event(Event::Note(format!(
+                    "request failed ({failure}); retrying in {:.1}s",
+                    d.as_secs_f64()
+                )));
+                let until = Instant::now() + d;
+                while Instant::now() < until {
+                    if let Some(stop) = control() {
+                        return Err(NoHead::Stopped(stop));
+                    }
+                    std::thread::sleep(POLL.min(until.saturating_duration_since(Instant::now())));
+                }
+            }
+            Decision::GiveUp => {
+                let msg = format!("{}: {failure}", crate::model::redact_url(&url));
+                return Err(NoHead::Failed(JobError::new(ErrorKind::Probe, msg)));
+            }
+        }
+    }
+}
+
+/// A head is usable when it is a success, or a 416 that names the file's length.
+fn usable(h: &FirstHead) -> bool {
+    (200..300).contains(&h.head.status)
+        || (h.head.status == 416
+            && h.head
+                .get("content-range")
+                .is_some_and(|v| v.trim().starts_with("bytes */")))
+}
+
+enum Waited {
+    Head(FirstHead),
+    Done(Outcome),
+    Stop(super::coordinator::Stop),
+}
+
+fn wait(
+    rx: &Receiver<Report>,
+    control: &mut dyn FnMut() -> Option<super::coordinator::Stop>,
+    io: &JobIo,
+) -> Waited {
+    let mut last = Instant::now();
+    loop {
+        match rx.recv_timeout(POLL) {
+            Ok(Report::Head(h)) => return Waited::Head(h),
+            Ok(Report::Done(d)) => return Waited::Done(d.outcome),
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => {
+                return Waited::Done(Outcome::Failed(Failure::Other(
+                    "internal error: the worker went away".into(),
+                )))
+            }
+        }
+        if last.elapsed() >= POLL {
+            last = Instant::now();
+            if io.cancel.load(Ordering::Relaxed) {
+                continue;
+            }
+            if let Some(stop) = control() {
+                return Waited::Stop(stop);
+            }
+        }
+    }
+}
+
+/// Wait for the worker's end-of-attempt report (after an abort or a cancel).
+pub fn wait_done(rx: &Receiver<Report>) -> Option<Outcome> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        match rx.recv_timeout(Duration::from_millis(200)) {
+            Ok(Report::Done(d)) => return Some(d.outcome),
+            Ok(Report::Head(_)) | Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => return None,
+        }
+    }
+    None
+}

@@ -1,0 +1,284 @@
+//! Transfer workers: threads that each own one libcurl handle, so its connections are kept
+//! alive from one range to the next, and from one job to the next (the runner's [`Pool`]).
+//! Workers only move bytes.
+//!
+//! A worker gets a [`Task`]: a [`Segment`] of a job's file, the URL, how to ask (the job's
+//! first request, a range, or the whole body) and where to report. It writes the body at its
+//! offset in the job's `.part` file as it arrives and reports a [`Done`]. It makes no policy
+//! decisions: retries, splitting, checkpoints and naming belong to the coordinator.
+//!
+//! The first request of a job ([`Mode::First`]) asks for a range from the first byte the job
+//! is missing, following redirects hop by hop (each hop with the headers its origin may get).
+//! When its head arrives the worker reports it ([`Report::Head`]) and waits for a [`Reply`]:
+//! the coordinator reads size, range support, validators and name from it, reserves the file,
+//! and lets the body flow into it (`Go`), so the first data arrives in one round trip, or
+//! ends the response (`Abort`).
+//!
+//! Every other response is checked before its first byte is written (`sink.rs`): a ranged
+//! request needs a 206 whose Content-Range starts exactly at the requested offset, ends no
+//! later than asked and whose total is the known size; no content encoding; the validators,
+//! when both sides have one, must be the job's. A 200 to a range request is never written. A
+//! short 206 is fine: what came is written, the rest stays missing.
+
+mod pool;
+mod sink;
+
+pub use pool::Pool;
+
+use crate::http::{Head, HttpOptions};
+use crate::retry::Failure;
+use crate::storage::PartFile;
+use curl::easy::Easy2;
+use sink::Sink;
+use std::sync::atomic::{AtomicBool, AtomicU64};
+use std::sync::mpsc::{Receiver, Sender};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// A contiguous byte range being filled by one worker: `origin..end`, written up to `pos`.
+/// `claimed` (≥ pos) also counts bytes the worker has received and buffered but not yet
+/// written. The coordinator may lower `end` to anywhere past `claimed` at any time (work
+/// stealing); the worker stops there.
+#[derive(Debug)]
+pub struct Segment {
+    pub origin: u64,
+    span: Mutex<Span>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span {
+    pub pos: u64,
+    pub claimed: u64,
+    pub end: u64,
+}
+
+impl Segment {
+    pub fn new(origin: u64, end: u64) -> Arc<Segment> {
+        Arc::new(Segment {
+            origin,
+            span: Mutex::new(Span {
+                pos: origin,
+                claimed: origin,
+                end,
+            }),
+        })
+    }
+    pub fn span(&self) -> Span {
+        // A worker that panicked while holding the lock left consistent numbers (each field
+        // is written whole): the coordinator keeps reading them.
+        *self.span.lock().unwrap_or_else(|e| e.into_inner())
+    }
+    /// Move `end` down to `at` if nothing at or past `at` is received yet. Returns the old end.
+    pub fn cut(&self, at: u64) -> Option<u64> {
+        let mut s = self.span.lock().unwrap_or_else(|e| e.into_inner());
+        if at <= s.claimed || at >= s.end {
+            return None;
+        }
+        let old = s.end;
+        s.end = at;
+        Some(old)
+    }
+}
+
+/// What all transfers of one job share.
+#[derive(Debug)]
+pub struct JobIo {
+    pub opts: HttpOptions,
+    /// The `.part` file, set once the name is reserved (after the first head, for a new job).
+    file: OnceLock<PartFile>,
+    /// Set to stop every transfer of the job promptly.
+    pub cancel: AtomicBool,
+    /// Body bytes received by all workers (for speed display and checkpoint cadence).
+    pub received: AtomicU64,
+    /// The job's share of the rate limits, if any.
+    pub rate: Option<Arc<crate::rate::Gate>>,
+}
+
+impl JobIo {
+    pub fn new(opts: HttpOptions, rate: Option<Arc<crate::rate::Gate>>) -> Self {
+        JobIo {
+            opts,
+            file: OnceLock::new(),
+            cancel: AtomicBool::new(false),
+            received: AtomicU64::new(0),
+            rate,
+        }
+    }
+    /// Give the job its file (once).
+    pub fn set_file(&self, f: PartFile) {
+        let _ = self.file.set(f);
+    }
+    /// The job's file; None before the first head decided it.
+    pub fn file(&self) -> Option<&PartFile> {
+        self.file.get()
+    }
+    /// Take the file back when no worker holds the job any more.
+    pub fn into_file(self) -> Option<PartFile> {
+        self.file.into_inner()
+    }
+}
+
+/// How a task asks for its bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// The job's first request: a range from the segment's start (open-ended when the end is
+    /// unknown), redirects followed, the head reported before a byte is written.
+    First,
+    /// `Range: bytes=pos-(end-1)` of a known file.
+    Range,
+    /// The whole body, from offset 0 (a server without ranges).
+    Whole,
+}
+
+/// What a worker is asked to do.
+#[derive(Debug, Clone)]
+pub struct Task {
+    pub io: Arc<JobIo>,
+    pub reports: Sender<Report>,
+    /// The coordinator's name for this worker, echoed in its reports.
+    pub worker: usize,
+    pub seg: Arc<Segment>,
+    pub url: String,
+    pub mode: Mode,
+    /// The file's known size (Content-Range total / Content-Length must match).
+    pub size: Option<u64>,
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+}
+
+impl Task {
+    fn ranged(&self) -> bool {
+        self.mode != Mode::Whole
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// The segment reached its end (possibly lowered by a steal).
+    Finished,
+    /// Cancelled by the coordinator (pause, stop, or an aborted first response).
+    Stopped,
+    /// The attempt failed; the segment keeps what was written.
+    Failed(Failure),
+}
+
+/// How one attempt ended.
+#[derive(Debug)]
+pub struct Done {
+    pub worker: usize,
+    pub outcome: Outcome,
+    /// Body bytes written by this attempt.
+    pub bytes: u64,
+    pub elapsed: Duration,
+    /// Time from the start of the attempt to its first body byte.
+    pub ttfb: Option<Duration>,
+    /// The response was cut short on our side (the segment's end moved): the server may
+    /// still count it as in flight for a moment, and the connection is gone.
+    pub cut: bool,
+}
+
+/// What the head of a job's first response said.
+#[derive(Debug, Clone)]
+pub struct FirstHead {
+    pub worker: usize,
+    pub head: Head,
+    /// The URL that answered (after redirects).
+    pub url: String,
+    /// The URLs redirected from, in order.
+    pub redirects: Vec<String>,
+    /// When the request was sent (for the time to first byte).
+    pub started: Instant,
+}
+
+#[derive(Debug)]
+pub enum Report {
+    /// The head of a [`Mode::First`] response; the worker waits for a [`Reply`].
+    Head(FirstHead),
+    Done(Done),
+}
+
+/// The coordinator's answer to a [`Report::Head`].
+#[derive(Debug, Clone)]
+pub enum Reply {
+    /// Write the body into `task`'s segment (its file is set): the validators and size it
+    /// carries are what later responses are checked against.
+    Go(Task),
+    /// Do not use this response.
+    Abort,
+}
+
+#[derive(Debug)]
+pub struct WorkerHandle {
+    pub id: usize,
+    tx: Sender<Task>,
+    reply: Sender<Reply>,
+    join: JoinHandle<()>,
+}
+
+impl WorkerHandle {
+    pub fn spawn(id: usize) -> WorkerHandle {
+        let (tx, rx) = std::sync::mpsc::channel::<Task>();
+        let (reply, replies) = std::sync::mpsc::channel::<Reply>();
+        let join = std::thread::Builder::new()
+            .name(format!("ddm-worker-{id}"))
+            .spawn(move || worker_loop(rx, replies))
+            .expect("spawn worker thread");
+        WorkerHandle {
+            id,
+            tx,
+            reply,
+            join,
+        }
+    }
+    pub fn give(&self, t: Task) -> bool {
+        self.tx.send(t).is_ok()
+    }
+    /// Answer the head this worker reported.
+    pub fn reply(&self, r: Reply) {
+        let _ = self.reply.send(r);
+    }
+    /// Close the task channel and wait for the thread (its handle and connections go).
+    pub fn finish(self) {
+        drop(self.tx);
+        drop(self.reply);
+        let _ = self.join.join();
+    }
+}
+
+fn worker_loop(rx: Receiver<Task>, replies: Receiver<Reply>) {
+    let mut easy = Easy2::new(Sink::new(replies));
+    while let Ok(task) = rx.recv() {
+        let start = Instant::now();
+        let (reports, worker, origin) = (task.reports.clone(), task.worker, task.seg.origin);
+        // A panic must not leave the coordinator waiting for a report that never comes: it
+        // becomes this range's failure, and the handle (possibly mid-transfer) is replaced.
+        let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let r = sink::run_task(&mut easy, task);
+            (r, easy.get_ref().ttfb(start))
+        }));
+        let ((outcome, bytes, cut), ttfb) = match run {
+            Ok(r) => r,
+            Err(_) => {
+                let written = easy.get_ref().written();
+                let replies = easy.get_mut().take_replies();
+                easy = Easy2::new(Sink::new(replies));
+                let msg = "internal error: a transfer worker panicked";
+                tracing::error!(worker, from = origin, "{msg}");
+                let failed = Outcome::Failed(Failure::Other(msg.into()));
+                ((failed, written, false), None)
+            }
+        };
+        let _ = reports.send(Report::Done(Done {
+            worker,
+            outcome,
+            bytes,
+            elapsed: start.elapsed(),
+            ttfb,
+            cut,
+        }));
+    }
+}
+
+#[cfg(test)]
+mod tests;

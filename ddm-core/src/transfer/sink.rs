@@ -1,0 +1,540 @@
+//! One attempt of a task on a worker's handle: request setup, curl's callbacks (head check,
+//! writes at offsets in 256 KiB batches, the stall clock, the rate gate) and how the attempt
+//! ended. For a job's first request, redirects are followed here hop by hop and the head is
+//! handed to the coordinator before any byte is written.
+
+use super::{FirstHead, Mode, Outcome, Reply, Report, Span, Task};
+use crate::http::{self, Head, MAX_REDIRECTS};
+use crate::model::redact_url;
+use crate::retry::Failure;
+use curl::easy::{Easy2, Handler, WriteError};
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+/// Bytes a worker collects before one `pwrite` (curl hands over ~8-16 KiB at a time).
+const WRITE_BATCH: usize = 256 * 1024;
+/// When a steal moved our end to within this many bytes of the end we asked for, the rest
+/// of the response is read and dropped instead of closing the connection (a new one costs a
+/// handshake, and on a WAN a slow start).
+pub const DISCARD_LIMIT: u64 = 256 * 1024;
+/// ... and when this connection reads that tail within this time.
+const DRAIN_SECS: f64 = 0.05;
+/// Longest body of a redirect or an error answer that is read (to keep the connection).
+const SMALL_BODY: u64 = 64 * 1024;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    End,
+    Cancel,
+}
+
+/// curl's callbacks for one worker: validates the head, writes at offsets.
+pub(super) struct Sink {
+    replies: Receiver<Reply>,
+    task: Option<Task>,
+    head: Head,
+    checked: bool,
+    start_pos: u64,
+    /// The end this attempt asked the server for (a steal may lower the segment's end later).
+    req_end: u64,
+    written: u64,
+    stop: Option<Stop>,
+    error: Option<Failure>,
+    /// Received bytes not yet written; they start at the segment's `pos`.
+    buf: Vec<u8>,
+    first_byte: Option<Instant>,
+    /// When the last body byte (or the attempt's start) was seen: the stall clock.
+    last_data: Instant,
+    /// First mode: the URL of this hop, the hops so far, and the redirect to follow.
+    url: String,
+    redirects: Vec<String>,
+    next_hop: Option<String>,
+    /// Bytes read and dropped (a redirect's body, the tail past a stolen end).
+    dropped: u64,
+    started: Instant,
+}
+
+fn changed(what: String) -> Failure {
+    Failure::Changed(format!(
+        "the remote file changed during the download ({what}); nothing was spliced"
+    ))
+}
+
+impl Sink {
+    pub(super) fn new(replies: Receiver<Reply>) -> Self {
+        Sink {
+            replies,
+            task: None,
+            head: Head::default(),
+            checked: false,
+            start_pos: 0,
+            req_end: 0,
+            written: 0,
+            stop: None,
+            error: None,
+            buf: Vec::with_capacity(WRITE_BATCH),
+            first_byte: None,
+            last_data: Instant::now(),
+            url: String::new(),
+            redirects: Vec::new(),
+            next_hop: None,
+            dropped: 0,
+            started: Instant::now(),
+        }
+    }
+
+    pub(super) fn written(&self) -> u64 {
+        self.written
+    }
+
+    pub(super) fn ttfb(&self, start: Instant) -> Option<Duration> {
+        self.first_byte.map(|t| t.duration_since(start))
+    }
+
+    /// The reply channel, for a new sink after a panic.
+    pub(super) fn take_replies(&mut self) -> Receiver<Reply> {
+        let (_, dead) = std::sync::mpsc::channel();
+        std::mem::replace(&mut self.replies, dead)
+    }
+
+    fn task(&self) -> &Task {
+        self.task.as_ref().expect("task set")
+    }
+
+    /// Write the buffered bytes at the segment's `pos`, then advance `pos`.
+    fn flush(&mut self) -> Result<(), Failure> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let task = self.task.as_ref().expect("task set");
+        let pos = task.seg.span().pos; // only this worker moves pos
+        let file = task
+            .io
+            .file()
+            .ok_or_else(|| Failure::Other("internal error: no file to write into".into()))?;
+        let res = file.write_at(&self.buf, pos);
+        let n = self.buf.len() as u64;
+        self.buf.clear();
+        res.map_err(Failure::Storage)?;
+        task.seg.span.lock().unwrap().pos += n;
+        self.written += n;
+        Ok(())
+    }
+
+    fn start(&mut self, task: Task, span: Span) {
+        self.req_end = match task.mode {
+            Mode::Whole => u64::MAX,
+            _ => span.end,
+        };
+        self.task = Some(task);
+        self.head = Head::default();
+        self.checked = false;
+        self.start_pos = span.pos;
+        self.written = 0;
+        self.stop = None;
+        self.error = None;
+        self.buf.clear();
+        self.first_byte = None;
+        self.last_data = Instant::now();
+        self.next_hop = None;
+        self.dropped = 0;
+    }
+
+    /// Check the response head before the first body byte is written.
+    fn check_head(&self) -> Result<(), Failure> {
+        let task = self.task();
+        let h = &self.head;
+        let ranged = task.ranged();
+        if h.status == 416 && ranged {
+            // Our range lies inside the file we know: the file must have shrunk.
+            if let Some(total) = h
+                .get("content-range")
+                .and_then(|v| v.trim().strip_prefix("bytes */"))
+                .and_then(|v| v.trim().parse::<u64>().ok())
+            {
+                if Some(total) != task.size {
+                    return Err(changed(format!(
+                        "its size went from {} to {total} bytes",
+                        task.size.unwrap_or(0)
+                    )));
+                }
+            }
+        }
+        if !(200..300).contains(&h.status) {
+            return Err(h.failure());
+        }
+        if let (Some(enc), true) = (h.encoded(), ranged) {
+            // Ranges of a compressed body cannot be decoded independently.
+            return Err(Failure::InvalidResponse(format!(
+                "the server sent a {enc}-encoded range although identity was asked"
+            )));
+        }
+        if let (Some(want), Some(got)) = (&task.etag, h.get("etag")) {
+            if want != got {
+                return Err(changed(format!("ETag {want} became {got}")));
+            }
+        }
+        if let (Some(want), Some(got)) = (&task.last_modified, h.get("last-modified")) {
+            if want != got {
+                return Err(changed(format!("Last-Modified {want} became {got}")));
+            }
+        }
+        // A different total length means a different file, whatever else the answer says.
+        let total = h.content_range().and_then(|c| c.total).or_else(|| {
+            // 416 carries `Content-Range: bytes */LEN`.
+            let v = h.get("content-range")?.trim().strip_prefix("bytes */")?;
+            v.trim().parse().ok()
+        });
+        if let (Some(size), Some(total)) = (task.size, total) {
+            if size != total {
+                return Err(changed(format!(
+                    "its size went from {size} to {total} bytes"
+                )));
+            }
+        }
+        if ranged {
+            if h.status != 206 {
+                return Err(if task.etag.is_some() && h.status == 200 {
+                    Failure::Changed(
+                        "the server answered a range request with the whole file (200): the remote \
+                         file changed or ranges were turned off"
+                            .into(),
+                    )
+                } else {
+                    Failure::InvalidResponse(format!(
+                        "expected 206 Partial Content for a range request, got {}",
+                        h.status
+                    ))
+                });
+            }
+            let cr = h.content_range().ok_or_else(|| {
+                Failure::InvalidResponse(format!(
+                    "unusable Content-Range {:?}",
+                    h.get("content-range").unwrap_or("(missing)")
+                ))
+            })?;
+            let end = self.req_end;
+            if cr.first != self.start_pos || cr.last >= end || cr.total != task.size {
+                return Err(Failure::InvalidResponse(format!(
+                    "asked for bytes {}-{} of {:?}, the server sent {}-{}/{:?}",
+                    self.start_pos,
+                    end.saturating_sub(1),
+                    task.size,
+                    cr.first,
+                    cr.last,
+                    cr.total
+                )));
+            }
+        } else {
+            if self.start_pos != 0 {
+                return Err(Failure::InvalidResponse(
+                    "a whole-file request must start at offset 0".into(),
+                ));
+            }
+            if let (Some(size), Some(len)) = (task.size, h.content_length()) {
+                if size != len && h.encoded().is_none() {
+                    return Err(Failure::Changed(format!(
+                        "the remote file changed: it was {size} bytes, now {len}"
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The transfer ended normally: did it deliver the whole segment?
+    fn after_body(&mut self) -> Outcome {
+        if !self.checked {
+            if let Err(f) = self.check_head() {
+                return Outcome::Failed(f);
+            }
+        }
+        let task = self.task();
+        let span = task.seg.span();
+        if span.pos >= span.end {
+            return Outcome::Finished;
+        }
+        if span.end == u64::MAX && task.mode == Mode::Whole {
+            // Unknown length: the stream ends where the server ends it.
+            return Outcome::Finished;
+        }
+        Outcome::Failed(Failure::Partial)
+    }
+
+    /// Our end was moved to within a short distance of what we asked for, that this
+    /// connection reads in a few tens of milliseconds: read the rest and drop it, keeping
+    /// the connection (a new one costs a handshake, and on a WAN a slow start).
+    fn drains_tail(&self, span: &Span) -> bool {
+        if span.end >= self.req_end || self.req_end == u64::MAX {
+            return false;
+        }
+        let tail = self.req_end - span.end;
+        let speed = match self.first_byte {
+            Some(t) => self.written as f64 / t.elapsed().as_secs_f64().max(1e-3),
+            None => 0.0,
+        };
+        tail <= DISCARD_LIMIT && tail as f64 <= speed * DRAIN_SECS
+    }
+
+    /// First mode: the head is complete. Hand it to the coordinator and wait for its answer.
+    fn first_head(&mut self) -> bool {
+        let task = self.task().clone();
+        let report = Report::Head(FirstHead {
+            worker: task.worker,
+            head: self.head.clone(),
+            url: self.url.clone(),
+            redirects: self.redirects.clone(),
+            started: self.started,
+        });
+        if task.reports.send(report).is_err() {
+            self.stop = Some(Stop::Cancel);
+            return false;
+        }
+        loop {
+            match self.replies.recv_timeout(Duration::from_millis(200)) {
+                Ok(Reply::Go(t)) => {
+                    let span = t.seg.span();
+                    self.req_end = match t.mode {
+                        Mode::Whole => u64::MAX,
+                        _ => span.end,
+                    };
+                    self.start_pos = span.pos;
+                    self.task = Some(t);
+                    self.checked = true;
+                    return true;
+                }
+                Ok(Reply::Abort) => {
+                    self.stop = Some(Stop::Cancel);
+                    // A small answer (an error page) is read to keep the connection.
+                    return self.head.content_length().is_some_and(|n| n <= SMALL_BODY);
+                }
+                Err(RecvTimeoutError::Timeout) if !task.io.cancel.load(Ordering::Relaxed) => {}
+                Err(_) => {
+                    self.stop = Some(Stop::Cancel);
+                    return false;
+                }
+            }
+        }
+    }
+}
+
+impl Handler for Sink {
+    fn header(&mut self, data: &[u8]) -> bool {
+        self.head.feed(data);
+        if !self.head.complete || self.checked || self.stop.is_some() {
+            return true;
+        }
+        if self.task().mode != Mode::First {
+            return true;
+        }
+        if http::is_redirect(self.head.status) {
+            // 1xx heads (100 Continue) are not final either; a redirect is followed after
+            // its (small) body is read.
+            if let Some(loc) = self.head.get("location") {
+                self.next_hop = Some(loc.trim().to_string());
+            }
+            return true;
+        }
+        if self.head.status < 200 {
+            return true;
+        }
+        self.first_head()
+    }
+
+    fn write(&mut self, data: &[u8]) -> Result<usize, WriteError> {
+        if self.next_hop.is_some() || self.stop == Some(Stop::Cancel) {
+            // A redirect's body, or an aborted first answer being drained.
+            self.dropped += data.len() as u64;
+            return Ok(if self.dropped > SMALL_BODY {
+                0
+            } else {
+                data.len()
+            });
+        }
+        if !self.checked {
+            if let Err(f) = self.check_head() {
+                self.error = Some(f);
+                return Ok(0);
+            }
+            self.checked = true;
+        }
+        if self.first_byte.is_none() {
+            self.first_byte = Some(Instant::now());
+        }
+        let task = self.task.as_ref().expect("task set");
+        if task.io.cancel.load(Ordering::Relaxed) {
+            self.stop = Some(Stop::Cancel);
+            return Ok(0);
+        }
+        let (n, drain) = {
+            let mut span = task.seg.span.lock().unwrap();
+            let room = span.end.saturating_sub(span.claimed);
+            let n = (data.len() as u64).min(room) as usize;
+            span.claimed += n as u64;
+            (n, n < data.len() && self.drains_tail(&span))
+        };
+        if let Some(gate) = &task.io.rate {
+            gate.take(n as u64);
+        }
+        self.buf.extend_from_slice(&data[..n]);
+        self.last_data = Instant::now();
+        task.io.received.fetch_add(n as u64, Ordering::Relaxed);
+        if self.buf.len() >= WRITE_BATCH {
+            if let Err(f) = self.flush() {
+                self.error = Some(f);
+                return Ok(0);
+            }
+        }
+        if n < data.len() {
+            if drain {
+                // Read to the end we asked for and drop it; the connection stays usable.
+                self.dropped += (data.len() - n) as u64;
+                return Ok(data.len());
+            }
+            // Our end moved (work stealing) or the server sent more than asked: stop here.
+            self.stop = Some(Stop::End);
+        }
+        Ok(n)
+    }
+
+    fn progress(&mut self, _dltotal: f64, _dlnow: f64, _ultotal: f64, _ulnow: f64) -> bool {
+        let Some(task) = &self.task else {
+            return true;
+        };
+        if task.io.cancel.load(Ordering::Relaxed) {
+            self.stop = Some(Stop::Cancel);
+            return false;
+        }
+        // Our own stall clock: curl's low-speed check averages over several seconds, so a
+        // burst followed by silence would be waited on well past the stall timeout. Before
+        // the response head arrives, curl's connect timeout is in charge.
+        if self.checked && self.last_data.elapsed() > task.io.opts.stall_timeout {
+            self.error = Some(Failure::Timeout);
+            return false;
+        }
+        // A steal may have moved our end to where we already are: stop without waiting for
+        // more data, unless the rest of what we asked for is short enough to drain. A range
+        // that simply reached the end it asked for is left to finish (keep-alive).
+        if self.checked {
+            let s = task.seg.span();
+            if s.claimed >= s.end && s.end < self.req_end && !self.drains_tail(&s) {
+                self.stop = Some(Stop::End);
+                return false;
+            }
+        }
+        true
+    }
+}
+
+/// The Range header value for `span` (open-ended when the end is unknown).
+fn range_of(span: &Span) -> String {
+    if span.end == u64::MAX {
+        format!("{}-", span.pos)
+    } else {
+        format!("{}-{}", span.pos, span.end - 1)
+    }
+}
+
+/// Run one task on `easy`: returns how it ended, the bytes written, and whether our side cut
+/// the response.
+pub(super) fn run_task(easy: &mut Easy2<Sink>, task: Task) -> (Outcome, u64, bool) {
+    let span = task.seg.span();
+    if span.pos >= span.end {
+        return (Outcome::Finished, 0, false);
+    }
+    let opts = task.io.opts.clone();
+    let mode = task.mode;
+    let extra: Vec<String> = match (&task.etag, mode) {
+        // If-Range only with a strong validator: weak ETags are not allowed there.
+        (Some(e), Mode::Range) if !e.starts_with("W/") => vec![format!("If-Range: {e}")],
+        _ => vec![],
+    };
+    let mut url = task.url.clone();
+    {
+        let sink = easy.get_mut();
+        sink.start(task, span);
+        sink.redirects.clear();
+        sink.started = Instant::now();
+    }
+    let setup = |easy: &mut Easy2<Sink>, url: &str| -> Result<(), curl::Error> {
+        http::configure(easy, &opts)?;
+        http::target(easy, &opts, url, &extra)?;
+        let range = match mode {
+            Mode::Whole => String::new(),
+            _ => range_of(&span),
+        };
+        easy.range(&range)?;
+        Ok(())
+    };
+    loop {
+        easy.get_mut().url = url.clone();
+        if let Err(e) = setup(easy, &url) {
+            return (
+                Outcome::Failed(Failure::Other(format!("request setup: {e}"))),
+                0,
+                false,
+            );
+        }
+        let res = easy.perform();
+        let hop = easy.get_mut().next_hop.take();
+        match (hop, mode) {
+            (Some(loc), Mode::First) => {
+                let sink = easy.get_mut();
+                let next = match url::Url::parse(&url).and_then(|u| u.join(&loc)) {
+                    Ok(n) => n,
+                    Err(e) => {
+                        let f = Failure::InvalidResponse(format!(
+                            "unusable redirect Location {loc:?}: {e}"
+                        ));
+                        return (Outcome::Failed(f), 0, false);
+                    }
+                };
+                if !matches!(next.scheme(), "http" | "https") {
+                    let f = Failure::Other(
+                        "redirected to a non-http(s) URL, which ddm refuses to follow".into(),
+                    );
+                    return (Outcome::Failed(f), 0, false);
+                }
+                if sink.redirects.len() as u32 >= MAX_REDIRECTS {
+                    let f = Failure::Other(format!("more than {MAX_REDIRECTS} redirects"));
+                    return (Outcome::Failed(f), 0, false);
+                }
+                sink.redirects.push(redact_url(&url));
+                sink.head = Head::default();
+                sink.dropped = 0;
+                url = next.to_string();
+                continue;
+            }
+            _ => return finish(easy, res),
+        }
+    }
+}
+
+/// How the attempt ended, from curl's result and what the callbacks saw.
+fn finish(easy: &mut Easy2<Sink>, res: Result<(), curl::Error>) -> (Outcome, u64, bool) {
+    let curl_failure = res.as_ref().err().map(|e| http::classify_with(e, easy));
+    let sink = easy.get_mut();
+    if sink.task.is_some() && sink.checked {
+        if let Err(f) = sink.flush() {
+            sink.error = Some(f);
+        }
+    }
+    let written = sink.written;
+    let cut = sink.stop == Some(Stop::End) && curl_failure.is_some();
+    let outcome = match (curl_failure, sink.stop.take(), sink.error.take()) {
+        (_, _, Some(f)) => Outcome::Failed(f),
+        (_, Some(Stop::End), _) => Outcome::Finished,
+        (_, Some(Stop::Cancel), _) => Outcome::Stopped,
+        (None, None, None) => sink.after_body(),
+        (Some(f), None, None) => {
+            if !sink.checked && sink.head.status >= 300 {
+                Outcome::Failed(sink.head.failure())
+            } else {
+                Outcome::Failed(f)
+            }
+        }
+    };
+    sink.task = None;
+    (outcome, written, cut)
+}
