@@ -21,20 +21,64 @@ impl Drop for InFlight {
     }
 }
 
-/// Count a GET as in flight. `Err(code)` when a `ConnCap` refuses it.
-pub(crate) fn enter(entry: &Arc<Entry>) -> Result<InFlight, u16> {
-    let now = entry.inflight.fetch_add(1, Ordering::AcqRel) + 1;
-    let guard = InFlight {
-        entry: entry.clone(),
-    };
+/// A refusal by a connection cap: status and optional `Retry-After` value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Refused {
+    pub(crate) code: u16,
+    pub(crate) retry_after: Option<String>,
+}
+
+/// Count a GET as in flight, unless a `ConnCap`/`ConnCapAfter` is full: then the tightest
+/// cap's refusal. A refused request never takes a slot (compare-and-swap), so exactly `max`
+/// are admitted at once however many arrive together.
+pub(crate) fn enter(entry: &Arc<Entry>) -> Result<InFlight, Refused> {
+    let cap = entry
+        .res
+        .faults
+        .iter()
+        .filter_map(|f| match f {
+            Fault::ConnCap { max, code } => Some((*max, *code, Some("1".to_string()))),
+            Fault::ConnCapAfter {
+                max,
+                code,
+                retry_after,
+            } => Some((*max, *code, retry_after.clone())),
+            _ => None,
+        })
+        .min_by_key(|c| c.0);
+    let limit = cap.as_ref().map_or(usize::MAX, |c| c.0);
+    let admitted = entry
+        .inflight
+        .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+            (n < limit).then_some(n + 1)
+        });
+    match admitted {
+        Ok(_) => Ok(InFlight {
+            entry: entry.clone(),
+        }),
+        // Only a cap can refuse (without one the limit is never reached).
+        Err(_) => Err(cap.map_or(
+            Refused {
+                code: 503,
+                retry_after: None,
+            },
+            |(_, code, retry_after)| Refused { code, retry_after },
+        )),
+    }
+}
+
+/// The body rate for a response on connection `conn`: `rate` divided by every
+/// `SlowConnections` fault whose `every` divides `conn`. `None` (unthrottled) stays `None`.
+pub(crate) fn conn_rate(entry: &Entry, conn: u64, rate: Option<u64>) -> Option<u64> {
+    let mut rate = rate?;
     for f in &entry.res.faults {
-        if let Fault::ConnCap { max, code } = f {
-            if now > *max {
-                return Err(*code);
+        if let Fault::SlowConnections { every, divisor } = f {
+            if *every > 0 && *divisor > 1 && conn % *every as u64 == 0 {
+                rate = (rate / divisor).max(1);
             }
         }
     }
-    Ok(guard)
+    Some(rate)
 }
 
 /// A `Status` fault to answer with, if one applies (consumes it).

@@ -1,7 +1,8 @@
 //! `ddm-testserver`: a loopback HTTP/1.1 server (std threads + std::net) that serves
 //! in-memory resources with scripted faults, used by ddm's integration tests and by
-//! `ddm demo`. This file holds the public [`Server`] handle, its shared state, the accept
-//! loop and the [`pattern`] generator.
+//! `ddm demo` (and, as the `ddm-faultserver` binary in `bin/`, by `bench/faults.sh`). This
+//! file holds the public [`Server`] handle, its shared state and counters ([`PathStats`]),
+//! the accept loop and the [`pattern`] generator.
 //!
 //! ```no_run
 //! use ddm_testserver::{pattern, Resource, Server};
@@ -19,7 +20,8 @@ mod serve;
 
 pub use resource::{Fault, HeadMode, Resource};
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt;
 use std::io;
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -74,12 +76,51 @@ impl LogEntry {
     }
 }
 
+/// Counters for one path (or all paths under a prefix) since the server started or since
+/// the last [`Server::reset_stats`]; see [`Server::stats`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PathStats {
+    /// Body bytes sent (payload, including small error/status bodies): written to the
+    /// socket, so bytes still buffered when the client dropped the connection count too.
+    pub sent: u64,
+    /// GET requests answered (any status).
+    pub requests: usize,
+    /// HEAD requests answered (any status).
+    pub heads: usize,
+    /// GET requests answered with a status of 400 or more (e.g. 503/429 from a cap).
+    pub errors: usize,
+    /// Distinct TCP connections that carried a request for it (any method).
+    pub connections: usize,
+}
+
+impl fmt::Display for PathStats {
+    /// `sent=N requests=N connections=N heads=N errors=N` (the `/_stats` body, without the
+    /// newline).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "sent={} requests={} connections={} heads={} errors={}",
+            self.sent, self.requests, self.connections, self.heads, self.errors
+        )
+    }
+}
+
 /// What a path maps to.
 #[derive(Clone)]
 pub(crate) enum Route {
     Resource(Arc<Entry>),
-    Redirect { to: String, status: u16 },
-    Signed { to: String, ttl: Duration },
+    Redirect {
+        to: String,
+        status: u16,
+    },
+    Signed {
+        to: String,
+        ttl: Duration,
+    },
+    /// `GET /_stats?path=P` or `?prefix=P`: [`PathStats`] as text.
+    Stats,
+    /// `GET /_reset`: [`Server::reset_stats`].
+    Reset,
 }
 
 #[derive(Default)]
@@ -169,6 +210,48 @@ impl Inner {
         }
     }
 
+    /// Counters over the paths (query ignored) for which `matches` is true.
+    pub(crate) fn stats(&self, matches: impl Fn(&str) -> bool) -> PathStats {
+        let sent = lock(&self.bytes)
+            .iter()
+            .filter(|(p, _)| matches(p))
+            .map(|(_, c)| c.load(Ordering::Relaxed))
+            .sum();
+        let mut st = PathStats {
+            sent,
+            ..PathStats::default()
+        };
+        let mut conns = HashSet::new();
+        for l in lock(&self.log).iter() {
+            let e = &l.entry;
+            let path = e.target.split('?').next().unwrap_or("");
+            if !matches(path) {
+                continue;
+            }
+            conns.insert(e.conn);
+            match e.method.as_str() {
+                "GET" => {
+                    st.requests += 1;
+                    if e.status >= 400 {
+                        st.errors += 1;
+                    }
+                }
+                "HEAD" => st.heads += 1,
+                _ => {}
+            }
+        }
+        st.connections = conns.len();
+        st
+    }
+
+    /// Forget the request log and zero every byte counter.
+    pub(crate) fn reset_stats(&self) {
+        lock(&self.log).clear();
+        for c in lock(&self.bytes).values() {
+            c.store(0, Ordering::Relaxed);
+        }
+    }
+
     fn set_route(&self, path: &str, route: Route) {
         self.routes
             .write()
@@ -195,7 +278,12 @@ impl std::fmt::Debug for Server {
 impl Server {
     /// Bind 127.0.0.1 on an ephemeral port and start serving.
     pub fn start() -> io::Result<Server> {
-        let listener = TcpListener::bind(("127.0.0.1", 0))?;
+        Self::start_on(0)
+    }
+
+    /// Bind 127.0.0.1 on `port` (0: an ephemeral one) and start serving.
+    pub fn start_on(port: u16) -> io::Result<Server> {
+        let listener = TcpListener::bind(("127.0.0.1", port))?;
         let addr = listener.local_addr()?;
         let inner = Arc::new(Inner::default());
         let for_thread = inner.clone();
@@ -263,6 +351,48 @@ impl Server {
                 ..l.entry.clone()
             })
             .collect()
+    }
+
+    /// Requests answered per TCP connection, as `(connection id, requests)` sorted by id,
+    /// counted from [`Server::log`] (so only since the last [`Server::reset_stats`]). More
+    /// than one request on a connection means it was kept alive and reused.
+    pub fn requests_per_connection(&self) -> Vec<(u64, usize)> {
+        let mut per: BTreeMap<u64, usize> = BTreeMap::new();
+        for l in lock(&self.inner.log).iter() {
+            *per.entry(l.entry.conn).or_default() += 1;
+        }
+        per.into_iter().collect()
+    }
+
+    /// Counters for requests to exactly `path` (query ignored). Requests count once their
+    /// status is decided; body bytes just after each write, so a client on another
+    /// connection may already hold bytes not counted yet.
+    pub fn stats(&self, path: &str) -> PathStats {
+        self.inner.stats(|p| p == path)
+    }
+
+    /// Counters summed over every path starting with `prefix` (connections counted once).
+    pub fn stats_prefix(&self, prefix: &str) -> PathStats {
+        self.inner.stats(|p| p.starts_with(prefix))
+    }
+
+    /// Clear the request log and zero the bytes-sent counters ([`Server::log`],
+    /// [`Server::bytes_sent`], [`Server::stats`], [`Server::requests_per_connection`] start
+    /// afresh; responses still being sent keep counting). Connection ids and
+    /// [`Server::connections`] are not reset, and resources keep their fault counters.
+    pub fn reset_stats(&self) {
+        self.inner.reset_stats();
+    }
+
+    /// Serve the counters over HTTP, for tools outside the process (benchmarks):
+    /// `GET /_stats?path=P` answers `sent=N requests=N connections=N heads=N errors=N`
+    /// (see [`PathStats`]) for exactly path `P`, `GET /_stats?prefix=P` the same summed over
+    /// all paths starting with `P` (400 without either parameter); `GET /_reset` calls
+    /// [`Server::reset_stats`] and answers `ok`. Values are taken verbatim except for
+    /// `%XX` escapes. These requests are logged like any other.
+    pub fn add_stats_endpoints(&self) {
+        self.inner.set_route("/_stats", Route::Stats);
+        self.inner.set_route("/_reset", Route::Reset);
     }
 
     /// Refuse requests on any connection beyond `max` open TCP connections (idle keep-alive

@@ -6,6 +6,7 @@ use std::fmt;
 use std::io::Write;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 /// How HEAD requests for a resource are answered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,8 +41,24 @@ pub enum Fault {
         times: usize,
     },
     /// More than `max` GET responses in flight at once for this resource: the extra ones get
-    /// `code` (503/429) with `Retry-After: 1`.
+    /// `code` (503/429) with `Retry-After: 1`. Exactly `max` are admitted at a time (a refused
+    /// request never takes a slot, not even briefly). Same as [`Fault::ConnCapAfter`] with
+    /// `retry_after: Some("1")`.
     ConnCap { max: usize, code: u16 },
+    /// Like [`Fault::ConnCap`] with a chosen `Retry-After` header value (seconds or an
+    /// HTTP-date, sent as given), or no `Retry-After` header at all when `None`.
+    ConnCapAfter {
+        max: usize,
+        code: u16,
+        retry_after: Option<String>,
+    },
+    /// Slow paths: on TCP connections whose id (1-based accept order over the whole server,
+    /// the `conn` of [`crate::LogEntry`]) is a multiple of `every`, every response body of
+    /// this resource is sent at its rate divided by `divisor` (e.g. `every: 4, divisor: 40`:
+    /// each 4th connection runs at 1/40 of the rate). Only throttled bodies are affected:
+    /// it needs [`Resource::rate`] (or [`Resource::slow_from_zero`]) to be set, and does
+    /// nothing otherwise. `every: 0` or `divisor` 0/1 do nothing.
+    SlowConnections { every: usize, divisor: u64 },
     /// After `after` body bytes, stop sending for `secs` seconds (connection stays open), then
     /// continue. Applies only when the response body is longer than `after`.
     Stall { after: u64, secs: f64, times: usize },
@@ -70,6 +87,7 @@ pub struct Resource {
     pub(crate) rate_from_zero: Option<u64>,
     pub(crate) gzip: bool,
     pub(crate) gzip_always: bool,
+    pub(crate) first_byte_delay: Option<Duration>,
     pub(crate) faults: Vec<Fault>,
 }
 
@@ -88,6 +106,7 @@ impl fmt::Debug for Resource {
             .field("rate_from_zero", &self.rate_from_zero)
             .field("gzip", &self.gzip)
             .field("gzip_always", &self.gzip_always)
+            .field("first_byte_delay", &self.first_byte_delay)
             .field("faults", &self.faults)
             .finish()
     }
@@ -127,6 +146,7 @@ impl Resource {
             rate_from_zero: None,
             gzip: false,
             gzip_always: false,
+            first_byte_delay: None,
             faults: Vec::new(),
         }
     }
@@ -206,6 +226,15 @@ impl Resource {
         self
     }
 
+    /// Wait this long before sending the status line of every GET/HEAD response for this
+    /// resource (error answers from its faults included), on every request, also on a
+    /// kept-alive connection: WAN latency or server think time. Default: none. The wait
+    /// comes before the response counts as in flight for [`Fault::ConnCap`].
+    pub fn first_byte_delay(mut self, d: Duration) -> Self {
+        self.first_byte_delay = (!d.is_zero()).then_some(d);
+        self
+    }
+
     /// Add a fault; several are allowed, each with its own remaining count.
     pub fn fault(mut self, f: Fault) -> Self {
         self.faults.push(f);
@@ -239,7 +268,9 @@ impl Entry {
                     | Fault::ShortRange { times }
                     | Fault::WrongRangeStart { times }
                     | Fault::MalformedContentRange { times } => *times,
-                    Fault::ConnCap { .. } => usize::MAX,
+                    Fault::ConnCap { .. }
+                    | Fault::ConnCapAfter { .. }
+                    | Fault::SlowConnections { .. } => usize::MAX,
                 })
             })
             .collect();

@@ -1,6 +1,7 @@
 //! Per-connection loop and request dispatch: routing (resources, redirects, signed
-//! redirects), building the response for a resource (ranges, gzip, HEAD modes), and
-//! applying its faults while logging and counting what is sent.
+//! redirects, the `/_stats` and `/_reset` endpoints), building the response for a resource
+//! (first-byte delay, ranges, gzip, HEAD modes), and applying its faults while logging and
+//! counting what is sent.
 
 use std::io::{self, Write};
 use std::net::TcpStream;
@@ -176,7 +177,51 @@ fn handle(r: &Reply) -> io::Result<bool> {
             r.simple(h, b"", keep)
         }
         Some(Route::Resource(entry)) => serve_resource(r, &entry, keep),
+        Some(Route::Stats) => {
+            let param = |name: &str| {
+                req.query()?
+                    .split('&')
+                    .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='))
+                    .map(percent_decode)
+            };
+            let st = if let Some(p) = param("path") {
+                r.inner.stats(|q| q == p)
+            } else if let Some(p) = param("prefix") {
+                r.inner.stats(|q| q.starts_with(&p))
+            } else {
+                return r.simple(
+                    Head::new(400),
+                    b"usage: /_stats?path=/exact/path or /_stats?prefix=/dir/\n",
+                    keep,
+                );
+            };
+            r.simple(Head::new(200), format!("{st}\n").as_bytes(), keep)
+        }
+        Some(Route::Reset) => {
+            r.inner.reset_stats();
+            r.simple(Head::new(200), b"ok\n", keep)
+        }
     }
+}
+
+/// Decode `%XX` escapes (invalid ones are kept as they are); `+` stays `+`.
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        if b[i] == b'%' && i + 2 < b.len() {
+            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn serve_resource(r: &Reply, entry: &Arc<Entry>, mut keep: bool) -> io::Result<bool> {
@@ -184,6 +229,11 @@ fn serve_resource(r: &Reply, entry: &Arc<Entry>, mut keep: bool) -> io::Result<b
     let req = r.req;
     let is_head = r.is_head();
 
+    if let Some(d) = res.first_byte_delay {
+        if !body::sleep_unless(&r.inner.shutdown, d) {
+            return Ok(false);
+        }
+    }
     if is_head {
         if let HeadMode::Refuse(code) = res.head {
             let mut h = Head::new(code);
@@ -198,9 +248,11 @@ fn serve_resource(r: &Reply, entry: &Arc<Entry>, mut keep: bool) -> io::Result<b
     } else {
         match fault::enter(entry) {
             Ok(g) => Some(g),
-            Err(code) => {
-                let mut h = Head::new(code);
-                h.set("Retry-After", "1");
+            Err(refused) => {
+                let mut h = Head::new(refused.code);
+                if let Some(ra) = refused.retry_after {
+                    h.set("Retry-After", ra);
+                }
                 return r.simple(h, b"too many concurrent requests\n", keep);
             }
         }
@@ -311,11 +363,15 @@ fn serve_resource(r: &Reply, entry: &Arc<Entry>, mut keep: bool) -> io::Result<b
 
     let mut plan = BodyPlan {
         chunked,
-        rate: if start == 0 {
-            res.rate_from_zero.or(res.rate)
-        } else {
-            res.rate
-        },
+        rate: fault::conn_rate(
+            entry,
+            r.conn,
+            if start == 0 {
+                res.rate_from_zero.or(res.rate)
+            } else {
+                res.rate
+            },
+        ),
         ..BodyPlan::default()
     };
     fault::body(entry, len, &mut plan);

@@ -680,3 +680,279 @@ fn drop_shuts_down_promptly() {
     let _ = busy.r.read_to_end(&mut rest);
     assert!(TcpStream::connect(("127.0.0.1", port)).is_err());
 }
+
+#[test]
+fn first_byte_delay_applies_to_every_response() {
+    let s = Server::start().unwrap();
+    let d = Duration::from_millis(150);
+    s.add("/d", Resource::new(pattern(1000, 1)).first_byte_delay(d));
+    s.add(
+        "/d405",
+        Resource::new(pattern(10, 1))
+            .first_byte_delay(d)
+            .head(HeadMode::Refuse(405)),
+    );
+    s.add("/now", Resource::new(pattern(10, 1)));
+    let mut c = Client::new(&s);
+    // Every request on a kept-alive connection waits, GET and HEAD alike.
+    for i in 0..3 {
+        let t = Instant::now();
+        let r = if i == 1 {
+            c.head("/d", &[])
+        } else {
+            c.get("/d", &[("Range", "bytes=0-9")])
+        };
+        let el = t.elapsed();
+        assert!(r.status == 200 || r.status == 206, "{}", r.status);
+        assert!(el >= d, "request {i} took {el:?}");
+        assert!(el < d * 4, "request {i} took {el:?}");
+    }
+    // Refused HEAD waits too; another resource does not.
+    let t = Instant::now();
+    assert_eq!(c.head("/d405", &[]).status, 405);
+    assert!(t.elapsed() >= d);
+    let t = Instant::now();
+    assert_eq!(c.get("/now", &[]).status, 200);
+    assert!(t.elapsed() < d, "{:?}", t.elapsed());
+    assert_eq!(s.connections(), 1);
+    assert_eq!(s.requests_per_connection(), vec![(1, 5)]);
+}
+
+#[test]
+fn first_byte_delay_does_not_delay_shutdown() {
+    let s = Server::start().unwrap();
+    s.add(
+        "/d",
+        Resource::new(vec![1; 10]).first_byte_delay(Duration::from_secs(30)),
+    );
+    let mut c = Client::new(&s);
+    c.send("GET", "/d", &[]);
+    std::thread::sleep(Duration::from_millis(50));
+    let t = Instant::now();
+    drop(s);
+    assert!(t.elapsed() < Duration::from_secs(1), "{:?}", t.elapsed());
+    let mut rest = Vec::new();
+    let _ = c.r.read_to_end(&mut rest);
+    assert!(rest.is_empty());
+}
+
+#[test]
+fn slow_connections_divide_the_rate() {
+    let s = Server::start().unwrap();
+    let body = pattern(50_000, 5);
+    // 0.1 s normally, 1 s on every 4th connection.
+    s.add(
+        "/f",
+        Resource::new(body.clone())
+            .rate(500_000)
+            .fault(Fault::SlowConnections {
+                every: 4,
+                divisor: 10,
+            }),
+    );
+    // Without a rate the fault does nothing.
+    s.add(
+        "/free",
+        Resource::new(body.clone()).fault(Fault::SlowConnections {
+            every: 1,
+            divisor: 1000,
+        }),
+    );
+    let mut clients = Vec::new();
+    for conn in 1..=5u64 {
+        let mut c = Client::new(&s);
+        let t = Instant::now();
+        let r = c.get("/f", &[]);
+        let el = t.elapsed().as_secs_f64();
+        assert_eq!(r.body, body);
+        assert_eq!(s.log().last().unwrap().conn, conn);
+        if conn == 4 {
+            assert!((0.9..1.5).contains(&el), "conn {conn} took {el}");
+        } else {
+            assert!(el < 0.4, "conn {conn} took {el}");
+        }
+        clients.push(c);
+    }
+    // The slow path stays slow for every request on that connection (ranges too) ...
+    let t = Instant::now();
+    let r = clients[3].get("/f", &[("Range", "bytes=25000-")]);
+    assert_eq!(r.body, &body[25_000..]);
+    let el = t.elapsed().as_secs_f64();
+    assert!((0.45..0.8).contains(&el), "took {el}");
+    // ... but not for an unthrottled resource.
+    let t = Instant::now();
+    assert_eq!(clients[3].get("/free", &[]).body, body);
+    assert!(t.elapsed() < Duration::from_millis(200));
+}
+
+/// Send `n` GETs at once on `n` connections; their statuses and Retry-After values.
+fn burst(s: &Server, path: &str, n: usize) -> Vec<(u16, Option<String>)> {
+    let mut clients: Vec<Client> = (0..n).map(|_| Client::new(s)).collect();
+    for c in &mut clients {
+        c.send("GET", path, &[]);
+    }
+    let mut out: Vec<(u16, Option<String>)> = clients
+        .iter_mut()
+        .map(|c| {
+            let (status, headers) = c.read_head().unwrap();
+            let ra = headers
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case("retry-after"))
+                .map(|(_, v)| v.clone());
+            (status, ra)
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn conn_cap_admits_exactly_max_of_a_burst() {
+    let s = Server::start().unwrap();
+    // Admitted responses stay in flight for 2 s (throttled), longer than the test needs.
+    let slow = || {
+        Resource::new(pattern(200_000, 1))
+            .rate(100_000)
+            .first_byte_delay(Duration::from_millis(40))
+    };
+    s.add("/cap6", slow().fault(Fault::ConnCap { max: 6, code: 503 }));
+    let got = burst(&s, "/cap6", 10);
+    let ok = got.iter().filter(|(st, _)| *st == 200).count();
+    let refused: Vec<_> = got.iter().filter(|(st, _)| *st == 503).collect();
+    assert_eq!(ok, 6, "{got:?}");
+    assert_eq!(refused.len(), 4, "{got:?}");
+    assert!(refused.iter().all(|(_, ra)| ra.as_deref() == Some("1")));
+    assert_eq!(s.stats("/cap6").errors, 4);
+    assert_eq!(s.stats("/cap6").requests, 10);
+
+    s.add(
+        "/cap2",
+        slow().fault(Fault::ConnCapAfter {
+            max: 2,
+            code: 429,
+            retry_after: Some("7".to_string()),
+        }),
+    );
+    let got = burst(&s, "/cap2", 4);
+    assert_eq!(
+        got,
+        vec![
+            (200, None),
+            (200, None),
+            (429, Some("7".to_string())),
+            (429, Some("7".to_string()))
+        ]
+    );
+    s.add(
+        "/cap1",
+        slow().fault(Fault::ConnCapAfter {
+            max: 1,
+            code: 503,
+            retry_after: None,
+        }),
+    );
+    assert_eq!(burst(&s, "/cap1", 2), vec![(200, None), (503, None)]);
+}
+
+/// `f()` equals `want` within 2 s (byte counters are updated just after each write, so a
+/// client can have a body a moment before the server has counted it).
+fn eventually<T: PartialEq + std::fmt::Debug>(want: T, f: impl Fn() -> T) {
+    let t = Instant::now();
+    while f() != want && t.elapsed() < Duration::from_secs(2) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(f(), want);
+}
+
+#[test]
+fn requests_per_connection_and_stats() {
+    let s = Server::start().unwrap();
+    s.add("/a", Resource::new(pattern(1000, 1)));
+    s.add(
+        "/d/b",
+        Resource::new(pattern(500, 2)).head(HeadMode::Refuse(403)),
+    );
+    s.add("/d/c", Resource::new(pattern(300, 3)));
+    let mut c1 = Client::new(&s);
+    c1.get("/a", &[]);
+    c1.get("/a", &[("Range", "bytes=0-99")]);
+    c1.get("/d/b", &[]);
+    let mut c2 = Client::new(&s);
+    c2.head("/a", &[]);
+    c2.head("/d/b", &[]);
+    c2.get("/d/c", &[]);
+    assert_eq!(get(&s, "/nothing", &[]).status, 404);
+    assert_eq!(s.requests_per_connection(), vec![(1, 3), (2, 3), (3, 1)]);
+    eventually(
+        PathStats {
+            sent: 1100,
+            requests: 2,
+            heads: 1,
+            errors: 0,
+            connections: 2,
+        },
+        || s.stats("/a"),
+    );
+    assert_eq!(s.stats("/d/b").heads, 1);
+    eventually(
+        PathStats {
+            sent: 800,
+            requests: 2,
+            heads: 1,
+            errors: 0,
+            connections: 2,
+        },
+        || s.stats_prefix("/d/"),
+    );
+    assert_eq!(s.stats("/nothing").errors, 1);
+    assert_eq!(s.stats("/none"), PathStats::default());
+    eventually(10, || s.bytes_sent("/nothing"));
+
+    s.reset_stats();
+    assert!(s.log().is_empty());
+    assert_eq!(s.bytes_sent("/a"), 0);
+    assert_eq!(s.stats_prefix("/"), PathStats::default());
+    assert!(s.requests_per_connection().is_empty());
+    // Connection ids keep counting after a reset.
+    c1.get("/a", &[]);
+    get(&s, "/a", &[]);
+    assert_eq!(s.requests_per_connection(), vec![(1, 1), (4, 1)]);
+    eventually(2000, || s.stats("/a").sent);
+    assert_eq!(s.connections(), 4);
+}
+
+#[test]
+fn stats_endpoints_over_http() {
+    // A fixed port works (find a free one first).
+    let port = std::net::TcpListener::bind(("127.0.0.1", 0))
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let s = Server::start_on(port).unwrap();
+    assert_eq!(s.port(), port);
+    s.add("/x/f.bin", Resource::new(pattern(1234, 1)));
+    assert_eq!(get(&s, "/_stats?path=/x/f.bin", &[]).status, 404);
+    s.add_stats_endpoints();
+    let mut c = Client::new(&s);
+    c.get("/x/f.bin", &[]);
+    c.get("/x/f.bin?cache=1", &[("Range", "bytes=0-0")]);
+    let text = |r: Resp| String::from_utf8(r.body).unwrap();
+    assert_eq!(
+        text(c.get("/_stats?path=/x/f.bin", &[])),
+        "sent=1235 requests=2 connections=1 heads=0 errors=0\n"
+    );
+    assert_eq!(
+        text(c.get("/_stats?prefix=%2Fx%2F", &[])),
+        "sent=1235 requests=2 connections=1 heads=0 errors=0\n"
+    );
+    assert_eq!(c.get("/_stats", &[]).status, 400);
+    assert_eq!(c.get("/_stats?x=1", &[]).status, 400);
+    assert_eq!(text(c.get("/_reset", &[])), "ok\n");
+    assert_eq!(
+        text(c.get("/_stats?path=/x/f.bin", &[])),
+        "sent=0 requests=0 connections=0 heads=0 errors=0\n"
+    );
+    // All of it on one kept-alive connection.
+    assert_eq!(s.connections(), 2);
+}
