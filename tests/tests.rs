@@ -7,6 +7,7 @@ mod download;
 mod faults;
 mod har;
 mod resume;
+mod speed;
 mod storage;
 mod trust;
 mod util;

@@ -36,6 +36,7 @@ pub enum Command {
     Pause(cmd::pause::Args),
     Resume(cmd::resume::Args),
     Remove(cmd::remove::Args),
+    Limit(cmd::limit::Args),
     Get(cmd::get::Args),
     Probe(cmd::probe::Args),
     ImportHar(cmd::import_har::Args),

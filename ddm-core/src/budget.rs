@@ -1,21 +1,46 @@
-//! The global connection budget: how many transfers all running jobs may have open at once.
+//! The connection budget of a runner: how many transfers all running jobs may have open at
+//! once, in all and per host (a host's limit applies across every job on that host).
 //!
-//! A coordinator takes one unit before it hands a worker a range and gives it back when the
-//! worker reports; a job whose share is used up simply waits for a unit.
+//! A coordinator takes one unit (for its host) before it hands a worker a range and gives it
+//! back when the worker reports; a job whose share is used up simply waits for a unit. The
+//! runner starts a new job only while units are free, counting the jobs it started that
+//! have not taken their first unit yet ([`Ticket`]): so its concurrency comes from the
+//! budget, many small jobs at once, a few large ones.
 
+use crate::model::Origin;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 
 #[derive(Debug)]
 pub struct ConnectionBudget {
     limit: usize,
+    per_host: usize,
     used: AtomicUsize,
+    hosts: Mutex<HashMap<Origin, Host>>,
+    /// Jobs started whose first connection is not open yet.
+    pending: AtomicUsize,
+}
+
+#[derive(Debug, Default)]
+struct Host {
+    used: usize,
+    /// A lower limit learned for this host (it refused more), if any.
+    cap: Option<usize>,
 }
 
 impl ConnectionBudget {
     pub fn new(limit: usize) -> Self {
+        Self::with_host_limit(limit, limit)
+    }
+
+    pub fn with_host_limit(limit: usize, per_host: usize) -> Self {
         ConnectionBudget {
             limit: limit.max(1),
+            per_host: per_host.max(1),
             used: AtomicUsize::new(0),
+            hosts: Mutex::default(),
+            pending: AtomicUsize::new(0),
         }
     }
 
@@ -23,23 +48,71 @@ impl ConnectionBudget {
         Self::new(usize::MAX)
     }
 
-    /// Take one connection if the budget allows.
-    pub fn try_take(&self) -> bool {
-        self.used
+    pub fn limit(&self) -> usize {
+        self.limit
+    }
+
+    /// Take one connection for `host` if the budget and the host's share allow.
+    pub fn try_take(&self, host: Option<&Origin>) -> bool {
+        let mut hosts = self.hosts.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(h) = host {
+            let entry = hosts.entry(h.clone()).or_default();
+            if entry.used >= entry.cap.unwrap_or(self.per_host).min(self.per_host) {
+                return false;
+            }
+        }
+        let ok = self
+            .used
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |u| {
                 (u < self.limit).then_some(u + 1)
             })
-            .is_ok()
+            .is_ok();
+        if ok {
+            if let Some(h) = host {
+                hosts.entry(h.clone()).or_default().used += 1;
+            }
+        }
+        ok
     }
 
-    pub fn give(&self) {
+    /// Give back a connection taken for `host`.
+    pub fn give(&self, host: Option<&Origin>) {
+        let mut hosts = self.hosts.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(e) = host.and_then(|h| hosts.get_mut(h)) {
+            e.used = e.used.saturating_sub(1);
+        }
         let _ = self
             .used
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |u| u.checked_sub(1));
     }
 
+    /// A connection taken for no host (a first request, before redirects told where it
+    /// goes) now belongs to `host`.
+    pub fn move_to_host(&self, host: &Origin) {
+        let mut hosts = self.hosts.lock().unwrap_or_else(|e| e.into_inner());
+        hosts.entry(host.clone()).or_default().used += 1;
+    }
+
+    /// A host refuses more than `n` connections: every job on it shares that many.
+    pub fn cap_host(&self, host: &Origin, n: usize) {
+        let mut hosts = self.hosts.lock().unwrap_or_else(|e| e.into_inner());
+        hosts.entry(host.clone()).or_default().cap = Some(n.max(1));
+    }
+
     pub fn in_use(&self) -> usize {
         self.used.load(Ordering::Acquire)
+    }
+
+    /// Units neither in use nor promised to a job that is starting.
+    pub fn free(&self) -> usize {
+        self.limit
+            .saturating_sub(self.in_use() + self.pending.load(Ordering::Acquire))
+    }
+
+    /// Promise a unit to a job that is starting; the promise ends when the ticket drops.
+    pub fn ticket(&self) -> Ticket<'_> {
+        self.pending.fetch_add(1, Ordering::AcqRel);
+        Ticket { budget: Some(self) }
     }
 }
 
@@ -49,23 +122,79 @@ impl Default for ConnectionBudget {
     }
 }
 
+/// A unit promised to a starting job (see [`ConnectionBudget::ticket`]).
+#[derive(Debug)]
+pub struct Ticket<'a> {
+    budget: Option<&'a ConnectionBudget>,
+}
+
+impl Ticket<'_> {
+    /// The job holds its first connection now (or ended): the promise is kept.
+    pub fn redeem(&mut self) {
+        if let Some(b) = self.budget.take() {
+            b.pending.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
+}
+
+impl Drop for Ticket<'_> {
+    fn drop(&mut self) {
+        self.redeem();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn host(s: &str) -> Origin {
+        Origin::parse(s).unwrap()
+    }
+
     #[test]
     fn take_until_limit_then_give_back() {
         let b = ConnectionBudget::new(2);
-        assert!(b.try_take());
-        assert!(b.try_take());
-        assert!(!b.try_take());
+        assert!(b.try_take(None));
+        assert!(b.try_take(None));
+        assert!(!b.try_take(None));
         assert_eq!(b.in_use(), 2);
-        b.give();
-        assert!(b.try_take());
-        b.give();
-        b.give();
-        b.give(); // never below zero
+        b.give(None);
+        assert!(b.try_take(None));
+        b.give(None);
+        b.give(None);
+        b.give(None); // never below zero
         assert_eq!(b.in_use(), 0);
+    }
+
+    #[test]
+    fn a_hosts_share_holds_across_jobs_and_learned_caps_lower_it() {
+        let b = ConnectionBudget::with_host_limit(10, 3);
+        let (a, c) = (host("http://a.example/"), host("http://c.example/"));
+        assert!(b.try_take(Some(&a)) && b.try_take(Some(&a)) && b.try_take(Some(&a)));
+        assert!(!b.try_take(Some(&a)), "a's share is used up");
+        assert!(b.try_take(Some(&c)), "another host still gets one");
+        b.give(Some(&a));
+        assert!(b.try_take(Some(&a)));
+        b.cap_host(&c, 1);
+        assert!(!b.try_take(Some(&c)), "c refuses more than one");
+        assert_eq!(b.in_use(), 4);
+    }
+
+    #[test]
+    fn tickets_count_as_used_until_redeemed() {
+        let b = ConnectionBudget::new(3);
+        let mut t = b.ticket();
+        assert_eq!(b.free(), 2);
+        assert!(b.try_take(None));
+        t.redeem();
+        assert_eq!(b.free(), 2);
+        drop(t);
+        assert_eq!(b.free(), 2, "redeemed once only");
+        {
+            let _t = b.ticket();
+            assert_eq!(b.free(), 1);
+        }
+        assert_eq!(b.free(), 2);
     }
 
     #[test]
@@ -74,7 +203,7 @@ mod tests {
         let handles: Vec<_> = (0..4)
             .map(|_| {
                 let b = b.clone();
-                std::thread::spawn(move || (0..100).filter(|_| b.try_take()).count())
+                std::thread::spawn(move || (0..100).filter(|_| b.try_take(None)).count())
             })
             .collect();
         let taken: usize = handles.into_iter().map(|h| h.join().unwrap()).sum();

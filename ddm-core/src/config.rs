@@ -13,12 +13,15 @@ pub const MAX_CONNECTIONS: u32 = 64;
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
-    /// Connections per job when neither the job nor the host policy says otherwise.
+    /// Most connections per job when neither the job (`-c`) nor the host policy says
+    /// otherwise; ddm starts with fewer and adds them while each step adds throughput.
     pub connections: u32,
-    /// Jobs `ddm run` works at the same time.
+    /// Jobs `ddm run` works at the same time; 0: as many as the connection budget allows.
     pub max_active_jobs: u32,
     /// Connections all running jobs together may have open.
     pub max_total_connections: u32,
+    /// Connections all running jobs together may have open to one host (scheme, host, port).
+    pub max_connections_per_host: u32,
     /// Seconds to wait for a TCP/TLS connection.
     pub connect_timeout_secs: u64,
     /// A transfer with no progress for this many seconds is abandoned and its range re-queued.
@@ -33,14 +36,54 @@ pub struct Config {
     pub user_agent: String,
     /// Verify TLS certificates (can also be turned off per command with `--insecure`).
     pub verify_tls: bool,
+    /// Bytes per second all jobs together may receive (`ddm limit --global` overrides it
+    /// while a runner works); None: unlimited. Written as a number of bytes or "10M".
+    #[serde(deserialize_with = "rate")]
+    pub max_rate: Option<u64>,
+}
+
+/// `10M`, `512K`, `1G` or a plain number of bytes (binary units).
+pub fn parse_rate(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let (num, mult) = match s.chars().last() {
+        Some('k' | 'K') => (&s[..s.len() - 1], 1u64 << 10),
+        Some('m' | 'M') => (&s[..s.len() - 1], 1 << 20),
+        Some('g' | 'G') => (&s[..s.len() - 1], 1 << 30),
+        _ => (s, 1),
+    };
+    let n: u64 = num
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not a rate; write e.g. 10M, 512K or 1G (per second)"))?;
+    match n.checked_mul(mult) {
+        Some(0) | None => Err(format!(
+            "{s:?}: a rate must be between 1 byte/s and 16 EiB/s"
+        )),
+        Some(v) => Ok(v),
+    }
+}
+
+fn rate<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        N(u64),
+        S(String),
+    }
+    match Raw::deserialize(d)? {
+        Raw::N(0) => Ok(None),
+        Raw::N(n) => Ok(Some(n)),
+        Raw::S(s) => parse_rate(&s).map(Some).map_err(serde::de::Error::custom),
+    }
 }
 
 impl Default for Config {
     fn default() -> Self {
         Config {
-            connections: 8,
-            max_active_jobs: 3,
+            connections: 16,
+            max_active_jobs: 0,
             max_total_connections: 64,
+            max_connections_per_host: 16,
             connect_timeout_secs: 15,
             stall_timeout_secs: 30,
             retry_budget: 64,
@@ -48,6 +91,7 @@ impl Default for Config {
             checkpoint_secs: 1.0,
             user_agent: format!("ddm/{}", env!("CARGO_PKG_VERSION")),
             verify_tls: true,
+            max_rate: None,
         }
     }
 }
@@ -93,10 +137,17 @@ impl Config {
                 self.connections
             ));
         }
-        if !(1..=64).contains(&self.max_active_jobs) {
+        if self.max_active_jobs > 1024 {
             return Err(format!(
-                "key `max_active_jobs`: {} is out of range (1 to 64)",
+                "key `max_active_jobs`: {} is out of range (0 = from the connection budget, or \
+                 1 to 1024)",
                 self.max_active_jobs
+            ));
+        }
+        if !(1..=1024).contains(&self.max_connections_per_host) {
+            return Err(format!(
+                "key `max_connections_per_host`: {} is out of range (1 to 1024)",
+                self.max_connections_per_host
             ));
         }
         if !(1..=1024).contains(&self.max_total_connections) {
@@ -156,6 +207,26 @@ mod tests {
         assert_eq!(c.connections, 16);
         assert_eq!(c.stall_timeout_secs, 5);
         assert_eq!(c.retry_budget, Config::default().retry_budget);
+    }
+
+    #[test]
+    fn max_rate_takes_bytes_or_units() {
+        assert_eq!(
+            Config::parse("max_rate = \"10M\"\n", p()).unwrap().max_rate,
+            Some(10 << 20)
+        );
+        assert_eq!(
+            Config::parse("max_rate = 4096\n", p()).unwrap().max_rate,
+            Some(4096)
+        );
+        assert_eq!(Config::parse("max_rate = 0\n", p()).unwrap().max_rate, None);
+        let e = Config::parse("max_rate = \"fast\"\n", p())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("not a rate") && e.contains("/h/config.toml"),
+            "{e}"
+        );
     }
 
     #[test]

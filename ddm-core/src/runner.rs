@@ -1,10 +1,15 @@
-//! The job runner behind `ddm run`: claims queued jobs (oldest first) and works up to
-//! `max_active_jobs` of them at once, each on its own thread with its own store connection,
-//! all sharing the global connection budget. It returns when no queued job is left and none
-//! is running, or after Ctrl-C once every running job has checkpointed.
+//! The job runner behind `ddm run`: claims queued jobs (oldest first) and works them at once,
+//! each on its own thread with its own store connection, all sharing the connection budget,
+//! the worker pool (open connections go from one job to the next) and the global rate limit.
+//! How many run at once comes from the budget: a new job starts while a connection is free
+//! (counting the jobs still opening their first one), so a queue of small files runs many
+//! at a time and a few large ones share the budget; `max_active_jobs` can cap it. It returns
+//! when no queued job is left and none is running, or after Ctrl-C once every running job
+//! has checkpointed.
 
+use crate::budget::Ticket;
 use crate::config::Config;
-use crate::engine::{run_job, Control, Observer, Outcome};
+use crate::engine::{run_job, Control, Event, Observer, Outcome};
 use crate::store::{Result, Store};
 use std::path::Path;
 use std::sync::atomic::Ordering;
@@ -29,6 +34,22 @@ pub struct Summary {
     pub interrupted: bool,
 }
 
+/// A job's observer while it starts: once it transfers (it holds its first connection), the
+/// unit promised to it is no longer counted apart.
+struct Starting<'a> {
+    inner: Box<dyn Observer + Send + 'a>,
+    ticket: Ticket<'a>,
+}
+
+impl Observer for Starting<'_> {
+    fn event(&mut self, e: Event<'_>) {
+        if matches!(e, Event::Started { .. }) {
+            self.ticket.redeem();
+        }
+        self.inner.event(e);
+    }
+}
+
 /// Work the queue of the database at `db` (the caller holds the runner lock).
 pub fn run_queue(
     db: &Path,
@@ -37,7 +58,10 @@ pub fn run_queue(
     reporter: &dyn Reporter,
 ) -> Result<Summary> {
     let mut store = Store::open(db)?;
-    let max = cfg.max_active_jobs.max(1) as usize;
+    let max = match cfg.max_active_jobs {
+        0 => usize::MAX,
+        n => n as usize,
+    };
     let (tx, rx) = channel::<(i64, Outcome)>();
     let mut summary = Summary::default();
     let mut active = 0usize;
@@ -48,7 +72,7 @@ pub fn run_queue(
             let stopping = ctl.interrupt.load(Ordering::Relaxed)
                 || summary.interrupted
                 || store_failure.is_some();
-            while !stopping && active < max {
+            while !stopping && active < max && (active == 0 || ctl.connections.free() > 0) {
                 let job = match store.claim_next() {
                     Ok(Some(job)) => job,
                     Ok(None) => break,
@@ -60,11 +84,15 @@ pub fn run_queue(
                 active += 1;
                 summary.ran += 1;
                 let tx = tx.clone();
+                let ticket = ctl.connections.ticket();
                 scope.spawn(move || {
                     let outcome = match Store::open(db) {
                         Ok(mut st) => {
-                            let mut obs = reporter.observer(job.id);
-                            run_job(&mut st, job.id, cfg, ctl, obs.as_mut())
+                            let mut obs = Starting {
+                                inner: reporter.observer(job.id),
+                                ticket,
+                            };
+                            run_job(&mut st, job.id, cfg, ctl, &mut obs)
                         }
                         Err(e) => Outcome::Failed(crate::jobs::store_error(e)),
                     };
@@ -76,7 +104,7 @@ pub fn run_queue(
             }
             // Wake up now and then: jobs queued meanwhile (`ddm add`) start without waiting
             // for a running job to end.
-            match rx.recv_timeout(Duration::from_millis(500)) {
+            match rx.recv_timeout(Duration::from_millis(50)) {
                 Ok((id, outcome)) => {
                     active -= 1;
                     match &outcome {

@@ -61,8 +61,10 @@ fn wrong_range_start_on_transfers_is_rejected_then_retried() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert_same_file(&env.out().join("wrs.bin"), &body);
     assert!(took < Duration::from_secs(6), "took {took:?}");
+    // After the first (cut) answer: two answers with a wrong start, refused, then a right one.
+    let gets = log.iter().filter(|s| s.e.method == "GET").count();
     assert!(
-        log.len() >= 5,
+        gets >= 4,
         "the wrong starts were probably never served: {log:#?}"
     );
 }

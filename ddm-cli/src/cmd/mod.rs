@@ -6,6 +6,7 @@ pub mod demo;
 pub mod get;
 pub mod import_har;
 pub mod jobopts;
+pub mod limit;
 pub mod pause;
 pub mod probe;
 pub mod remove;
@@ -25,6 +26,7 @@ pub fn dispatch(cli: Cli) -> CliResult<Code> {
         Command::Pause(a) => pause::run(g, a),
         Command::Resume(a) => resume::run(g, a),
         Command::Remove(a) => remove::run(g, a),
+        Command::Limit(a) => limit::run(g, a),
         Command::Get(a) => get::run(g, a),
         Command::Probe(a) => probe::run(g, a),
         Command::ImportHar(a) => import_har::run(g, a),

@@ -11,8 +11,9 @@ use ddm_core::runner::run_queue;
 use std::sync::Arc;
 
 /// Download queued jobs until none is left, then exit (0 if every job it ran finished, 1 if
-/// one failed, 5 if a disk was full). Up to `max_active_jobs` (config, default 3) run at once, sharing
-/// `max_total_connections`; jobs added meanwhile are picked up. Jobs a crashed runner left
+/// one failed, 5 if a disk was full). Jobs run at once while connections are free (config
+/// `max_total_connections`, `max_connections_per_host`, `max_active_jobs`), sharing them and
+/// their open connections; jobs added meanwhile are picked up. Jobs a crashed runner left
 /// `running` are queued again first. One runner per data directory.
 ///
 /// Example: ddm run   |   ddm run --json > events.ndjson
@@ -34,8 +35,9 @@ pub fn run(g: &Global, a: Args) -> CliResult {
     let mut ctx = Ctx::open(g)?;
     let _lock = lock(&ctx)?;
     let mut ctl = Control::new(crate::signals::install());
-    ctl.connections = Arc::new(ConnectionBudget::new(
+    ctl.connections = Arc::new(ConnectionBudget::with_host_limit(
         ctx.config.max_total_connections as usize,
+        ctx.config.max_connections_per_host as usize,
     ));
     let display = Display::new(a.json, g.quiet);
     let recovered = ctx.store.recover_running().map_err(store)?;

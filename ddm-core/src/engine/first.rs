@@ -70,8 +70,9 @@ pub fn open(
     let mut attempt = 0;
     loop {
         let origin = Origin::parse(&url);
-        // A connection from the global budget (and its host's share).
-        while !ctl.connections.try_take() {
+        // A connection from the global budget; it joins its host's share once the head says
+        // where the redirects led.
+        while !ctl.connections.try_take(None) {
             if let Some(stop) = control() {
                 return Err(NoHead::Stopped(stop));
             }
@@ -109,12 +110,12 @@ pub fn open(
                 io.cancel.store(true, Ordering::Relaxed);
                 let _ = wait_done(ch.rx);
                 io.cancel.store(false, Ordering::Relaxed);
-                ctl.connections.give();
+                ctl.connections.give(None);
                 ctl.pool.checkin(worker, origin);
                 return Err(NoHead::Stopped(stop));
             }
         };
-        ctl.connections.give();
+        ctl.connections.give(None);
         ctl.pool.checkin(worker, origin);
         attempt += 1;
         // A captured (signed) URL that expired: start again from the chain's beginning.

@@ -71,6 +71,7 @@ pub fn measure(
         etag: info.etag.clone(),
         last_modified: info.last_modified.clone(),
         connections: if ranged { connections } else { 1 },
+        adaptive: false,
         capped: false,
         limit: Some(limit),
         cfg,

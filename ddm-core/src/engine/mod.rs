@@ -13,6 +13,7 @@ pub mod checksum;
 mod coordinator;
 mod coverage;
 mod first;
+mod governor;
 mod measure;
 mod prepare;
 mod split;
@@ -167,6 +168,9 @@ fn run_inner(
         return record_done(store, job.id, f.path, f.size, started);
     }
     let cancel = Arc::new(AtomicBool::new(false));
+    if let Ok(g) = store.global_rate() {
+        ctl.rate.set_rate(g.unwrap_or(cfg.max_rate));
+    }
     let gate = Arc::new(Gate {
         job: Bucket::new(job.settings.rate_limit),
         global: ctl.rate.clone(),
@@ -195,7 +199,7 @@ fn run_inner(
         Err(e) => {
             opened.worker.reply(Reply::Abort);
             let _ = first::wait_done(&rx);
-            ctl.connections.give();
+            ctl.connections.give(None);
             ctl.pool.checkin(opened.worker, None);
             return Outcome::Failed(e);
         }
@@ -204,6 +208,11 @@ fn run_inner(
     let size = prep.info.size;
     io.set_file(prep.file);
     let url = prep.info.final_url.clone();
+    let origin = crate::model::Origin::parse(&url);
+    if let (Some(o), true) = (&origin, prep.capped) {
+        // The host refuses more than this: all jobs on it share that many.
+        ctl.connections.cap_host(o, prep.connections);
+    }
     // The first answer's body flows on into its segment, or the answer is dropped.
     let adopted = match prep.first {
         Some((start, end, mode)) => {
@@ -219,6 +228,9 @@ fn run_inner(
                 etag: prep.info.etag.clone(),
                 last_modified: prep.info.last_modified.clone(),
             }));
+            if let Some(o) = &origin {
+                ctl.connections.move_to_host(o);
+            }
             Some(Adopted {
                 worker: opened.worker,
                 seg,
@@ -227,9 +239,8 @@ fn run_inner(
         None => {
             opened.worker.reply(Reply::Abort);
             let _ = first::wait_done(&rx);
-            ctl.connections.give();
-            ctl.pool
-                .checkin(opened.worker, crate::model::Origin::parse(&url));
+            ctl.connections.give(None);
+            ctl.pool.checkin(opened.worker, origin.clone());
             None
         }
     };
@@ -254,6 +265,7 @@ fn run_inner(
         etag: prep.info.etag.clone(),
         last_modified: prep.info.last_modified.clone(),
         connections: prep.connections,
+        adaptive: prep.adaptive,
         capped: prep.capped,
         limit: None,
         cfg,
@@ -276,6 +288,9 @@ fn run_inner(
     cancel.store(true, std::sync::atomic::Ordering::Relaxed);
     if let Some(cap) = learned {
         let _ = store.set_host_cap(&prep.host, cap as u32);
+        if let Some(o) = &origin {
+            ctl.connections.cap_host(o, cap);
+        }
     }
     match stop {
         Stop::Complete => {}

@@ -29,6 +29,8 @@ pub struct Prepared {
     pub file: PartFile,
     pub pieces: Option<PieceMap>,
     pub connections: usize,
+    /// The count is ddm's to choose (no `-c`, no saved recommendation): grow by gain.
+    pub adaptive: bool,
     /// The host is known to refuse more connections than it allows.
     pub capped: bool,
     pub host: String,
@@ -158,22 +160,27 @@ fn first_use_fresh(info: &RemoteInfo, o: &Opened) -> Option<(u64, u64, Mode)> {
     }
 }
 
-/// The job's starting connection count, and whether the host is known to cap connections.
-fn connections(store: &Store, job: &Job, cfg: &Config, host: &str, ranged: bool) -> (usize, bool) {
+/// The job's most connections, whether the count is ddm's to choose (grown by measured
+/// gain), and whether the host is known to cap connections.
+fn connections(
+    store: &Store,
+    job: &Job,
+    cfg: &Config,
+    host: &str,
+    ranged: bool,
+) -> (usize, bool, bool) {
     if !ranged {
-        return (1, false);
+        return (1, false, false);
     }
     let pol = store.host_policy(host).unwrap_or_default();
-    let mut n = job
-        .settings
-        .connections
-        .or(pol.recommended)
-        .unwrap_or(cfg.connections);
+    let chosen = job.settings.connections.or(pol.recommended);
+    let mut n = chosen.unwrap_or(cfg.connections);
     if let Some(cap) = pol.max_connections {
         n = n.min(cap);
     }
     (
         n.clamp(1, crate::config::MAX_CONNECTIONS) as usize,
+        chosen.is_none(),
         pol.max_connections.is_some(),
     )
 }
@@ -216,7 +223,7 @@ fn ready(
     let host = url::Url::parse(&info.final_url)
         .map(|u| host_key(&u))
         .unwrap_or_default();
-    let (connections, capped) = connections(store, job, cfg, &host, pieces.is_some());
+    let (connections, adaptive, capped) = connections(store, job, cfg, &host, pieces.is_some());
     Prepared {
         dest: job.dest_dir.join(&r.name),
         info,
@@ -224,6 +231,7 @@ fn ready(
         file: r.file,
         pieces,
         connections,
+        adaptive,
         capped,
         host,
         first,

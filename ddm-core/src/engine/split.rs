@@ -47,8 +47,9 @@ fn align_up(x: u64) -> u64 {
 }
 
 /// Least time a steal must save: a steal costs a request, and usually the owner's connection
-/// (its response is cut where the thief begins).
-pub const MIN_GAIN_SECS: f64 = 0.25;
+/// (its response is cut where the thief begins, and what the server had sent past that
+/// point is wasted).
+pub const MIN_GAIN_SECS: f64 = 0.15;
 /// A thief takes at least this much from an owner that is not much slower than itself (less
 /// is not worth cutting a connection for).
 pub const MIN_TAKE: u64 = 512 * 1024;
@@ -56,8 +57,9 @@ pub const MIN_TAKE: u64 = 512 * 1024;
 /// Where to cut a segment at `pos..end` so an idle connection can take `at..end`.
 /// Speeds are bytes/s (0 = unknown); `ttfb` is what the thief waits for its first byte.
 /// The split makes both finish together: the owner keeps `k` with `k / owner = ttfb +
-/// (rest - k) / thief`. None when that would not save at least [`MIN_GAIN_SECS`], or would
-/// take a small piece from an owner that is not much slower than the thief.
+/// (rest - k) / thief`. None when a speed is not known yet (a blind half would cut a
+/// connection for nothing), when the steal would not save at least [`MIN_GAIN_SECS`], or
+/// would take a small piece from an owner that is not much slower than the thief.
 pub fn steal_point(
     pos: u64,
     end: u64,
@@ -72,17 +74,16 @@ pub fn steal_point(
     let known = owner_speed > 0.0 && thief_speed > 0.0;
     // A straggler: the owner is far slower than the thief, any tail of it is worth taking.
     let slow_owner = known && thief_speed > 4.0 * owner_speed;
-    let keep = if known {
-        let k = (ttfb * thief_speed + remaining as f64) * owner_speed / (owner_speed + thief_speed);
-        let gain = (remaining as f64 - k) / owner_speed;
-        if gain < MIN_GAIN_SECS {
-            return None;
-        }
-        // Plus what arrives in the ~100 ms before the owner notices.
-        (k as u64).max((owner_speed * 0.1) as u64)
-    } else {
-        remaining / 2
-    };
+    if !known {
+        return None;
+    }
+    let k = (ttfb * thief_speed + remaining as f64) * owner_speed / (owner_speed + thief_speed);
+    let gain = (remaining as f64 - k) / owner_speed;
+    if gain < MIN_GAIN_SECS {
+        return None;
+    }
+    // Plus what arrives in the ~100 ms before the owner notices.
+    let keep = (k as u64).max((owner_speed * 0.1) as u64);
     let at = align_up(pos + keep.max(1));
     let min_take = if slow_owner { ALIGN } else { MIN_TAKE };
     (at < end && end - at >= min_take).then_some(at)
@@ -119,9 +120,11 @@ mod tests {
     }
 
     #[test]
-    fn steal_halves_when_speeds_unknown() {
-        let at = steal_point(0, 10 << 20, 0.0, 0.0, 0.0).unwrap();
-        assert_eq!(at, 5 << 20);
+    fn no_blind_steal_before_speeds_are_known() {
+        assert_eq!(steal_point(0, 10 << 20, 0.0, 0.0, 0.0), None);
+        assert_eq!(steal_point(0, 10 << 20, 1e6, 0.0, 0.0), None);
+        let at = steal_point(0, 10 << 20, 1e6, 1e6, 0.0).unwrap();
+        assert_eq!(at, 5 << 20, "equal speeds: halves");
     }
 
     #[test]
@@ -144,16 +147,16 @@ mod tests {
     #[test]
     fn steals_that_save_little_are_not_made() {
         let v = 4.0 * 1024.0 * 1024.0;
-        // 1.5 MiB left at 4 MiB/s: a steal saves under a quarter second.
-        assert_eq!(steal_point(0, 3 << 19, v, v, 0.0), None);
+        // 1 MiB left at 4 MiB/s: a steal saves an eighth of a second.
+        assert_eq!(steal_point(0, 1 << 20, v, v, 0.0), None);
         // A long first byte eats the gain of a larger one too.
-        assert_eq!(steal_point(0, 4 << 20, v, v, 0.6), None);
+        assert_eq!(steal_point(0, 4 << 20, v, v, 0.8), None);
     }
 
     #[test]
     fn tiny_remainders_are_not_split() {
-        assert_eq!(steal_point(0, MIN_STEAL, 0.0, 0.0, 0.0), None);
-        assert_eq!(steal_point(100, 50, 0.0, 0.0, 0.0), None);
+        assert_eq!(steal_point(0, MIN_STEAL, 1e6, 1e6, 0.0), None);
+        assert_eq!(steal_point(100, 50, 1e6, 1e6, 0.0), None);
         // ...unless the owner is far slower than the thief and would need long for it.
         assert!(steal_point(0, 3 * MIN_STEAL / 2, 10_000.0, 1_000_000.0, 0.0).is_some());
         let at = steal_point(0, 64 * 1024, 10_000.0, 1_000_000.0, 0.0).unwrap();

@@ -66,3 +66,58 @@ impl Store {
         Ok(())
     }
 }
+
+impl Store {
+    /// The global rate limit set with `ddm limit --global`: None when never set (the config's
+    /// `max_rate` applies), `Some(None)` when lifted, `Some(Some(bytes/s))` when set.
+    pub fn global_rate(&self) -> Result<Option<Option<u64>>> {
+        let v: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT value FROM runner_settings WHERE key = 'max_rate'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.err(e))?;
+        Ok(v.and_then(|v| v.parse::<u64>().ok())
+            .map(|r| Some(r).filter(|r| *r > 0)))
+    }
+
+    /// Set the global rate limit (None: no limit, whatever the config says); running jobs
+    /// follow it.
+    pub fn set_global_rate(&mut self, rate: Option<u64>) -> Result<()> {
+        self.conn
+            .execute(
+                "INSERT INTO runner_settings (key, value) VALUES ('max_rate', ?1) \
+                 ON CONFLICT(key) DO UPDATE SET value = ?1",
+                [rate.unwrap_or(0).to_string()],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// A job's own rate limit as stored now (`ddm limit ID`): None when it has none, or
+    /// the job is gone.
+    pub fn job_rate(&self, id: i64) -> Result<Option<u64>> {
+        let json: Option<String> = self
+            .conn
+            .query_row("SELECT settings FROM jobs WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(|e| self.err(e))?;
+        Ok(json
+            .and_then(|j| serde_json::from_str::<super::JobSettings>(&j).ok())
+            .and_then(|s| s.rate_limit))
+    }
+
+    /// Set (or clear) a job's rate limit; a runner working it follows within a second.
+    pub fn set_job_rate(&mut self, id: i64, rate: Option<u64>) -> Result<()> {
+        let tx = self.begin()?;
+        let mut job = tx.get(id)?;
+        job.settings.rate_limit = rate;
+        tx.set_settings(id, &job.settings)?;
+        tx.commit()
+    }
+}

@@ -31,6 +31,7 @@ const APPLICATION_ID: i32 = 0x6464_6d31;
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
     include_str!("migrations/0002_identity.sql"),
+    include_str!("migrations/0003_limits.sql"),
 ];
 /// How long a writer waits for another process's write to finish. Writes are single short
 /// statements or small IMMEDIATE transactions, so this is only ever reached by a stuck process.

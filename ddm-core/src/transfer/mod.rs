@@ -44,6 +44,8 @@ use std::time::{Duration, Instant};
 pub struct Segment {
     pub origin: u64,
     span: Mutex<Span>,
+    /// Set to make the worker drop this attempt (and its connection) at once.
+    abandoned: AtomicBool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,7 +64,21 @@ impl Segment {
                 claimed: origin,
                 end,
             }),
+            abandoned: AtomicBool::new(false),
         })
+    }
+    /// Drop the current attempt (its connection is closed); the range stays to be done.
+    pub fn abandon(&self) {
+        self.abandoned
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+    /// A new attempt may work this segment.
+    pub fn resume(&self) {
+        self.abandoned
+            .store(false, std::sync::atomic::Ordering::Relaxed);
+    }
+    pub fn abandoned(&self) -> bool {
+        self.abandoned.load(std::sync::atomic::Ordering::Relaxed)
     }
     pub fn span(&self) -> Span {
         // A worker that panicked while holding the lock left consistent numbers (each field

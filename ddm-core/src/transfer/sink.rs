@@ -363,7 +363,7 @@ impl Handler for Sink {
             self.first_byte = Some(Instant::now());
         }
         let task = self.task.as_ref().expect("task set");
-        if task.io.cancel.load(Ordering::Relaxed) {
+        if task.io.cancel.load(Ordering::Relaxed) || task.seg.abandoned() {
             self.stop = Some(Stop::Cancel);
             return Ok(0);
         }
@@ -402,7 +402,7 @@ impl Handler for Sink {
         let Some(task) = &self.task else {
             return true;
         };
-        if task.io.cancel.load(Ordering::Relaxed) {
+        if task.io.cancel.load(Ordering::Relaxed) || task.seg.abandoned() {
             self.stop = Some(Stop::Cancel);
             return false;
         }

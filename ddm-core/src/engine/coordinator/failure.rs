@@ -93,15 +93,11 @@ impl Coordinator<'_> {
                 ));
         if refused {
             self.stats.throttled += 1;
-            self.last_refusal = Some(Instant::now());
-            let limit = self.busy.max(1);
-            if limit < self.target {
+            if let Some(limit) = self.gov.on_refusal(Instant::now(), self.busy) {
                 self.obs.event(Event::Note(format!(
-                    "the server refuses more connections ({}); continuing with {limit}",
-                    f
+                    "the server refuses more connections ({f}); continuing with {limit}"
                 )));
-                self.target = limit;
-                self.throttled = true;
+                self.rebalance_due = true;
             }
         }
         // A connection that delivered real progress and then broke is a flaky network, not

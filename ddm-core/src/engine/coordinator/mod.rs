@@ -13,7 +13,8 @@ mod failure;
 mod schedule;
 
 use super::coverage::Coverage;
-use super::split::initial_segments;
+use super::governor::Governor;
+use super::split::{self, initial_segments};
 use super::{Control, Event, Observer, Progress};
 use crate::config::Config;
 use crate::jobs::{storage_error, store_error};
@@ -32,6 +33,8 @@ use std::time::{Duration, Instant};
 const TICK: Duration = Duration::from_millis(50);
 const CONTROL_EVERY: Duration = Duration::from_millis(250);
 const PROGRESS_EVERY: Duration = Duration::from_millis(200);
+/// How often connection speeds are sampled for the governor.
+const SAMPLE_EVERY: Duration = Duration::from_millis(100);
 /// Start kernel writeback after this many new bytes, so the final fsync finds little to do.
 const WRITEBACK_EVERY: u64 = 32 << 20;
 /// Checkpoint after this many bytes received since the last one, whatever the time: at
@@ -83,6 +86,55 @@ fn subtract(
     out
 }
 
+/// How much of the `free` work each of `n` connections should get next so that all finish
+/// together: a fair share of everything left, less what each working connection still has
+/// in hand. Largest first (the connection that frees up first takes the lowest segment).
+fn shares(free: &[std::ops::Range<u64>], in_hand: &[u64], n: usize) -> Vec<u64> {
+    let free_total: u64 = free.iter().map(|r| r.end - r.start).sum();
+    let total = free_total + in_hand.iter().sum::<u64>();
+    let share = total / n.max(1) as u64;
+    let mut need: Vec<u64> = in_hand.iter().map(|r| share.saturating_sub(*r)).collect();
+    need.resize(n.max(in_hand.len()), share);
+    need.retain(|n| *n > 0);
+    let sum: u64 = need.iter().sum();
+    if sum == 0 {
+        return vec![free_total];
+    }
+    // Scale to exactly what is free (rounding goes to the last one).
+    let mut out: Vec<u64> = need
+        .iter()
+        .map(|n| (*n as u128 * free_total as u128 / sum as u128) as u64)
+        .collect();
+    let given: u64 = out.iter().sum();
+    if let Some(last) = out.last_mut() {
+        *last += free_total - given;
+    }
+    out.sort_unstable_by(|a, b| b.cmp(a));
+    out.retain(|n| *n > 0);
+    out
+}
+
+/// Cut `runs` (in order) into consecutive segments of `sizes`; a segment also ends where a
+/// run ends.
+fn carve(runs: &[std::ops::Range<u64>], sizes: &[u64]) -> Vec<std::ops::Range<u64>> {
+    let mut out = Vec::new();
+    let mut sizes = sizes.iter().copied();
+    let mut want = sizes.next().unwrap_or(u64::MAX);
+    for r in runs {
+        let mut start = r.start;
+        while start < r.end {
+            let end = r.end.min(start.saturating_add(want.max(1)));
+            out.push(start..end);
+            want -= (end - start).min(want);
+            if want == 0 {
+                want = sizes.next().unwrap_or(u64::MAX);
+            }
+            start = end;
+        }
+    }
+    out
+}
+
 /// How a transfer phase ended.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Stop {
@@ -105,6 +157,11 @@ struct Slot {
     speed: f64,
     last_pos: u64,
     last_sample: Instant,
+    /// When the current attempt's first bytes were seen (by the speed sampler).
+    receiving_since: Option<Instant>,
+    /// Kept for this worker (it carries the segment just before): contiguous work on one
+    /// connection, no steal needed to even out the first answer's short window.
+    kept_for: Option<usize>,
 }
 
 impl Slot {
@@ -121,6 +178,8 @@ impl Slot {
             speed: 0.0,
             last_pos: pos,
             last_sample: now,
+            receiving_since: None,
+            kept_for: None,
         }
     }
     /// Bytes not yet received (what a steal can still take).
@@ -144,7 +203,10 @@ pub struct Params<'a> {
     pub size: Option<u64>,
     pub etag: Option<String>,
     pub last_modified: Option<String>,
+    /// The most connections (`-c`, the host policy or the config).
     pub connections: usize,
+    /// Start small and grow by measured gain (the count is ddm's to choose).
+    pub adaptive: bool,
     /// The host is known to cap connections (host policy).
     pub capped: bool,
     /// Stop a single stream here (bench); None = the whole file.
@@ -179,7 +241,10 @@ pub struct Coordinator<'a> {
     busy: usize,
     tx: Sender<Report>,
     rx: Receiver<Report>,
-    target: usize,
+    /// How many connections, and which to replace.
+    gov: Governor,
+    /// The target was lowered: spread the unstarted work over the allowed connections.
+    rebalance_due: bool,
     policy: retry::Policy,
     budget: retry::Budget,
     /// Bumped each time the URL is resolved again; attempts on an older one just retry.
@@ -189,12 +254,6 @@ pub struct Coordinator<'a> {
     awaiting_url: Vec<Arc<Segment>>,
     /// `received` when the URL was last resolved again (another expiry needs progress since).
     reresolved_at: Option<u64>,
-    /// Most connections seen receiving at once: what the server really allows.
-    peak_receiving: usize,
-    /// Last time the server refused a connection; the count creeps back up after a quiet
-    /// while (the refusal may have come from churn, not a hard cap).
-    last_refusal: Option<Instant>,
-    throttled: bool,
     started: Instant,
     samples: VecDeque<(Instant, u64)>,
     /// Speed of the last progress sample (bytes/s), recorded with each checkpoint.
@@ -217,6 +276,8 @@ pub struct Stats {
     pub stalls: u32,
     /// Time to the first body byte of each attempt that received one.
     pub ttfb: Vec<std::time::Duration>,
+    /// Connections closed for being far slower than their peers.
+    pub replaced: u32,
 }
 
 impl<'a> Coordinator<'a> {
@@ -253,7 +314,20 @@ impl<'a> Coordinator<'a> {
                 for r in pm.done_ranges() {
                     written.insert(r);
                 }
-                let missing = subtract(&pm.missing(), &taken);
+                let mut missing = subtract(&pm.missing(), &taken);
+                // The first answer's window may be shorter than a fair share: the rest of that
+                // share waits for the same connection, after its window.
+                if let (Some(first), Some(gap)) = (taken.first(), missing.first().cloned()) {
+                    let share = pm.size() / p.connections.max(1) as u64;
+                    let want = share.saturating_sub(first.end - first.start);
+                    if gap.start == first.end && want >= split::MIN_TAKE && p.connections > 1 {
+                        let end = (gap.start + want).min(gap.end);
+                        let mut slot = Slot::new(Segment::new(gap.start, end));
+                        slot.kept_for = Some(0);
+                        slots.push(slot);
+                        missing = subtract(&missing, std::slice::from_ref(&(gap.start..end)));
+                    }
+                }
                 let others = p.connections.saturating_sub(busy).max(1);
                 for r in initial_segments(&missing, others) {
                     slots.push(Slot::new(Segment::new(r.start, r.end)));
@@ -265,11 +339,12 @@ impl<'a> Coordinator<'a> {
             }
             None => {}
         }
-        let target = if p.mode == Mode::Range {
+        let ceiling = if p.mode == Mode::Range {
             p.connections.max(1)
         } else {
             1
         };
+        let gov = Governor::new(ceiling, p.adaptive, p.capped, Instant::now());
         let policy = retry::Policy {
             max_attempts: p.cfg.max_attempts,
             ..retry::Policy::default()
@@ -295,16 +370,14 @@ impl<'a> Coordinator<'a> {
             busy,
             tx,
             rx,
-            target,
+            gov,
+            rebalance_due: false,
             policy,
             budget,
             url_gen: 0,
             resolving: None,
             awaiting_url: Vec::new(),
             reresolved_at: None,
-            peak_receiving: 0,
-            last_refusal: None,
-            throttled: false,
             started: Instant::now(),
             samples: VecDeque::new(),
             last_speed: None,
@@ -318,6 +391,7 @@ impl<'a> Coordinator<'a> {
     pub fn run(&mut self) -> Stop {
         let mut last_control = Instant::now();
         let mut last_progress = Instant::now() - PROGRESS_EVERY;
+        let mut last_sample = Instant::now();
         let mut last_checkpoint = Instant::now();
         let checkpoint_every = Duration::from_secs_f64(self.p.cfg.checkpoint_secs);
         let mut flushed = 0u64;
@@ -356,9 +430,12 @@ impl<'a> Coordinator<'a> {
                     break Stop::Failed(e);
                 }
             }
+            if last_sample.elapsed() >= SAMPLE_EVERY {
+                last_sample = Instant::now();
+                self.sample_speeds();
+            }
             if last_progress.elapsed() >= PROGRESS_EVERY {
                 last_progress = Instant::now();
-                self.sample_speeds();
                 let p = self.progress();
                 self.obs.event(Event::Progress(&p));
             }
@@ -384,7 +461,22 @@ impl<'a> Coordinator<'a> {
     }
 
     fn check_control(&mut self) -> Option<Stop> {
-        poll_control(self.store.as_deref(), self.p.job_id, self.ctl)
+        let stop = poll_control(self.store.as_deref(), self.p.job_id, self.ctl);
+        self.follow_limits();
+        stop
+    }
+
+    /// Rate limits can change while the job runs (`ddm limit`): follow the store.
+    fn follow_limits(&mut self) {
+        let (Some(store), Some(gate)) = (self.store.as_deref(), &self.io.rate) else {
+            return;
+        };
+        if let Ok(r) = store.job_rate(self.p.job_id) {
+            gate.job.set_rate(r);
+        }
+        if let Ok(g) = store.global_rate() {
+            gate.global.set_rate(g.unwrap_or(self.p.cfg.max_rate));
+        }
     }
 
     /// Handle worker reports: the first waits up to one tick.
@@ -422,7 +514,7 @@ impl<'a> Coordinator<'a> {
                 *v = r.bytes as f64 / secs;
             }
         }
-        if r.cut && (self.p.capped || self.throttled) {
+        if r.cut && self.gov.throttled() {
             self.cooling.push((r.worker, Instant::now() + COOL_DOWN));
         } else {
             self.idle.push(r.worker);
@@ -435,7 +527,12 @@ impl<'a> Coordinator<'a> {
     /// count as written. Returns the slot and failure still to act on, if any.
     fn settle(&mut self, r: &Done) -> Option<(usize, Failure)> {
         self.busy -= 1;
-        self.ctl.connections.give();
+        for s in &mut self.slots {
+            if s.kept_for == Some(r.worker) {
+                s.kept_for = None;
+            }
+        }
+        self.ctl.connections.give(self.origin.as_ref());
         let i = self.slots.iter().position(|s| s.worker == Some(r.worker))?;
         self.slots[i].worker = None;
         match &r.outcome {
@@ -557,7 +654,54 @@ impl<'a> Coordinator<'a> {
     /// The learned connection cap, if the server refused connections: the most that were
     /// seen receiving at once.
     pub fn learned_cap(&self) -> Option<usize> {
-        self.throttled
-            .then_some(self.peak_receiving.clamp(1, self.p.connections.max(1)))
+        self.gov.learned_cap()
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::single_range_in_vec_init)] // one-range inputs read naturally
+mod tests {
+    use super::*;
+
+    const M: u64 = 1 << 20;
+
+    #[test]
+    fn shares_let_the_allowed_connections_finish_together() {
+        // 6 connections work, each with 4 MiB in hand; 40 MiB wait. All end with 64/6 each.
+        let free = [0..40 * M];
+        let sizes = shares(&free, &[4 * M; 6], 6);
+        assert_eq!(sizes.len(), 6);
+        assert_eq!(sizes.iter().sum::<u64>(), 40 * M);
+        for s in &sizes {
+            let total = s + 4 * M;
+            assert!(total.abs_diff(64 * M / 6) < 16, "{total}");
+        }
+        // Uneven hands: the one with least in hand gets most, and comes first.
+        let sizes = shares(&free, &[M, 7 * M], 2);
+        assert_eq!(sizes, vec![23 * M, 17 * M]);
+    }
+
+    #[test]
+    fn carve_follows_the_sizes_and_never_crosses_a_gap() {
+        let runs = [0..10 * M, 20 * M..26 * M];
+        let cut = carve(&runs, &[8 * M, 5 * M, 3 * M]);
+        assert_eq!(
+            cut,
+            vec![0..8 * M, 8 * M..10 * M, 20 * M..23 * M, 23 * M..26 * M]
+        );
+        let covered: u64 = cut.iter().map(|r| r.end - r.start).sum();
+        assert_eq!(covered, 16 * M);
+    }
+
+    #[test]
+    fn subtract_takes_out_the_ranges_in_hand() {
+        assert_eq!(
+            subtract(&[0..100], &[10..20, 50..60]),
+            vec![0..10, 20..50, 60..100]
+        );
+        assert_eq!(
+            subtract(&[0..100], &[0..100]),
+            Vec::<std::ops::Range<u64>>::new()
+        );
     }
 }

@@ -2,15 +2,10 @@
 //! be open (ramp-up, caps, the global budget), and where to steal from.
 
 use super::{Coordinator, Slot};
+use crate::engine::governor::{Action, ConnSample};
 use crate::engine::split::steal_point;
 use crate::transfer::{Mode, Segment, Task};
-use std::time::{Duration, Instant};
-
-/// Connections opened at once when a transfer starts, and added per RAMP_EVERY after.
-const RAMP_BATCH: usize = 4;
-const RAMP_EVERY: Duration = Duration::from_millis(25);
-/// After this long without a refusal, one more connection is tried.
-const RECOVER_AFTER: Duration = Duration::from_secs(3);
+use std::time::Instant;
 
 impl Coordinator<'_> {
     /// Give work to idle connections, up to the target count.
@@ -20,24 +15,30 @@ impl Coordinator<'_> {
             self.cooling.drain(..).partition(|(_, until)| *until <= now);
         self.idle.extend(ready.into_iter().map(|(w, _)| w));
         self.cooling = resting;
-        if self.throttled {
+        if self.gov.throttled() {
             self.retire_excess();
+        }
+        if std::mem::take(&mut self.rebalance_due) {
+            self.rebalance();
         }
         if self.resolving.is_some() {
             return; // new requests wait for the link being resolved again
         }
         // Resting workers still count: a new connection now would exceed the server's cap.
-        let limit = self.target.min(self.ramp_limit());
+        let limit = self.gov.target();
         while self.busy + self.cooling.len() < limit {
-            if !self.ctl.connections.try_take() {
+            if !self.ctl.connections.try_take(self.origin.as_ref()) {
                 return; // other jobs use the global budget: wait for a unit
             }
-            // 1. An unassigned segment whose retry time has come.
+            // 1. An unassigned segment whose retry time has come (a segment kept for the
+            // connection that carries the one before it goes to that connection only).
+            let next = self.idle.last().copied();
             let ready = self
                 .slots
                 .iter()
                 .enumerate()
                 .filter(|(_, s)| s.worker.is_none() && s.not_before <= now)
+                .filter(|(_, s)| s.kept_for.is_none() || s.kept_for == next)
                 .min_by_key(|(_, s)| s.seg.span().pos)
                 .map(|(i, _)| i);
             let i = match ready {
@@ -45,7 +46,7 @@ impl Coordinator<'_> {
                 None => match self.steal() {
                     Some(i) => i,
                     None => {
-                        self.ctl.connections.give();
+                        self.ctl.connections.give(self.origin.as_ref());
                         return;
                     }
                 },
@@ -64,11 +65,14 @@ impl Coordinator<'_> {
             };
             let url_gen = self.url_gen;
             let slot = &mut self.slots[i];
+            slot.seg.resume();
             slot.worker = Some(w);
             slot.url_gen = url_gen;
             slot.attempt_start = slot.seg.span().claimed;
             slot.last_pos = slot.seg.span().claimed;
             slot.last_sample = now;
+            slot.speed = 0.0;
+            slot.receiving_since = None;
             self.busy += 1;
             if let Some(h) = &self.workers[w] {
                 h.give(task);
@@ -76,21 +80,50 @@ impl Coordinator<'_> {
         }
     }
 
-    /// Connections may open in small batches (servers ban clients that open many at once): RAMP_BATCH at
-    /// first, RAMP_BATCH more every RAMP_EVERY, unless the server has refused one already.
-    pub(super) fn ramp_limit(&self) -> usize {
-        if self.throttled {
-            return self.target;
+    /// The server allows fewer connections than there are segments waiting: re-cut the work
+    /// no connection has started so that the allowed connections finish together (each gets
+    /// a share of the whole less what it still has in hand), instead of leaving a last round
+    /// of a few segments and idle connections stealing under a cap.
+    pub(super) fn rebalance(&mut self) {
+        if self.p.mode != Mode::Range {
+            return;
         }
-        let steps = (self.started.elapsed().as_millis() / RAMP_EVERY.as_millis()) as usize;
-        RAMP_BATCH.saturating_mul(steps + 1)
+        let untouched = |s: &Slot| s.worker.is_none() && s.seg.span().pos == s.seg.origin;
+        let mut runs: Vec<std::ops::Range<u64>> = self
+            .slots
+            .iter()
+            .filter(|s| untouched(s))
+            .map(|s| s.seg.origin..s.seg.span().end)
+            .collect();
+        if runs.len() <= 1 {
+            return;
+        }
+        runs.sort_by_key(|r| r.start);
+        let mut merged: Vec<std::ops::Range<u64>> = Vec::new();
+        for r in runs {
+            match merged.last_mut() {
+                Some(m) if m.end == r.start => m.end = r.end,
+                _ => merged.push(r),
+            }
+        }
+        let in_hand: Vec<u64> = self
+            .slots
+            .iter()
+            .filter(|s| s.worker.is_some())
+            .map(|s| s.remaining())
+            .collect();
+        let sizes = super::shares(&merged, &in_hand, self.gov.target().max(1));
+        self.slots.retain(|s| !untouched(s));
+        for r in super::carve(&merged, &sizes) {
+            self.slots.push(Slot::new(Segment::new(r.start, r.end)));
+        }
     }
 
     /// Close idle connections beyond the target: a server that caps open connections counts
     /// idle keep-alive sockets too.
     pub(super) fn retire_excess(&mut self) {
         let alive = self.workers.iter().filter(|w| w.is_some()).count();
-        let mut excess = alive.saturating_sub(self.target.max(1));
+        let mut excess = alive.saturating_sub(self.gov.target().max(1));
         while excess > 0 {
             let Some(w) = self.idle.pop() else { break };
             if let Some(h) = self.workers[w].take() {
@@ -169,31 +202,25 @@ impl Coordinator<'_> {
         v[v.len() / 2]
     }
 
+    /// Measure each connection's speed and let the governor judge: grow, settle, or replace
+    /// a connection far below its peers.
     pub(super) fn sample_speeds(&mut self) {
         let now = Instant::now();
-        let receiving = self.slots.iter().filter(|s| s.is_receiving()).count();
-        self.peak_receiving = self.peak_receiving.max(receiving);
-        // Climb back towards what was seen working (a refusal during churn may have pushed
-        // the count below it), never beyond: above that the server said no.
-        if let Some(t) = self.last_refusal {
-            if t.elapsed() >= RECOVER_AFTER
-                && self.target < self.peak_receiving.min(self.p.connections)
-            {
-                self.target += 1;
-                self.last_refusal = Some(now);
-            }
-        }
         for s in &mut self.slots {
             if s.worker.is_none() {
+                s.receiving_since = None;
                 continue;
             }
             let dt = now.duration_since(s.last_sample).as_secs_f64();
-            if dt < 0.1 {
+            if dt < 0.05 {
                 continue;
             }
             // Received, not written: writes land in 256 KiB batches, which on a slow
             // connection would read as seconds of zero speed.
             let pos = s.seg.span().claimed;
+            if s.receiving_since.is_none() && pos > s.attempt_start {
+                s.receiving_since = Some(s.last_sample);
+            }
             let inst = pos.saturating_sub(s.last_pos) as f64 / dt;
             s.speed = if s.speed == 0.0 {
                 inst
@@ -202,6 +229,29 @@ impl Coordinator<'_> {
             };
             s.last_pos = pos;
             s.last_sample = now;
+        }
+        let conns: Vec<ConnSample> = self
+            .slots
+            .iter()
+            .filter_map(|s| {
+                Some(ConnSample {
+                    worker: s.worker?,
+                    speed: s.speed,
+                    receiving_for: now.duration_since(s.receiving_since?),
+                })
+            })
+            .collect();
+        let total = conns.iter().map(|c| c.speed).sum();
+        for action in self.gov.on_sample(now, total, &conns) {
+            match action {
+                Action::Replace(w) => {
+                    if let Some(s) = self.slots.iter().find(|s| s.worker == Some(w)) {
+                        tracing::debug!(worker = w, speed = s.speed, "replacing a slow connection");
+                        self.stats.replaced += 1;
+                        s.seg.abandon();
+                    }
+                }
+            }
         }
     }
 }

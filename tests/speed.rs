@@ -1,0 +1,238 @@
+//! Speed policy (issue 9), checked from the server's side: one round trip to the first byte
+//! (no HEAD, no separate probe), connections kept alive across ranges and across jobs, slow
+//! connections replaced, caps learned without a request storm, live and shared rate limits.
+
+use crate::faults::{config, create_db, wait_progress};
+use crate::util::*;
+use ddm_testserver::{pattern, Fault, Resource, Server};
+use std::time::{Duration, Instant};
+
+const KIB: usize = 1024;
+const MIB: usize = 1 << 20;
+
+#[test]
+fn a_small_job_costs_one_request_and_a_queue_reuses_connections() {
+    let server = Server::start().unwrap();
+    let mut bodies = Vec::new();
+    let mut urls = Vec::new();
+    for i in 0..30 {
+        let body = pattern(256 * KIB, 700 + i);
+        server.add(&format!("/q/f{i}.bin"), Resource::new(body.clone()));
+        urls.push(server.url(&format!("/q/f{i}.bin")));
+        bodies.push(body);
+    }
+    let env = Env::new();
+    let mut args = vec!["add"];
+    args.extend(urls.iter().map(String::as_str));
+    env.ok(&args);
+    env.ok(&["run", "-q"]);
+    for (i, b) in bodies.iter().enumerate() {
+        assert_same_file(&env.out().join(format!("f{i}.bin")), b);
+    }
+    let log = server.log();
+    assert!(log.iter().all(|e| e.method == "GET"), "no HEAD requests");
+    assert_eq!(log.len(), 30, "one request per file: {}", log.len());
+    let conns = server.requests_per_connection();
+    assert!(
+        conns.len() < 30,
+        "connections are reused from one job to the next: {} for 30 files",
+        conns.len()
+    );
+    assert!(conns.iter().any(|(_, n)| *n >= 2), "{conns:?}");
+}
+
+#[test]
+fn ranges_that_end_cleanly_keep_their_connection() {
+    // 24 MiB over 4 connections at 4 MiB/s each: the first connection's window (4 MiB) ends
+    // where it asked and the same connection carries its next range.
+    let server = Server::start().unwrap();
+    let body = pattern(24 * MIB, 710);
+    server.add(
+        "/k.bin",
+        Resource::new(body.clone()).etag("\"k\"").rate(4 << 20),
+    );
+    let env = Env::new();
+    env.ok(&["get", &server.url("/k.bin"), "-c", "4"]);
+    assert_same_file(&env.out().join("k.bin"), &body);
+    let conns = server.requests_per_connection();
+    let reused = conns.iter().filter(|(_, n)| *n >= 2).count();
+    assert!(
+        reused >= 1,
+        "no connection carried a second range: {conns:?}"
+    );
+    let requests: usize = conns.iter().map(|(_, n)| n).sum();
+    assert!(
+        conns.len() < requests,
+        "{} connections for {requests} requests",
+        conns.len()
+    );
+}
+
+#[test]
+fn a_connection_far_slower_than_its_peers_is_replaced() {
+    // Every 4th TCP connection runs at 1/40 of the rate: a static split would wait ~10 s for
+    // them. Their ranges must move to new connections (and steals), finishing near the
+    // fault-free time.
+    let server = Server::start().unwrap();
+    let body = pattern(16 * MIB, 720);
+    server.add(
+        "/slow.bin",
+        Resource::new(body.clone())
+            .etag("\"s\"")
+            .rate(2 << 20)
+            .fault(Fault::SlowConnections {
+                every: 4,
+                divisor: 40,
+            }),
+    );
+    let env = Env::new();
+    let t = Instant::now();
+    env.ok(&["get", &server.url("/slow.bin"), "-c", "8"]);
+    let took = t.elapsed();
+    assert_same_file(&env.out().join("slow.bin"), &body);
+    // 16 MiB at 8 × 2 MiB/s is a second; a slow connection holding its 2 MiB would need 40 s.
+    assert!(took < Duration::from_secs(6), "took {took:?}");
+    let log = std::fs::read_to_string(env.home().join("ddm.log")).unwrap();
+    assert!(
+        log.contains("replacing a slow connection"),
+        "no slow connection was replaced"
+    );
+}
+
+#[test]
+fn a_server_that_admits_six_is_learned_without_a_request_storm() {
+    let server = Server::start().unwrap();
+    let body = pattern(24 * MIB, 730);
+    server.add(
+        "/cap.bin",
+        Resource::new(body.clone())
+            .etag("\"c\"")
+            .rate(4 << 20)
+            .fault(Fault::ConnCap { max: 6, code: 503 }),
+    );
+    let env = Env::new();
+    env.ok(&["get", &server.url("/cap.bin"), "-c", "16"]);
+    assert_same_file(&env.out().join("cap.bin"), &body);
+    let log = server.log();
+    let refused = log.iter().filter(|e| e.status == 503).count();
+    assert!(log.len() <= 40, "{} requests, {refused} refused", log.len());
+    assert!(refused <= 12, "{refused} refused");
+    // The host's cap is remembered: the next job starts at it, and is not refused.
+    server.add(
+        "/cap2.bin",
+        Resource::new(body.clone())
+            .rate(4 << 20)
+            .fault(Fault::ConnCap { max: 6, code: 503 }),
+    );
+    let before = server.log().len();
+    env.ok(&["get", &server.url("/cap2.bin"), "-c", "16"]);
+    let again = server.log()[before..]
+        .iter()
+        .filter(|e| e.status == 503)
+        .count();
+    assert_eq!(again, 0, "the learned cap was not used");
+}
+
+/// Run `ddm` with `--json` and record (time, bytes) of its progress events.
+struct Watched {
+    child: std::process::Child,
+    samples: std::sync::Arc<std::sync::Mutex<Vec<(Instant, i64, u64)>>>,
+}
+
+fn watch_json(env: &Env, args: &[&str]) -> Watched {
+    use std::io::BufRead;
+    let mut child = env
+        .cmd(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let samples = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let s2 = samples.clone();
+    std::thread::spawn(move || {
+        for line in out.lines().map_while(Result::ok) {
+            let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) else {
+                continue;
+            };
+            if v["event"] == "progress" {
+                let (job, bytes) = (v["job"].as_i64().unwrap(), v["bytes"].as_u64().unwrap());
+                s2.lock().unwrap().push((Instant::now(), job, bytes));
+            }
+        }
+    });
+    Watched { child, samples }
+}
+
+impl Watched {
+    /// Bytes all jobs received during `d`, measured from ddm's own progress events.
+    fn received_during(&self, d: Duration) -> u64 {
+        let total = |s: &[(Instant, i64, u64)]| {
+            let mut last = std::collections::HashMap::new();
+            for (_, job, b) in s {
+                last.insert(*job, *b);
+            }
+            last.values().sum::<u64>()
+        };
+        let a = total(&self.samples.lock().unwrap());
+        std::thread::sleep(d);
+        total(&self.samples.lock().unwrap()) - a
+    }
+}
+
+#[test]
+fn a_rate_limit_is_shared_by_all_connections_and_changes_live() {
+    let server = Server::start().unwrap();
+    let body = pattern(12 * MIB, 740);
+    server.add("/lim.bin", Resource::new(body.clone()).etag("\"l\""));
+    let env = Env::new();
+    create_db(&env);
+    let mut w = watch_json(
+        &env,
+        &[
+            "get",
+            &server.url("/lim.bin"),
+            "-c",
+            "8",
+            "--limit-rate",
+            "1M",
+            "--json",
+        ],
+    );
+    wait_progress(&env, 1, 0, Duration::from_secs(20));
+    // Eight connections share one mebibyte per second (not one each).
+    let got = w.received_during(Duration::from_secs(2));
+    assert!(
+        ((3 << 20) / 2..=(5 << 20) / 2).contains(&(got as usize)),
+        "{got} bytes in 2 s under a 1 MiB/s limit"
+    );
+    // Lifted while running: the rest comes at full speed.
+    env.ok(&["limit", "1", "none"]);
+    let st = wait_child(&mut w.child, Duration::from_secs(10));
+    assert!(st.success());
+    assert_same_file(&env.out().join("lim.bin"), &body);
+}
+
+#[test]
+fn the_global_limit_holds_across_jobs_and_follows_ddm_limit() {
+    let server = Server::start().unwrap();
+    let a = pattern(8 * MIB, 750);
+    let b = pattern(8 * MIB, 751);
+    server.add("/ga.bin", Resource::new(a.clone()));
+    server.add("/gb.bin", Resource::new(b.clone()));
+    let env = Env::new();
+    config(&env, "max_rate = \"1M\"\n");
+    env.ok(&["add", &server.url("/ga.bin"), &server.url("/gb.bin")]);
+    let mut w = watch_json(&env, &["run", "--json"]);
+    wait_progress(&env, 1, 0, Duration::from_secs(20));
+    let got = w.received_during(Duration::from_secs(2));
+    assert!(
+        ((3 << 20) / 2..=(5 << 20) / 2).contains(&(got as usize)),
+        "{got} bytes in 2 s for two jobs under a global 1 MiB/s"
+    );
+    env.ok(&["limit", "--global", "none"]);
+    let st = wait_child(&mut w.child, Duration::from_secs(10));
+    assert!(st.success());
+    assert_same_file(&env.out().join("ga.bin"), &a);
+    assert_same_file(&env.out().join("gb.bin"), &b);
+}
