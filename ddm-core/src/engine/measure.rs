@@ -78,9 +78,10 @@ pub fn measure(
     };
     let mut obs = NoObserver;
     let start = Instant::now();
+    let mut record = super::record::NoRecord;
     let mut coord = Coordinator::new(
         params,
-        None,
+        &mut record,
         ctl,
         &mut obs,
         io.clone(),

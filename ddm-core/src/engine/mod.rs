@@ -16,6 +16,7 @@ mod first;
 mod governor;
 mod measure;
 mod prepare;
+mod record;
 mod split;
 
 pub use coordinator::Stats;
@@ -179,7 +180,7 @@ fn run_inner(
     let io = Arc::new(JobIo::new(prepare::job_http(job, cfg), Some(gate.clone())));
     let (tx, rx) = std::sync::mpsc::channel();
     let ch = first::Channel { tx: &tx, rx: &rx };
-    let mut control = || coordinator::poll_control(Some(&*store), job.id, ctl);
+    let mut control = || record::poll_stop(Some(&*store), job.id, ctl);
     let opened = match first::open(
         job,
         &io,
@@ -270,9 +271,14 @@ fn run_inner(
         limit: None,
         cfg,
     };
+    let mut rec = record::JobRecord {
+        store: &mut *store,
+        job: job.id,
+        max_rate: cfg.max_rate,
+    };
     let mut coord = Coordinator::new(
         params,
-        Some(&mut *store),
+        &mut rec,
         ctl,
         obs,
         io.clone(),

@@ -200,9 +200,7 @@ impl Coordinator<'_> {
         }
         self.p.url = info.final_url.clone();
         self.url_gen += 1;
-        if let Some(store) = self.store.as_mut() {
-            let _ = store.set_final_url(self.p.job_id, &info.final_url);
-        }
+        self.record.moved(&info.final_url);
         let now = Instant::now();
         for seg in std::mem::take(&mut self.awaiting_url) {
             if let Some(s) = self.slots.iter_mut().find(|s| Arc::ptr_eq(&s.seg, &seg)) {

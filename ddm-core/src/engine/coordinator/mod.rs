@@ -14,15 +14,15 @@ mod schedule;
 
 use super::coverage::Coverage;
 use super::governor::Governor;
+use super::record::Checkpointer;
 use super::split::{self, initial_segments};
 use super::{Control, Event, Observer, Progress};
 use crate::config::Config;
-use crate::jobs::{storage_error, store_error};
+use crate::jobs::storage_error;
 use crate::model::Origin;
 use crate::model::{ErrorKind, JobError};
 use crate::pieces::PieceMap;
 use crate::retry::{self, Failure};
-use crate::store::{JobState, Store};
 use crate::transfer::{Done, JobIo, Mode, Outcome, Report, Segment, WorkerHandle};
 use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
@@ -37,30 +37,13 @@ const PROGRESS_EVERY: Duration = Duration::from_millis(200);
 const SAMPLE_EVERY: Duration = Duration::from_millis(100);
 /// Start kernel writeback after this many new bytes, so the final fsync finds little to do.
 const WRITEBACK_EVERY: u64 = 32 << 20;
-/// Checkpoint after this many bytes received since the last one, whatever the time: at
-/// 128 MiB/s a one-second cadence alone would lose a second of transfer to a crash.
+/// Checkpoint after this many bytes received since the last one (or a sixteenth of the
+/// file, if more), whatever the time: at 128 MiB/s a one-second cadence alone would lose a
+/// second of transfer to a crash; at a gigabyte per second the fdatasync of each checkpoint
+/// must not slow the transfer down.
 const CHECKPOINT_BYTES: u64 = 16 << 20;
 /// How long a worker rests after we cut its response on a host that caps connections.
 const COOL_DOWN: Duration = Duration::from_millis(300);
-
-/// Must the job stop: Ctrl-C, or a pause or remove recorded in the store (by another
-/// terminal)?
-pub fn poll_control(store: Option<&Store>, job: i64, ctl: &Control) -> Option<Stop> {
-    if ctl.interrupt.load(Ordering::Relaxed) {
-        return Some(Stop::Interrupted);
-    }
-    let st = store?.state(job);
-    tracing::trace!(job, ?st, "control");
-    match st {
-        Ok(Some(JobState::Paused)) => Some(Stop::Paused),
-        Ok(None) => Some(Stop::Removed),
-        Ok(Some(_)) => None,
-        Err(e) => {
-            tracing::warn!("cannot read job state: {e}");
-            None
-        }
-    }
-}
 
 /// `ranges` without the parts covered by `taken` (both sorted by start, `taken` disjoint).
 fn subtract(
@@ -222,8 +205,8 @@ pub struct Adopted {
 
 pub struct Coordinator<'a> {
     p: Params<'a>,
-    /// None when measuring (`ddm bench`): no checkpoints, no pause/remove polling.
-    store: Option<&'a mut Store>,
+    /// Where checkpoints go and where pause, remove and rate limits come from.
+    record: &'a mut dyn Checkpointer,
     ctl: &'a Control,
     obs: &'a mut dyn Observer,
     io: Arc<JobIo>,
@@ -284,7 +267,7 @@ impl<'a> Coordinator<'a> {
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         p: Params<'a>,
-        store: Option<&'a mut Store>,
+        record: &'a mut dyn Checkpointer,
         ctl: &'a Control,
         obs: &'a mut dyn Observer,
         io: Arc<JobIo>,
@@ -355,7 +338,7 @@ impl<'a> Coordinator<'a> {
         let worker_speed = vec![0.0; workers.len()];
         Coordinator {
             p,
-            store,
+            record,
             ctl,
             obs,
             io,
@@ -396,6 +379,7 @@ impl<'a> Coordinator<'a> {
         let checkpoint_every = Duration::from_secs_f64(self.p.cfg.checkpoint_secs);
         let mut flushed = 0u64;
         let mut checkpointed = 0u64;
+        let checkpoint_bytes = CHECKPOINT_BYTES.max(self.p.size.unwrap_or(0) / 16);
         self.assign();
         let stop = loop {
             if let Some(stop) = self.drain_reports() {
@@ -422,7 +406,7 @@ impl<'a> Coordinator<'a> {
             }
             self.assign();
             if last_checkpoint.elapsed() >= checkpoint_every
-                || received - checkpointed >= CHECKPOINT_BYTES
+                || received - checkpointed >= checkpoint_bytes
             {
                 last_checkpoint = Instant::now();
                 checkpointed = received;
@@ -460,23 +444,18 @@ impl<'a> Coordinator<'a> {
         stop
     }
 
+    /// Pause, remove, Ctrl-C, and rate limits that changed while the job runs (`ddm limit`).
     fn check_control(&mut self) -> Option<Stop> {
-        let stop = poll_control(self.store.as_deref(), self.p.job_id, self.ctl);
-        self.follow_limits();
-        stop
-    }
-
-    /// Rate limits can change while the job runs (`ddm limit`): follow the store.
-    fn follow_limits(&mut self) {
-        let (Some(store), Some(gate)) = (self.store.as_deref(), &self.io.rate) else {
-            return;
-        };
-        if let Ok(r) = store.job_rate(self.p.job_id) {
-            gate.job.set_rate(r);
+        let asked = self.record.asked(self.ctl);
+        if let Some(gate) = &self.io.rate {
+            if let Some(r) = asked.job_rate {
+                gate.job.set_rate(r);
+            }
+            if let Some(g) = asked.global_rate {
+                gate.global.set_rate(g);
+            }
         }
-        if let Ok(g) = store.global_rate() {
-            gate.global.set_rate(g.unwrap_or(self.p.cfg.max_rate));
-        }
+        asked.stop
     }
 
     /// Handle worker reports: the first waits up to one tick.
@@ -618,12 +597,7 @@ impl<'a> Coordinator<'a> {
             None => (Vec::new(), snap.total()),
         };
         tracing::debug!(job = self.p.job_id, done, "checkpoint");
-        if let Some(store) = self.store.as_mut() {
-            store
-                .checkpoint(self.p.job_id, &bitmap, done, self.last_speed)
-                .map_err(store_error)?;
-        }
-        Ok(())
+        self.record.save(&bitmap, done, self.last_speed)
     }
 
     /// Stop every transfer, wait for the workers and give them back to the pool (with their

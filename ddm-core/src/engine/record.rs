@@ -1,0 +1,100 @@
+//! Where a running transfer's durable state goes, behind a trait so the coordinator does not
+//! know the store: checkpoints (the bitmap, once the data under it is fdatasync'ed), a moved
+//! download URL, and what the outside world asks (pause, remove, rate limits). `ddm get` and
+//! `ddm run` record into the job store; `ddm bench` records nothing.
+
+use super::coordinator::Stop;
+use super::Control;
+use crate::jobs::store_error;
+use crate::model::JobError;
+use crate::store::{JobState, Store};
+use std::sync::atomic::Ordering;
+
+/// What the world outside asks of a running job.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Asked {
+    pub stop: Option<Stop>,
+    /// The job's rate limit now (`ddm limit ID`), when known.
+    pub job_rate: Option<Option<u64>>,
+    /// The global rate limit now (`ddm limit --global`, else the config), when known.
+    pub global_rate: Option<Option<u64>>,
+}
+
+pub trait Checkpointer {
+    /// Commit durable progress: the bitmap, the bytes it claims and the current speed.
+    fn save(&mut self, bitmap: &[u8], done: u64, speed: Option<u64>) -> Result<(), JobError>;
+    /// The download URL moved (a signed link resolved again).
+    fn moved(&mut self, final_url: &str);
+    /// Pause, remove, Ctrl-C and rate limits.
+    fn asked(&mut self, ctl: &Control) -> Asked;
+}
+
+/// Records nothing, and only Ctrl-C stops (`ddm bench`).
+#[derive(Debug, Default)]
+pub struct NoRecord;
+
+impl Checkpointer for NoRecord {
+    fn save(&mut self, _: &[u8], _: u64, _: Option<u64>) -> Result<(), JobError> {
+        Ok(())
+    }
+    fn moved(&mut self, _: &str) {}
+    fn asked(&mut self, ctl: &Control) -> Asked {
+        Asked {
+            stop: ctl
+                .interrupt
+                .load(Ordering::Relaxed)
+                .then_some(Stop::Interrupted),
+            ..Asked::default()
+        }
+    }
+}
+
+/// A job in the store.
+#[derive(Debug)]
+pub struct JobRecord<'a> {
+    pub store: &'a mut Store,
+    pub job: i64,
+    /// `max_rate` from the config, for when `ddm limit --global` set nothing.
+    pub max_rate: Option<u64>,
+}
+
+/// Must the job stop: Ctrl-C, or a pause or remove recorded in the store (by another
+/// terminal)?
+pub fn poll_stop(store: Option<&Store>, job: i64, ctl: &Control) -> Option<Stop> {
+    if ctl.interrupt.load(Ordering::Relaxed) {
+        return Some(Stop::Interrupted);
+    }
+    let st = store?.state(job);
+    tracing::trace!(job, ?st, "control");
+    match st {
+        Ok(Some(JobState::Paused)) => Some(Stop::Paused),
+        Ok(None) => Some(Stop::Removed),
+        Ok(Some(_)) => None,
+        Err(e) => {
+            tracing::warn!("cannot read job state: {e}");
+            None
+        }
+    }
+}
+
+impl Checkpointer for JobRecord<'_> {
+    fn save(&mut self, bitmap: &[u8], done: u64, speed: Option<u64>) -> Result<(), JobError> {
+        self.store
+            .checkpoint(self.job, bitmap, done, speed)
+            .map_err(store_error)
+    }
+    fn moved(&mut self, final_url: &str) {
+        let _ = self.store.set_final_url(self.job, final_url);
+    }
+    fn asked(&mut self, ctl: &Control) -> Asked {
+        Asked {
+            stop: poll_stop(Some(self.store), self.job, ctl),
+            job_rate: self.store.job_rate(self.job).ok(),
+            global_rate: self
+                .store
+                .global_rate()
+                .ok()
+                .map(|g| g.unwrap_or(self.max_rate)),
+        }
+    }
+}
