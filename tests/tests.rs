@@ -6,6 +6,7 @@ mod cli;
 mod download;
 mod faults;
 mod har;
+mod living;
 mod resume;
 mod speed;
 mod storage;

@@ -19,7 +19,7 @@ pub struct Board {
 }
 
 /// Terminal width of stderr (80 if unknown).
-fn width() -> usize {
+pub fn width() -> usize {
     // SAFETY: TIOCGWINSZ fills a winsize struct for a terminal descriptor.
     let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
     let ok = unsafe { libc::ioctl(libc::STDERR_FILENO, libc::TIOCGWINSZ, &mut ws) } == 0;

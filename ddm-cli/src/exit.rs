@@ -17,6 +17,8 @@ pub enum Code {
     Env = 4,
     /// A disk is full: the destination's, or the job database's.
     NoSpace = 5,
+    /// `get`: the job was paused or removed from another terminal; the file is not there.
+    Stopped = 6,
     /// Interrupted (Ctrl-C); the job is left resumable.
     Interrupted = 130,
 }

@@ -20,9 +20,13 @@ pub fn init(g: &Global) -> Guard {
         (false, 2) => LevelFilter::DEBUG,
         _ => LevelFilter::TRACE,
     };
+    // Colours only on a terminal, and never with NO_COLOR set (https://no-color.org).
+    let colour = std::io::IsTerminal::is_terminal(&std::io::stderr())
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let stderr_layer = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_target(false)
+        .with_ansi(colour)
         .without_time()
         .with_filter(stderr_level);
     // The log file lives in the state directory; if it cannot be opened we log to stderr only.

@@ -10,6 +10,7 @@ mod cmd;
 mod ctx;
 mod exit;
 mod hints;
+mod line;
 mod logging;
 mod observe;
 mod signals;
@@ -19,7 +20,17 @@ use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
+    let mut cli = cli::Cli::parse();
+    // The demo keeps everything (its jobs, its log) in a home of its own that goes with it:
+    // nothing touches the user's data directory.
+    let _demo_home = match (&cli.command, &cli.global.home) {
+        (cli::Command::Demo(_), None) => tempfile::Builder::new()
+            .prefix("ddm-demo-home-")
+            .tempdir()
+            .ok()
+            .inspect(|t| cli.global.home = Some(t.path().to_path_buf())),
+        _ => None,
+    };
     let _guard = logging::init(&cli.global);
     match cmd::dispatch(cli) {
         Ok(code) => code.into(),

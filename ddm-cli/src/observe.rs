@@ -1,10 +1,11 @@
 //! Showing a running job: a live bar on a terminal, plain periodic lines otherwise, or NDJSON
 //! events (`--json`) for scripts. Drawn on a fixed cadence, never per chunk.
 
-use crate::board::{bar, Board};
+use crate::board::Board;
 use crate::hints::{hint, with_hint};
+use crate::line::{bar_line, Eta, Shown};
 use crate::ui::{self, clean};
-use ddm_core::engine::{Event, Observer, Outcome, Progress};
+use ddm_core::engine::{CountSource, Event, Observer, Outcome, Progress};
 use ddm_core::runner::Reporter;
 use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
@@ -19,6 +20,7 @@ pub enum Mode {
 pub struct Display {
     mode: Mode,
     quiet: bool,
+    verbose: u8,
     board: Board,
 }
 
@@ -26,6 +28,7 @@ pub struct Display {
 pub struct JobView<'a> {
     d: &'a Display,
     job: i64,
+    eta: Eta,
     /// Job id and the short name shown on the board.
     bar: Option<(i64, String)>,
     last_line: Option<Instant>,
@@ -49,7 +52,7 @@ impl Reporter for Display {
 }
 
 impl Display {
-    pub fn new(json: bool, quiet: bool) -> Self {
+    pub fn new(json: bool, quiet: bool, verbose: u8) -> Self {
         let mode = if json {
             Mode::Json
         } else if std::io::stderr().is_terminal() {
@@ -60,6 +63,7 @@ impl Display {
         Display {
             mode,
             quiet,
+            verbose,
             board: Board::default(),
         }
     }
@@ -68,6 +72,7 @@ impl Display {
         JobView {
             d: self,
             job,
+            eta: Eta::default(),
             bar: None,
             last_line: None,
         }
@@ -104,10 +109,11 @@ impl Display {
                     Outcome::Done {
                         path,
                         size,
+                        moved,
                         elapsed,
                     } => serde_json::json!({
                         "event": "done", "job": id, "path": path.display().to_string(),
-                        "size": size, "seconds": elapsed.as_secs_f64()}),
+                        "size": size, "received": moved, "seconds": elapsed.as_secs_f64()}),
                     Outcome::Failed(e) => serde_json::json!({
                         "event": "failed", "job": id, "error": e.message,
                         "error_kind": e.kind.as_str(), "hint": hint(e.kind, id)}),
@@ -121,14 +127,24 @@ impl Display {
             }
             _ => {
                 let msg = match o {
-                    Outcome::Done { path, size, elapsed } => {
+                    Outcome::Done {
+                        path,
+                        size,
+                        moved,
+                        elapsed,
+                    } => {
+                        // The speed counts only what this run received.
                         let secs = elapsed.as_secs_f64().max(1e-3);
+                        let got = if moved < size {
+                            format!("{} received", ui::bytes(*moved))
+                        } else {
+                            ui::bytes(*size)
+                        };
                         format!(
-                            "job {id}: done: {} ({} in {}, {})",
+                            "job {id}: done: {} ({got} in {}, {})",
                             path.display(),
-                            ui::bytes(*size),
                             ui::duration(secs),
-                            ui::speed((*size as f64 / secs) as u64)
+                            ui::speed((*moved as f64 / secs) as u64)
                         )
                     }
                     Outcome::Failed(e) => format!("job {id}: failed: {}", with_hint(e, id)),
@@ -148,36 +164,31 @@ impl Display {
 
 impl JobView<'_> {
     fn progress(&mut self, p: &Progress) {
-        let eta = match p.size {
-            Some(s) if p.speed > 0.0 => s.saturating_sub(p.bytes) as f64 / p.speed,
-            _ => f64::INFINITY,
-        };
+        let speed = (p.speed > 0.0).then_some(p.speed);
+        let left = p.size.map(|s| s.saturating_sub(p.bytes));
+        let eta = self.eta.update(p.elapsed.as_secs_f64(), left, p.speed);
         match self.d.mode {
             Mode::Json => self.d.json(serde_json::json!({
                 "event": "progress", "job": p.job, "bytes": p.bytes, "size": p.size,
-                "speed": p.speed as u64, "eta_seconds": eta.is_finite().then_some(eta),
+                "speed": p.speed as u64, "eta_seconds": eta,
                 "connections": p.connections, "elapsed": p.elapsed.as_secs_f64()})),
             Mode::Bar => {
                 if let Some((job, name)) = &self.bar {
-                    let (frac, total) = match p.size {
-                        Some(s) if s > 0 => (p.bytes as f64 / s as f64, ui::bytes(s)),
-                        _ => (0.0, "?".into()),
+                    let shown = Shown {
+                        bytes: p.bytes,
+                        size: p.size,
+                        speed,
+                        eta,
+                        connections: p.connections,
                     };
-                    let line = format!(
-                        "{job}: {name} {} {:>10}/{:<10} {:>3.0}%  {:>11}  ETA {:>6}  {:>2} conn",
-                        bar(frac, 30),
-                        ui::bytes(p.bytes),
-                        total,
-                        frac * 100.0,
-                        ui::speed(p.speed as u64),
-                        ui::duration(eta),
-                        p.connections
-                    );
+                    let line = bar_line(*job, name, &shown, crate::board::width());
                     self.d.board.set(*job, line);
                 }
             }
             Mode::Lines => {
+                // Nothing to say before the first speed is measured (no "0 B/s ETA --").
                 if self.d.quiet
+                    || speed.is_none()
                     || self
                         .last_line
                         .is_some_and(|t| t.elapsed() < Duration::from_secs(2))
@@ -196,7 +207,7 @@ impl JobView<'_> {
                     ui::bytes(p.bytes),
                     p.size.map(ui::bytes).unwrap_or_else(|| "?".into()),
                     ui::speed(p.speed as u64),
-                    ui::duration(eta),
+                    eta.map_or("--".into(), ui::duration),
                     p.connections
                 );
             }
@@ -212,25 +223,42 @@ impl Observer for JobView<'_> {
                 name,
                 size,
                 connections,
+                source,
                 ranged,
-            } => match self.d.mode {
-                Mode::Json => self.d.json(serde_json::json!({
-                    "event": "started", "job": job, "name": name, "size": size,
-                    "connections": connections, "ranges": ranged})),
-                Mode::Bar if !self.d.quiet => {
-                    let name = clean(name);
-                    let mut short: String = name.chars().take(28).collect();
-                    if short.len() < name.len() {
-                        short.push('…');
+                redirects,
+                protocol,
+            } => {
+                let count = format!(
+                    "{connections} connection{} (from {})",
+                    if connections == 1 { "" } else { "s" },
+                    source.as_str()
+                );
+                if self.d.verbose > 0 && !matches!(self.d.mode, Mode::Json) {
+                    for r in redirects {
+                        self.d.say(&format!("job {job}: redirected from {r}"));
                     }
-                    self.bar = Some((job, short));
+                    if !protocol.is_empty() {
+                        self.d.say(&format!("job {job}: {protocol}, {count}"));
+                    }
                 }
-                _ => self.d.say(&format!(
-                    "job {job}: {name}, {}, {connections} connection{}",
-                    size.map(ui::bytes).unwrap_or_else(|| "unknown size".into()),
-                    if connections == 1 { "" } else { "s" }
-                )),
-            },
+                match self.d.mode {
+                    Mode::Json => self.d.json(serde_json::json!({
+                        "event": "started", "job": job, "name": name, "size": size,
+                        "connections": connections, "connections_from": source.as_str(),
+                        "ranges": ranged, "protocol": protocol, "redirects": redirects})),
+                    Mode::Bar if !self.d.quiet => {
+                        // A saved count is worth saying: it explains a surprising number.
+                        if source == CountSource::Bench && self.d.verbose == 0 {
+                            self.d.say(&format!("job {job}: {count}"));
+                        }
+                        self.bar = Some((job, clean(name)));
+                    }
+                    _ => self.d.say(&format!(
+                        "job {job}: {name}, {}, {count}",
+                        size.map(ui::bytes).unwrap_or_else(|| "unknown size".into()),
+                    )),
+                }
+            }
             Event::Progress(p) => self.progress(p),
             Event::Note(n) => match self.d.mode {
                 Mode::Json => self

@@ -86,11 +86,19 @@ impl ConnectionBudget {
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |u| u.checked_sub(1));
     }
 
-    /// A connection taken for no host (a first request, before redirects told where it
-    /// goes) now belongs to `host`.
-    pub fn move_to_host(&self, host: &Origin) {
+    /// A connection taken for `from` (a first request, before redirects told where it goes)
+    /// now belongs to `to`.
+    pub fn move_host(&self, from: Option<&Origin>, to: Option<&Origin>) {
+        if from == to {
+            return;
+        }
         let mut hosts = self.hosts.lock().unwrap_or_else(|e| e.into_inner());
-        hosts.entry(host.clone()).or_default().used += 1;
+        if let Some(e) = from.and_then(|h| hosts.get_mut(h)) {
+            e.used = e.used.saturating_sub(1);
+        }
+        if let Some(h) = to {
+            hosts.entry(h.clone()).or_default().used += 1;
+        }
     }
 
     /// A host refuses more than `n` connections: every job on it shares that many.

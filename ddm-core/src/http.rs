@@ -172,6 +172,8 @@ pub fn is_redirect(status: u16) -> bool {
 /// The status line and headers of the last response received (redirect hops are dropped).
 #[derive(Debug, Clone, Default)]
 pub struct Head {
+    /// The protocol of the status line (`HTTP/1.1`, `HTTP/2`).
+    pub version: String,
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub complete: bool,
@@ -186,11 +188,9 @@ impl Head {
         let line = line.trim_end_matches(['\r', '\n']);
         if line.starts_with("HTTP/") {
             *self = Head::default();
-            self.status = line
-                .split_whitespace()
-                .nth(1)
-                .and_then(|c| c.parse().ok())
-                .unwrap_or(0);
+            let mut parts = line.split_whitespace();
+            self.version = parts.next().unwrap_or_default().to_string();
+            self.status = parts.next().and_then(|c| c.parse().ok()).unwrap_or(0);
         } else if line.is_empty() {
             self.complete = true;
         } else if let Some((k, v)) = line.split_once(':') {

@@ -65,5 +65,8 @@ pub fn run(g: &Global, a: Args) -> CliResult {
             );
         }
     }
+    if !changed.is_empty() {
+        super::run::say_if_no_runner(&ctx, g);
+    }
     Ok(Code::Ok)
 }

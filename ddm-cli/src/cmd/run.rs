@@ -24,6 +24,13 @@ pub struct Args {
     pub json: bool,
 }
 
+/// After queueing work: when no runner works this data directory, say how to start one.
+pub fn say_if_no_runner(ctx: &Ctx, g: &Global) {
+    if !g.quiet && !ddm_core::lock::holder_alive(&ctx.paths.lock_file()) {
+        eprintln!("note: no runner is working the queue: start `ddm run`");
+    }
+}
+
 pub fn lock(ctx: &Ctx) -> CliResult<RunnerLock> {
     RunnerLock::acquire(&ctx.paths.lock_file()).map_err(|e| match e {
         LockError::Held { .. } => CliError::new(Code::Busy, e),
@@ -39,7 +46,7 @@ pub fn run(g: &Global, a: Args) -> CliResult {
         ctx.config.max_total_connections as usize,
         ctx.config.max_connections_per_host as usize,
     ));
-    let display = Display::new(a.json, g.quiet);
+    let display = Display::new(a.json, g.quiet, g.verbose);
     let recovered = ctx.store.recover_running().map_err(store)?;
     if recovered > 0 {
         tracing::warn!("{recovered} job(s) left running by a previous runner were queued again");

@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 /// the start. A small file comes whole in this one request; a large one's first window ends
 /// cleanly, so the connection carries that worker's next range (a window reaching to the end
 /// of a large file would have to be cut as soon as other connections take parts of it).
-pub const FIRST_WINDOW: u64 = 4 << 20;
+pub const FIRST_WINDOW: u64 = 1 << 20;
 
 /// How often waits look at pause, remove and Ctrl-C.
 const POLL: Duration = Duration::from_millis(100);
@@ -38,6 +38,8 @@ pub enum NoHead {
 /// A usable head, with the worker waiting for the answer (`Reply::Go` or `Reply::Abort`).
 pub struct Opened {
     pub worker: WorkerHandle,
+    /// The host whose share the connection was taken from.
+    pub origin: Option<Origin>,
     pub head: FirstHead,
     /// The span asked for.
     pub asked: (u64, u64),
@@ -70,9 +72,9 @@ pub fn open(
     let mut attempt = 0;
     loop {
         let origin = Origin::parse(&url);
-        // A connection from the global budget; it joins its host's share once the head says
-        // where the redirects led.
-        while !ctl.connections.try_take(None) {
+        // A connection from the budget and the first host's share; it moves to the host the
+        // redirects lead to once the head says which.
+        while !ctl.connections.try_take(origin.as_ref()) {
             if let Some(stop) = control() {
                 return Err(NoHead::Stopped(stop));
             }
@@ -95,6 +97,7 @@ pub fn open(
             Waited::Head(head) if usable(&head) => {
                 return Ok(Opened {
                     worker,
+                    origin,
                     head,
                     asked,
                 })
@@ -110,12 +113,12 @@ pub fn open(
                 io.cancel.store(true, Ordering::Relaxed);
                 let _ = wait_done(ch.rx);
                 io.cancel.store(false, Ordering::Relaxed);
-                ctl.connections.give(None);
+                ctl.connections.give(origin.as_ref());
                 ctl.pool.checkin(worker, origin);
                 return Err(NoHead::Stopped(stop));
             }
         };
-        ctl.connections.give(None);
+        ctl.connections.give(origin.as_ref());
         ctl.pool.checkin(worker, origin);
         attempt += 1;
         // A captured (signed) URL that expired: start again from the chain's beginning.

@@ -80,14 +80,43 @@ pub struct Progress {
     pub elapsed: Duration,
 }
 
+/// Where a job's connection count came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CountSource {
+    /// `-c N`.
+    Flag,
+    /// `ddm bench --save` for the host.
+    Bench,
+    /// The config's `connections`, grown by measured gain.
+    Adaptive,
+    /// The server supports no ranges: one stream.
+    NoRanges,
+}
+
+impl CountSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CountSource::Flag => "-c",
+            CountSource::Bench => "bench --save",
+            CountSource::Adaptive => "grown while it pays",
+            CountSource::NoRanges => "no ranges",
+        }
+    }
+}
+
 #[derive(Debug)]
 pub enum Event<'a> {
     Started {
         job: i64,
         name: &'a str,
         size: Option<u64>,
+        /// The most connections, and where that number came from.
         connections: usize,
+        source: CountSource,
         ranged: bool,
+        /// The URLs redirected from, and the protocol that answered (`HTTP/1.1`, `HTTP/2`).
+        redirects: &'a [String],
+        protocol: &'a str,
     },
     Progress(&'a Progress),
     Note(String),
@@ -109,6 +138,8 @@ pub enum Outcome {
     Done {
         path: PathBuf,
         size: u64,
+        /// Bytes received in this run (a resumed job had the rest already).
+        moved: u64,
         elapsed: Duration,
     },
     Paused,
@@ -166,7 +197,7 @@ fn run_inner(
             "{} is already complete (finished before ddm could record it)",
             f.path.display()
         )));
-        return record_done(store, job.id, f.path, f.size, started);
+        return record_done(store, job.id, f.path, f.size, 0, started);
     }
     let cancel = Arc::new(AtomicBool::new(false));
     if let Ok(g) = store.global_rate() {
@@ -200,7 +231,7 @@ fn run_inner(
         Err(e) => {
             opened.worker.reply(Reply::Abort);
             let _ = first::wait_done(&rx);
-            ctl.connections.give(None);
+            ctl.connections.give(opened.origin.as_ref());
             ctl.pool.checkin(opened.worker, None);
             return Outcome::Failed(e);
         }
@@ -229,9 +260,8 @@ fn run_inner(
                 etag: prep.info.etag.clone(),
                 last_modified: prep.info.last_modified.clone(),
             }));
-            if let Some(o) = &origin {
-                ctl.connections.move_to_host(o);
-            }
+            ctl.connections
+                .move_host(opened.origin.as_ref(), origin.as_ref());
             Some(Adopted {
                 worker: opened.worker,
                 seg,
@@ -240,17 +270,21 @@ fn run_inner(
         None => {
             opened.worker.reply(Reply::Abort);
             let _ = first::wait_done(&rx);
-            ctl.connections.give(None);
+            ctl.connections.give(opened.origin.as_ref());
             ctl.pool.checkin(opened.worker, origin.clone());
             None
         }
     };
+    let protocol = opened.head.head.version.clone();
     obs.event(Event::Started {
         job: job.id,
         name: &prep.name,
         size,
         connections: prep.connections,
+        source: prep.source,
         ranged,
+        redirects: &opened.head.redirects,
+        protocol: &protocol,
     });
     let params = Params {
         job_id: job.id,
@@ -310,6 +344,7 @@ fn run_inner(
             "internal error: transfers ended but pieces are missing",
         ));
     }
+    let moved = io.received.load(std::sync::atomic::Ordering::Relaxed);
     let Ok(io) = Arc::try_unwrap(io) else {
         return Outcome::Failed(JobError::new(
             ErrorKind::Internal,
@@ -348,7 +383,7 @@ fn run_inner(
         Ok(d) => d,
         Err(e) => return Outcome::Failed(e),
     };
-    record_done(store, job.id, dest, size, started)
+    record_done(store, job.id, dest, size, moved, started)
 }
 
 /// The outcome of a transfer that stopped before completing.
@@ -399,7 +434,14 @@ fn finalize(
 }
 
 /// The file is in place: the job is done, in one store write.
-fn record_done(store: &mut Store, id: i64, path: PathBuf, size: u64, started: Instant) -> Outcome {
+fn record_done(
+    store: &mut Store,
+    id: i64,
+    path: PathBuf,
+    size: u64,
+    moved: u64,
+    started: Instant,
+) -> Outcome {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -416,6 +458,7 @@ fn record_done(store: &mut Store, id: i64, path: PathBuf, size: u64, started: In
     Outcome::Done {
         path,
         size,
+        moved,
         elapsed: started.elapsed(),
     }
 }

@@ -31,6 +31,8 @@ pub struct Prepared {
     pub connections: usize,
     /// The count is ddm's to choose (no `-c`, no saved recommendation): grow by gain.
     pub adaptive: bool,
+    /// Where the count came from.
+    pub source: super::CountSource,
     /// The host is known to refuse more connections than it allows.
     pub capped: bool,
     pub host: String,
@@ -224,6 +226,12 @@ fn ready(
         .map(|u| host_key(&u))
         .unwrap_or_default();
     let (connections, adaptive, capped) = connections(store, job, cfg, &host, pieces.is_some());
+    let source = match (pieces.is_some(), job.settings.connections, adaptive) {
+        (false, _, _) => super::CountSource::NoRanges,
+        (true, Some(_), _) => super::CountSource::Flag,
+        (true, None, false) => super::CountSource::Bench,
+        (true, None, true) => super::CountSource::Adaptive,
+    };
     Prepared {
         dest: job.dest_dir.join(&r.name),
         info,
@@ -232,6 +240,7 @@ fn ready(
         pieces,
         connections,
         adaptive,
+        source,
         capped,
         host,
         first,

@@ -32,7 +32,13 @@ pub(crate) fn final_error(f: &Failure) -> JobError {
 
 impl Coordinator<'_> {
     pub(super) fn on_failure(&mut self, i: usize, f: Failure, bytes: u64) -> Option<Stop> {
-        tracing::debug!(failure = %f, bytes, "transfer attempt failed");
+        let span = self.slots[i].seg.span();
+        tracing::info!(
+            job = self.p.job_id,
+            "range {}-{}: {f} (after {bytes} bytes)",
+            span.pos,
+            span.end.saturating_sub(1)
+        );
         self.stats.errors += 1;
         if f == Failure::Timeout {
             self.stats.stalls += 1;

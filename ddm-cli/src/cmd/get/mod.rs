@@ -1,0 +1,95 @@
+//! `ddm get`: add one job and run it in the foreground; the same `get` after an
+//! interruption continues that job instead of starting a new one.
+
+use super::jobopts::{parse_urls, JobOpts};
+use crate::cli::Global;
+use crate::ctx::Ctx;
+use crate::exit::{store, CliError, CliResult, Code};
+use crate::observe::Display;
+use crate::ui;
+use ddm_core::engine::{run_job, Control, Outcome};
+use ddm_core::jobs;
+use ddm_core::lock::{LockError, RunnerLock};
+
+mod follow;
+
+/// Download one URL now, with a live progress bar. Running the same command again after an
+/// interruption continues where it stopped. When a `ddm run` works the same data directory,
+/// the job is handed to it and its progress followed here (same bar, same exit code).
+/// Exit 0 when the file is in place, 6 when it was paused or removed from another terminal.
+///
+/// Example: ddm get https://example.org/big.iso -o big.iso --connections 16
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// An http or https URL.
+    #[arg(value_name = "URL")]
+    pub url: String,
+    #[command(flatten)]
+    pub opts: JobOpts,
+    /// Progress as NDJSON events on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(g: &Global, a: Args) -> CliResult {
+    let url = parse_urls(std::slice::from_ref(&a.url))?.remove(0);
+    let new = a.opts.to_job(&url, false)?;
+    let mut ctx = Ctx::open(g)?;
+    let ctl = Control::new(crate::signals::install());
+    let display = Display::new(a.json, g.quiet, g.verbose);
+    let talk = !g.quiet && !a.json;
+    loop {
+        let lock = match RunnerLock::acquire(&ctx.paths.lock_file()) {
+            Ok(lock) => lock,
+            Err(LockError::Held { pid, .. }) => {
+                // A runner works this data directory: hand the job to it and follow it.
+                let id = add_or_continue(&mut ctx, &new, talk)?;
+                ctx.store.resume(&[id]).map_err(store)?;
+                if talk {
+                    eprintln!(
+                        "a runner (pid {pid}) is working this data directory: job {id} is queued \
+                         for it; following its progress (Ctrl-C stops following, the download \
+                         goes on)"
+                    );
+                }
+                match follow::follow(&mut ctx, id, &ctl, &display)? {
+                    follow::Followed::Ended(code) => return Ok(code),
+                    // The runner ended before it took our job: run it here.
+                    follow::Followed::RunnerGone => continue,
+                }
+            }
+            Err(e @ LockError::Io { .. }) => return Err(CliError::new(Code::Env, e)),
+        };
+        ctx.store.recover_running().map_err(store)?;
+        let id = add_or_continue(&mut ctx, &new, talk)?;
+        ctx.store.claim(id).map_err(store)?;
+        let outcome = run_job(&mut ctx.store, id, &ctx.config, &ctl, &mut display.job(id));
+        drop(lock);
+        display.finished(id, &outcome);
+        return Ok(match &outcome {
+            Outcome::Done { .. } => Code::Ok,
+            Outcome::Interrupted => Code::Interrupted,
+            // Paused or removed from another terminal: the file is not there.
+            Outcome::Paused | Outcome::Removed => Code::Stopped,
+            Outcome::Failed(e) => crate::exit::failed(e),
+        });
+    }
+}
+
+/// The unfinished job for the same URL and destination, or a new one; says which.
+fn add_or_continue(ctx: &mut Ctx, new: &ddm_core::store::NewJob, talk: bool) -> CliResult<i64> {
+    let (id, existing) = jobs::continue_or_add(&mut ctx.store, new).map_err(store)?;
+    if let (Some(job), true) = (existing, talk) {
+        if job.bytes_done > 0 {
+            let of = job
+                .size
+                .map(|s| format!(" of {}", ui::bytes(s)))
+                .unwrap_or_default();
+            eprintln!(
+                "continuing job {id}: {}{of} done",
+                ui::bytes(job.bytes_done)
+            );
+        }
+    }
+    Ok(id)
+}
