@@ -33,6 +33,7 @@ pub enum Command {
     Add(cmd::add::Args),
     Run(cmd::run::Args),
     Status(cmd::status::Args),
+    Top(cmd::top::Args),
     Pause(cmd::pause::Args),
     Resume(cmd::resume::Args),
     Remove(cmd::remove::Args),
@@ -42,4 +43,6 @@ pub enum Command {
     ImportHar(cmd::import_har::Args),
     Bench(cmd::bench::Args),
     Demo(cmd::demo::Args),
+    Completions(cmd::completions::Args),
+    Man(cmd::man::Args),
 }

@@ -2,17 +2,20 @@
 
 pub mod add;
 pub mod bench;
+pub mod completions;
 pub mod demo;
 pub mod get;
 pub mod import_har;
 pub mod jobopts;
 pub mod limit;
+pub mod man;
 pub mod pause;
 pub mod probe;
 pub mod remove;
 pub mod resume;
 pub mod run;
 pub mod status;
+pub mod top;
 
 use crate::cli::{Cli, Command};
 use crate::exit::{CliResult, Code};
@@ -23,6 +26,7 @@ pub fn dispatch(cli: Cli) -> CliResult<Code> {
         Command::Add(a) => add::run(g, a),
         Command::Run(a) => run::run(g, a),
         Command::Status(a) => status::run(g, a),
+        Command::Top(a) => top::run(g, a),
         Command::Pause(a) => pause::run(g, a),
         Command::Resume(a) => resume::run(g, a),
         Command::Remove(a) => remove::run(g, a),
@@ -32,5 +36,7 @@ pub fn dispatch(cli: Cli) -> CliResult<Code> {
         Command::ImportHar(a) => import_har::run(g, a),
         Command::Bench(a) => bench::run(g, a),
         Command::Demo(a) => demo::run(g, a),
+        Command::Completions(a) => completions::run(g, a),
+        Command::Man(a) => man::run(g, a),
     }
 }

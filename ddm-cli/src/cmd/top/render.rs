@@ -1,0 +1,635 @@
+//! What `ddm top` shows: a pure function from (rows, selection, width, height) to lines.
+//!
+//! Invariants: rows stay in the order given (by id); the id, state, percentage and speed
+//! columns are never cut; when the width runs short the name is shortened first (with `…` in
+//! the middle, so the extension stays), then the least useful columns are dropped (connections,
+//! bytes, ETA), and only below ~40 columns is a line clipped. Column widths come from all rows,
+//! not only the visible ones, so they do not jump while scrolling. Every text that came from a
+//! server (names, errors) has gone through `ui::clean` when a `JobRow` is built.
+
+use crate::hints::with_hint;
+use crate::ui::{self, clean};
+use ddm_core::model::redact_url;
+use ddm_core::store::{Job, JobState, StateKind};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::Line;
+use ratatui::widgets::Paragraph;
+use ratatui::Frame;
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+
+/// One job as `ddm top` shows it (display-ready, text already cleaned).
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobRow {
+    pub id: i64,
+    pub state: StateKind,
+    pub percent: Option<f64>,
+    pub done: u64,
+    pub size: Option<u64>,
+    /// Bytes per second, only while a live runner works the job.
+    pub speed: Option<u64>,
+    /// Connections asked for (`-c N`), when the job has a count of its own.
+    pub connections: Option<u32>,
+    pub name: String,
+    /// Where the file goes (or the URL while the name is unknown), for the detail line.
+    pub target: String,
+    /// The error and what to do next, for failed jobs.
+    pub error: Option<String>,
+}
+
+impl JobRow {
+    pub fn from_job(j: &Job, runner_alive: bool) -> JobRow {
+        let running = j.state == JobState::Running && runner_alive;
+        let url = redact_url(&j.url);
+        JobRow {
+            id: j.id,
+            state: j.state.kind(),
+            percent: j.percent().map(|p| p.min(100.0)),
+            done: j.bytes_done,
+            size: j.size,
+            speed: if running { j.speed } else { None },
+            connections: j.settings.connections,
+            name: clean(j.file_name.as_deref().unwrap_or(&url)),
+            target: clean(
+                &j.path()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_else(|| url.clone()),
+            ),
+            error: j.state.error().map(|e| clean(&with_hint(e, j.id))),
+        }
+    }
+
+    /// Seconds left at the current speed, when size and speed are known.
+    pub fn eta(&self) -> Option<f64> {
+        match (self.size, self.speed) {
+            (Some(size), Some(speed)) if speed > 0 && self.state == StateKind::Running => {
+                Some(size.saturating_sub(self.done) as f64 / speed as f64)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// What the bottom line says.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Footer {
+    /// The key help.
+    Keys,
+    /// A yes/no question (removing a job).
+    Confirm(String),
+    /// The result of the last key (`3: paused`) or a store error.
+    Message(String),
+}
+
+/// Everything one frame shows.
+#[derive(Debug, Clone)]
+pub struct Screen<'a> {
+    pub rows: &'a [JobRow],
+    /// Index into `rows`.
+    pub selected: Option<usize>,
+    pub runner_alive: bool,
+    pub footer: Footer,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Col {
+    Id,
+    State,
+    Percent,
+    Bytes,
+    Speed,
+    Eta,
+    Conn,
+}
+
+impl Col {
+    /// In display order; the name comes last.
+    const ALL: [Col; 7] = [
+        Col::Id,
+        Col::State,
+        Col::Percent,
+        Col::Bytes,
+        Col::Speed,
+        Col::Eta,
+        Col::Conn,
+    ];
+    /// Dropped in this order when the width runs short (the rest never are).
+    const OPTIONAL: [Col; 3] = [Col::Conn, Col::Bytes, Col::Eta];
+
+    fn title(self) -> &'static str {
+        match self {
+            Col::Id => "ID",
+            Col::State => "STATE",
+            Col::Percent => "DONE",
+            Col::Bytes => "BYTES",
+            Col::Speed => "SPEED",
+            Col::Eta => "ETA",
+            Col::Conn => "CONN",
+        }
+    }
+
+    fn cell(self, r: &JobRow) -> String {
+        match self {
+            Col::Id => r.id.to_string(),
+            Col::State => r.state.name().to_string(),
+            Col::Percent => match r.percent {
+                Some(p) => format!("{p:.1}%"),
+                None => "-".into(),
+            },
+            Col::Bytes => format!(
+                "{}/{}",
+                ui::bytes(r.done),
+                r.size.map(ui::bytes).unwrap_or_else(|| "?".into())
+            ),
+            Col::Speed => r.speed.map(ui::speed).unwrap_or_default(),
+            Col::Eta => match (r.state, r.eta()) {
+                (StateKind::Done, _) => String::new(),
+                (_, Some(s)) if s >= 100.0 * 3600.0 => ">99h".into(),
+                (_, Some(s)) => ui::duration(s),
+                (_, None) => "--".into(),
+            },
+            Col::Conn => r.connections.map(|c| c.to_string()).unwrap_or_default(),
+        }
+    }
+}
+
+/// Left of every row: the selection marker.
+const MARK: usize = 2;
+/// The name is shortened down to this many columns before another column is dropped.
+const NAME_MIN: usize = 12;
+/// Two spaces between columns only while the names still get this much room.
+const NAME_ROOMY: usize = 24;
+/// Lines above the rows (title, header) and below them (detail, keys).
+const CHROME: usize = 4;
+
+/// The columns shown and their widths, and the spaces between them.
+#[derive(Debug)]
+struct Layout {
+    cols: Vec<(Col, usize)>,
+    gap: usize,
+}
+
+impl Layout {
+    /// The columns shown at `width` (None: all, for a plain snapshot) and their widths: two
+    /// spaces between columns while the names keep room, else one, then optional columns go.
+    fn new(rows: &[JobRow], width: Option<usize>) -> Layout {
+        let cols: Vec<(Col, usize)> = Col::ALL
+            .iter()
+            .map(|&c| {
+                let w = rows
+                    .iter()
+                    .map(|r| c.cell(r).width())
+                    .chain([c.title().width()])
+                    .max()
+                    .unwrap_or(0);
+                (c, w)
+            })
+            .collect();
+        let mut l = Layout { cols, gap: 2 };
+        let Some(width) = width else {
+            return l;
+        };
+        let longest = rows.iter().map(|r| r.name.width()).max().unwrap_or(0);
+        if l.fixed() + longest.min(NAME_ROOMY) <= width {
+            return l;
+        }
+        l.gap = 1;
+        for drop in Col::OPTIONAL {
+            if l.fixed() + NAME_MIN <= width {
+                break;
+            }
+            l.cols.retain(|(c, _)| *c != drop);
+        }
+        l
+    }
+
+    /// Columns used left of the name, with the selection marker.
+    fn fixed(&self) -> usize {
+        MARK + self.cols.iter().map(|(_, w)| w + self.gap).sum::<usize>()
+    }
+
+    /// One table line (`r`, or the header): the fixed columns, then the name in what is left
+    /// (`name_w`, None: all of it).
+    fn line(&self, r: Option<&JobRow>, name_w: Option<usize>) -> String {
+        let mut line = String::new();
+        for &(c, w) in &self.cols {
+            let text = match r {
+                Some(r) => c.cell(r),
+                None => c.title().to_string(),
+            };
+            let fill = " ".repeat(w.saturating_sub(text.width()));
+            if c == Col::State {
+                line.push_str(&text);
+                line.push_str(&fill);
+            } else {
+                line.push_str(&fill);
+                line.push_str(&text);
+            }
+            line.push_str(&" ".repeat(self.gap));
+        }
+        let name = r.map(|r| r.name.as_str()).unwrap_or("NAME");
+        match name_w {
+            Some(w) => line.push_str(&fit(name, w)),
+            None => line.push_str(name),
+        }
+        line
+    }
+}
+
+/// `s` in at most `w` columns: unchanged if it fits, else shortened in the middle with `…`.
+pub fn fit(s: &str, w: usize) -> String {
+    if s.width() <= w {
+        return s.to_string();
+    }
+    if w == 0 {
+        return String::new();
+    }
+    let room = w - 1; // for the `…`
+    let tail_room = room / 3;
+    let head_room = room - tail_room;
+    let mut head = String::new();
+    let mut used = 0;
+    for c in s.chars() {
+        let cw = c.width().unwrap_or(0);
+        if used + cw > head_room {
+            break;
+        }
+        used += cw;
+        head.push(c);
+    }
+    let mut tail: Vec<char> = Vec::new();
+    let mut tail_used = 0;
+    for c in s.chars().rev() {
+        let cw = c.width().unwrap_or(0);
+        if tail_used + cw > room - used {
+            break;
+        }
+        tail_used += cw;
+        tail.push(c);
+    }
+    tail.reverse();
+    format!("{head}…{}", tail.into_iter().collect::<String>())
+}
+
+fn state_style(s: StateKind) -> Style {
+    match s {
+        StateKind::Running => Style::default().fg(Color::Green),
+        StateKind::Queued => Style::default(),
+        StateKind::Paused => Style::default().fg(Color::Yellow),
+        StateKind::Done => Style::default().add_modifier(Modifier::DIM),
+        StateKind::Failed => Style::default().fg(Color::Red),
+    }
+}
+
+/// The top line: the runner first, then the counts; whole parts are left out (most detailed
+/// first) rather than cut when the width runs short.
+fn title(s: &Screen<'_>, width: usize) -> String {
+    let count = |k: StateKind| s.rows.iter().filter(|r| r.state == k).count();
+    let total: u64 = s.rows.iter().filter_map(|r| r.speed).sum();
+    let runner = if s.runner_alive {
+        format!("runner working, {}", ui::speed(total))
+    } else if count(StateKind::Running) > 0 {
+        "no runner: `ddm run` continues the jobs marked running".to_string()
+    } else {
+        "no runner".to_string()
+    };
+    let jobs = format!(
+        "{} job{}",
+        s.rows.len(),
+        if s.rows.len() == 1 { "" } else { "s" }
+    );
+    let by_state: Vec<String> = [
+        StateKind::Running,
+        StateKind::Queued,
+        StateKind::Paused,
+        StateKind::Failed,
+        StateKind::Done,
+    ]
+    .iter()
+    .filter(|&&k| count(k) > 0)
+    .map(|&k| format!("{} {}", count(k), k.name()))
+    .collect();
+    let candidates = [
+        format!("ddm top  |  {runner}  |  {jobs}: {}", by_state.join(", ")),
+        format!("ddm top  |  {runner}  |  {jobs}"),
+        format!("ddm top  |  {runner}"),
+    ];
+    let pick = candidates
+        .iter()
+        .find(|t| t.width() <= width)
+        .unwrap_or(&candidates[2]);
+    fit(pick, width)
+}
+
+/// The lines of one frame at `width` x `height`.
+pub fn lines(s: &Screen<'_>, width: u16, height: u16) -> Vec<Line<'static>> {
+    let (width, height) = (width as usize, height as usize);
+    let layout = Layout::new(s.rows, Some(width));
+    let name_w = width.saturating_sub(layout.fixed());
+    let bold = Style::default().add_modifier(Modifier::BOLD);
+    let mut out = vec![Line::styled(title(s, width), bold)];
+    let header = layout.line(None, Some(name_w));
+    out.push(Line::styled(
+        format!("{}{}", " ".repeat(MARK), header),
+        bold.add_modifier(Modifier::REVERSED),
+    ));
+    let room = height.saturating_sub(CHROME);
+    if s.rows.is_empty() {
+        out.push(Line::raw(fit(
+            "  no jobs (queue one with `ddm add URL`)",
+            width,
+        )));
+    }
+    // Scroll just far enough that the selected row is visible.
+    let first = match s.selected {
+        Some(i) if i >= room => i + 1 - room,
+        _ => 0,
+    };
+    for (i, r) in s.rows.iter().enumerate().skip(first).take(room) {
+        let selected = s.selected == Some(i);
+        let mark = if selected { "> " } else { "  " };
+        let text = format!("{mark}{}", layout.line(Some(r), Some(name_w)));
+        let mut style = state_style(r.state);
+        if selected {
+            style = style.add_modifier(Modifier::REVERSED);
+        }
+        out.push(Line::styled(text, style));
+    }
+    while out.len() < height.saturating_sub(2) {
+        out.push(Line::raw(""));
+    }
+    let detail = s
+        .selected
+        .and_then(|i| s.rows.get(i))
+        .map(|r| match &r.error {
+            Some(e) => Line::styled(
+                fit(&format!("{}: error: {e}", r.id), width),
+                Style::default().fg(Color::Red),
+            ),
+            None => Line::raw(fit(&format!("{}: {}", r.id, r.target), width)),
+        });
+    out.push(detail.unwrap_or_default());
+    out.push(match &s.footer {
+        Footer::Keys => {
+            let long = "up/down or j/k select   p pause   r resume   d remove   q quit";
+            let short = "j/k select  p pause  r resume  d remove  q quit";
+            let keys = if long.width() <= width { long } else { short };
+            Line::styled(
+                fit(keys, width),
+                Style::default().add_modifier(Modifier::DIM),
+            )
+        }
+        Footer::Confirm(q) => Line::styled(fit(q, width), bold.fg(Color::Yellow)),
+        Footer::Message(m) => Line::raw(fit(m, width)),
+    });
+    out.truncate(height.max(1));
+    out
+}
+
+/// Draw one frame into the whole terminal area.
+pub fn draw(frame: &mut Frame<'_>, s: &Screen<'_>) {
+    let area = frame.area();
+    frame.render_widget(Paragraph::new(lines(s, area.width, area.height)), area);
+}
+
+/// The table as plain text, nothing shortened (stdout is not a terminal): what `ddm status`
+/// prints, plus bytes, ETA and connections.
+pub fn plain(rows: &[JobRow], runner_alive: bool) -> Vec<String> {
+    if rows.is_empty() {
+        return vec!["no jobs (queue one with `ddm add URL`)".into()];
+    }
+    let layout = Layout::new(rows, None);
+    let mut out = vec![layout.line(None, None)];
+    for r in rows {
+        out.push(layout.line(Some(r), None).trim_end().to_string());
+        if let Some(e) = &r.error {
+            out.push(format!("{}  error: {e}", " ".repeat(layout.cols[0].1)));
+        }
+    }
+    if !runner_alive && rows.iter().any(|r| r.state == StateKind::Running) {
+        out.push(
+            "note: no runner is working the jobs marked running (it was stopped); `ddm run` \
+             continues them"
+                .into(),
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ratatui::backend::TestBackend;
+    use ratatui::Terminal;
+
+    fn row(id: i64, state: StateKind, name: &str) -> JobRow {
+        JobRow {
+            id,
+            state,
+            percent: None,
+            done: 0,
+            size: None,
+            speed: None,
+            connections: None,
+            name: name.into(),
+            target: format!("/tmp/{name}"),
+            error: None,
+        }
+    }
+
+    fn sample() -> Vec<JobRow> {
+        let long = "ubuntu-24.04.2-desktop-amd64-with-a-really-long-suffix-for-testing.iso";
+        vec![
+            JobRow {
+                percent: Some(45.3),
+                done: 29 << 20,
+                size: Some(64 << 20),
+                speed: Some(3 << 20),
+                connections: Some(8),
+                ..row(1, StateKind::Running, long)
+            },
+            JobRow {
+                percent: Some(100.0),
+                done: 1 << 30,
+                size: Some(1 << 30),
+                ..row(2, StateKind::Done, "done.bin")
+            },
+            row(3, StateKind::Queued, "a.bin"),
+            JobRow {
+                error: Some("server said 404; check the URL".into()),
+                ..row(10, StateKind::Failed, "missing.zip")
+            },
+            JobRow {
+                percent: Some(12.5),
+                done: 8 << 20,
+                size: Some(64 << 20),
+                ..row(11, StateKind::Paused, "paused.tar")
+            },
+        ]
+    }
+
+    /// Render into a test terminal and return its text, line by line.
+    fn render(rows: &[JobRow], selected: Option<usize>, w: u16, h: u16) -> Vec<String> {
+        let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+        let screen = Screen {
+            rows,
+            selected,
+            runner_alive: true,
+            footer: Footer::Keys,
+        };
+        term.draw(|f| draw(f, &screen)).unwrap();
+        let buf = term.backend().buffer();
+        (0..h)
+            .map(|y| {
+                (0..w)
+                    .map(|x| buf[(x, y)].symbol().to_string())
+                    .collect::<String>()
+                    .trim_end()
+                    .to_string()
+            })
+            .collect()
+    }
+
+    fn words(line: &str) -> Vec<&str> {
+        line.split_whitespace().collect()
+    }
+
+    #[test]
+    fn essential_columns_are_whole_at_every_width() {
+        for w in [60u16, 80, 200] {
+            let screen = render(&sample(), Some(0), w, 12);
+            let header = &screen[1];
+            for title in ["ID", "STATE", "DONE", "SPEED", "NAME"] {
+                assert!(words(header).contains(&title), "{w}: {header:?}");
+            }
+            let running = screen[2..].iter().find(|l| l.contains("running")).unwrap();
+            let cells = words(running);
+            assert_eq!(cells[..3], [">", "1", "running"], "{w}: {running:?}");
+            assert!(cells.contains(&"45.3%"), "{w}: {running:?}");
+            assert!(running.contains("3.0 MiB/s"), "{w}: {running:?}");
+            assert!(
+                cells.contains(&"12s"),
+                "ETA (35 MiB at 3 MiB/s), {w}: {running:?}"
+            );
+            let paused = screen[2..].iter().find(|l| l.contains("paused")).unwrap();
+            assert!(words(paused).contains(&"12.5%"), "{w}: {paused:?}");
+            assert!(
+                words(paused).contains(&"--"),
+                "no speed, no ETA: {paused:?}"
+            );
+            for l in &screen {
+                assert!(l.width() <= w as usize, "{w}: {l:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn long_names_are_shortened_first_then_columns_dropped() {
+        let wide = render(&sample(), None, 200, 12);
+        let long = "ubuntu-24.04.2-desktop-amd64-with-a-really-long-suffix-for-testing.iso";
+        assert!(wide.iter().any(|l| l.contains(long)), "{wide:#?}");
+        assert!(words(&wide[1]).contains(&"BYTES") && words(&wide[1]).contains(&"CONN"));
+
+        let at80 = render(&sample(), None, 80, 12);
+        let r = at80[2..].iter().find(|l| l.contains("running")).unwrap();
+        assert!(r.contains('…') && r.ends_with(".iso"), "{r:?}");
+        assert!(!r.contains(long));
+        // At 80 columns every column still fits next to a shortened name.
+        assert!(words(&at80[1]).contains(&"BYTES"), "{:?}", at80[1]);
+        assert!(r.contains("29.0 MiB/64.0 MiB"), "{r:?}");
+
+        let at60 = render(&sample(), None, 60, 12);
+        let r = at60[2..].iter().find(|l| l.contains("running")).unwrap();
+        assert!(r.contains('…'), "{r:?}");
+        // The name keeps its minimum width: the optional columns went instead.
+        let name = r.split_whitespace().last().unwrap();
+        assert!(name.width() >= NAME_MIN, "{r:?}");
+        assert!(!words(&at60[1]).contains(&"CONN"), "{:?}", at60[1]);
+    }
+
+    #[test]
+    fn rows_keep_id_order_and_the_selection_stays_visible() {
+        let rows = sample();
+        let screen = render(&rows, Some(4), 80, 12);
+        let ids: Vec<&str> = screen[2..]
+            .iter()
+            .filter_map(|l| l.trim_start_matches('>').split_whitespace().next())
+            .filter(|w| w.parse::<i64>().is_ok())
+            .collect();
+        assert_eq!(ids, ["1", "2", "3", "10", "11"]);
+        assert!(screen
+            .iter()
+            .any(|l| l.starts_with("> ") && l.contains("11")));
+        assert!(screen[10].starts_with("11: /tmp/paused.tar"), "{screen:#?}");
+
+        // Five rows, room for two (6 lines of 4 are chrome): the last two, selection last.
+        let small = render(&rows, Some(4), 80, 6);
+        assert!(
+            small[2].contains("10 ") && small[3].starts_with("> 11"),
+            "{small:#?}"
+        );
+    }
+
+    #[test]
+    fn errors_and_prompts_show_on_the_bottom_lines() {
+        let rows = sample();
+        let screen = render(&rows, Some(3), 80, 10);
+        assert!(
+            screen[8].contains("10: error: server said 404"),
+            "{screen:#?}"
+        );
+        assert!(screen[9].contains("q quit"));
+
+        let mut term = Terminal::new(TestBackend::new(60, 8)).unwrap();
+        let s = Screen {
+            rows: &rows,
+            selected: Some(0),
+            runner_alive: false,
+            footer: Footer::Confirm("remove job 1? [y/n]".into()),
+        };
+        term.draw(|f| draw(f, &s)).unwrap();
+        let text: String = term
+            .backend()
+            .buffer()
+            .content
+            .iter()
+            .map(|c| c.symbol())
+            .collect();
+        assert!(text.contains("remove job 1? [y/n]"));
+        assert!(text.contains("no runner"), "{text}");
+    }
+
+    #[test]
+    fn empty_queue_and_tiny_terminals() {
+        let screen = render(&[], None, 60, 6);
+        assert!(screen[2].contains("no jobs"), "{screen:#?}");
+        // Nothing panics when the terminal is smaller than the chrome.
+        let _ = render(&sample(), Some(2), 20, 2);
+        let _ = render(&sample(), Some(2), 1, 1);
+    }
+
+    #[test]
+    fn fit_shortens_in_the_middle() {
+        assert_eq!(fit("short", 10), "short");
+        assert_eq!(fit("abcdefghijkl", 8), "abcde…kl");
+        assert_eq!(fit("abcdefghijkl", 8).width(), 8);
+        assert_eq!(fit("abc", 0), "");
+        assert_eq!(fit("abc", 1), "…");
+        // Wide characters count double and are never split.
+        let f = fit("日本語のファイル名.txt", 10);
+        assert!(f.width() <= 10 && f.contains('…'), "{f}");
+    }
+
+    #[test]
+    fn plain_snapshot_is_the_whole_table() {
+        let out = plain(&sample(), true);
+        assert!(out[0].starts_with("ID  STATE"), "{out:#?}");
+        assert!(out.iter().any(|l| l.contains("really-long-suffix")));
+        assert!(out.iter().any(|l| l.contains("error: server said 404")));
+        assert_eq!(
+            plain(&[], false),
+            ["no jobs (queue one with `ddm add URL`)"]
+        );
+        let stopped = plain(&[row(1, StateKind::Running, "x")], false);
+        assert!(stopped.last().unwrap().starts_with("note: no runner"));
+    }
+}
