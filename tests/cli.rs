@@ -82,8 +82,8 @@ fn bad_input_is_exit_2_with_a_reason() {
             "several URLs",
         ),
         (
-            &["add", "http://h/a", "-d", "/nonexistent/dir"],
-            "does not exist",
+            &["add", "http://h/a", "-d", "/proc/no/such/dir"],
+            "cannot create the destination directory",
         ),
         (&["status", "99"], "no job with id 99"),
         (&["pause", "99"], "no job with id 99"),

@@ -365,16 +365,117 @@ fn a_cap_on_open_connections_closes_idle_ones_and_completes() {
 }
 
 #[test]
-fn a_server_that_always_gzips_gets_one_decoded_stream() {
+fn a_server_that_always_gzips_is_saved_as_served() {
+    // It ignores `Accept-Encoding: identity`: what it sends is saved byte for byte (like
+    // curl and aria2c without --compressed), with a note; nothing is decoded.
     let server = Server::start().unwrap();
     let body = pattern(1 << 20, 16);
     server.add("/z.bin", Resource::new(body.clone()).gzip_always());
     let env = Env::new();
     let o = env.run(&["get", &server.url("/z.bin"), "-c", "8"]);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(stderr(&o).contains("compresses"), "{}", stderr(&o));
-    assert_same_file(&env.out().join("z.bin"), &body);
+    assert!(stderr(&o).contains("saved as served"), "{}", stderr(&o));
+    assert_same_file(&env.out().join("z.bin"), &ddm_testserver::gzip_bytes(&body));
     for e in server.log() {
         assert_eq!(e.header("accept-encoding"), Some("identity"), "{e:?}");
     }
+}
+
+#[test]
+fn a_tar_gz_served_gzip_encoded_is_saved_as_served_with_ranges() {
+    // Apache's `AddEncoding x-gzip .gz`: the stored bytes are gzip and the answer says so.
+    // They are the file (like curl and aria2c save them), and ranges of them work.
+    let server = Server::start().unwrap();
+    let body = pattern(6 << 20, 31);
+    server.add(
+        "/pkg.tar.gz",
+        Resource::new(body.clone())
+            .etag("\"t\"")
+            .content_type("application/x-tar")
+            .served_encoding("gzip")
+            .rate(4 << 20),
+    );
+    let env = Env::new();
+    let o = env.run(&["get", &server.url("/pkg.tar.gz"), "-c", "4"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_same_file(&env.out().join("pkg.tar.gz"), &body);
+    let ranged = server.log().iter().filter(|e| e.status == 206).count();
+    assert!(ranged >= 2, "ranges were used: {ranged}");
+}
+
+#[test]
+fn a_200_for_a_range_covering_the_whole_file_is_that_file() {
+    let server = Server::start().unwrap();
+    let body = pattern(300 * 1024, 32);
+    server.add(
+        "/range/300k",
+        Resource::new(body.clone()).whole_range_as_200(),
+    );
+    let env = Env::new();
+    let o = env.run(&["get", &server.url("/range/300k"), "-o", "r.bin"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_same_file(&env.out().join("r.bin"), &body);
+    assert_eq!(server.log().len(), 1, "one request");
+}
+
+#[test]
+fn a_stream_without_ranges_may_change_length_between_requests() {
+    // Dynamic content: the first answer is cut, and the next one is longer. Nothing was kept
+    // of the first (a stream without ranges starts over), so nothing "changed".
+    let server = Server::start().unwrap();
+    let first = pattern(2 << 20, 33);
+    let second = pattern(3 << 20, 34);
+    server.add(
+        "/dyn",
+        Resource::new(first)
+            .no_ranges()
+            .etag("\"d1\"")
+            .fault(ddm_testserver::Fault::CutAfter {
+                after: 512 * 1024,
+                rst: false,
+                times: 1,
+            }),
+    );
+    server.redirect("/go", "/dyn", 302);
+    let env = Env::new();
+    let watcher = std::thread::scope(|s| {
+        let h = s.spawn(|| {
+            wait_for(Duration::from_secs(20), "the cut answer", || {
+                server
+                    .log()
+                    .iter()
+                    .any(|e| e.target == "/dyn" && e.body_bytes >= 512 * 1024)
+                    .then_some(())
+            });
+            server.add(
+                "/dyn",
+                Resource::new(second.clone()).no_ranges().etag("\"d2\""),
+            );
+        });
+        let o = env.run(&["get", &server.url("/go"), "-o", "dyn.bin"]);
+        h.join().unwrap();
+        o
+    });
+    assert!(watcher.status.success(), "{}", stderr(&watcher));
+    assert_same_file(&env.out().join("dyn.bin"), &second);
+}
+
+#[test]
+fn a_missing_destination_directory_is_created_and_named() {
+    let server = Server::start().unwrap();
+    let body = pattern(64 * 1024, 35);
+    server.add("/c.bin", Resource::new(body.clone()));
+    let env = Env::new();
+    let dir = env.dir.path().join("new/deeper");
+    let o = env.run(&["get", &server.url("/c.bin"), "-d", dir.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!("created directory {}", dir.display())),
+        "{}",
+        stderr(&o)
+    );
+    assert_same_file(&dir.join("c.bin"), &body);
+    let o = env.run(&["get", &server.url("/c.bin"), "-o", "sub/dir/x.bin"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_same_file(&env.out().join("sub/dir/x.bin"), &body);
 }

@@ -2,8 +2,8 @@
 //!
 //! Every request ddm makes (probe and transfer) is configured here: user agent, timeouts
 //! (connect timeout and a low-speed "stall" window, never a wall-clock limit), TLS
-//! verification, only http and https, `Accept-Encoding: identity` (ranges of a compressed body
-//! cannot be decoded independently), and the user's headers.
+//! verification, only http and https, `Accept-Encoding: identity` (nothing is decoded: what a
+//! server sends is the file), and the user's headers.
 //!
 //! libcurl never follows a redirect by itself here: the resolver follows them one hop at a
 //! time ([`crate::resolver`]), so that for every request [`target`] decides which headers go
@@ -93,10 +93,9 @@ pub fn configure<H: Handler>(easy: &mut Easy2<H>, o: &HttpOptions) -> Result<(),
     easy.signal(false)?;
     easy.progress(true)?;
     easy.buffer_size(256 * 1024)?;
-    // We ask for identity (the header `target` sets overrides curl's own), but let curl decode
-    // a body a server compresses anyway: for one whole-file stream the decoded bytes are the
-    // file. Ranged answers that come encoded are still refused by the worker's head check.
-    easy.accept_encoding("")?;
+    // We ask for identity (`target` sets the header) and never decode: a body a server sends
+    // encoded anyway (Apache's `AddEncoding x-gzip .gz` on a `.tar.gz`) is saved as served,
+    // like curl and aria2c do, and its ranges are ranges of those bytes.
     // Only http and https, also for redirects (a redirect to file:// or ftp:// is refused).
     let protocols = c"http,https";
     for opt in [CURLOPT_PROTOCOLS_STR, CURLOPT_REDIR_PROTOCOLS_STR] {

@@ -202,31 +202,20 @@ pub fn interpret(
     let (ranges, get_size) = match (g.status, g.content_range()) {
         // Asked past the end (an empty file cannot satisfy bytes=0-): the total is known.
         _ if total_416.is_some() => (total_416 != Some(0), total_416),
-        (206, Some(cr)) if cr.first == a.start && cr.total.is_some() && g.encoded().is_none() => {
-            (true, cr.total)
-        }
+        (206, Some(cr)) if cr.first == a.start && cr.total.is_some() => (true, cr.total),
         (206, _) => {
             notes.push("the server's 206 answer was unusable; using one connection".into());
             (false, None)
         }
-        _ => (
-            false,
-            if g.encoded().is_none() {
-                g.content_length()
-            } else {
-                None
-            },
-        ),
+        _ => (false, g.content_length()),
     };
-    if g.encoded().is_some() {
+    if let Some(enc) = g.encoded() {
         notes.push(format!(
-            "the server compresses the body ({}) although identity was asked; using one connection",
-            g.encoded().unwrap_or_default()
+            "the server sends the file {enc}-encoded although identity was asked; it is saved \
+             as served (like curl does)"
         ));
     }
-    let head_size = head
-        .filter(|h| h.encoded().is_none())
-        .and_then(|h| h.content_length());
+    let head_size = head.and_then(|h| h.content_length());
     let size = match (get_size, head_size) {
         (Some(g), Some(h)) if g != h => {
             notes.push(format!(

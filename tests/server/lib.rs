@@ -48,6 +48,18 @@ pub fn pattern(len: usize, seed: u64) -> Vec<u8> {
     out
 }
 
+/// The gzip stream the server sends for `body` when it compresses (tests compare with it).
+pub fn gzip_bytes(body: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut enc = flate2::write::GzEncoder::new(
+        Vec::with_capacity(body.len() / 2 + 64),
+        flate2::Compression::fast(),
+    );
+    // Writing into a Vec cannot fail.
+    let _ = enc.write_all(body);
+    enc.finish().unwrap_or_default()
+}
+
 /// One answered request.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LogEntry {

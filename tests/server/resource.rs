@@ -3,7 +3,6 @@
 //! each time a resource is added (fault counters, in-flight count, cached gzip body).
 
 use std::fmt;
-use std::io::Write;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -80,6 +79,8 @@ pub struct Resource {
     pub(crate) last_modified: Option<String>,
     pub(crate) content_type: String,
     pub(crate) content_disposition: Option<String>,
+    pub(crate) served_encoding: Option<String>,
+    pub(crate) whole_range_as_200: bool,
     pub(crate) ranges: bool,
     pub(crate) length: bool,
     pub(crate) head: HeadMode,
@@ -139,6 +140,8 @@ impl Resource {
             last_modified: None,
             content_type: "application/octet-stream".to_string(),
             content_disposition: None,
+            served_encoding: None,
+            whole_range_as_200: false,
             ranges: true,
             length: true,
             head: HeadMode::Normal,
@@ -215,6 +218,21 @@ impl Resource {
     /// body gzipped (Range ignored). Identity requests are served normally.
     pub fn gzip(mut self) -> Self {
         self.gzip = true;
+        self
+    }
+
+    /// The body is already encoded (a `.tar.gz` that Apache serves with `AddEncoding x-gzip
+    /// .gz`): every answer says `Content-Encoding: VALUE` about the bytes as they are, and
+    /// ranges work on those bytes.
+    pub fn served_encoding(mut self, v: &str) -> Self {
+        self.served_encoding = Some(v.to_string());
+        self
+    }
+
+    /// A range that covers the whole file is answered `200` with the whole body (httpbin's
+    /// `/range/N`, some CDNs); other ranges get their `206`.
+    pub fn whole_range_as_200(mut self) -> Self {
+        self.whole_range_as_200 = true;
         self
     }
 
@@ -299,15 +317,7 @@ impl Entry {
     /// The gzip-compressed body, computed once.
     pub(crate) fn gzipped(&self) -> Arc<Vec<u8>> {
         self.gz
-            .get_or_init(|| {
-                let mut enc = flate2::write::GzEncoder::new(
-                    Vec::with_capacity(self.res.body.len() / 2 + 64),
-                    flate2::Compression::fast(),
-                );
-                // Writing into a Vec cannot fail.
-                let _ = enc.write_all(&self.res.body);
-                Arc::new(enc.finish().unwrap_or_default())
-            })
+            .get_or_init(|| Arc::new(crate::gzip_bytes(&self.res.body)))
             .clone()
     }
 }

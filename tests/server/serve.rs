@@ -298,6 +298,8 @@ fn serve_resource(r: &Reply, entry: &Arc<Entry>, mut keep: bool) -> io::Result<b
     }
     if gz {
         h.set("Content-Encoding", "gzip");
+    } else if let Some(enc) = &res.served_encoding {
+        h.set("Content-Encoding", enc.as_str());
     }
 
     let eval = if res.ranges && !gz {
@@ -318,6 +320,7 @@ fn serve_resource(r: &Reply, entry: &Arc<Entry>, mut keep: bool) -> io::Result<b
             return r.simple(h, b"", keep);
         }
         RangeEval::Full => (0, total),
+        RangeEval::Partial(0, b) if res.whole_range_as_200 && b + 1 == total => (0, total),
         RangeEval::Partial(a, b) => {
             h.status = 206;
             let tweak = if is_head {

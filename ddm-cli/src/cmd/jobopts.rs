@@ -101,10 +101,14 @@ impl JobOpts {
                 }
             };
         if !dest_dir.is_dir() {
-            return Err(usage(format!(
-                "destination directory {} does not exist; create it or choose another with -d",
-                dest_dir.display()
-            )));
+            // Like aria2c: a missing destination (-d, or the directory part of -o) is made.
+            std::fs::create_dir_all(&dest_dir).map_err(|e| {
+                usage(format!(
+                    "cannot create the destination directory {}: {e}",
+                    dest_dir.display()
+                ))
+            })?;
+            eprintln!("created directory {}", dest_dir.display());
         }
         let headers = self.headers.parse()?;
         Ok(NewJob {

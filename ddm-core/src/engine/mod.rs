@@ -256,9 +256,13 @@ fn run_inner(
                 seg: seg.clone(),
                 url: url.clone(),
                 mode,
-                size,
-                etag: prep.info.etag.clone(),
-                last_modified: prep.info.last_modified.clone(),
+                size: size.filter(|_| mode == Mode::Range),
+                etag: prep.info.etag.clone().filter(|_| mode == Mode::Range),
+                last_modified: prep
+                    .info
+                    .last_modified
+                    .clone()
+                    .filter(|_| mode == Mode::Range),
             }));
             ctl.connections
                 .move_host(opened.origin.as_ref(), origin.as_ref());
@@ -357,15 +361,17 @@ fn run_inner(
             "internal error: no file",
         ));
     };
-    let size = match (size, stream_len) {
-        (Some(s), _) => s,
-        (None, Some(n)) => {
+    // A stream without ranges is as long as it went (its announced length may differ from
+    // the first answer's); a ranged file is the size every answer confirmed.
+    let size = match (ranged, size, stream_len) {
+        (true, Some(s), _) => s,
+        (_, _, Some(n)) => {
             if let Err(e) = file.set_len(n) {
                 return Outcome::Failed(storage_error(&e));
             }
             n
         }
-        (None, None) => 0,
+        (_, s, None) => s.unwrap_or(0),
     };
     if let Some(expected) = &job.settings.checksum {
         obs.event(Event::Note("verifying the checksum".into()));

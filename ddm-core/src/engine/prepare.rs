@@ -156,8 +156,9 @@ fn first_use_fresh(info: &RemoteInfo, o: &Opened) -> Option<(u64, u64, Mode)> {
             let cr = h.content_range()?;
             Some((0, cr.last + 1, Mode::Range))
         }
-        // The server ignored the range: this body is the whole file.
-        200 => Some((0, info.size.unwrap_or(u64::MAX), Mode::Whole)),
+        // The server ignored the range: this body is the whole file, as long as it goes (a
+        // stream without ranges is read to its end, whatever length it announced before).
+        200 => Some((0, u64::MAX, Mode::Whole)),
         _ => None,
     }
 }

@@ -51,7 +51,7 @@ impl Coordinator<'_> {
         }
         if self.p.mode == Mode::Whole {
             // Without ranges a stream can only start over (its failures still count).
-            let end = self.p.limit.or(self.p.size).unwrap_or(u64::MAX);
+            let end = self.p.limit.unwrap_or(u64::MAX);
             let attempts = self.slots[i].attempts;
             self.slots[i] = Slot::new(Segment::new(0, end));
             self.slots[i].attempts = attempts;

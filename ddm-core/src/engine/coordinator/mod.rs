@@ -317,7 +317,7 @@ impl<'a> Coordinator<'a> {
                 }
             }
             None if slots.is_empty() => {
-                let end = p.limit.or(p.size).unwrap_or(u64::MAX);
+                let end = p.limit.unwrap_or(u64::MAX);
                 slots.push(Slot::new(Segment::new(0, end)))
             }
             None => {}
@@ -518,7 +518,7 @@ impl<'a> Coordinator<'a> {
             Outcome::Finished => {
                 let slot = self.slots.swap_remove(i);
                 let span = slot.seg.span();
-                if self.p.mode == Mode::Whole && self.p.size.is_none() {
+                if self.p.mode == Mode::Whole {
                     self.stream_len = Some(span.pos);
                 }
                 self.written.insert(slot.seg.origin..span.pos);

@@ -59,9 +59,15 @@ impl Coordinator<'_> {
                 seg: self.slots[i].seg.clone(),
                 url: self.p.url.clone(),
                 mode: self.p.mode,
-                size: self.p.size,
-                etag: self.p.etag.clone(),
-                last_modified: self.p.last_modified.clone(),
+                // A stream without ranges starts over from 0 and keeps nothing of before: it
+                // is checked against nothing (dynamic content may change its length).
+                size: self.p.size.filter(|_| self.p.mode == Mode::Range),
+                etag: self.p.etag.clone().filter(|_| self.p.mode == Mode::Range),
+                last_modified: self
+                    .p
+                    .last_modified
+                    .clone()
+                    .filter(|_| self.p.mode == Mode::Range),
             };
             let url_gen = self.url_gen;
             let slot = &mut self.slots[i];
