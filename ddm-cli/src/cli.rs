@@ -4,7 +4,7 @@ use crate::cmd;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
-/// ddm: a segmented download manager. Queue downloads with `add`, work the queue with `run`,
+/// A segmented download manager. Queue downloads with `add`, work the queue with `run`,
 /// or fetch one file now with `get`.
 #[derive(Debug, Parser)]
 #[command(name = "ddm", version, propagate_version = true)]

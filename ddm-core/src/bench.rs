@@ -72,6 +72,7 @@ pub struct Plan<'a> {
 pub fn run(
     plan: &Plan<'_>,
     ctl: &Control,
+    mut measuring: impl FnMut(usize, usize),
     mut each: impl FnMut(&Measurement),
 ) -> Result<Vec<Measurement>, String> {
     let Plan {
@@ -101,6 +102,7 @@ pub fn run(
             if ctl.interrupt.load(std::sync::atomic::Ordering::Relaxed) {
                 break;
             }
+            measuring(counts[i], round + 1);
             let m = measure(
                 info,
                 http,

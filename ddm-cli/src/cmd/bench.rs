@@ -10,6 +10,7 @@ use crate::ui::outln;
 use ddm_core::engine::{Control, Measurement};
 use ddm_core::http::HttpOptions;
 use ddm_core::store::host_key;
+use std::io::IsTerminal;
 
 /// Download the first bytes of URL with each connection count (twice, best run counts), then
 /// print throughput, noise, time to first byte, errors and throttle events per count, and
@@ -115,13 +116,32 @@ pub fn run(g: &Global, a: Args) -> CliResult {
             scratch_dir: scratch.path(),
         },
         &ctl,
+        |n, round| {
+            // Progress while it measures (on a terminal, one line rewritten in place).
+            if !json && !g.quiet && std::io::stderr().is_terminal() {
+                eprint!(
+                    "\r\x1b[2Kmeasuring {n} connection{} (round {round} of {})…",
+                    if n == 1 { "" } else { "s" },
+                    a.rounds
+                );
+            }
+        },
         |m| {
             if !json {
+                if !g.quiet && std::io::stderr().is_terminal() {
+                    eprint!("\r\x1b[2K");
+                }
+                // One round tells nothing about noise.
+                let noise = if a.rounds > 1 {
+                    format!("{:.0}%", m.spread * 100.0)
+                } else {
+                    "-".into()
+                };
                 outln!(
-                    "{:>5}  {:>10.1}  {:>5.0}%  {:>8}  {:>6}  {:>9}{}",
+                    "{:>5}  {:>10.1}  {:>6}  {:>8}  {:>6}  {:>9}{}",
                     m.connections,
                     m.mib_per_s(),
-                    m.spread * 100.0,
+                    noise,
                     m.ttfb()
                         .map(|t| format!("{} ms", t.as_millis()))
                         .unwrap_or_else(|| "-".into()),

@@ -20,11 +20,17 @@ pub struct Args {
     pub id: Option<i64>,
     /// JSON array of job objects (id, state, url, final_url, path, size, bytes_done, speed,
     /// error, error_kind, hint).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "watch")]
     pub json: bool,
+    /// A live view of the whole queue, refreshed in place (the same as `ddm top`).
+    #[arg(long, conflicts_with = "id")]
+    pub watch: bool,
 }
 
 pub fn run(g: &Global, a: Args) -> CliResult {
+    if a.watch {
+        return super::top::watch(g);
+    }
     let ctx = Ctx::open(g)?;
     let jobs = match a.id {
         Some(id) => vec![ctx.store.get(id).map_err(store)?],

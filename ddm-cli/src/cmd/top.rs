@@ -54,8 +54,6 @@ fn interval(s: &str) -> Result<f64, String> {
 }
 
 /// `ddm top` with its defaults (for `ddm status --watch`).
-// Unused until `status --watch` calls it; drop the allow then.
-#[allow(dead_code)]
 pub fn watch(g: &Global) -> CliResult {
     run(g, Args::default())
 }
