@@ -60,9 +60,17 @@ fn queueing_without_a_runner_says_how_to_start_one_and_duplicates_are_noted() {
     let env = Env::new();
     let o = env.run(&["add", "http://127.0.0.1:9/a.bin"]);
     assert!(o.status.success());
-    assert!(stderr(&o).contains("no runner is working the queue"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("no runner is working the queue"),
+        "{}",
+        stderr(&o)
+    );
     let o = env.run(&["add", "http://127.0.0.1:9/a.bin"]);
-    assert!(stderr(&o).contains("already queued as job 1"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("already queued as job 1"),
+        "{}",
+        stderr(&o)
+    );
     env.ok(&["pause", "1"]);
     let o = env.run(&["resume", "1"]);
     assert!(stderr(&o).contains("start `ddm run`"), "{}", stderr(&o));
@@ -74,7 +82,10 @@ fn queueing_without_a_runner_says_how_to_start_one_and_duplicates_are_noted() {
 fn numbers_are_honest_in_human_units() {
     let server = Server::start().unwrap();
     let body = pattern(8 * MIB, 604);
-    server.add("/h.bin", Resource::new(body.clone()).etag("\"h\"").rate(2 << 20));
+    server.add(
+        "/h.bin",
+        Resource::new(body.clone()).etag("\"h\"").rate(2 << 20),
+    );
     let env = Env::new();
     create_db(&env);
     let mut child = env.spawn(&["get", &server.url("/h.bin"), "-c", "1"]);
@@ -109,7 +120,10 @@ fn verbose_output_names_redirects_protocol_and_the_count_without_escape_codes() 
     assert!(err.contains("redirected from"), "{err}");
     assert!(err.contains("HTTP/1.1"), "{err}");
     assert!(err.contains("connections (from"), "{err}");
-    assert!(!err.contains('\u{1b}'), "escape codes in piped output: {err:?}");
+    assert!(
+        !err.contains('\u{1b}'),
+        "escape codes in piped output: {err:?}"
+    );
 }
 
 #[test]
@@ -124,7 +138,10 @@ fn every_ndjson_event_names_its_job() {
         assert_eq!(v["job"], 1, "{line}");
         kinds.insert(v["event"].as_str().unwrap().to_string());
     }
-    assert!(kinds.contains("started") && kinds.contains("done"), "{kinds:?}");
+    assert!(
+        kinds.contains("started") && kinds.contains("done"),
+        "{kinds:?}"
+    );
 }
 
 #[test]
@@ -149,9 +166,15 @@ fn the_demo_checks_both_downloads_and_leaves_nothing_behind() {
         .collect();
     assert_eq!(sums.len(), 3, "served + two downloads: {text}");
     assert!(sums.iter().all(|s| *s == sums[0]), "{text}");
-    assert!(!text.contains("/tmp/"), "no paths that are gone a moment later: {text}");
+    assert!(
+        !text.contains("/tmp/"),
+        "no paths that are gone a moment later: {text}"
+    );
     let left: Vec<_> = walk(home.path());
-    assert!(left.is_empty(), "the demo wrote into the user's home: {left:?}");
+    assert!(
+        left.is_empty(),
+        "the demo wrote into the user's home: {left:?}"
+    );
 }
 
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
@@ -165,4 +188,24 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
         }
     }
     out
+}
+
+#[test]
+fn the_live_view_prints_one_snapshot_when_not_on_a_terminal() {
+    let env = Env::new();
+    env.ok(&["add", "http://127.0.0.1:9/a.bin", "http://127.0.0.1:9/b.bin", "-q"]);
+    for args in [&["top"][..], &["status", "--watch"]] {
+        let out = env.ok(args);
+        assert!(out.contains("a.bin") && out.contains("b.bin"), "{args:?}: {out}");
+        assert!(!out.contains('\u{1b}'), "{args:?}: escape codes in a pipe");
+    }
+}
+
+#[test]
+fn completions_and_the_man_page_come_from_the_verbs() {
+    let env = Env::new();
+    let bash = env.ok(&["completions", "bash"]);
+    assert!(bash.contains("complete") && bash.contains("get"), "{bash}");
+    let man = env.ok(&["man"]);
+    assert!(man.contains(".TH") && man.contains("get"), "{man}");
 }
