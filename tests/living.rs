@@ -193,10 +193,18 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 #[test]
 fn the_live_view_prints_one_snapshot_when_not_on_a_terminal() {
     let env = Env::new();
-    env.ok(&["add", "http://127.0.0.1:9/a.bin", "http://127.0.0.1:9/b.bin", "-q"]);
+    env.ok(&[
+        "add",
+        "http://127.0.0.1:9/a.bin",
+        "http://127.0.0.1:9/b.bin",
+        "-q",
+    ]);
     for args in [&["top"][..], &["status", "--watch"]] {
         let out = env.ok(args);
-        assert!(out.contains("a.bin") && out.contains("b.bin"), "{args:?}: {out}");
+        assert!(
+            out.contains("a.bin") && out.contains("b.bin"),
+            "{args:?}: {out}"
+        );
         assert!(!out.contains('\u{1b}'), "{args:?}: escape codes in a pipe");
     }
 }

@@ -7,6 +7,7 @@ mod download;
 mod faults;
 mod har;
 mod living;
+mod reach;
 mod resume;
 mod speed;
 mod storage;

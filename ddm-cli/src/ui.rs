@@ -19,6 +19,36 @@ pub fn out(args: std::fmt::Arguments<'_>) {
     }
 }
 
+/// Ask for a secret on the terminal without echoing it.
+pub fn ask_secret(prompt: &str) -> Result<String, crate::exit::CliError> {
+    use std::io::BufRead;
+    let tty = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/tty")
+        .map_err(|e| crate::exit::usage(format!("cannot ask for the password: {e}")))?;
+    let fd = std::os::unix::io::AsRawFd::as_raw_fd(&tty);
+    // SAFETY: termios calls on a valid descriptor with a zeroed struct they fill.
+    let mut old: libc::termios = unsafe { std::mem::zeroed() };
+    let got = unsafe { libc::tcgetattr(fd, &mut old) } == 0;
+    if got {
+        let mut quiet = old;
+        quiet.c_lflag &= !libc::ECHO;
+        unsafe { libc::tcsetattr(fd, libc::TCSANOW, &quiet) };
+    }
+    let mut w = &tty;
+    let _ = write!(w, "{prompt}");
+    let _ = w.flush();
+    let mut line = String::new();
+    let read = std::io::BufReader::new(&tty).read_line(&mut line);
+    if got {
+        unsafe { libc::tcsetattr(fd, libc::TCSANOW, &old) };
+    }
+    let _ = writeln!(w);
+    read.map_err(|e| crate::exit::usage(format!("cannot read the password: {e}")))?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_string())
+}
+
 /// Text from a server, a capture or a file name, made safe for a terminal: control
 /// characters (C0, DEL, C1 such as ESC and CSI) are shown escaped (`\x1b`), never sent.
 pub fn clean(s: &str) -> String {
@@ -88,21 +118,6 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
     }
 }
 
-/// `sha256:<64 hex digits>`, normalised to lowercase.
-pub fn parse_checksum(s: &str) -> Result<String, String> {
-    let (algo, hex) = s
-        .trim()
-        .split_once(':')
-        .ok_or_else(|| format!("{s:?}: write the checksum as sha256:<64 hex digits>"))?;
-    if !algo.eq_ignore_ascii_case("sha256") {
-        return Err(format!("{algo:?}: only sha256 checksums are supported"));
-    }
-    if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(format!("{hex:?} is not 64 hex digits (a sha256)"));
-    }
-    Ok(format!("sha256:{}", hex.to_ascii_lowercase()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -128,21 +143,11 @@ mod tests {
     }
 
     #[test]
-    fn sizes_and_checksums_parse() {
+    fn sizes_parse() {
         assert_eq!(parse_size("64M"), Ok(64 << 20));
         assert_eq!(parse_size("512k"), Ok(512 << 10));
         assert_eq!(parse_size("10"), Ok(10));
         assert!(parse_size("0").is_err());
         assert!(parse_size("lots").is_err());
-        let h = "AB".repeat(32);
-        assert_eq!(
-            parse_checksum(&format!("sha256:{h}")),
-            Ok(format!("sha256:{}", h.to_lowercase()))
-        );
-        assert!(parse_checksum("md5:abc")
-            .unwrap_err()
-            .contains("only sha256"));
-        assert!(parse_checksum("sha256:xyz").unwrap_err().contains("64 hex"));
-        assert!(parse_checksum("deadbeef").unwrap_err().contains("sha256:"));
     }
 }

@@ -28,8 +28,10 @@ pub struct HttpOptions {
     pub insecure: bool,
     /// Where credentials may go: the origin of the URL the user gave. None: nowhere.
     pub scope: Option<Origin>,
-    /// `user:password` from that URL, sent (as curl does) only to that origin.
+    /// `user:password` from that URL (or `--user`), sent (as curl does) only to that origin.
     userinfo: Option<(String, String)>,
+    /// A netrc file to take credentials from, per host.
+    pub netrc: Option<crate::model::Netrc>,
 }
 
 impl HttpOptions {
@@ -42,7 +44,17 @@ impl HttpOptions {
             insecure: insecure || !cfg.verify_tls,
             scope: None,
             userinfo: None,
+            netrc: None,
         }
+    }
+
+    /// Credentials given apart from the URL (`--user`): they win over a password in the URL,
+    /// and go, like it, only to the scope's origin (set [`HttpOptions::scoped_to`] first).
+    pub fn with_user(mut self, c: Option<&crate::model::Credentials>) -> Self {
+        if let Some(c) = c {
+            self.userinfo = Some((c.user.clone(), c.password.clone()));
+        }
+        self
     }
 
     /// Credentials belong to the origin of `url` (the URL as the user gave it), including a
@@ -91,6 +103,24 @@ pub fn configure<H: Handler>(easy: &mut Easy2<H>, o: &HttpOptions) -> Result<(),
     easy.ssl_verify_host(!o.insecure)?;
     easy.tcp_nodelay(true)?;
     easy.signal(false)?;
+    match &o.netrc {
+        None => easy.netrc(curl::easy::NetRc::Ignored)?,
+        Some(n) => {
+            easy.netrc(curl::easy::NetRc::Optional)?;
+            if let crate::model::Netrc::File(p) = n {
+                use std::os::unix::ffi::OsStrExt;
+                let c = std::ffi::CString::new(p.as_os_str().as_bytes())
+                    .map_err(|_| curl::Error::new(curl_sys::CURLE_BAD_FUNCTION_ARGUMENT))?;
+                // SAFETY: a string option on a valid easy handle; libcurl copies the string.
+                let rc = unsafe {
+                    curl_sys::curl_easy_setopt(easy.raw(), curl_sys::CURLOPT_NETRC_FILE, c.as_ptr())
+                };
+                if rc != curl_sys::CURLE_OK {
+                    return Err(curl::Error::new(rc));
+                }
+            }
+        }
+    }
     easy.progress(true)?;
     easy.buffer_size(256 * 1024)?;
     // We ask for identity (`target` sets the header) and never decode: a body a server sends
@@ -327,6 +357,7 @@ mod tests {
             insecure: false,
             scope: None,
             userinfo: None,
+            netrc: None,
         }
         .scoped_to("https://u:p%40ss@a.example/start");
         assert_eq!(o.userinfo, Some(("u".into(), "p@ss".into())));

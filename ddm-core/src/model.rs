@@ -101,6 +101,28 @@ impl fmt::Display for Header {
     }
 }
 
+/// A user name and password (`--user`), sent like a password written in the URL: only to the
+/// origin of the URL the user gave. `Debug` hides the password.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Credentials {
+    pub user: String,
+    pub password: String,
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:***", self.user)
+    }
+}
+
+/// Where credentials come from besides the URL and `--user`: a netrc file, like curl's
+/// `--netrc` (`~/.netrc`) and `--netrc-file FILE`. Each of its entries names its host.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Netrc {
+    Default,
+    File(std::path::PathBuf),
+}
+
 /// Scheme, host and port: where credentials may go.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Origin {

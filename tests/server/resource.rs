@@ -80,6 +80,8 @@ pub struct Resource {
     pub(crate) content_type: String,
     pub(crate) content_disposition: Option<String>,
     pub(crate) served_encoding: Option<String>,
+    /// `Authorization` header value every request must carry (else 401).
+    pub(crate) basic_auth: Option<String>,
     pub(crate) whole_range_as_200: bool,
     pub(crate) ranges: bool,
     pub(crate) length: bool,
@@ -141,6 +143,7 @@ impl Resource {
             content_type: "application/octet-stream".to_string(),
             content_disposition: None,
             served_encoding: None,
+            basic_auth: None,
             whole_range_as_200: false,
             ranges: true,
             length: true,
@@ -226,6 +229,16 @@ impl Resource {
     /// ranges work on those bytes.
     pub fn served_encoding(mut self, v: &str) -> Self {
         self.served_encoding = Some(v.to_string());
+        self
+    }
+
+    /// Require HTTP Basic authentication with `user:password` (401 with `WWW-Authenticate`
+    /// otherwise).
+    pub fn basic_auth(mut self, user: &str, password: &str) -> Self {
+        self.basic_auth = Some(format!(
+            "Basic {}",
+            crate::base64(format!("{user}:{password}").as_bytes())
+        ));
         self
     }
 

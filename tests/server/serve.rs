@@ -234,6 +234,13 @@ fn serve_resource(r: &Reply, entry: &Arc<Entry>, mut keep: bool) -> io::Result<b
             return Ok(false);
         }
     }
+    if let Some(want) = &res.basic_auth {
+        if req.header("authorization") != Some(want.as_str()) {
+            let mut h = Head::new(401);
+            h.set("WWW-Authenticate", "Basic realm=\"ddm-test\"");
+            return r.simple(h, b"authentication required\n", keep);
+        }
+    }
     if is_head {
         if let HeadMode::Refuse(code) = res.head {
             let mut h = Head::new(code);

@@ -8,7 +8,6 @@ use crate::exit::{store, usage, CliError, CliResult, Code};
 use crate::ui;
 use crate::ui::outln;
 use ddm_core::engine::{Control, Measurement};
-use ddm_core::http::HttpOptions;
 use ddm_core::store::host_key;
 use std::io::IsTerminal;
 
@@ -73,9 +72,8 @@ pub fn run(g: &Global, a: Args) -> CliResult {
         }
     }
     counts.sort_unstable();
-    let headers = a.headers.parse()?;
     let mut ctx = Ctx::open(g)?;
-    let http = HttpOptions::from_config(&ctx.config, headers, a.insecure).scoped_to(&url);
+    let http = a.headers.http(&ctx.config, &url, a.insecure)?;
     let info =
         ddm_core::resolver::probe(&url, &http).map_err(|e| CliError::new(Code::Failed, e))?;
     let ctl = Control::new(crate::signals::install());

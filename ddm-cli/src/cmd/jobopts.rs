@@ -3,7 +3,9 @@
 
 use crate::exit::{usage, CliError};
 use ddm_core::config::MAX_CONNECTIONS;
+use ddm_core::model::{Credentials, Netrc};
 use ddm_core::store::{Header, JobSettings, NewJob};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 /// Request headers, for every verb that makes requests.
@@ -17,12 +19,74 @@ pub struct HeaderArgs {
     /// Treat the -H header NAME as a credential too (repeatable), e.g. an API key header.
     #[arg(long = "secret-header", value_name = "NAME")]
     pub secret_headers: Vec<String>,
+    /// HTTP authentication as USER:PASSWORD (asked for when only USER is given and this is a
+    /// terminal). Sent only to the URL's scheme, host and port; stored privately, never shown.
+    #[arg(short = 'u', long, value_name = "USER[:PASSWORD]")]
+    pub user: Option<String>,
+    /// Take credentials from ~/.netrc (for the host each request goes to), like curl.
+    #[arg(long, conflicts_with = "netrc_file")]
+    pub netrc: bool,
+    /// Take credentials from this netrc file.
+    #[arg(long, value_name = "FILE")]
+    pub netrc_file: Option<PathBuf>,
 }
 
 impl HeaderArgs {
     /// The headers, checked, with `--secret-header` ones marked.
     pub fn parse(&self) -> Result<Vec<Header>, CliError> {
         mark_secret(parse_headers(&self.headers)?, &self.secret_headers)
+    }
+
+    /// `--user`, with the password asked for on the terminal when it was left out.
+    pub fn user(&self) -> Result<Option<Credentials>, CliError> {
+        let Some(u) = &self.user else { return Ok(None) };
+        let (user, password) = match u.split_once(':') {
+            Some((u, p)) => (u.to_string(), p.to_string()),
+            None if std::io::stdin().is_terminal() => (
+                u.clone(),
+                crate::ui::ask_secret(&format!("password for {u}: "))?,
+            ),
+            None => {
+                return Err(usage(format!(
+                    "--user {u}: no password, and no terminal to ask for one; write \
+                     --user {u}:PASSWORD"
+                )))
+            }
+        };
+        if user.is_empty() {
+            return Err(usage("--user: the user name is empty"));
+        }
+        Ok(Some(Credentials { user, password }))
+    }
+
+    /// `--netrc` / `--netrc-file`.
+    pub fn netrc(&self) -> Result<Option<Netrc>, CliError> {
+        Ok(match (&self.netrc_file, self.netrc) {
+            (Some(f), _) => {
+                let abs =
+                    std::path::absolute(f).map_err(|e| usage(format!("{}: {e}", f.display())))?;
+                if !abs.is_file() {
+                    return Err(usage(format!("--netrc-file {}: no such file", f.display())));
+                }
+                Some(Netrc::File(abs))
+            }
+            (None, true) => Some(Netrc::Default),
+            (None, false) => None,
+        })
+    }
+
+    /// The request options these flags make, for `url`.
+    pub fn http(
+        &self,
+        cfg: &ddm_core::config::Config,
+        url: &str,
+        insecure: bool,
+    ) -> Result<ddm_core::http::HttpOptions, CliError> {
+        let mut o = ddm_core::http::HttpOptions::from_config(cfg, self.parse()?, insecure)
+            .scoped_to(url)
+            .with_user(self.user()?.as_ref());
+        o.netrc = self.netrc()?;
+        Ok(o)
     }
 }
 
@@ -49,10 +113,14 @@ pub struct JobOpts {
     /// Cap this job's download speed, bytes per second (K, M, G suffixes), e.g. 2M.
     #[arg(long, value_name = "RATE", value_parser = crate::ui::parse_size)]
     pub limit_rate: Option<u64>,
-    /// Verify the finished file: sha256:<hex>. A mismatch fails the job and keeps the data
-    /// as NAME.part; nothing is renamed into place.
-    #[arg(long, value_name = "sha256:HEX", value_parser = crate::ui::parse_checksum)]
+    /// Verify the finished file: sha256:HEX (also sha512, sha1, md5). A mismatch fails the
+    /// job and keeps the data as NAME.part; nothing is renamed into place.
+    #[arg(long, value_name = "ALGO:HEX", value_parser = ddm_core::engine::checksum::parse)]
     pub checksum: Option<String>,
+    /// Verify each finished file against its line in a checksum file (SHA256SUMS, md5sum
+    /// output, or BSD `SHA256 (name) = hex`), picked by the file's final name.
+    #[arg(long, value_name = "FILE", conflicts_with = "checksum")]
+    pub checksum_file: Option<PathBuf>,
 }
 
 impl JobOpts {
@@ -111,6 +179,23 @@ impl JobOpts {
             eprintln!("created directory {}", dest_dir.display());
         }
         let headers = self.headers.parse()?;
+        let user = self.headers.user()?;
+        let netrc = self.headers.netrc()?;
+        let checksums = match &self.checksum_file {
+            None => Vec::new(),
+            Some(f) => {
+                let text = std::fs::read_to_string(f)
+                    .map_err(|e| usage(format!("cannot read {}: {e}", f.display())))?;
+                let entries = ddm_core::engine::checksum::parse_file(&text);
+                if entries.is_empty() {
+                    return Err(usage(format!(
+                        "{}: no checksum lines (expected `HEX  NAME` or `ALGO (NAME) = HEX`)",
+                        f.display()
+                    )));
+                }
+                entries
+            }
+        };
         Ok(NewJob {
             url: url.to_string(),
             dest_dir,
@@ -122,6 +207,9 @@ impl JobOpts {
                 insecure: self.insecure,
                 rate_limit: self.limit_rate,
                 checksum: self.checksum.clone(),
+                checksums,
+                user,
+                netrc,
                 ..JobSettings::default()
             },
         })

@@ -7,7 +7,6 @@ use crate::exit::{CliError, CliResult, Code};
 use crate::ui::outln;
 use crate::ui::{self, clean};
 use ddm_core::config::Config;
-use ddm_core::http::HttpOptions;
 use ddm_core::model::redact_url;
 
 /// Ask the server about a URL: final URL after redirects, size, whether ranges really work
@@ -31,12 +30,11 @@ pub struct Args {
 
 pub fn run(g: &Global, a: Args) -> CliResult {
     let url = parse_urls(std::slice::from_ref(&a.url))?.remove(0);
-    let headers = a.headers.parse()?;
     let cfg = match paths(g) {
         Ok(p) => Config::load(&p.config_file).map_err(|e| CliError::new(Code::Usage, e))?,
         Err(_) => Config::default(),
     };
-    let opts = HttpOptions::from_config(&cfg, headers, a.insecure).scoped_to(&url);
+    let opts = a.headers.http(&cfg, &url, a.insecure)?;
     let info =
         ddm_core::resolver::probe(&url, &opts).map_err(|e| CliError::new(Code::Failed, e))?;
     if a.json {

@@ -373,7 +373,24 @@ fn run_inner(
         }
         (_, s, None) => s.unwrap_or(0),
     };
-    if let Some(expected) = &job.settings.checksum {
+    let expected = match (&job.settings.checksum, job.settings.checksums.is_empty()) {
+        (Some(c), _) => Some(c.clone()),
+        (None, true) => None,
+        (None, false) => match checksum::pick(&job.settings.checksums, &prep.name) {
+            Some(c) => Some(c.to_string()),
+            None => {
+                return Outcome::Failed(JobError::new(
+                    ErrorKind::Checksum,
+                    format!(
+                        "the checksum file has no line for {}; the data is kept as {}",
+                        prep.name,
+                        file.path().display()
+                    ),
+                ))
+            }
+        },
+    };
+    if let Some(expected) = &expected {
         obs.event(Event::Note("verifying the checksum".into()));
         if let Err(e) = checksum::verify(file.path(), expected) {
             return Outcome::Failed(JobError::new(

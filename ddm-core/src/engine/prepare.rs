@@ -68,8 +68,11 @@ pub fn changes(job: &Job, info: &RemoteInfo) -> Vec<String> {
 
 /// The HTTP options of a job: its headers, with credentials scoped to the URL it was given.
 pub fn job_http(job: &Job, cfg: &Config) -> HttpOptions {
-    HttpOptions::from_config(cfg, job.settings.headers.clone(), job.settings.insecure)
+    let mut o = HttpOptions::from_config(cfg, job.settings.headers.clone(), job.settings.insecure)
         .scoped_to(&job.url)
+        .with_user(job.settings.user.as_ref());
+    o.netrc = job.settings.netrc.clone();
+    o
 }
 
 /// A job whose file is already complete needs no request at all.

@@ -4,7 +4,7 @@
 //! else does). Request headers (`model::Header`) hide secret values from `Debug` and from
 //! anything printed to the user.
 
-use crate::model::{ErrorKind, Header, JobError};
+use crate::model::{Credentials, ErrorKind, Header, JobError, Netrc};
 use crate::storage::FileId;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -112,12 +112,19 @@ pub struct JobSettings {
     pub connections: Option<u32>,
     /// Bytes per second for the whole job; None = unlimited.
     pub rate_limit: Option<u64>,
-    /// Expected checksum, e.g. `sha256:<hex>`.
+    /// Expected checksum, e.g. `sha256:<hex>` (sha256, sha512, sha1, md5).
     pub checksum: Option<String>,
+    /// Entries of a checksum file (`--checksum-file`): (file name, `ALGO:HEX`); the one for
+    /// the download's final name is checked.
+    pub checksums: Vec<(String, String)>,
     /// Replace an existing destination file instead of choosing `name (1).ext`.
     pub overwrite: bool,
     /// Skip TLS certificate verification.
     pub insecure: bool,
+    /// `--user`: sent only to the origin of the job's URL.
+    pub user: Option<Credentials>,
+    /// `--netrc` / `--netrc-file`.
+    pub netrc: Option<Netrc>,
     /// Where the redirect chain started, when the job's URL is already a resolved one (HAR
     /// import): resolved again if the job's URL expires (403/410).
     pub origin_url: Option<String>,
