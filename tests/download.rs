@@ -408,6 +408,18 @@ fn a_tar_gz_served_gzip_encoded_is_saved_as_served_with_ranges() {
 }
 
 #[test]
+fn informational_103_answers_are_skipped_not_taken_for_the_file() {
+    let server = Server::start().unwrap();
+    let body = pattern(3 << 20, 33);
+    server.add("/hinted.bin", Resource::new(body.clone()).early_hints());
+    let env = Env::new();
+    let o = env.run(&["get", &server.url("/hinted.bin"), "-c", "4"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_same_file(&env.out().join("hinted.bin"), &body);
+    assert!(server.log().iter().filter(|e| e.status == 206).count() >= 2);
+}
+
+#[test]
 fn a_200_for_a_range_covering_the_whole_file_is_that_file() {
     let server = Server::start().unwrap();
     let body = pattern(300 * 1024, 32);

@@ -78,3 +78,223 @@ fn a_netrc_file_gives_credentials_for_its_host() {
     ]);
     assert_same_file(&env.out().join("n2.bin"), &body);
 }
+
+/// Proxies and TLS: what goes through the proxy is seen in the proxy's own log; names under
+/// `proxy.test` resolve only inside the proxies, so a download from one could not have gone
+/// around them.
+mod network {
+    use super::SECRET;
+    use crate::util::*;
+    use ddm_testserver::{
+        pattern, Proxy, ProxyKind, Resource, Server, TlsFront, PROXY_ONLY_DOMAIN,
+    };
+
+    fn shown(env: &Env, o: &std::process::Output) -> String {
+        format!(
+            "{}{}{}",
+            stderr(o),
+            env.ok(&["status", "--json"]),
+            std::fs::read_to_string(env.home().join("ddm.log")).unwrap_or_default()
+        )
+    }
+
+    #[test]
+    fn an_http_proxy_carries_every_segment() {
+        let s = Server::start().unwrap();
+        let body = pattern(8 << 20, 510);
+        s.add("/big.bin", Resource::new(body.clone()));
+        let p = Proxy::start(ProxyKind::Http, None).unwrap();
+        let env = Env::new();
+        let url = format!("http://files.{PROXY_ONLY_DOMAIN}:{}/big.bin", s.port());
+        let proxy = format!("http://127.0.0.1:{}", p.port());
+        env.ok(&["get", &url, "-c", "4", "--proxy", &proxy]);
+        assert_same_file(&env.out().join("big.bin"), &body);
+        let log = p.log();
+        assert!(log.len() >= 2, "segments, each through the proxy: {log:?}");
+        assert_eq!(
+            log.len(),
+            s.log().len(),
+            "every request the origin saw came via the proxy"
+        );
+        assert!(
+            log.iter()
+                .all(|e| e.method == "GET" && e.target == url && e.status == 200),
+            "{log:?}"
+        );
+    }
+
+    #[test]
+    fn the_proxy_environment_is_honoured_and_noproxy_goes_around_it() {
+        let s = Server::start().unwrap();
+        let body = pattern(1 << 20, 511);
+        s.add("/f.bin", Resource::new(body.clone()));
+        let p = Proxy::start(ProxyKind::Http, None).unwrap();
+        let proxy = format!("http://127.0.0.1:{}", p.port());
+        let env = Env::new();
+        let via = format!("http://files.{PROXY_ONLY_DOMAIN}:{}/f.bin", s.port());
+        let run = |args: &[&str], vars: &[(&str, &str)]| {
+            let mut c = env.cmd(args);
+            for (k, v) in vars {
+                c.env(k, v);
+            }
+            let o = c.output().unwrap();
+            assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+        };
+        run(&["get", &via, "-o", "a.bin"], &[("http_proxy", &proxy)]);
+        assert_same_file(&env.out().join("a.bin"), &body);
+        let through = p.log().len();
+        assert!(through >= 1);
+        // Direct, past the environment's proxy: by --noproxy, by NO_PROXY, by --proxy "".
+        let direct = s.url("/f.bin");
+        run(
+            &["get", &direct, "-o", "b.bin", "--noproxy", "127.0.0.1"],
+            &[("http_proxy", &proxy)],
+        );
+        run(
+            &["get", &direct, "-o", "c.bin"],
+            &[
+                ("http_proxy", &proxy),
+                ("NO_PROXY", "example.org,127.0.0.1"),
+            ],
+        );
+        run(
+            &["get", &direct, "-o", "d.bin", "--proxy", ""],
+            &[("http_proxy", "http://127.0.0.1:9")],
+        );
+        assert_eq!(p.log().len(), through, "{:?}", p.log());
+        for f in ["b.bin", "c.bin", "d.bin"] {
+            assert_same_file(&env.out().join(f), &body);
+        }
+    }
+
+    #[test]
+    fn socks5h_resolves_names_at_the_proxy_and_keeps_its_password() {
+        let s = Server::start().unwrap();
+        let body = pattern(4 << 20, 512);
+        s.add("/s.bin", Resource::new(body.clone()));
+        let p = Proxy::start(ProxyKind::Socks5, Some(("sam", SECRET))).unwrap();
+        let env = Env::new();
+        let url = format!("http://files.{PROXY_ONLY_DOMAIN}:{}/s.bin", s.port());
+        let proxy = format!("socks5h://sam:{SECRET}@127.0.0.1:{}", p.port());
+        let o = env.run(&["get", &url, "-c", "3", "--proxy", &proxy]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert_same_file(&env.out().join("s.bin"), &body);
+        let log = p.log();
+        assert!(!log.is_empty());
+        let target = format!("files.{PROXY_ONLY_DOMAIN}:{}", s.port());
+        let auth = format!("sam:{SECRET}");
+        assert!(
+            log.iter()
+                .all(|e| e.target == target && e.auth.as_deref() == Some(&auth) && e.status == 200),
+            "the name went to the proxy unresolved, with the credentials: {log:?}"
+        );
+        assert!(!shown(&env, &o).contains(SECRET));
+    }
+
+    #[test]
+    fn a_failing_proxy_is_named_as_the_cause_without_its_password() {
+        let s = Server::start().unwrap();
+        let body = pattern(256 * 1024, 513);
+        s.add("/f.bin", Resource::new(body.clone()));
+        let p = Proxy::start(ProxyKind::Http, Some(("pat", SECRET))).unwrap();
+        let env = Env::new();
+        let url = s.url("/f.bin");
+        // Wrong proxy password: a final failure about the proxy, not the file.
+        let wrong = format!("http://pat:wrong-pw-77@127.0.0.1:{}", p.port());
+        let o = env.run(&["get", &url, "--proxy", &wrong, "-o", "a.bin"]);
+        assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+        let err = stderr(&o);
+        assert!(
+            err.contains(&format!("proxy http://pat:***@127.0.0.1:{}", p.port()))
+                && err.contains("407"),
+            "{err}"
+        );
+        assert!(!shown(&env, &o).contains("wrong-pw-77"));
+        assert!(!env.out().join("a.bin").exists());
+        assert!(s.log().is_empty(), "nothing reached the origin");
+        // The right one: through, with the credentials on every request.
+        let right = format!("http://pat:{SECRET}@127.0.0.1:{}", p.port());
+        env.ok(&["get", &url, "--proxy", &right, "-o", "b.bin"]);
+        assert_same_file(&env.out().join("b.bin"), &body);
+        assert!(p.log().iter().any(|e| e.status == 200));
+        // A proxy that is not there: said so at once, naming it.
+        let dead = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let o = env.run(&[
+            "get",
+            &url,
+            "--proxy",
+            &format!("127.0.0.1:{dead}"),
+            "-o",
+            "c.bin",
+        ]);
+        assert_eq!(o.status.code(), Some(1));
+        let err = stderr(&o);
+        assert!(
+            err.contains(&format!("proxy http://127.0.0.1:{dead}")) && err.contains("refused"),
+            "{err}"
+        );
+        // Not a proxy URL: refused before anything is queued.
+        let o = env.run(&["add", &url, "--proxy", "ftp://127.0.0.1:21"]);
+        assert_eq!(o.status.code(), Some(2));
+        assert!(stderr(&o).contains("unsupported scheme"), "{}", stderr(&o));
+    }
+
+    #[test]
+    fn https_checks_certificates_and_trusts_the_ca_it_is_given() {
+        let s = Server::start().unwrap();
+        let body = pattern(4 << 20, 514);
+        s.add("/t.bin", Resource::new(body.clone()));
+        let front = TlsFront::start(s.port()).unwrap();
+        let env = Env::new();
+        let url = front.url("/t.bin");
+        // A CA nobody trusts: a final failure that says why and what to do; no file.
+        let o = env.run(&["get", &url, "-o", "a.bin"]);
+        assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+        let err = stderr(&o);
+        assert!(
+            err.contains("certificate") && err.contains("--cacert"),
+            "{err}"
+        );
+        assert!(!env.out().join("a.bin").exists());
+        assert!(
+            s.log().is_empty(),
+            "nothing was asked over an unverified connection"
+        );
+        // Given the CA: verified, segmented, whole.
+        let ca = env.home().join("test-ca.pem");
+        std::fs::write(&ca, front.ca_pem()).unwrap();
+        let ca = ca.to_str().unwrap();
+        env.ok(&["get", &url, "--cacert", ca, "-c", "4", "-o", "b.bin"]);
+        assert_same_file(&env.out().join("b.bin"), &body);
+        assert!(s.log().iter().filter(|e| e.range.is_some()).count() >= 2);
+        // Through an HTTP proxy (CONNECT), with the CA from SSL_CERT_FILE.
+        let p = Proxy::start(ProxyKind::Http, None).unwrap();
+        let mut c = env.cmd(&[
+            "get",
+            &url,
+            "-o",
+            "c.bin",
+            "--proxy",
+            &format!("http://127.0.0.1:{}", p.port()),
+        ]);
+        let o = c.env("SSL_CERT_FILE", ca).output().unwrap();
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert_same_file(&env.out().join("c.bin"), &body);
+        let target = format!("localhost:{}", front.port());
+        assert!(
+            !p.log().is_empty()
+                && p.log()
+                    .iter()
+                    .all(|e| e.method == "CONNECT" && e.target == target),
+            "{:?}",
+            p.log()
+        );
+        // --insecure: no check at all (the user's explicit choice).
+        env.ok(&["get", &url, "--insecure", "-o", "d.bin"]);
+        assert_same_file(&env.out().join("d.bin"), &body);
+    }
+}

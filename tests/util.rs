@@ -31,6 +31,17 @@ impl Env {
         c.args(args)
             .env("DDM_HOME", self.home())
             .env_remove("RUST_LOG")
+            // The machine's proxy settings must not reach the loopback tests.
+            .env_remove("http_proxy")
+            .env_remove("https_proxy")
+            .env_remove("HTTPS_PROXY")
+            .env_remove("all_proxy")
+            .env_remove("ALL_PROXY")
+            .env_remove("no_proxy")
+            .env_remove("NO_PROXY")
+            .env_remove("CURL_CA_BUNDLE")
+            .env_remove("SSL_CERT_FILE")
+            .env_remove("SSL_CERT_DIR")
             .current_dir(self.out())
             .stdin(Stdio::null());
         c

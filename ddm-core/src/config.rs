@@ -40,6 +40,15 @@ pub struct Config {
     /// while a runner works); None: unlimited. Written as a number of bytes or "10M".
     #[serde(deserialize_with = "rate")]
     pub max_rate: Option<u64>,
+    /// Proxy for every request (`http://`, `https://`, `socks5://`, `socks5h://`); unset: the
+    /// environment variables, as curl reads them.
+    pub proxy: Option<String>,
+    /// Hosts reached without the proxy (comma-separated, `*` for all).
+    pub noproxy: Option<String>,
+    /// CA bundle to trust instead of the system's.
+    pub cacert: Option<std::path::PathBuf>,
+    /// Directory of CA certificates to trust.
+    pub capath: Option<std::path::PathBuf>,
 }
 
 /// `10M`, `512K`, `1G` or a plain number of bytes (binary units).
@@ -92,6 +101,10 @@ impl Default for Config {
             user_agent: format!("ddm/{}", env!("CARGO_PKG_VERSION")),
             verify_tls: true,
             max_rate: None,
+            proxy: None,
+            noproxy: None,
+            cacert: None,
+            capath: None,
         }
     }
 }
@@ -170,6 +183,9 @@ impl Config {
         }
         if self.user_agent.trim().is_empty() || self.user_agent.contains(['\r', '\n']) {
             return Err("key `user_agent`: must be a non-empty single line".into());
+        }
+        if let Some(p) = &self.proxy {
+            crate::model::check_proxy(p).map_err(|e| format!("key `proxy`: {e}"))?;
         }
         Ok(())
     }

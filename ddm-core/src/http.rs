@@ -32,6 +32,16 @@ pub struct HttpOptions {
     userinfo: Option<(String, String)>,
     /// A netrc file to take credentials from, per host.
     pub netrc: Option<crate::model::Netrc>,
+    /// The proxy (`--proxy`, config `proxy`), or None for curl's environment variables
+    /// (`http_proxy`, `HTTPS_PROXY`, `ALL_PROXY`, ...; upper-case `HTTP_PROXY` is ignored, as
+    /// curl does against "httpoxy"). Its credentials are secret: shown as `u:***@`.
+    pub proxy: Option<String>,
+    /// Hosts reached without the proxy (`--noproxy`, config `noproxy`, or `NO_PROXY`).
+    pub noproxy: Option<String>,
+    /// A CA bundle (`--cacert`, `CURL_CA_BUNDLE`, `SSL_CERT_FILE`) and directory
+    /// (`--capath`, `SSL_CERT_DIR`) to trust instead of the system's.
+    pub cacert: Option<std::path::PathBuf>,
+    pub capath: Option<std::path::PathBuf>,
 }
 
 impl HttpOptions {
@@ -45,7 +55,96 @@ impl HttpOptions {
             scope: None,
             userinfo: None,
             netrc: None,
+            proxy: cfg.proxy.clone(),
+            noproxy: cfg.noproxy.clone(),
+            cacert: cfg
+                .cacert
+                .clone()
+                .or_else(|| env_path("CURL_CA_BUNDLE"))
+                .or_else(|| env_path("SSL_CERT_FILE")),
+            capath: cfg.capath.clone().or_else(|| env_path("SSL_CERT_DIR")),
         }
+    }
+
+    /// The proxy a request to `url` goes through, if any (for naming it in errors).
+    pub fn proxy_for(&self, url: &str) -> Option<String> {
+        let u = url::Url::parse(url).ok()?;
+        let host = u.host_str()?.to_ascii_lowercase();
+        let env = |names: &[&str]| {
+            names
+                .iter()
+                .find_map(|n| std::env::var(n).ok().filter(|v| !v.is_empty()))
+        };
+        let (proxy, noproxy) = match &self.proxy {
+            Some(p) if p.is_empty() => return None,
+            Some(p) => (Some(p.clone()), self.noproxy.clone()),
+            None => {
+                let p = match u.scheme() {
+                    // Upper-case HTTP_PROXY is not honoured (httpoxy), as in curl.
+                    "http" => env(&["http_proxy", "all_proxy", "ALL_PROXY"]),
+                    _ => env(&["https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"]),
+                };
+                (
+                    p,
+                    self.noproxy
+                        .clone()
+                        .or_else(|| env(&["no_proxy", "NO_PROXY"])),
+                )
+            }
+        };
+        let bypass = noproxy.is_some_and(|list| {
+            list.split(',').map(str::trim).any(|n| {
+                n == "*"
+                    || (!n.is_empty() && {
+                        let n = n.trim_start_matches('.').to_ascii_lowercase();
+                        host == n || host.ends_with(&format!(".{n}"))
+                    })
+            })
+        });
+        proxy.filter(|_| !bypass)
+    }
+
+    /// A failure of a request to `url`, told as the proxy's when the proxy caused it (it
+    /// refused, could not be resolved, failed its handshake, or wants credentials): the
+    /// message names the proxy (credentials hidden), not the file's URL.
+    pub fn explain(&self, f: Failure, url: &str) -> Failure {
+        let Some(p) = self.proxy_for(url) else {
+            return f;
+        };
+        let why = match &f {
+            Failure::Http { status: 407, .. } => "it wants credentials (407); give them in the proxy URL (http://user:password@host:port)".to_string(),
+            Failure::ConnectRefused => "connection refused".into(),
+            Failure::ConnectTimeout => "connection timed out".into(),
+            Failure::Resolve => "its host name could not be resolved".into(),
+            Failure::Other(m) if m.to_ascii_lowercase().contains("proxy") || m.contains("CONNECT") => m.clone(),
+            _ => return f,
+        };
+        let shown = crate::model::redact_url(&p);
+        let shown = if p.ends_with('/') {
+            &shown
+        } else {
+            shown.trim_end_matches('/')
+        };
+        Failure::Proxy(format!(
+            "proxy {shown}: {why}; check --proxy or the proxy environment variables"
+        ))
+    }
+
+    /// A job's own network settings, each over the config's and the environment's.
+    pub fn with_network(mut self, n: &crate::model::Network) -> Self {
+        if n.proxy.is_some() {
+            self.proxy = n.proxy.clone();
+        }
+        if n.noproxy.is_some() {
+            self.noproxy = n.noproxy.clone();
+        }
+        if n.cacert.is_some() {
+            self.cacert = n.cacert.clone();
+        }
+        if n.capath.is_some() {
+            self.capath = n.capath.clone();
+        }
+        self
     }
 
     /// Credentials given apart from the URL (`--user`): they win over a password in the URL,
@@ -103,6 +202,15 @@ pub fn configure<H: Handler>(easy: &mut Easy2<H>, o: &HttpOptions) -> Result<(),
     easy.ssl_verify_host(!o.insecure)?;
     easy.tcp_nodelay(true)?;
     easy.signal(false)?;
+    set_str(easy, curl_sys::CURLOPT_PROXY, o.proxy.as_deref())?;
+    // The proxy's own "200 Connection established" to a CONNECT is not the server's answer:
+    // keep it out of the header callback, or it would pass for the file's head.
+    set_long(easy, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1)?;
+    set_str(easy, curl_sys::CURLOPT_NOPROXY, o.noproxy.as_deref())?;
+    let path =
+        |p: &Option<std::path::PathBuf>| p.as_ref().and_then(|p| p.to_str().map(str::to_string));
+    set_str(easy, curl_sys::CURLOPT_CAINFO, path(&o.cacert).as_deref())?;
+    set_str(easy, curl_sys::CURLOPT_CAPATH, path(&o.capath).as_deref())?;
     match &o.netrc {
         None => easy.netrc(curl::easy::NetRc::Ignored)?,
         Some(n) => {
@@ -136,6 +244,51 @@ pub fn configure<H: Handler>(easy: &mut Easy2<H>, o: &HttpOptions) -> Result<(),
         }
     }
     Ok(())
+}
+
+/// Set a string option, or clear it (NULL) with None: a handle serves many jobs, so an option
+/// one job set must not stay for the next.
+fn set_str<H: Handler>(
+    easy: &mut Easy2<H>,
+    opt: curl_sys::CURLoption,
+    v: Option<&str>,
+) -> Result<(), curl::Error> {
+    let c = match v {
+        Some(v) => Some(
+            std::ffi::CString::new(v)
+                .map_err(|_| curl::Error::new(curl_sys::CURLE_BAD_FUNCTION_ARGUMENT))?,
+        ),
+        None => None,
+    };
+    let ptr = c.as_ref().map_or(std::ptr::null(), |c| c.as_ptr());
+    // SAFETY: a string option (or NULL to clear it) on a valid easy handle; libcurl copies.
+    let rc = unsafe { curl_sys::curl_easy_setopt(easy.raw(), opt, ptr) };
+    if rc != curl_sys::CURLE_OK {
+        return Err(curl::Error::new(rc));
+    }
+    Ok(())
+}
+
+/// Not in curl-sys; `CURLOPTTYPE_LONG + 265` since curl 7.54.
+const CURLOPT_SUPPRESS_CONNECT_HEADERS: curl_sys::CURLoption = curl_sys::CURLOPTTYPE_LONG + 265;
+
+fn set_long<H: Handler>(
+    easy: &mut Easy2<H>,
+    opt: curl_sys::CURLoption,
+    v: std::os::raw::c_long,
+) -> Result<(), curl::Error> {
+    // SAFETY: a long option on a valid easy handle.
+    let rc = unsafe { curl_sys::curl_easy_setopt(easy.raw(), opt, v) };
+    if rc != curl_sys::CURLE_OK {
+        return Err(curl::Error::new(rc));
+    }
+    Ok(())
+}
+
+fn env_path(name: &str) -> Option<std::path::PathBuf> {
+    std::env::var_os(name)
+        .filter(|v| !v.is_empty())
+        .map(std::path::PathBuf::from)
 }
 
 /// Point the handle at `url` with the headers (and credentials) that may go there: all of
@@ -221,7 +374,9 @@ impl Head {
             self.version = parts.next().unwrap_or_default().to_string();
             self.status = parts.next().and_then(|c| c.parse().ok()).unwrap_or(0);
         } else if line.is_empty() {
-            self.complete = true;
+            // An informational answer (100 Continue, 103 Early Hints) is followed by the real
+            // one: its end is not the end of the head.
+            self.complete = !(100..200).contains(&self.status);
         } else if let Some((k, v)) = line.split_once(':') {
             self.headers
                 .push((k.trim().to_string(), v.trim().to_string()));
@@ -325,7 +480,7 @@ pub fn classify_curl(e: &curl::Error) -> Failure {
         || e.is_ssl_cacert_badfile()
         || e.is_ssl_issuer_error()
     {
-        Failure::Tls
+        Failure::Tls(e.extra_description().unwrap_or(e.description()).to_string())
     } else if e.is_too_many_redirects() {
         Failure::Other(format!("more than {MAX_REDIRECTS} redirects"))
     } else if e.is_unsupported_protocol() {
@@ -358,6 +513,10 @@ mod tests {
             scope: None,
             userinfo: None,
             netrc: None,
+            proxy: None,
+            noproxy: None,
+            cacert: None,
+            capath: None,
         }
         .scoped_to("https://u:p%40ss@a.example/start");
         assert_eq!(o.userinfo, Some(("u".into(), "p@ss".into())));

@@ -123,6 +123,54 @@ pub enum Netrc {
     File(std::path::PathBuf),
 }
 
+/// How requests reach the network, per job (`--proxy`, `--noproxy`, `--cacert`, `--capath`):
+/// each given value wins over the config file and the environment.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Network {
+    /// Proxy URL (`http://`, `https://`, `socks4://`, `socks4a://`, `socks5://`, `socks5h://`);
+    /// the empty string means no proxy at all, not even from the environment.
+    pub proxy: Option<String>,
+    /// Hosts reached directly: comma-separated names (a name covers its subdomains), `*` = all.
+    pub noproxy: Option<String>,
+    pub cacert: Option<std::path::PathBuf>,
+    pub capath: Option<std::path::PathBuf>,
+}
+
+/// The schemes a proxy URL may have (those libcurl speaks).
+pub const PROXY_SCHEMES: &[&str] = &["http", "https", "socks4", "socks4a", "socks5", "socks5h"];
+
+/// Check a proxy given by the user: a URL with a proxy scheme and a host (a bare `host:port`
+/// means `http://host:port`, as in curl), or "" for none. Returns it normalised.
+pub fn check_proxy(p: &str) -> Result<String, String> {
+    if p.is_empty() {
+        return Ok(String::new());
+    }
+    let full = if p.contains("://") {
+        p.to_string()
+    } else {
+        format!("http://{p}")
+    };
+    let u = url::Url::parse(&full).map_err(|e| {
+        format!(
+            "proxy {}: not a URL ({e}); write e.g. http://host:3128",
+            redact_url(p)
+        )
+    })?;
+    if !PROXY_SCHEMES.contains(&u.scheme()) {
+        return Err(format!(
+            "proxy {}: unsupported scheme {:?}; use one of {}",
+            redact_url(p),
+            u.scheme(),
+            PROXY_SCHEMES.join(", ")
+        ));
+    }
+    if u.host_str().is_none_or(str::is_empty) {
+        return Err(format!("proxy {}: no host", redact_url(p)));
+    }
+    Ok(full)
+}
+
 /// Scheme, host and port: where credentials may go.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Origin {

@@ -105,7 +105,7 @@ fn request(url: &str, o: &HttpOptions, head_only: bool) -> Result<Answer, Failur
             Ok(()) => {}
             // We stop an answer after its first bytes on purpose.
             Err(e) if e.is_write_error() && head.status != 0 => {}
-            Err(e) => return Err(http::classify_with(&e, &mut easy)),
+            Err(e) => return Err(o.explain(http::classify_with(&e, &mut easy), current.as_str())),
         }
         let location = head
             .get("location")
@@ -149,7 +149,9 @@ pub fn probe(url: &str, o: &HttpOptions) -> Result<RemoteInfo, ProbeError> {
             notes.push(format!("HEAD answered {}; used GET instead", a.head.status));
             None
         }
-        Err(f @ (Failure::ConnectRefused | Failure::Resolve | Failure::Tls)) => return Err(err(f)),
+        Err(
+            f @ (Failure::ConnectRefused | Failure::Resolve | Failure::Tls(_) | Failure::Proxy(_)),
+        ) => return Err(err(f)),
         Err(f) => {
             notes.push(format!("HEAD failed ({f}); used GET instead"));
             None

@@ -15,10 +15,16 @@
 mod body;
 mod fault;
 mod http;
+mod proxy;
 mod resource;
 mod serve;
+#[cfg(feature = "tls")]
+mod tls;
 
+pub use proxy::{Proxy, ProxyEntry, ProxyKind, PROXY_ONLY_DOMAIN};
 pub use resource::{Fault, HeadMode, Resource};
+#[cfg(feature = "tls")]
+pub use tls::TlsFront;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;

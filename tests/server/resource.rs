@@ -83,6 +83,7 @@ pub struct Resource {
     /// `Authorization` header value every request must carry (else 401).
     pub(crate) basic_auth: Option<String>,
     pub(crate) whole_range_as_200: bool,
+    pub(crate) early_hints: bool,
     pub(crate) ranges: bool,
     pub(crate) length: bool,
     pub(crate) head: HeadMode,
@@ -145,6 +146,7 @@ impl Resource {
             served_encoding: None,
             basic_auth: None,
             whole_range_as_200: false,
+            early_hints: false,
             ranges: true,
             length: true,
             head: HeadMode::Normal,
@@ -246,6 +248,13 @@ impl Resource {
     /// `/range/N`, some CDNs); other ranges get their `206`.
     pub fn whole_range_as_200(mut self) -> Self {
         self.whole_range_as_200 = true;
+        self
+    }
+
+    /// Every GET/HEAD answer is preceded by `103 Early Hints` (RFC 8297), an informational
+    /// head the client must skip.
+    pub fn early_hints(mut self) -> Self {
+        self.early_hints = true;
         self
     }
 

@@ -366,6 +366,10 @@ fn serve_resource(r: &Reply, entry: &Arc<Entry>, mut keep: bool) -> io::Result<b
     }
     r.connection_header(&mut h, keep);
     let logged = r.log(h.status);
+    if res.early_hints {
+        let mut s = r.stream;
+        s.write_all(b"HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n")?;
+    }
     r.write_head(&h)?;
     if is_head {
         return Ok(keep);

@@ -29,6 +29,24 @@ pub struct HeaderArgs {
     /// Take credentials from this netrc file.
     #[arg(long, value_name = "FILE")]
     pub netrc_file: Option<PathBuf>,
+    /// Go through this proxy: http://, https://, socks4://, socks4a://, socks5:// or
+    /// socks5h:// (names resolved by the proxy), optionally with user:password@. "" = no
+    /// proxy. Default: config `proxy`, else http_proxy / https_proxy / all_proxy.
+    #[arg(long, value_name = "URL", value_parser = parse_proxy)]
+    pub proxy: Option<String>,
+    /// Hosts to reach without the proxy, comma-separated ('*' = all); default: NO_PROXY.
+    #[arg(long, value_name = "HOSTS")]
+    pub noproxy: Option<String>,
+    /// Trust the CA certificates in this PEM file (instead of the system's).
+    #[arg(long, value_name = "FILE")]
+    pub cacert: Option<PathBuf>,
+    /// Trust the CA certificates in this directory (OpenSSL hashed names).
+    #[arg(long, value_name = "DIR")]
+    pub capath: Option<PathBuf>,
+}
+
+fn parse_proxy(s: &str) -> Result<String, String> {
+    ddm_core::model::check_proxy(s)
 }
 
 impl HeaderArgs {
@@ -75,6 +93,33 @@ impl HeaderArgs {
         })
     }
 
+    /// `--proxy`, `--noproxy`, `--cacert`, `--capath`, with the paths checked and made
+    /// absolute (the runner may work from another directory).
+    pub fn network(&self) -> Result<ddm_core::model::Network, CliError> {
+        let path =
+            |p: &Option<PathBuf>, flag: &str, dir: bool| -> Result<Option<PathBuf>, CliError> {
+                let Some(p) = p else { return Ok(None) };
+                let abs = std::path::absolute(p)
+                    .map_err(|e| usage(format!("{flag} {}: {e}", p.display())))?;
+                let ok = if dir { abs.is_dir() } else { abs.is_file() };
+                if !ok {
+                    let what = if dir {
+                        "no such directory"
+                    } else {
+                        "no such file"
+                    };
+                    return Err(usage(format!("{flag} {}: {what}", p.display())));
+                }
+                Ok(Some(abs))
+            };
+        Ok(ddm_core::model::Network {
+            proxy: self.proxy.clone(),
+            noproxy: self.noproxy.clone(),
+            cacert: path(&self.cacert, "--cacert", false)?,
+            capath: path(&self.capath, "--capath", true)?,
+        })
+    }
+
     /// The request options these flags make, for `url`.
     pub fn http(
         &self,
@@ -84,7 +129,8 @@ impl HeaderArgs {
     ) -> Result<ddm_core::http::HttpOptions, CliError> {
         let mut o = ddm_core::http::HttpOptions::from_config(cfg, self.parse()?, insecure)
             .scoped_to(url)
-            .with_user(self.user()?.as_ref());
+            .with_user(self.user()?.as_ref())
+            .with_network(&self.network()?);
         o.netrc = self.netrc()?;
         Ok(o)
     }
@@ -181,6 +227,7 @@ impl JobOpts {
         let headers = self.headers.parse()?;
         let user = self.headers.user()?;
         let netrc = self.headers.netrc()?;
+        let network = self.headers.network()?;
         let checksums = match &self.checksum_file {
             None => Vec::new(),
             Some(f) => {
@@ -210,6 +257,7 @@ impl JobOpts {
                 checksums,
                 user,
                 netrc,
+                network,
                 ..JobSettings::default()
             },
         })

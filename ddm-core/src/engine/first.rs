@@ -105,7 +105,7 @@ pub fn open(
             Waited::Head(head) => {
                 worker.reply(Reply::Abort);
                 let _ = wait_done(ch.rx);
-                head.head.failure()
+                io.opts.explain(head.head.failure(), &head.url)
             }
             Waited::Done(Outcome::Failed(f)) => f,
             Waited::Done(_) => Failure::Other("the first request ended without an answer".into()),
@@ -159,7 +159,10 @@ pub fn open(
                 }
             }
             Decision::GiveUp => {
-                let msg = format!("{}: {failure}", crate::model::redact_url(&url));
+                let msg = match &failure {
+                    Failure::Proxy(m) => m.clone(),
+                    f => format!("{}: {f}", crate::model::redact_url(&url)),
+                };
                 return Err(NoHead::Failed(JobError::new(ErrorKind::Probe, msg)));
             }
         }

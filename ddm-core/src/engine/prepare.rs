@@ -70,7 +70,8 @@ pub fn changes(job: &Job, info: &RemoteInfo) -> Vec<String> {
 pub fn job_http(job: &Job, cfg: &Config) -> HttpOptions {
     let mut o = HttpOptions::from_config(cfg, job.settings.headers.clone(), job.settings.insecure)
         .scoped_to(&job.url)
-        .with_user(job.settings.user.as_ref());
+        .with_user(job.settings.user.as_ref())
+        .with_network(&job.settings.network);
     o.netrc = job.settings.netrc.clone();
     o
 }

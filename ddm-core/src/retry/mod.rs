@@ -80,8 +80,11 @@ pub enum Failure {
     Timeout,
     /// The body ended before all the expected bytes arrived.
     Partial,
-    /// Certificate or handshake failure. Final.
-    Tls,
+    /// Certificate or handshake failure, with curl's reason (self-signed, expired, wrong
+    /// host, unknown issuer). Final.
+    Tls(String),
+    /// The proxy refused, failed or wants credentials: the message names the proxy. Final.
+    Proxy(String),
     /// The server answered with an HTTP status that is not a success.
     Http {
         /// The status code.
@@ -112,7 +115,15 @@ impl std::fmt::Display for Failure {
             Failure::Reset => f.write_str("connection reset"),
             Failure::Timeout => f.write_str("no data received (stalled)"),
             Failure::Partial => f.write_str("the server closed the connection early"),
-            Failure::Tls => f.write_str("TLS certificate or handshake failure (use --insecure only if you trust the server)"),
+            Failure::Tls(why) if why.is_empty() => f.write_str(
+                "TLS certificate or handshake failure (use --insecure only if you trust the server)",
+            ),
+            Failure::Tls(why) => write!(
+                f,
+                "TLS failure: {why} (--cacert FILE names the CA to trust; --insecure only if \
+                 you trust the server)"
+            ),
+            Failure::Proxy(m) => f.write_str(m),
             Failure::Http { status, .. } => write!(f, "HTTP {status}{}", status_hint(*status)),
             Failure::InvalidResponse(m) => write!(f, "invalid response: {m}"),
             Failure::Storage(e) => write!(f, "{e}"),
@@ -217,7 +228,11 @@ pub fn is_retryable(f: &Failure) -> bool {
         | Failure::Partial
         | Failure::InvalidResponse(_) => true,
         Failure::Http { status, .. } => matches!(status, 408 | 429 | 500 | 502 | 503 | 504),
-        Failure::Tls | Failure::Storage(_) | Failure::Changed(_) | Failure::Other(_) => false,
+        Failure::Tls(_)
+        | Failure::Proxy(_)
+        | Failure::Storage(_)
+        | Failure::Changed(_)
+        | Failure::Other(_) => false,
     }
 }
 

@@ -36,7 +36,8 @@ fn classification_table() {
         (Failure::Reset, true, false),
         (Failure::Timeout, true, false),
         (Failure::Partial, true, false),
-        (Failure::Tls, false, false),
+        (Failure::Tls(String::new()), false, false),
+        (Failure::Proxy("proxy p: 407".into()), false, false),
         (
             Failure::InvalidResponse("bad Content-Range".into()),
             true,

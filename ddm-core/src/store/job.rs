@@ -125,6 +125,9 @@ pub struct JobSettings {
     pub user: Option<Credentials>,
     /// `--netrc` / `--netrc-file`.
     pub netrc: Option<Netrc>,
+    /// Proxy and trusted CAs for this job.
+    #[serde(flatten)]
+    pub network: crate::model::Network,
     /// Where the redirect chain started, when the job's URL is already a resolved one (HAR
     /// import): resolved again if the job's URL expires (403/410).
     pub origin_url: Option<String>,

@@ -536,6 +536,11 @@ fn finish(easy: &mut Easy2<Sink>, res: Result<(), curl::Error>) -> (Outcome, u64
             }
         }
     };
+    // A failure the proxy caused names the proxy, not the file.
+    let outcome = match (outcome, &sink.task) {
+        (Outcome::Failed(f), Some(t)) => Outcome::Failed(t.io.opts.explain(f, &sink.url)),
+        (o, _) => o,
+    };
     sink.task = None;
     (outcome, written, cut)
 }
