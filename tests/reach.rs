@@ -161,8 +161,14 @@ mod network {
             &["get", &direct, "-o", "d.bin", "--proxy", ""],
             &[("http_proxy", "http://127.0.0.1:9")],
         );
+        // Upper-case HTTP_PROXY can be set by a CGI request's `Proxy:` header ("httpoxy"):
+        // ignored for http, as curl does.
+        run(
+            &["get", &direct, "-o", "e.bin"],
+            &[("HTTP_PROXY", "http://127.0.0.1:9")],
+        );
         assert_eq!(p.log().len(), through, "{:?}", p.log());
-        for f in ["b.bin", "c.bin", "d.bin"] {
+        for f in ["b.bin", "c.bin", "d.bin", "e.bin"] {
             assert_same_file(&env.out().join(f), &body);
         }
     }
@@ -271,17 +277,14 @@ mod network {
         env.ok(&["get", &url, "--cacert", ca, "-c", "4", "-o", "b.bin"]);
         assert_same_file(&env.out().join("b.bin"), &body);
         assert!(s.log().iter().filter(|e| e.range.is_some()).count() >= 2);
-        // Through an HTTP proxy (CONNECT), with the CA from SSL_CERT_FILE.
+        // Through an HTTP proxy (CONNECT) named by HTTPS_PROXY, with the CA from SSL_CERT_FILE.
         let p = Proxy::start(ProxyKind::Http, None).unwrap();
-        let mut c = env.cmd(&[
-            "get",
-            &url,
-            "-o",
-            "c.bin",
-            "--proxy",
-            &format!("http://127.0.0.1:{}", p.port()),
-        ]);
-        let o = c.env("SSL_CERT_FILE", ca).output().unwrap();
+        let o = env
+            .cmd(&["get", &url, "-o", "c.bin"])
+            .env("SSL_CERT_FILE", ca)
+            .env("HTTPS_PROXY", format!("http://127.0.0.1:{}", p.port()))
+            .output()
+            .unwrap();
         assert!(o.status.success(), "{}", stderr(&o));
         assert_same_file(&env.out().join("c.bin"), &body);
         let target = format!("localhost:{}", front.port());
@@ -297,4 +300,46 @@ mod network {
         env.ok(&["get", &url, "--insecure", "-o", "d.bin"]);
         assert_same_file(&env.out().join("d.bin"), &body);
     }
+}
+
+#[test]
+fn a_tls_failure_says_what_is_wrong_with_the_certificate() {
+    use ddm_testserver::{Cert, TlsFront};
+    let s = Server::start().unwrap();
+    s.add("/t.bin", Resource::new(pattern(64 * 1024, 515)));
+    let env = Env::new();
+    std::fs::create_dir_all(env.home()).unwrap();
+    for (cert, why) in [
+        (Cert::SelfSigned, "self-signed"),
+        (Cert::Expired, "expired"),
+        (Cert::WrongHost, "localhost"),
+        (Cert::Good, "issuer"),
+    ] {
+        let front = TlsFront::start_with(s.port(), cert).unwrap();
+        let ca = env.home().join(format!("ca-{}.pem", front.port()));
+        std::fs::write(&ca, front.ca_pem()).unwrap();
+        // The CA is trusted where it signed, so each failure is the one named.
+        let mut args = vec![
+            "get".to_string(),
+            front.url("/t.bin"),
+            "-o".into(),
+            "t.bin".into(),
+        ];
+        if matches!(cert, Cert::Expired | Cert::WrongHost) {
+            args.extend(["--cacert".into(), ca.to_str().unwrap().into()]);
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let o = env.run(&args);
+        assert_eq!(o.status.code(), Some(1), "{cert:?}: {}", stderr(&o));
+        let err = stderr(&o);
+        assert!(
+            err.contains("TLS failure") && err.contains(why),
+            "{cert:?} should say {why:?}: {err}"
+        );
+        assert!(!env.out().join("t.bin").exists());
+    }
+    assert!(
+        s.log().is_empty(),
+        "no request went over a connection that failed its check"
+    );
 }

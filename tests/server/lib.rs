@@ -24,7 +24,7 @@ mod tls;
 pub use proxy::{Proxy, ProxyEntry, ProxyKind, PROXY_ONLY_DOMAIN};
 pub use resource::{Fault, HeadMode, Resource};
 #[cfg(feature = "tls")]
-pub use tls::TlsFront;
+pub use tls::{Cert, TlsFront};
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;

@@ -20,6 +20,19 @@ use openssl::x509::extension::{
 };
 use openssl::x509::{X509Name, X509};
 
+/// The certificate a [`TlsFront`] shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cert {
+    /// For `localhost` and 127.0.0.1, valid now, signed by the front's CA.
+    Good,
+    /// Signed by the CA, but its validity ended yesterday.
+    Expired,
+    /// Signed by the CA, for `other.example` only.
+    WrongHost,
+    /// For `localhost`, signed by its own key (no CA vouches for it).
+    SelfSigned,
+}
+
 /// A running TLS front on 127.0.0.1; it runs until the test process ends.
 #[derive(Debug)]
 pub struct TlsFront {
@@ -30,8 +43,13 @@ pub struct TlsFront {
 impl TlsFront {
     /// Terminate TLS on a new port and relay to `backend_port` on 127.0.0.1.
     pub fn start(backend_port: u16) -> io::Result<TlsFront> {
+        Self::start_with(backend_port, Cert::Good)
+    }
+
+    /// Like [`TlsFront::start`], with a certificate that is wrong in the given way.
+    pub fn start_with(backend_port: u16, cert: Cert) -> io::Result<TlsFront> {
         let (ca, ca_key) = make_ca().map_err(io::Error::other)?;
-        let (leaf, key) = make_leaf(&ca, &ca_key).map_err(io::Error::other)?;
+        let (leaf, key) = make_leaf(&ca, &ca_key, cert).map_err(io::Error::other)?;
         let mut b =
             SslAcceptor::mozilla_intermediate_v5(SslMethod::tls()).map_err(io::Error::other)?;
         b.set_private_key(&key).map_err(io::Error::other)?;
@@ -118,29 +136,49 @@ fn make_ca() -> Made<(X509, PKey<Private>)> {
     Ok((b.build(), key))
 }
 
-fn make_leaf(ca: &X509, ca_key: &PKey<Private>) -> Made<(X509, PKey<Private>)> {
+fn make_leaf(ca: &X509, ca_key: &PKey<Private>, cert: Cert) -> Made<(X509, PKey<Private>)> {
     let key = key()?;
     let mut b = X509::builder()?;
     b.set_version(2)?;
-    let (sn, from, to) = (
-        serial()?,
-        Asn1Time::days_from_now(0)?,
-        Asn1Time::days_from_now(2)?,
-    );
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let (from, to) = match cert {
+        Cert::Expired => (
+            Asn1Time::from_unix(now - 3 * 86400)?,
+            Asn1Time::from_unix(now - 86400)?,
+        ),
+        _ => (Asn1Time::days_from_now(0)?, Asn1Time::days_from_now(2)?),
+    };
+    let sn = serial()?;
     b.set_serial_number(&sn)?;
     let subject = name("localhost")?;
     b.set_subject_name(&subject)?;
-    b.set_issuer_name(ca.subject_name())?;
+    if cert == Cert::SelfSigned {
+        b.set_issuer_name(&subject)?;
+    } else {
+        b.set_issuer_name(ca.subject_name())?;
+    }
     b.set_pubkey(&key)?;
     b.set_not_before(&from)?;
     b.set_not_after(&to)?;
-    let san = SubjectAlternativeName::new()
-        .dns("localhost")
-        .ip("127.0.0.1")
-        .build(&b.x509v3_context(Some(ca), None))?;
+    let san = match cert {
+        Cert::WrongHost => SubjectAlternativeName::new()
+            .dns("other.example")
+            .build(&b.x509v3_context(Some(ca), None))?,
+        _ => SubjectAlternativeName::new()
+            .dns("localhost")
+            .ip("127.0.0.1")
+            .build(&b.x509v3_context(Some(ca), None))?,
+    };
     b.append_extension(san)?;
     b.append_extension(ExtendedKeyUsage::new().server_auth().build()?)?;
-    b.sign(ca_key, MessageDigest::sha256())?;
+    let signer = if cert == Cert::SelfSigned {
+        &key
+    } else {
+        ca_key
+    };
+    b.sign(signer, MessageDigest::sha256())?;
     Ok((b.build(), key))
 }
 
