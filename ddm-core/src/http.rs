@@ -32,6 +32,8 @@ pub struct HttpOptions {
     userinfo: Option<(String, String)>,
     /// A netrc file to take credentials from, per host.
     pub netrc: Option<crate::model::Netrc>,
+    /// Cookies from a cookies.txt file, each sent only where it applies.
+    pub cookies: Vec<crate::cookies::Cookie>,
     /// The proxy (`--proxy`, config `proxy`), or None for curl's environment variables
     /// (`http_proxy`, `HTTPS_PROXY`, `ALL_PROXY`, ...; upper-case `HTTP_PROXY` is ignored, as
     /// curl does against "httpoxy"). Its credentials are secret: shown as `u:***@`.
@@ -55,6 +57,7 @@ impl HttpOptions {
             scope: None,
             userinfo: None,
             netrc: None,
+            cookies: Vec::new(),
             proxy: cfg.proxy.clone(),
             noproxy: cfg.noproxy.clone(),
             cacert: cfg
@@ -329,14 +332,28 @@ pub fn target<H: Handler>(
         Some(u) => o.headers_for(u).collect(),
         None => o.headers.iter().filter(|h| !h.is_secret()).collect(),
     };
+    // One Cookie header (RFC 6265 §5.4): the user's -H Cookie (in scope) and the file's
+    // cookies that apply to this URL.
+    let mut cookie: Vec<String> = Vec::new();
     for h in headers {
-        // ddm owns these: identity encoding and its own ranges.
-        if !["accept-encoding", "range", "if-range"]
+        if h.name.eq_ignore_ascii_case("cookie") {
+            cookie.push(h.value.trim().to_string());
+        } else if !["accept-encoding", "range", "if-range"]
             .iter()
             .any(|n| h.name.eq_ignore_ascii_case(n))
         {
+            // ddm owns those: identity encoding and its own ranges.
             list.append(&h.wire())?;
         }
+    }
+    if let Some(c) = parsed
+        .as_ref()
+        .and_then(|u| crate::cookies::header_for(&o.cookies, u, crate::cookies::now()))
+    {
+        cookie.push(c);
+    }
+    if !cookie.is_empty() {
+        list.append(&format!("Cookie: {}", cookie.join("; ")))?;
     }
     list.append("Accept-Encoding: identity")?;
     for e in extra {
@@ -513,6 +530,7 @@ mod tests {
             scope: None,
             userinfo: None,
             netrc: None,
+            cookies: Vec::new(),
             proxy: None,
             noproxy: None,
             cacert: None,

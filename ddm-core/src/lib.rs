@@ -8,6 +8,7 @@
 pub mod bench;
 pub mod budget;
 pub mod config;
+pub mod cookies;
 pub mod engine;
 pub mod filename;
 pub mod har;

@@ -29,6 +29,10 @@ pub struct HeaderArgs {
     /// Take credentials from this netrc file.
     #[arg(long, value_name = "FILE")]
     pub netrc_file: Option<PathBuf>,
+    /// Send the cookies of a Netscape cookies.txt file (a browser export, curl -c), each only
+    /// where its domain, path and secure flag allow. Stored privately, never shown.
+    #[arg(long, value_name = "FILE")]
+    pub load_cookies: Option<PathBuf>,
     /// Go through this proxy: http://, https://, socks4://, socks4a://, socks5:// or
     /// socks5h:// (names resolved by the proxy), optionally with user:password@. "" = no
     /// proxy. Default: config `proxy`, else http_proxy / https_proxy / all_proxy.
@@ -93,6 +97,53 @@ impl HeaderArgs {
         })
     }
 
+    /// `--load-cookies`: the file's cookies, with a note on stderr about lines left out.
+    pub fn cookies(&self) -> Result<Vec<ddm_core::cookies::Cookie>, CliError> {
+        let Some(f) = &self.load_cookies else {
+            return Ok(Vec::new());
+        };
+        let text =
+            std::fs::read(f).map_err(|e| usage(format!("--load-cookies {}: {e}", f.display())))?;
+        let l = ddm_core::cookies::parse(&String::from_utf8_lossy(&text), ddm_core::cookies::now());
+        let mut left = Vec::new();
+        if l.expired > 0 {
+            left.push(format!("{} expired", l.expired));
+        }
+        if !l.malformed.is_empty() {
+            let lines: Vec<String> = l.malformed.iter().take(5).map(|n| n.to_string()).collect();
+            let more = if l.malformed.len() > 5 { ", ..." } else { "" };
+            left.push(format!(
+                "line{} {}{more} not in cookies.txt format",
+                if l.malformed.len() == 1 { "" } else { "s" },
+                lines.join(", ")
+            ));
+        }
+        if l.cookies.is_empty() {
+            let why = if left.is_empty() {
+                "no cookie lines".to_string()
+            } else {
+                left.join("; ")
+            };
+            return Err(usage(format!(
+                "--load-cookies {}: no usable cookies ({why}); expected the Netscape format \
+                 (domain, subdomains, path, secure, expiry, name, value, tab-separated), as \
+                 browsers' cookies.txt exports and curl -c write",
+                f.display()
+            )));
+        }
+        // Said once, though `add` with many URLs reads the file for each.
+        static NOTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+        if !left.is_empty() && !NOTED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+            eprintln!(
+                "note: {}: {} cookies loaded; left out: {}",
+                f.display(),
+                l.cookies.len(),
+                left.join("; ")
+            );
+        }
+        Ok(l.cookies)
+    }
+
     /// `--proxy`, `--noproxy`, `--cacert`, `--capath`, with the paths checked and made
     /// absolute (the runner may work from another directory).
     pub fn network(&self) -> Result<ddm_core::model::Network, CliError> {
@@ -132,6 +183,7 @@ impl HeaderArgs {
             .with_user(self.user()?.as_ref())
             .with_network(&self.network()?);
         o.netrc = self.netrc()?;
+        o.cookies = self.cookies()?;
         Ok(o)
     }
 }
@@ -228,6 +280,7 @@ impl JobOpts {
         let user = self.headers.user()?;
         let netrc = self.headers.netrc()?;
         let network = self.headers.network()?;
+        let cookies = self.headers.cookies()?;
         let checksums = match &self.checksum_file {
             None => Vec::new(),
             Some(f) => {
@@ -258,6 +311,7 @@ impl JobOpts {
                 user,
                 netrc,
                 network,
+                cookies,
                 ..JobSettings::default()
             },
         })

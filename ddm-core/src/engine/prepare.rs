@@ -73,6 +73,7 @@ pub fn job_http(job: &Job, cfg: &Config) -> HttpOptions {
         .with_user(job.settings.user.as_ref())
         .with_network(&job.settings.network);
     o.netrc = job.settings.netrc.clone();
+    o.cookies = job.settings.cookies.clone();
     o
 }
 

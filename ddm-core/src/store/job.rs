@@ -125,6 +125,9 @@ pub struct JobSettings {
     pub user: Option<Credentials>,
     /// `--netrc` / `--netrc-file`.
     pub netrc: Option<Netrc>,
+    /// `--load-cookies`: sent per request where each cookie's domain, path and secure flag
+    /// allow; never shown.
+    pub cookies: Vec<crate::cookies::Cookie>,
     /// Proxy and trusted CAs for this job.
     #[serde(flatten)]
     pub network: crate::model::Network,
