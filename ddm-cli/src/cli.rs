@@ -38,6 +38,7 @@ pub enum Command {
     Resume(cmd::resume::Args),
     Remove(cmd::remove::Args),
     Limit(cmd::limit::Args),
+    SetUrl(cmd::set_url::Args),
     Get(cmd::get::Args),
     Probe(cmd::probe::Args),
     ImportHar(cmd::import_har::Args),

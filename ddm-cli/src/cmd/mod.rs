@@ -14,6 +14,7 @@ pub mod probe;
 pub mod remove;
 pub mod resume;
 pub mod run;
+pub mod set_url;
 pub mod status;
 pub mod top;
 
@@ -31,6 +32,7 @@ pub fn dispatch(cli: Cli) -> CliResult<Code> {
         Command::Resume(a) => resume::run(g, a),
         Command::Remove(a) => remove::run(g, a),
         Command::Limit(a) => limit::run(g, a),
+        Command::SetUrl(a) => set_url::run(g, a),
         Command::Get(a) => get::run(g, a),
         Command::Probe(a) => probe::run(g, a),
         Command::ImportHar(a) => import_har::run(g, a),

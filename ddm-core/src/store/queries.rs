@@ -434,6 +434,32 @@ impl StoreTx<'_> {
         Ok(())
     }
 
+    /// Point a job at another URL serving the same file (`set-url`): its progress stays; the
+    /// validators become the new server's; a failed job is queued again.
+    pub fn set_url(
+        &self,
+        id: i64,
+        url: &str,
+        final_url: Option<&str>,
+        etag: Option<&str>,
+        last_modified: Option<&str>,
+    ) -> Result<()> {
+        let n = self
+            .tx
+            .execute(
+                "UPDATE jobs SET url = ?2, final_url = ?3, etag = ?4, last_modified = ?5, \
+                 error = NULL, error_kind = NULL, \
+                 state = CASE WHEN state = 'failed' THEN 'queued' ELSE state END, \
+                 updated_at = ?6 WHERE id = ?1",
+                params![id, url, final_url, etag, last_modified, now()],
+            )
+            .map_err(|e| self.err(e))?;
+        if n == 0 {
+            return Err(StoreError::NotFound(id));
+        }
+        Ok(())
+    }
+
     /// Forget all progress, remote metadata and the created file (`resume --restart`).
     pub fn reset_progress(&self, id: i64) -> Result<()> {
         self.tx
