@@ -169,3 +169,67 @@ fn malformed_files_are_one_line_errors_naming_the_file() {
     }
     assert!(env.jobs().is_empty());
 }
+
+#[test]
+fn the_same_file_from_two_hosts_is_one_download_with_a_mirror() {
+    use ddm_testserver::{pattern, Resource, Server};
+    let a = Server::start().unwrap();
+    let b = Server::start().unwrap();
+    let size = 8usize << 20;
+    let body = pattern(size, 540);
+    a.add(
+        "/dl/pkg.tar",
+        Resource::new(body.clone()).etag("\"p\"").rate(2 << 20),
+    );
+    b.add(
+        "/mirror/pkg.tar",
+        Resource::new(body.clone()).etag("\"p\"").rate(2 << 20),
+    );
+    let env = Env::new();
+    let entry = |url: &str| {
+        chrome_entry(
+            url,
+            200,
+            &[("user-agent", UA)],
+            &[
+                ("content-type", "application/x-tar"),
+                ("content-length", &size.to_string()),
+            ],
+            "",
+            "application/x-tar",
+            size as i64,
+        )
+    };
+    let har = write_har(
+        &env,
+        "retry.har",
+        &chrome_har(vec![
+            entry(&a.url("/dl/pkg.tar")),
+            entry(&b.url("/mirror/pkg.tar")),
+        ]),
+    );
+    let o = env.run(&["import-har", s(&har), "-c", "4"]);
+    assert!(o.status.success(), "one file, not a choice: {}", stderr(&o));
+    let id = parse_id(&stdout(&o));
+    let job = stored(&env, id);
+    let (main, mirror) = if job.url.contains("/dl/") {
+        (a.url("/dl/pkg.tar"), b.url("/mirror/pkg.tar"))
+    } else {
+        (b.url("/mirror/pkg.tar"), a.url("/dl/pkg.tar"))
+    };
+    assert_eq!(job.url, main);
+    assert_eq!(job.settings.mirrors, vec![mirror.clone()]);
+    assert!(
+        stderr(&o).contains(&format!("mirror: {mirror}")),
+        "{}",
+        stderr(&o)
+    );
+    let o = env.run(&["run"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_same_file(&env.out().join("pkg.tar"), &body);
+    let served = |s: &Server| s.log().iter().map(|e| e.body_bytes).sum::<u64>();
+    assert!(
+        served(&a) > 0 && served(&b) > 0,
+        "both hosts served part of it"
+    );
+}

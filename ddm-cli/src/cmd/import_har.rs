@@ -83,7 +83,16 @@ pub fn run(g: &Global, a: Args) -> CliResult {
         }
     };
 
-    let (job, captured) = build_job(&a.opts, &chosen)?;
+    let (mut job, captured) = build_job(&a.opts, &chosen)?;
+    // The same file fetched from other hosts in the capture: mirrors of the job.
+    for m in har::mirrors_of(&analysis, &chosen) {
+        if let Ok(u) = ddm_core::urls::parse_http_url(&m) {
+            let u = u.to_string();
+            if u != job.url && !job.settings.mirrors.contains(&u) {
+                job.settings.mirrors.push(u);
+            }
+        }
+    }
     let secrets: Vec<&str> = job.settings.headers[..captured]
         .iter()
         .filter(|h| h.is_secret())
@@ -192,6 +201,9 @@ fn print_summary(id: i64, job: &NewJob, c: &Candidate) {
     if let Some(o) = &job.settings.origin_url {
         eprintln!("  first URL: {o} (resolved again if the link expires)");
     }
+    for m in &job.settings.mirrors {
+        eprintln!("  mirror: {m} (the same file in the capture)");
+    }
     eprintln!("  {}", carried(&job.settings.headers));
 }
 
@@ -201,6 +213,9 @@ fn print_dry_run(job: &NewJob, captured: usize, c: &Candidate) {
     match &job.settings.origin_url {
         Some(o) => outln!("  first url:  {o} (resolved again if the link expires)"),
         None => outln!("  first url:  the same (no redirect)"),
+    }
+    for m in &job.settings.mirrors {
+        outln!("  mirror:     {m} (the same file in the capture)");
     }
     let name = match &job.file_name {
         Some(n) => printable(n),

@@ -219,6 +219,11 @@ pub struct JobOpts {
     /// output, or BSD `SHA256 (name) = hex`), picked by the file's final name.
     #[arg(long, value_name = "FILE", conflicts_with = "checksum")]
     pub checksum_file: Option<PathBuf>,
+    /// Another URL of the same file (repeatable): segments are spread across all sources by
+    /// measured speed; a mirror serving another file (size, ETag, Last-Modified) or failing
+    /// is dropped with a note. Credentials stay with the main URL's host.
+    #[arg(long = "mirror", value_name = "URL")]
+    pub mirrors: Vec<String>,
 }
 
 impl JobOpts {
@@ -229,6 +234,18 @@ impl JobOpts {
             None => std::env::current_dir()
                 .map_err(|e| usage(format!("cannot read the current directory: {e}")))?,
         };
+        if many && !self.mirrors.is_empty() {
+            return Err(usage(
+                "--mirror names another source of one file but several URLs were given; add \
+                 each file with its mirrors in its own command",
+            ));
+        }
+        let mut mirrors: Vec<String> = Vec::new();
+        for m in parse_urls(&self.mirrors)? {
+            if m != url && !mirrors.contains(&m) {
+                mirrors.push(m);
+            }
+        }
         if many && self.checksum.is_some() {
             return Err(usage(
                 "--checksum names one file but several URLs were given; add them one by one",
@@ -312,6 +329,7 @@ impl JobOpts {
                 netrc,
                 network,
                 cookies,
+                mirrors,
                 ..JobSettings::default()
             },
         })

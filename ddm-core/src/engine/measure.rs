@@ -70,6 +70,7 @@ pub fn measure(
         size: info.size,
         etag: info.etag.clone(),
         last_modified: info.last_modified.clone(),
+        mirrors: Vec::new(),
         connections: if ranged { connections } else { 1 },
         adaptive: false,
         capped: false,

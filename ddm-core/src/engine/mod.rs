@@ -303,6 +303,7 @@ fn run_inner(
         size,
         etag: prep.info.etag.clone(),
         last_modified: prep.info.last_modified.clone(),
+        mirrors: job.settings.mirrors.clone(),
         connections: prep.connections,
         adaptive: prep.adaptive,
         capped: prep.capped,

@@ -28,7 +28,7 @@ mod scan;
 mod tests;
 
 pub use model::{Content, Cookie, Entry, Har, Header, Request, Response};
-pub use pick::{pick, Pick, PickError, AUTO_MARGIN};
+pub use pick::{mirrors_of, pick, same_file, Pick, PickError, AUTO_MARGIN};
 pub use scan::candidates;
 
 /// Why a file could not be read as a HAR capture.

@@ -85,6 +85,48 @@ impl fmt::Debug for PickError {
     }
 }
 
+/// The file name a candidate would be saved under (Content-Disposition, else the URL's last
+/// path segment), for telling whether two URLs serve the same file.
+fn file_name(c: &Candidate) -> Option<String> {
+    c.content_disposition
+        .as_deref()
+        .and_then(crate::filename::from_content_disposition)
+        .or_else(|| crate::filename::from_url(&url::Url::parse(&c.final_url).ok()?))
+}
+
+/// Are `a` and `b` the same file from two URLs: the same known, non-zero size and the same
+/// file name?
+pub fn same_file(a: &Candidate, b: &Candidate) -> bool {
+    a.final_url != b.final_url
+        && a.size.is_some_and(|s| s > 0)
+        && a.size == b.size
+        && file_name(a).is_some()
+        && file_name(a) == file_name(b)
+}
+
+/// Candidates with the copies of an earlier one left out (best first stays first).
+fn distinct(list: &[Candidate]) -> Vec<&Candidate> {
+    let mut out: Vec<&Candidate> = Vec::new();
+    for c in list {
+        if !out.iter().any(|o| same_file(o, c)) {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The other URLs of the chosen file in the capture (the same file from other hosts), in
+/// capture ranking order: mirrors for the job.
+pub fn mirrors_of(analysis: &Analysis, chosen: &Candidate) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for c in &analysis.candidates {
+        if same_file(chosen, c) && !out.contains(&c.final_url) {
+            out.push(c.final_url.clone());
+        }
+    }
+    out
+}
+
 /// Chooses one candidate as `how` says.
 pub fn pick(analysis: &Analysis, how: &Pick) -> Result<Candidate, PickError> {
     let list = &analysis.candidates;
@@ -94,9 +136,10 @@ pub fn pick(analysis: &Analysis, how: &Pick) -> Result<Candidate, PickError> {
         });
     }
     match how {
-        Pick::Auto => match list.as_slice() {
-            [only] => Ok(only.clone()),
-            [best, second, ..] if best.score - second.score >= AUTO_MARGIN => Ok(best.clone()),
+        // The same file fetched from several hosts (a mirror retry) is one choice, not many.
+        Pick::Auto => match distinct(list).as_slice() {
+            [only] => Ok((*only).clone()),
+            [best, second, ..] if best.score - second.score >= AUTO_MARGIN => Ok((*best).clone()),
             _ => Err(PickError::Ambiguous(list.clone())),
         },
         Pick::Index(n) => {

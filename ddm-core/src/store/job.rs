@@ -128,6 +128,8 @@ pub struct JobSettings {
     /// `--load-cookies`: sent per request where each cookie's domain, path and secure flag
     /// allow; never shown.
     pub cookies: Vec<crate::cookies::Cookie>,
+    /// Other URLs of the same file (`--mirror`): segments are spread across all sources.
+    pub mirrors: Vec<String>,
     /// Proxy and trusted CAs for this job.
     #[serde(flatten)]
     pub network: crate::model::Network,

@@ -56,6 +56,11 @@ impl Coordinator<'_> {
             self.slots[i] = Slot::new(Segment::new(0, end));
             self.slots[i].attempts = attempts;
         }
+        // With mirrors, a source that cannot serve the file is dropped and the range goes on
+        // from the others.
+        if let Some(handled) = self.source_failed(i, &f, bytes) {
+            return handled;
+        }
         // Expired signed links answer 403 or 410 (some providers 400); a moved file answers
         // a redirect, which transfers never follow themselves.
         if let Failure::Http {
@@ -205,6 +210,7 @@ impl Coordinator<'_> {
             )));
         }
         self.p.url = info.final_url.clone();
+        self.sources[0].url = info.final_url.clone();
         self.url_gen += 1;
         self.record.moved(&info.final_url);
         let now = Instant::now();

@@ -11,6 +11,7 @@
 
 mod failure;
 mod schedule;
+mod sources;
 
 use super::coverage::Coverage;
 use super::governor::Governor;
@@ -131,6 +132,8 @@ pub enum Stop {
 struct Slot {
     seg: Arc<Segment>,
     worker: Option<usize>,
+    /// The source (index into `sources`) of the current or last attempt.
+    source: usize,
     /// Which URL generation the current attempt used (see `reresolve`).
     url_gen: u32,
     /// Where the current attempt started (bytes past it mean the connection is receiving).
@@ -154,6 +157,7 @@ impl Slot {
         Slot {
             seg,
             worker: None,
+            source: 0,
             url_gen: 0,
             attempt_start: 0,
             attempts: 0,
@@ -186,6 +190,8 @@ pub struct Params<'a> {
     pub size: Option<u64>,
     pub etag: Option<String>,
     pub last_modified: Option<String>,
+    /// Other URLs of the same file (`--mirror`); used only with ranges.
+    pub mirrors: Vec<String>,
     /// The most connections (`-c`, the host policy or the config).
     pub connections: usize,
     /// Start small and grow by measured gain (the count is ddm's to choose).
@@ -211,6 +217,10 @@ pub struct Coordinator<'a> {
     obs: &'a mut dyn Observer,
     io: Arc<JobIo>,
     origin: Option<Origin>,
+    /// The job's URL and its mirrors (see `sources.rs`).
+    sources: Vec<sources::Source>,
+    /// The source each worker's current or last attempt went to.
+    worker_source: Vec<usize>,
     pub pieces: Option<PieceMap>,
     written: Coverage,
     slots: Vec<Slot>,
@@ -336,6 +346,11 @@ impl<'a> Coordinator<'a> {
         let rng = (std::process::id() as u64) << 32 ^ p.job_id as u64 ^ 0x9e37_79b9_7f4a_7c15;
         let origin = Origin::parse(&p.url);
         let worker_speed = vec![0.0; workers.len()];
+        let mut sources = vec![sources::Source::new(&p.url)];
+        sources.extend(p.mirrors.iter().map(|m| sources::Source::new(m)));
+        // The first answer's connection works on the job's URL.
+        sources[0].busy = busy;
+        let worker_source = vec![0; workers.len()];
         Coordinator {
             p,
             record,
@@ -343,6 +358,8 @@ impl<'a> Coordinator<'a> {
             obs,
             io,
             origin,
+            sources,
+            worker_source,
             pieces,
             written,
             slots,
@@ -372,6 +389,13 @@ impl<'a> Coordinator<'a> {
 
     /// Work until the download is complete or must stop; always ends with a checkpoint.
     pub fn run(&mut self) -> Stop {
+        if self.sources.len() > 1 && self.p.mode != Mode::Range {
+            self.obs.event(Event::Note(
+                "mirrors not used: the server does not serve byte ranges, so the file comes \
+                 in one stream from the job's URL"
+                    .into(),
+            ));
+        }
         let mut last_control = Instant::now();
         let mut last_progress = Instant::now() - PROGRESS_EVERY;
         let mut last_sample = Instant::now();
@@ -441,6 +465,12 @@ impl<'a> Coordinator<'a> {
         }
         let p = self.progress();
         self.obs.event(Event::Progress(&p));
+        if let Some(s) = self.source_summary() {
+            tracing::info!(job = self.p.job_id, "{s}");
+            if stop == Stop::Complete {
+                self.obs.event(Event::Note(s));
+            }
+        }
         stop
     }
 
@@ -487,6 +517,8 @@ impl<'a> Coordinator<'a> {
         if let Some(t) = r.ttfb {
             self.stats.ttfb.push(t);
         }
+        let src = self.worker_source.get(r.worker).copied().unwrap_or(0);
+        self.source_report(src, r.bytes, r.elapsed.as_secs_f64());
         if r.bytes >= 64 * 1024 {
             let secs = r.elapsed.as_secs_f64().max(1e-3);
             if let Some(v) = self.worker_speed.get_mut(r.worker) {
@@ -511,7 +543,8 @@ impl<'a> Coordinator<'a> {
                 s.kept_for = None;
             }
         }
-        self.ctl.connections.give(self.origin.as_ref());
+        let src = self.worker_source.get(r.worker).copied().unwrap_or(0);
+        self.give_source(src);
         let i = self.slots.iter().position(|s| s.worker == Some(r.worker))?;
         self.slots[i].worker = None;
         match &r.outcome {

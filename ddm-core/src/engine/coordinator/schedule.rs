@@ -27,9 +27,10 @@ impl Coordinator<'_> {
         // Resting workers still count: a new connection now would exceed the server's cap.
         let limit = self.gov.target();
         while self.busy + self.cooling.len() < limit {
-            if !self.ctl.connections.try_take(self.origin.as_ref()) {
-                return; // other jobs use the global budget: wait for a unit
-            }
+            // The fastest source with a free connection unit (other jobs use the budget too).
+            let Some(src) = self.take_source() else {
+                return;
+            };
             // 1. An unassigned segment whose retry time has come (a segment kept for the
             // connection that carries the one before it goes to that connection only).
             let next = self.idle.last().copied();
@@ -46,7 +47,7 @@ impl Coordinator<'_> {
                 None => match self.steal() {
                     Some(i) => i,
                     None => {
-                        self.ctl.connections.give(self.origin.as_ref());
+                        self.give_source(src);
                         return;
                     }
                 },
@@ -57,7 +58,11 @@ impl Coordinator<'_> {
                 reports: self.tx.clone(),
                 worker: w,
                 seg: self.slots[i].seg.clone(),
-                url: self.p.url.clone(),
+                url: if src == 0 {
+                    self.p.url.clone()
+                } else {
+                    self.sources[src].url.clone()
+                },
                 mode: self.p.mode,
                 // A stream without ranges starts over from 0 and keeps nothing of before: it
                 // is checked against nothing (dynamic content may change its length).
@@ -73,6 +78,7 @@ impl Coordinator<'_> {
             let slot = &mut self.slots[i];
             slot.seg.resume();
             slot.worker = Some(w);
+            slot.source = src;
             slot.url_gen = url_gen;
             slot.attempt_start = slot.seg.span().claimed;
             slot.last_pos = slot.seg.span().claimed;
@@ -80,6 +86,8 @@ impl Coordinator<'_> {
             slot.speed = 0.0;
             slot.receiving_since = None;
             self.busy += 1;
+            self.sources[src].busy += 1;
+            self.worker_source[w] = src;
             if let Some(h) = &self.workers[w] {
                 h.give(task);
             }
@@ -145,6 +153,7 @@ impl Coordinator<'_> {
         }
         let id = self.workers.len();
         self.worker_speed.push(0.0);
+        self.worker_source.push(0);
         self.workers
             .push(Some(self.ctl.pool.checkout(self.origin.as_ref())));
         id

@@ -1,0 +1,204 @@
+//! Sources of one download: the job's URL (source 0, the reference: its first answer fixed
+//! the size and validators every other answer is checked against) and its mirrors
+//! (`--mirror`). Each new request goes to the source whose connections are measured fastest
+//! (a source not measured yet is tried first), within its host's share of the connection
+//! budget. A mirror that serves another file (size, ETag, Last-Modified), answers with a
+//! final error or keeps failing without delivering is dropped with a note, and its ranges go
+//! to the others; the job's URL is dropped too when it fails for good while a mirror still
+//! serves the file.
+
+use super::{Coordinator, Stop};
+use crate::engine::Event;
+use crate::model::{redact_url, Origin};
+use crate::retry::{self, Failure};
+use std::time::Instant;
+
+/// Failed attempts in a row, without a byte delivered, that drop a mirror.
+const STRIKES: u32 = 3;
+
+pub(super) struct Source {
+    pub url: String,
+    pub origin: Option<Origin>,
+    pub dropped: bool,
+    /// Per-connection speed of its recent attempts (bytes/s, smoothed); 0 = not measured.
+    pub speed: f64,
+    /// Connections working on it now.
+    pub busy: usize,
+    pub strikes: u32,
+    /// Body bytes it delivered.
+    pub bytes: u64,
+}
+
+impl Source {
+    pub fn new(url: &str) -> Source {
+        Source {
+            url: url.to_string(),
+            origin: Origin::parse(url),
+            dropped: false,
+            speed: 0.0,
+            busy: 0,
+            strikes: 0,
+            bytes: 0,
+        }
+    }
+}
+
+/// Does this failure mean the source cannot serve this file at all?
+fn fatal(f: &Failure) -> bool {
+    match f {
+        Failure::Changed(_)
+        | Failure::InvalidResponse(_)
+        | Failure::Tls(_)
+        | Failure::Resolve
+        | Failure::Proxy(_) => true,
+        Failure::Http { .. } => !retry::is_retryable(f),
+        _ => false,
+    }
+}
+
+impl Coordinator<'_> {
+    fn alive(&self) -> usize {
+        self.sources.iter().filter(|s| !s.dropped).count()
+    }
+
+    /// What a source's connections deliver each: measured now, else from its last attempts.
+    fn source_speed(&self, src: usize) -> Option<f64> {
+        let live: Vec<f64> = self
+            .slots
+            .iter()
+            .filter(|s| s.source == src && s.worker.is_some() && s.speed > 0.0)
+            .map(|s| s.speed)
+            .collect();
+        if !live.is_empty() {
+            return Some(live.iter().sum::<f64>() / live.len() as f64);
+        }
+        let s = &self.sources[src];
+        (s.speed > 0.0).then_some(s.speed)
+    }
+
+    /// Take a connection unit for the best source that has one free; returns the source.
+    pub(super) fn take_source(&mut self) -> Option<usize> {
+        let ranged = self.p.mode == crate::transfer::Mode::Range && self.p.limit.is_none();
+        let mut order: Vec<(usize, f64)> = (0..if ranged { self.sources.len() } else { 1 })
+            .filter(|&s| !self.sources[s].dropped || self.alive() == 0)
+            .map(|s| {
+                let rank = match self.source_speed(s) {
+                    Some(v) => v,
+                    // Not measured and not tried: try it first.
+                    None if self.sources[s].busy == 0 => f64::INFINITY,
+                    None => -1.0,
+                };
+                (s, rank)
+            })
+            .collect();
+        order.sort_by(|a, b| {
+            b.1.total_cmp(&a.1)
+                .then(self.sources[a.0].busy.cmp(&self.sources[b.0].busy))
+                .then(a.0.cmp(&b.0))
+        });
+        order.into_iter().map(|(s, _)| s).find(|&s| {
+            self.ctl
+                .connections
+                .try_take(self.sources[s].origin.as_ref())
+        })
+    }
+
+    /// The connection unit of `src` is free again.
+    pub(super) fn give_source(&mut self, src: usize) {
+        let s = &mut self.sources[src];
+        s.busy = s.busy.saturating_sub(1);
+        self.ctl.connections.give(s.origin.as_ref());
+    }
+
+    /// Account for one attempt on `src`.
+    pub(super) fn source_report(&mut self, src: usize, bytes: u64, secs: f64) {
+        let s = &mut self.sources[src];
+        s.bytes += bytes;
+        if bytes >= 64 * 1024 {
+            let v = bytes as f64 / secs.max(1e-3);
+            s.speed = if s.speed == 0.0 {
+                v
+            } else {
+                0.5 * s.speed + 0.5 * v
+            };
+            s.strikes = 0;
+        }
+    }
+
+    /// A failure on a source while others remain: drop the source if it cannot serve the
+    /// file, and give the range to the others at once. `Some(_)` when handled here.
+    pub(super) fn source_failed(
+        &mut self,
+        i: usize,
+        f: &Failure,
+        bytes: u64,
+    ) -> Option<Option<Stop>> {
+        let src = self.slots[i].source;
+        if self.sources.len() < 2 {
+            return None;
+        }
+        if self.sources[src].dropped && self.alive() > 0 {
+            // An attempt still running when its source was dropped.
+            self.slots[i].not_before = Instant::now();
+            return Some(None);
+        }
+        if self.alive() < 2 {
+            return None;
+        }
+        if bytes == 0 {
+            self.sources[src].strikes += 1;
+        }
+        // The job's URL answering 403/410/3xx is an expired or moved link: resolved again,
+        // not dropped.
+        let relink = src == 0
+            && matches!(
+                f,
+                Failure::Http {
+                    status: 300..=399 | 400 | 403 | 410,
+                    ..
+                }
+            );
+        let hopeless = fatal(f) || (src != 0 && self.sources[src].strikes >= STRIKES);
+        if relink || !hopeless {
+            return None;
+        }
+        self.sources[src].dropped = true;
+        let left = self.alive();
+        let what = if src == 0 { "the job's URL" } else { "mirror" };
+        self.obs.event(Event::Note(format!(
+            "{what} {} dropped ({f}); continuing from {left} other source{}",
+            redact_url(&self.sources[src].url),
+            if left == 1 { "" } else { "s" }
+        )));
+        self.slots[i].not_before = Instant::now();
+        self.slots[i].attempts = 0;
+        Some(None)
+    }
+
+    /// How much each source delivered, for the end of a download with mirrors.
+    pub(super) fn source_summary(&self) -> Option<String> {
+        if self.sources.len() < 2 || self.p.mode != crate::transfer::Mode::Range {
+            return None;
+        }
+        let parts: Vec<String> = self
+            .sources
+            .iter()
+            .map(|s| {
+                let host = s
+                    .origin
+                    .as_ref()
+                    .map_or(s.url.clone(), |o| format!("{}:{}", o.host, o.port));
+                format!(
+                    "{host} {}{}",
+                    mib(s.bytes),
+                    if s.dropped { " (dropped)" } else { "" }
+                )
+            })
+            .collect();
+        Some(format!("received from: {}", parts.join(", ")))
+    }
+}
+
+fn mib(n: u64) -> String {
+    format!("{:.1} MiB", n as f64 / (1u64 << 20) as f64)
+}
