@@ -217,3 +217,25 @@ fn completions_and_the_man_page_come_from_the_verbs() {
     let man = env.ok(&["man"]);
     assert!(man.contains(".TH") && man.contains("get"), "{man}");
 }
+
+#[test]
+fn status_shows_the_connections_a_running_job_has_open() {
+    let server = Server::start().unwrap();
+    let body = pattern(16 << 20, 61);
+    server.add("/c.bin", Resource::new(body.clone()).rate(1 << 20));
+    let env = Env::new();
+    env.ok(&["add", &server.url("/c.bin"), "-c", "3", "-q"]);
+    let mut runner = env.spawn(&["run"]);
+    let open = wait_for(Duration::from_secs(20), "connections shown", || {
+        env.job(1)["connections"].as_u64().filter(|&n| n == 3)
+    });
+    assert_eq!(open, 3);
+    let top = env.ok(&["top"]);
+    assert!(top.contains("CONN"), "{top}");
+    env.ok(&["pause", "1"]);
+    wait_child(&mut runner, Duration::from_secs(10));
+    assert!(
+        env.job(1)["connections"].is_null(),
+        "not running: none open"
+    );
+}

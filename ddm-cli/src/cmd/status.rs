@@ -18,8 +18,8 @@ pub struct Args {
     /// Only this job.
     #[arg(value_name = "ID")]
     pub id: Option<i64>,
-    /// JSON array of job objects (id, state, url, final_url, path, size, bytes_done, speed,
-    /// error, error_kind, hint).
+    /// JSON array of job objects (id, state, url, final_url, path, size, bytes_done, speed and
+    /// connections while running, error, error_kind, hint).
     #[arg(long, conflicts_with = "watch")]
     pub json: bool,
     /// A live view of the whole queue, refreshed in place (the same as `ddm top`).
@@ -64,6 +64,7 @@ pub fn to_json(j: &Job, runner_alive: bool) -> serde_json::Value {
         "size": j.size,
         "bytes_done": j.bytes_done,
         "speed": if running { j.speed } else { None },
+        "connections": if running { j.conns } else { None },
         "error": err.map(|e| e.message.as_str()),
         "error_kind": err.map(|e| e.kind.as_str()),
         "hint": err.map(|e| hint(e.kind, j.id)),

@@ -26,8 +26,8 @@ use std::time::{Duration, Instant};
 
 /// Watch every job live, refreshed in place; keys pause, resume and remove jobs.
 ///
-/// Shows each job's id, state, progress, bytes, speed, ETA, connections (CONN: the count the
-/// job asked for with `-c`, blank when ddm chooses) and name. Keys: up/down (or j/k) select a
+/// Shows each job's id, state, progress, bytes, speed, ETA, connections (CONN: open now while
+/// it runs; otherwise the count asked for with `-c`, blank when ddm chooses) and name. Keys: up/down (or j/k) select a
 /// job, `p` pauses it, `r` resumes it, `d` removes it (after a y/n question; its `.part` file
 /// is deleted, a finished file stays), `q`, Esc or Ctrl-C quit. Works while `ddm run` or
 /// `ddm get` work in other terminals. When stdout is not a terminal, prints the table once.

@@ -21,8 +21,15 @@ pub struct Asked {
 }
 
 pub trait Checkpointer {
-    /// Commit durable progress: the bitmap, the bytes it claims and the current speed.
-    fn save(&mut self, bitmap: &[u8], done: u64, speed: Option<u64>) -> Result<(), JobError>;
+    /// Commit durable progress: the bitmap, the bytes it claims, the current speed and open
+    /// connections.
+    fn save(
+        &mut self,
+        bitmap: &[u8],
+        done: u64,
+        speed: Option<u64>,
+        conns: Option<u32>,
+    ) -> Result<(), JobError>;
     /// The download URL moved (a signed link resolved again).
     fn moved(&mut self, final_url: &str);
     /// Pause, remove, Ctrl-C and rate limits.
@@ -34,7 +41,7 @@ pub trait Checkpointer {
 pub struct NoRecord;
 
 impl Checkpointer for NoRecord {
-    fn save(&mut self, _: &[u8], _: u64, _: Option<u64>) -> Result<(), JobError> {
+    fn save(&mut self, _: &[u8], _: u64, _: Option<u64>, _: Option<u32>) -> Result<(), JobError> {
         Ok(())
     }
     fn moved(&mut self, _: &str) {}
@@ -78,9 +85,15 @@ pub fn poll_stop(store: Option<&Store>, job: i64, ctl: &Control) -> Option<Stop>
 }
 
 impl Checkpointer for JobRecord<'_> {
-    fn save(&mut self, bitmap: &[u8], done: u64, speed: Option<u64>) -> Result<(), JobError> {
+    fn save(
+        &mut self,
+        bitmap: &[u8],
+        done: u64,
+        speed: Option<u64>,
+        conns: Option<u32>,
+    ) -> Result<(), JobError> {
         self.store
-            .checkpoint(self.job, bitmap, done, speed)
+            .checkpoint(self.job, bitmap, done, speed, conns)
             .map_err(store_error)
     }
     fn moved(&mut self, final_url: &str) {

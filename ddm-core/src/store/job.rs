@@ -160,6 +160,8 @@ pub struct Job {
     pub updated_at: i64,
     /// Bytes per second at the last checkpoint, while running.
     pub speed: Option<u64>,
+    /// Connections open at the last checkpoint of a running job.
+    pub conns: Option<u32>,
     /// The `.part` file this job created (and, after the rename, its finished file).
     pub part_id: Option<FileId>,
 }

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 const JOB_COLUMNS: &str = "id, url, final_url, dest_dir, file_name, name_fixed, size, etag, \
      last_modified, ranges, piece_size, bitmap, state, error, error_kind, settings, bytes_done, \
-     created_at, updated_at, speed, part_dev, part_ino, part_born";
+     created_at, updated_at, speed, conns, part_dev, part_ino, part_born";
 
 /// `?, ?, ?` for a list of `n` parameters.
 fn placeholders(n: usize) -> String {
@@ -122,7 +122,7 @@ impl Store {
     pub fn recover_running(&mut self) -> Result<usize> {
         self.conn
             .execute(
-                "UPDATE jobs SET state = 'queued', speed = NULL, updated_at = ?1 \
+                "UPDATE jobs SET state = 'queued', speed = NULL, conns = NULL, updated_at = ?1 \
                  WHERE state = 'running'",
                 [now()],
             )
@@ -160,7 +160,7 @@ impl Store {
                 return Err(StoreError::NotFound(id));
             }
             let sql = format!(
-                "UPDATE jobs SET state = ?, error = NULL, error_kind = NULL, speed = NULL, \
+                "UPDATE jobs SET state = ?, error = NULL, error_kind = NULL, speed = NULL, conns = NULL, \
                  updated_at = ? WHERE id = ? AND state IN ({}) RETURNING id",
                 placeholders(from.len())
             );
@@ -199,7 +199,7 @@ impl Store {
         let n = self
             .conn
             .execute(
-                "UPDATE jobs SET state = ?2, error = ?3, error_kind = ?4, speed = NULL, \
+                "UPDATE jobs SET state = ?2, error = ?3, error_kind = ?4, speed = NULL, conns = NULL, \
                  updated_at = ?5 WHERE id = ?1 AND state = 'running'",
                 params![
                     id,
@@ -221,7 +221,7 @@ impl Store {
             .conn
             .execute(
                 "UPDATE jobs SET state = 'done', error = NULL, error_kind = NULL, \
-                 file_name = ?2, size = ?3, bytes_done = ?3, speed = NULL, updated_at = ?4 \
+                 file_name = ?2, size = ?3, bytes_done = ?3, speed = NULL, conns = NULL, updated_at = ?4 \
                  WHERE id = ?1",
                 params![id, file_name, size as i64, now()],
             )
@@ -251,24 +251,27 @@ impl Store {
     }
 
     /// Durable progress: the bitmap (already backed by fdatasync'ed data) and its byte count.
-    /// `speed` (bytes/s) is shown by `status` while the job runs.
+    /// `speed` (bytes/s) and `conns` (open connections) are shown by `status` and `top`
+    /// while the job runs.
     pub fn checkpoint(
         &mut self,
         id: i64,
         bitmap: &[u8],
         bytes_done: u64,
         speed: Option<u64>,
+        conns: Option<u32>,
     ) -> Result<()> {
         self.conn
             .execute(
-                "UPDATE jobs SET bitmap = ?2, bytes_done = ?3, speed = ?5, updated_at = ?4 \
-                 WHERE id = ?1",
+                "UPDATE jobs SET bitmap = ?2, bytes_done = ?3, speed = ?5, conns = ?6, \
+                 updated_at = ?4 WHERE id = ?1",
                 params![
                     id,
                     bitmap,
                     bytes_done as i64,
                     now(),
-                    speed.map(|s| s as i64)
+                    speed.map(|s| s as i64),
+                    conns.map(i64::from)
                 ],
             )
             .map_err(|e| self.err(e))?;
@@ -537,6 +540,7 @@ fn row_to_job(r: &Row) -> rusqlite::Result<Result<Job>> {
         created_at: r.get("created_at")?,
         updated_at: r.get("updated_at")?,
         speed: r.get::<_, Option<i64>>("speed")?.map(|v| v as u64),
+        conns: r.get::<_, Option<i64>>("conns")?.map(|v| v as u32),
         part_id,
     }))
 }

@@ -112,7 +112,7 @@ fn remote_meta_checkpoint_and_reset() {
     let tx = s.begin().unwrap();
     tx.save_remote(id, &meta(), &[0, 0], Some(fid)).unwrap();
     tx.commit().unwrap();
-    s.checkpoint(id, &[0b1010_0000, 0], 2 << 20, Some(5))
+    s.checkpoint(id, &[0b1010_0000, 0], 2 << 20, Some(5), Some(3))
         .unwrap();
     let j = s.get(id).unwrap();
     assert_eq!(j.final_url.as_deref(), Some("http://b/1"));
@@ -121,6 +121,7 @@ fn remote_meta_checkpoint_and_reset() {
     assert_eq!(j.bitmap, vec![0b1010_0000, 0]);
     assert_eq!(j.bytes_done, 2 << 20);
     assert_eq!(j.speed, Some(5));
+    assert_eq!(j.conns, Some(3));
     assert_eq!(j.part_id, Some(fid), "identities survive the i64 column");
     assert_eq!(j.part_id.unwrap().born, fid.born);
     assert_eq!(j.path(), Some(PathBuf::from("/tmp/dl/1.bin")));

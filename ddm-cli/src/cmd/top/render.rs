@@ -27,7 +27,7 @@ pub struct JobRow {
     pub size: Option<u64>,
     /// Bytes per second, only while a live runner works the job.
     pub speed: Option<u64>,
-    /// Connections asked for (`-c N`), when the job has a count of its own.
+    /// Connections open while the job runs; otherwise those asked for (`-c N`), if any.
     pub connections: Option<u32>,
     pub name: String,
     /// Where the file goes (or the URL while the name is unknown), for the detail line.
@@ -47,7 +47,12 @@ impl JobRow {
             done: j.bytes_done,
             size: j.size,
             speed: if running { j.speed } else { None },
-            connections: j.settings.connections,
+            // Open now while it runs, else the count it asked for (`-c`).
+            connections: if running {
+                j.conns
+            } else {
+                j.settings.connections
+            },
             name: clean(j.file_name.as_deref().unwrap_or(&url)),
             target: clean(
                 &j.path()

@@ -630,7 +630,8 @@ impl<'a> Coordinator<'a> {
             None => (Vec::new(), snap.total()),
         };
         tracing::debug!(job = self.p.job_id, done, "checkpoint");
-        self.record.save(&bitmap, done, self.last_speed)
+        let conns = (self.busy > 0).then_some(self.busy as u32);
+        self.record.save(&bitmap, done, self.last_speed, conns)
     }
 
     /// Stop every transfer, wait for the workers and give them back to the pool (with their
