@@ -697,4 +697,26 @@ mod mirrors {
             assert!(asked(path) <= most, "{path} asked {} times", asked(path));
         }
     }
+
+    #[test]
+    fn when_the_main_url_is_down_a_mirror_answers_first() {
+        let m = Server::start().unwrap();
+        let body = pattern(4 << 20, 533);
+        m.add("/f.bin", Resource::new(body.clone()));
+        let dead = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let env = Env::new();
+        let main = format!("http://127.0.0.1:{dead}/f.bin");
+        let o = env.run(&["get", &main, "--mirror", &m.url("/f.bin"), "-c", "3"]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert_same_file(&env.out().join("f.bin"), &body);
+        assert!(
+            stderr(&o).contains(&format!("trying mirror {}", m.url("/f.bin"))),
+            "{}",
+            stderr(&o)
+        );
+    }
 }

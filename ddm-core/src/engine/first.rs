@@ -43,6 +43,8 @@ pub struct Opened {
     pub head: FirstHead,
     /// The span asked for.
     pub asked: (u64, u64),
+    /// The URL asked: the job's, or a mirror's when the job's could not answer.
+    pub source: String,
 }
 
 /// The request context shared with the coordinator that follows.
@@ -70,6 +72,8 @@ pub fn open(
     };
     let mut url = job.url.clone();
     let mut attempt = 0;
+    // When the job's URL cannot answer, its mirrors are asked in turn.
+    let mut fallbacks = job.settings.mirrors.iter().peekable();
     loop {
         let origin = Origin::parse(&url);
         // A connection from the budget and the first host's share; it moves to the host the
@@ -100,6 +104,7 @@ pub fn open(
                     origin,
                     head,
                     asked,
+                    source: url,
                 })
             }
             Waited::Head(head) => {
@@ -138,13 +143,19 @@ pub fn open(
                 continue;
             }
         }
-        match retry::decide(
-            &failure,
-            attempt,
-            &policy,
-            0.5,
-            std::time::SystemTime::now(),
-        ) {
+        // With a mirror to ask, only a busy server (429/503) is waited for.
+        let decision = if fallbacks.peek().is_some() && !retry::is_throttle(&failure) {
+            Decision::GiveUp
+        } else {
+            retry::decide(
+                &failure,
+                attempt,
+                &policy,
+                0.5,
+                std::time::SystemTime::now(),
+            )
+        };
+        match decision {
             Decision::Retry(d) => {
                 obs.event(Event::Note(format!(
                     "request failed ({failure}); retrying in {:.1}s",
@@ -159,6 +170,16 @@ pub fn open(
                 }
             }
             Decision::GiveUp => {
+                if let Some(m) = fallbacks.next() {
+                    obs.event(Event::Note(format!(
+                        "{} failed ({failure}); trying mirror {}",
+                        crate::model::redact_url(&url),
+                        crate::model::redact_url(m)
+                    )));
+                    url = m.clone();
+                    attempt = 0;
+                    continue;
+                }
                 let msg = match &failure {
                     Failure::Proxy(m) => m.clone(),
                     f => format!("{}: {f}", crate::model::redact_url(&url)),

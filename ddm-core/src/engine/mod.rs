@@ -303,7 +303,14 @@ fn run_inner(
         size,
         etag: prep.info.etag.clone(),
         last_modified: prep.info.last_modified.clone(),
-        mirrors: job.settings.mirrors.clone(),
+        // Sources besides the one that answered first (a mirror, when the job's URL did not).
+        mirrors: job
+            .settings
+            .mirrors
+            .iter()
+            .filter(|m| **m != opened.source)
+            .cloned()
+            .collect(),
         connections: prep.connections,
         adaptive: prep.adaptive,
         capped: prep.capped,
