@@ -720,3 +720,44 @@ mod mirrors {
         );
     }
 }
+
+#[test]
+fn an_https_proxy_is_verified_like_a_server() {
+    use ddm_testserver::{Proxy, ProxyKind, TlsFront, PROXY_ONLY_DOMAIN};
+    let s = Server::start().unwrap();
+    let body = pattern(2 << 20, 534);
+    s.add("/h.bin", Resource::new(body.clone()));
+    let p = Proxy::start(ProxyKind::Http, None).unwrap();
+    let front = TlsFront::start(p.port()).unwrap();
+    let env = Env::new();
+    std::fs::create_dir_all(env.home()).unwrap();
+    let ca = env.home().join("proxy-ca.pem");
+    std::fs::write(&ca, front.ca_pem()).unwrap();
+    let url = format!("http://files.{PROXY_ONLY_DOMAIN}:{}/h.bin", s.port());
+    let proxy = format!("https://localhost:{}", front.port());
+    // The proxy's certificate is from an unknown CA: refused, nothing asked through it.
+    let o = env.run(&["get", &url, "--proxy", &proxy, "-o", "a.bin"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains(&format!("proxy {proxy}: TLS failure")),
+        "{err}"
+    );
+    assert!(p.log().is_empty());
+    // Trusted with --cacert: through it, every request.
+    let o = env.run(&[
+        "get",
+        &url,
+        "--proxy",
+        &proxy,
+        "--cacert",
+        ca.to_str().unwrap(),
+        "-c",
+        "3",
+        "-o",
+        "b.bin",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_same_file(&env.out().join("b.bin"), &body);
+    assert!(!p.log().is_empty() && p.log().iter().all(|e| e.target == url));
+}

@@ -119,6 +119,11 @@ impl HttpOptions {
             Failure::ConnectRefused => "connection refused".into(),
             Failure::ConnectTimeout => "connection timed out".into(),
             Failure::Resolve => "its host name could not be resolved".into(),
+            // Over plain http the only TLS is the one to an https:// proxy.
+            Failure::Tls(m) if p.starts_with("https://") && url.starts_with("http://") => format!(
+                "TLS failure: {m} (--cacert FILE names the CA to trust; --insecure only if you \
+                 trust the proxy)"
+            ),
             Failure::Other(m) if m.to_ascii_lowercase().contains("proxy") || m.contains("CONNECT") => m.clone(),
             _ => return f,
         };
@@ -214,6 +219,27 @@ pub fn configure<H: Handler>(easy: &mut Easy2<H>, o: &HttpOptions) -> Result<(),
         |p: &Option<std::path::PathBuf>| p.as_ref().and_then(|p| p.to_str().map(str::to_string));
     set_str(easy, curl_sys::CURLOPT_CAINFO, path(&o.cacert).as_deref())?;
     set_str(easy, curl_sys::CURLOPT_CAPATH, path(&o.capath).as_deref())?;
+    // An https:// proxy is checked like a server: the same trusted CAs, the same --insecure.
+    set_str(
+        easy,
+        curl_sys::CURLOPT_PROXY_CAINFO,
+        path(&o.cacert).as_deref(),
+    )?;
+    set_str(
+        easy,
+        curl_sys::CURLOPT_PROXY_CAPATH,
+        path(&o.capath).as_deref(),
+    )?;
+    set_long(
+        easy,
+        curl_sys::CURLOPT_PROXY_SSL_VERIFYPEER,
+        (!o.insecure).into(),
+    )?;
+    set_long(
+        easy,
+        curl_sys::CURLOPT_PROXY_SSL_VERIFYHOST,
+        if o.insecure { 0 } else { 2 },
+    )?;
     match &o.netrc {
         None => easy.netrc(curl::easy::NetRc::Ignored)?,
         Some(n) => {
