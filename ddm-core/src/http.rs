@@ -18,7 +18,9 @@ use std::time::Duration;
 /// Redirects followed at most.
 pub const MAX_REDIRECTS: u32 = 10;
 
-#[derive(Debug, Clone)]
+/// `Debug` shows no secret: header values marked secret, the `user:password`, cookie values
+/// and a proxy's password are hidden.
+#[derive(Clone)]
 pub struct HttpOptions {
     pub user_agent: String,
     pub headers: Vec<Header>,
@@ -44,6 +46,32 @@ pub struct HttpOptions {
     /// (`--capath`, `SSL_CERT_DIR`) to trust instead of the system's.
     pub cacert: Option<std::path::PathBuf>,
     pub capath: Option<std::path::PathBuf>,
+}
+
+impl std::fmt::Debug for HttpOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpOptions")
+            .field("user_agent", &self.user_agent)
+            .field("headers", &self.headers)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("stall_timeout", &self.stall_timeout)
+            .field("insecure", &self.insecure)
+            .field("scope", &self.scope)
+            .field(
+                "userinfo",
+                &self.userinfo.as_ref().map(|(u, _)| format!("{u}:***")),
+            )
+            .field("netrc", &self.netrc)
+            .field("cookies", &self.cookies)
+            .field(
+                "proxy",
+                &self.proxy.as_deref().map(crate::model::redact_url),
+            )
+            .field("noproxy", &self.noproxy)
+            .field("cacert", &self.cacert)
+            .field("capath", &self.capath)
+            .finish()
+    }
 }
 
 impl HttpOptions {
@@ -537,6 +565,30 @@ pub fn classify_curl(e: &curl::Error) -> Failure {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn debug_shows_no_secret() {
+        let cfg = crate::config::Config::default();
+        let mut o = HttpOptions::from_config(
+            &cfg,
+            vec![crate::model::Header::new(
+                "Authorization",
+                "Bearer hdr-secret",
+            )],
+            false,
+        )
+        .scoped_to("https://u:url-secret@a.example/f")
+        .with_network(&crate::model::Network {
+            proxy: Some("http://p:proxy-secret@proxy.example:3128".into()),
+            ..Default::default()
+        });
+        o.cookies =
+            crate::cookies::parse("a.example\tFALSE\t/\tFALSE\t0\tsid\tcookie-secret\n", 0).cookies;
+        let shown = format!("{o:?}");
+        for secret in ["hdr-secret", "url-secret", "proxy-secret", "cookie-secret"] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+    }
+
     use super::*;
 
     #[test]

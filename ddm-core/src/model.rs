@@ -125,7 +125,7 @@ pub enum Netrc {
 
 /// How requests reach the network, per job (`--proxy`, `--noproxy`, `--cacert`, `--capath`):
 /// each given value wins over the config file and the environment.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Network {
     /// Proxy URL (`http://`, `https://`, `socks4://`, `socks4a://`, `socks5://`, `socks5h://`);
@@ -135,6 +135,17 @@ pub struct Network {
     pub noproxy: Option<String>,
     pub cacert: Option<std::path::PathBuf>,
     pub capath: Option<std::path::PathBuf>,
+}
+
+impl fmt::Debug for Network {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Network")
+            .field("proxy", &self.proxy.as_deref().map(redact_url))
+            .field("noproxy", &self.noproxy)
+            .field("cacert", &self.cacert)
+            .field("capath", &self.capath)
+            .finish()
+    }
 }
 
 /// The schemes a proxy URL may have (those libcurl speaks).
