@@ -20,6 +20,9 @@ use serde::Serialize;
 pub struct RemoteInfo {
     pub url: String,
     pub final_url: String,
+    /// The protocol of the answer's status line: `HTTP/1.1`, `HTTP/2` (offered by ALPN on
+    /// https), `HTTP/1.0`.
+    pub protocol: String,
     pub status: u16,
     pub size: Option<u64>,
     pub ranges: bool,
@@ -246,6 +249,7 @@ pub fn interpret(
     Ok(RemoteInfo {
         url: a.url.to_string(),
         final_url: a.final_url.to_string(),
+        protocol: g.version.clone(),
         status: g.status,
         size: if ranges || size.is_some() { size } else { None },
         ranges: ranges && size.is_some(),
