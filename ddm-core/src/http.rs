@@ -476,7 +476,13 @@ pub fn classify_curl(e: &curl::Error) -> Failure {
         Failure::Timeout
     } else if e.is_partial_file() || e.is_got_nothing() {
         Failure::Partial
-    } else if e.is_recv_error() || e.is_send_error() || e.is_http2_error() {
+    } else if e.is_recv_error()
+        || e.is_send_error()
+        || e.is_http2_error()
+        // RST_STREAM (a proxy or CDN giving up on one stream mid-body): the stream's
+        // version of a reset connection, retried like one.
+        || e.is_http2_stream_error()
+    {
         Failure::Reset
     } else if e.is_peer_failed_verification()
         || e.is_ssl_connect_error()
@@ -581,6 +587,17 @@ mod tests {
         assert_eq!((h.version.as_str(), h.status), ("HTTP/2", 206));
         assert!(h.complete);
         assert_eq!(h.content_range().unwrap().total, Some(1234));
+    }
+
+    #[test]
+    fn http2_errors_are_resets() {
+        for code in [curl_sys::CURLE_HTTP2, curl_sys::CURLE_HTTP2_STREAM] {
+            assert_eq!(
+                classify_curl(&curl::Error::new(code)),
+                Failure::Reset,
+                "{code}"
+            );
+        }
     }
 
     #[test]
