@@ -1,4 +1,5 @@
-//! Resolver: URL → final URL, size, range support, validators and file name (`ddm probe`).
+//! Resolver: URL → final URL, protocol, size, range support, validators and file name
+//! (`ddm probe`).
 //!
 //! HEAD first, then always a `GET` with `Range: bytes=0-0`: range support is claimed only
 //! when a real 206 with a valid Content-Range comes back, never from `Accept-Ranges` alone.
