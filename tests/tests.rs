@@ -5,6 +5,7 @@ mod bench;
 mod cli;
 mod download;
 mod faults;
+mod h2;
 mod har;
 mod living;
 mod reach;

@@ -238,6 +238,11 @@ pub fn configure<H: Handler>(easy: &mut Easy2<H>, o: &HttpOptions) -> Result<(),
     easy.ssl_verify_host(!o.insecure)?;
     easy.tcp_nodelay(true)?;
     easy.signal(false)?;
+    // HTTP/2 where TLS offers it (ALPN h2), HTTP/1.1 otherwise and on cleartext http. Each
+    // handle keeps its own connection, also under h2 (one stream per connection): against
+    // servers that throttle per connection, N connections beat N streams on one
+    // (docs/benchmarks.md, "HTTP/2").
+    easy.http_version(curl::easy::HttpVersion::V2TLS)?;
     set_str(easy, curl_sys::CURLOPT_PROXY, o.proxy.as_deref())?;
     // The proxy's own "200 Connection established" to a CONNECT is not the server's answer:
     // keep it out of the header callback, or it would pass for the file's head.
@@ -542,7 +547,13 @@ pub fn classify_curl(e: &curl::Error) -> Failure {
         Failure::Timeout
     } else if e.is_partial_file() || e.is_got_nothing() {
         Failure::Partial
-    } else if e.is_recv_error() || e.is_send_error() || e.is_http2_error() {
+    } else if e.is_recv_error()
+        || e.is_send_error()
+        || e.is_http2_error()
+        // RST_STREAM (a proxy or CDN giving up on one stream mid-body): the stream's
+        // version of a reset connection, retried like one.
+        || e.is_http2_stream_error()
+    {
         Failure::Reset
     } else if e.is_peer_failed_verification()
         || e.is_ssl_connect_error()
@@ -657,6 +668,32 @@ mod tests {
                 total: Some(1234)
             })
         );
+    }
+
+    #[test]
+    fn http2_status_lines_have_no_reason_phrase() {
+        let mut h = Head::default();
+        for l in [
+            "HTTP/2 206\r\n",
+            "content-range: bytes 0-0/1234\r\n",
+            "\r\n",
+        ] {
+            h.feed(l.as_bytes());
+        }
+        assert_eq!((h.version.as_str(), h.status), ("HTTP/2", 206));
+        assert!(h.complete);
+        assert_eq!(h.content_range().unwrap().total, Some(1234));
+    }
+
+    #[test]
+    fn http2_errors_are_resets() {
+        for code in [curl_sys::CURLE_HTTP2, curl_sys::CURLE_HTTP2_STREAM] {
+            assert_eq!(
+                classify_curl(&curl::Error::new(code)),
+                Failure::Reset,
+                "{code}"
+            );
+        }
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! Resolver: URL → final URL, size, range support, validators and file name (`ddm probe`).
+//! Resolver: URL → final URL, protocol, size, range support, validators and file name
+//! (`ddm probe`).
 //!
 //! HEAD first, then always a `GET` with `Range: bytes=0-0`: range support is claimed only
 //! when a real 206 with a valid Content-Range comes back, never from `Accept-Ranges` alone.
@@ -20,6 +21,9 @@ use serde::Serialize;
 pub struct RemoteInfo {
     pub url: String,
     pub final_url: String,
+    /// The protocol of the answer's status line: `HTTP/1.1`, `HTTP/2` (offered by ALPN on
+    /// https), `HTTP/1.0`.
+    pub protocol: String,
     pub status: u16,
     pub size: Option<u64>,
     pub ranges: bool,
@@ -246,6 +250,7 @@ pub fn interpret(
     Ok(RemoteInfo {
         url: a.url.to_string(),
         final_url: a.final_url.to_string(),
+        protocol: g.version.clone(),
         status: g.status,
         size: if ranges || size.is_some() { size } else { None },
         ranges: ranges && size.is_some(),

@@ -14,6 +14,8 @@
 
 mod body;
 mod fault;
+#[cfg(feature = "h2")]
+mod h2front;
 mod http;
 mod proxy;
 mod resource;
@@ -21,6 +23,8 @@ mod serve;
 #[cfg(feature = "tls")]
 mod tls;
 
+#[cfg(feature = "h2")]
+pub use h2front::{FrontConn, H2Front};
 pub use proxy::{Proxy, ProxyEntry, ProxyKind, PROXY_ONLY_DOMAIN};
 pub use resource::{Fault, HeadMode, Resource};
 #[cfg(feature = "tls")]

@@ -14,7 +14,7 @@ use openssl::ec::{EcGroup, EcKey};
 use openssl::hash::MessageDigest;
 use openssl::nid::Nid;
 use openssl::pkey::{PKey, Private};
-use openssl::ssl::{SslAcceptor, SslMethod};
+use openssl::ssl::{SslAcceptor, SslAcceptorBuilder, SslMethod};
 use openssl::x509::extension::{
     BasicConstraints, ExtendedKeyUsage, KeyUsage, SubjectAlternativeName,
 };
@@ -48,14 +48,8 @@ impl TlsFront {
 
     /// Like [`TlsFront::start`], with a certificate that is wrong in the given way.
     pub fn start_with(backend_port: u16, cert: Cert) -> io::Result<TlsFront> {
-        let (ca, ca_key) = make_ca().map_err(io::Error::other)?;
-        let (leaf, key) = make_leaf(&ca, &ca_key, cert).map_err(io::Error::other)?;
-        let mut b =
-            SslAcceptor::mozilla_intermediate_v5(SslMethod::tls()).map_err(io::Error::other)?;
-        b.set_private_key(&key).map_err(io::Error::other)?;
-        b.set_certificate(&leaf).map_err(io::Error::other)?;
+        let (b, ca_pem) = acceptor_builder(cert)?;
         let acceptor = b.build();
-        let ca_pem = ca.to_pem().map_err(io::Error::other)?;
         let l = TcpListener::bind(("127.0.0.1", 0))?;
         let port = l.local_addr()?.port();
         thread::spawn(move || {
@@ -87,6 +81,17 @@ impl TlsFront {
     pub fn ca_pem(&self) -> &[u8] {
         &self.ca_pem
     }
+}
+
+/// An acceptor (Mozilla's intermediate settings) with a new certificate for `localhost` and
+/// 127.0.0.1, and the PEM of the throw-away CA that signed it.
+pub(crate) fn acceptor_builder(cert: Cert) -> io::Result<(SslAcceptorBuilder, Vec<u8>)> {
+    let (ca, ca_key) = make_ca().map_err(io::Error::other)?;
+    let (leaf, key) = make_leaf(&ca, &ca_key, cert).map_err(io::Error::other)?;
+    let mut b = SslAcceptor::mozilla_intermediate_v5(SslMethod::tls()).map_err(io::Error::other)?;
+    b.set_private_key(&key).map_err(io::Error::other)?;
+    b.set_certificate(&leaf).map_err(io::Error::other)?;
+    Ok((b, ca.to_pem().map_err(io::Error::other)?))
 }
 
 type Made<T> = Result<T, openssl::error::ErrorStack>;

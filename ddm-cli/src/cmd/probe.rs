@@ -23,7 +23,7 @@ pub struct Args {
     /// Do not verify TLS certificates.
     #[arg(long)]
     pub insecure: bool,
-    /// One JSON object (final_url, size, ranges, etag, last_modified, filename, ...).
+    /// One JSON object (final_url, protocol, size, ranges, etag, last_modified, filename, ...).
     #[arg(long)]
     pub json: bool,
 }
@@ -53,6 +53,14 @@ pub fn run(g: &Global, a: Args) -> CliResult {
     if info.final_url != info.url {
         outln!("final url:     {}", clean(&info.final_url));
     }
+    outln!(
+        "protocol:      {}",
+        if info.protocol.is_empty() {
+            "-".into()
+        } else {
+            clean(&info.protocol)
+        }
+    );
     outln!(
         "size:          {}",
         info.size

@@ -281,7 +281,11 @@ fn run_inner(
     };
     let protocol = opened.head.head.version.clone();
     if let Some(p) = io.opts.proxy_for(&url) {
-        tracing::info!(job = job.id, "through proxy {}", crate::model::redact_url(&p));
+        tracing::info!(
+            job = job.id,
+            "through proxy {}",
+            crate::model::redact_url(&p)
+        );
     }
     obs.event(Event::Started {
         job: job.id,

@@ -74,7 +74,7 @@ pub enum Failure {
     ConnectTimeout,
     /// The host name could not be resolved (DNS failure).
     Resolve,
-    /// The connection was reset or broken mid-transfer.
+    /// The connection (or its HTTP/2 stream) was reset or broken mid-transfer.
     Reset,
     /// No data arrived for the low-speed window.
     Timeout,
