@@ -69,6 +69,44 @@ fn ranges_that_end_cleanly_keep_their_connection() {
 }
 
 #[test]
+fn on_a_fast_link_ranges_come_in_windows_and_steals_cut_nothing() {
+    // Unthrottled loopback: the server's sockets hold megabytes, so a steal that cut a
+    // response would waste them. Requests ask for short windows; steals take from past the
+    // current window. What the server sent is what the file needed, in every repetition.
+    let server = Server::start().unwrap();
+    let size = 96 * MIB;
+    let body = std::sync::Arc::new(pattern(size, 711));
+    server.add("/w.bin", Resource::shared(body.clone()));
+    for i in 0..3 {
+        let env = Env::new();
+        let before: u64 = server.log().iter().map(|e| e.body_bytes).sum();
+        let asked = server.log().len();
+        env.ok(&[
+            "get",
+            &server.url("/w.bin"),
+            "-c",
+            "8",
+            "-o",
+            &format!("w{i}.bin"),
+        ]);
+        assert_same_file(&env.out().join(format!("w{i}.bin")), &body);
+        let log = server.log();
+        let sent: u64 = log.iter().map(|e| e.body_bytes).sum::<u64>() - before;
+        let requests = &log[asked..];
+        assert!(
+            requests.len() >= 16,
+            "windows, not one request per segment: {} requests",
+            requests.len()
+        );
+        assert!(
+            sent as f64 <= size as f64 * 1.01,
+            "run {i}: sent {sent} for {size} ({:.3})",
+            sent as f64 / size as f64
+        );
+    }
+}
+
+#[test]
 fn a_connection_far_slower_than_its_peers_is_replaced() {
     // Every 4th TCP connection runs at 1/40 of the rate: a static split would wait ~10 s for
     // them. Their ranges must move to new connections (and steals), finishing near the

@@ -92,6 +92,7 @@ pub fn open(
             seg: Segment::new(asked.0, asked.1),
             url: url.clone(),
             mode: Mode::First,
+            window: u64::MAX,
             size: None,
             etag: None,
             last_modified: None,

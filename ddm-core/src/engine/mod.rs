@@ -256,6 +256,7 @@ fn run_inner(
                 seg: seg.clone(),
                 url: url.clone(),
                 mode,
+                window: u64::MAX,
                 size: size.filter(|_| mode == Mode::Range),
                 etag: prep.info.etag.clone().filter(|_| mode == Mode::Range),
                 last_modified: prep
@@ -339,6 +340,11 @@ fn run_inner(
         prep.pieces,
         adopted,
     );
+    // The first answer's wait is the first round-trip measurement (request windows use it).
+    coord
+        .stats
+        .ttfb
+        .push(opened.head.arrived.duration_since(opened.head.started));
     let stop = coord.run();
     let learned = coord.learned_cap();
     let complete = coord.pieces.as_ref().map(|p| p.all_done());

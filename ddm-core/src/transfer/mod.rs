@@ -44,6 +44,9 @@ use std::time::{Duration, Instant};
 pub struct Segment {
     pub origin: u64,
     span: Mutex<Span>,
+    /// Where the current request's range ends (the worker asks for the segment in windows):
+    /// a steal at or past it cuts nothing. `u64::MAX` when unknown.
+    asked: AtomicU64,
     /// Set to make the worker drop this attempt (and its connection) at once.
     abandoned: AtomicBool,
 }
@@ -65,7 +68,15 @@ impl Segment {
                 end,
             }),
             abandoned: AtomicBool::new(false),
+            asked: AtomicU64::new(u64::MAX),
         })
+    }
+    /// The end of the range the current request asked for.
+    pub fn asked(&self) -> u64 {
+        self.asked.load(std::sync::atomic::Ordering::Relaxed)
+    }
+    fn set_asked(&self, end: u64) {
+        self.asked.store(end, std::sync::atomic::Ordering::Relaxed)
     }
     /// Drop the current attempt (its connection is closed); the range stays to be done.
     pub fn abandon(&self) {
@@ -157,6 +168,10 @@ pub struct Task {
     pub seg: Arc<Segment>,
     pub url: String,
     pub mode: Mode,
+    /// The most one request asks for: a segment is fetched in windows of this size on one
+    /// connection, so a steal past the current window cuts no response (`u64::MAX`: the whole
+    /// segment in one request).
+    pub window: u64,
     /// The file's known size (Content-Range total / Content-Length must match).
     pub size: Option<u64>,
     pub etag: Option<String>,
@@ -203,8 +218,9 @@ pub struct FirstHead {
     pub url: String,
     /// The URLs redirected from, in order.
     pub redirects: Vec<String>,
-    /// When the request was sent (for the time to first byte).
+    /// When the request was sent, and when its head came (a first round-trip time).
     pub started: Instant,
+    pub arrived: Instant,
 }
 
 #[derive(Debug)]

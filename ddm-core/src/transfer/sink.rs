@@ -125,8 +125,10 @@ impl Sink {
     fn start(&mut self, task: Task, span: Span) {
         self.req_end = match task.mode {
             Mode::Whole => u64::MAX,
-            _ => span.end,
+            Mode::Range => span.end.min(span.pos.saturating_add(task.window.max(1))),
+            Mode::First => span.end,
         };
+        task.seg.set_asked(self.req_end);
         self.task = Some(task);
         self.head = Head::default();
         self.checked = false;
@@ -278,6 +280,38 @@ impl Sink {
         tail <= DISCARD_LIMIT && tail as f64 <= speed * DRAIN_SECS
     }
 
+    /// A window of a range ended cleanly and the segment goes on: write what came and set up
+    /// the next request on the same connection. False when the attempt is over.
+    fn next_window(&mut self, res: &Result<(), curl::Error>) -> bool {
+        let Some(task) = &self.task else { return false };
+        if res.is_err()
+            || task.mode != Mode::Range
+            || !self.checked
+            || self.stop.is_some()
+            || self.error.is_some()
+        {
+            return false;
+        }
+        if let Err(f) = self.flush() {
+            self.error = Some(f);
+            return false;
+        }
+        let task = self.task();
+        let span = task.seg.span();
+        if span.pos != self.req_end || span.pos >= span.end {
+            return false;
+        }
+        let window = task.window.max(1);
+        let seg = task.seg.clone();
+        self.start_pos = span.pos;
+        self.req_end = span.end.min(span.pos.saturating_add(window));
+        seg.set_asked(self.req_end);
+        self.head = Head::default();
+        self.checked = false;
+        self.last_data = Instant::now();
+        true
+    }
+
     /// First mode: the head is complete. Hand it to the coordinator and wait for its answer.
     fn first_head(&mut self) -> bool {
         let task = self.task().clone();
@@ -287,6 +321,7 @@ impl Sink {
             url: self.url.clone(),
             redirects: self.redirects.clone(),
             started: self.started,
+            arrived: Instant::now(),
         });
         if task.reports.send(report).is_err() {
             self.stop = Some(Stop::Cancel);
@@ -300,6 +335,7 @@ impl Sink {
                         Mode::Whole => u64::MAX,
                         _ => span.end,
                     };
+                    t.seg.set_asked(self.req_end);
                     self.start_pos = span.pos;
                     self.task = Some(t);
                     self.checked = true;
@@ -463,7 +499,14 @@ pub(super) fn run_task(easy: &mut Easy2<Sink>, task: Task) -> (Outcome, u64, boo
         http::target(easy, &opts, url, &extra)?;
         let range = match mode {
             Mode::Whole => String::new(),
-            _ => range_of(&span),
+            _ => {
+                let s = easy.get_ref();
+                range_of(&Span {
+                    pos: s.start_pos,
+                    claimed: s.start_pos,
+                    end: s.req_end,
+                })
+            }
         };
         easy.range(&range)?;
         Ok(())
@@ -507,6 +550,7 @@ pub(super) fn run_task(easy: &mut Easy2<Sink>, task: Task) -> (Outcome, u64, boo
                 url = next.to_string();
                 continue;
             }
+            _ if easy.get_mut().next_window(&res) => continue,
             _ => return finish(easy, res),
         }
     }

@@ -91,6 +91,7 @@ fn task(io: &Arc<JobIo>, tx: &Sender<Report>, url: &str, seg: Arc<Segment>) -> T
         seg,
         url: url.to_string(),
         mode: Mode::Range,
+        window: u64::MAX,
         size: Some(100),
         etag: None,
         last_modified: None,

@@ -3,9 +3,18 @@
 
 use super::{Coordinator, Slot};
 use crate::engine::governor::{Action, ConnSample};
-use crate::engine::split::steal_point;
+use crate::engine::split::{steal_point, MIN_GAIN_SECS, MIN_STEAL};
 use crate::transfer::{Mode, Segment, Task};
 use std::time::Instant;
+
+/// A request window lasts at least this many round trips (the gap between two windows of a
+/// connection is one round trip: at most ~2% of its time).
+const WINDOW_TRIPS: f64 = 50.0;
+/// Windows are never smaller than this.
+const MIN_WINDOW: u64 = 1 << 20;
+/// Per-connection speed assumed before any is measured (bytes/s): optimistic, so windows err
+/// on the large side.
+const ASSUMED_SPEED: f64 = 100e6;
 
 impl Coordinator<'_> {
     /// Give work to idle connections, up to the target count.
@@ -64,6 +73,7 @@ impl Coordinator<'_> {
                     self.sources[src].url.clone()
                 },
                 mode: self.p.mode,
+                window: self.window(),
                 // A stream without ranges starts over from 0 and keeps nothing of before: it
                 // is checked against nothing (dynamic content may change its length).
                 size: self.p.size.filter(|_| self.p.mode == Mode::Range),
@@ -185,11 +195,44 @@ impl Coordinator<'_> {
         // From what the owner has received (`claimed`), not just written: its buffered bytes
         // are taken already.
         let ttfb = self.typical_ttfb();
-        let at = steal_point(span.claimed, span.end, victim.speed, thief_speed, ttfb)?;
+        let mut at = steal_point(span.claimed, span.end, victim.speed, thief_speed, ttfb)?;
+        // Inside the owner's current request the steal cuts its response; from where that
+        // request ends it cuts nothing: take from there when that still pays.
+        let asked = victim.seg.asked();
+        if at < asked && asked < span.end {
+            let owner = (asked - span.claimed) as f64 / victim.speed;
+            let thief = ttfb + (span.end - asked) as f64 / thief_speed;
+            let alone = (span.end - span.claimed) as f64 / victim.speed;
+            if span.end - asked >= MIN_STEAL && alone - owner.max(thief) >= MIN_GAIN_SECS {
+                at = asked;
+            }
+        }
         let old_end = victim.seg.cut(at)?;
         tracing::debug!(from = span.claimed, at, old_end, "steal");
         self.slots.push(Slot::new(Segment::new(at, old_end)));
         Some(self.slots.len() - 1)
+    }
+
+    /// How much one request asks for. Short windows let a steal take what lies past the
+    /// owner's current request without cutting its response (what a cut connection had in
+    /// flight, megabytes of socket buffers on a fast link, is sent for nothing); each window
+    /// costs a round trip, so a window lasts at least [`WINDOW_TRIPS`] round trips at the
+    /// connection's speed (at an assumed 100 MB/s until speeds are measured): ~1 MiB on
+    /// loopback, the whole segment over a WAN.
+    pub(super) fn window(&self) -> u64 {
+        if self.p.mode != Mode::Range {
+            return u64::MAX;
+        }
+        let rtt = self.typical_ttfb();
+        if rtt <= 0.0 {
+            return u64::MAX; // no round trip measured: one request per segment
+        }
+        let speed = match self.typical_speed() {
+            v if v > 0.0 => v,
+            _ => ASSUMED_SPEED,
+        };
+        let w = (speed * rtt * WINDOW_TRIPS) as u64;
+        w.max(MIN_WINDOW)
     }
 
     /// Median time to first byte seen so far, in seconds (0 when none yet).
