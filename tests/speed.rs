@@ -107,6 +107,47 @@ fn on_a_fast_link_ranges_come_in_windows_and_steals_cut_nothing() {
 }
 
 #[test]
+fn the_last_slow_range_is_raced_and_the_first_to_finish_wins() {
+    // Every 2nd connection runs at 1/50 of 4 MiB/s. The first answer (1 MiB) comes fast; the
+    // rest (512 KiB) goes to a slow connection, inside one request. When the fast connection
+    // is free, it asks for the same tail again: it finishes first, the slow one is stopped.
+    let server = Server::start().unwrap();
+    let size = 1536 * KIB;
+    let body = pattern(size, 712);
+    server.add(
+        "/r.bin",
+        Resource::new(body.clone())
+            .etag("\"r\"")
+            .rate(4 << 20)
+            .fault(Fault::SlowConnections {
+                every: 2,
+                divisor: 50,
+            }),
+    );
+    let env = Env::new();
+    let t = Instant::now();
+    env.ok(&["get", &server.url("/r.bin"), "-c", "2"]);
+    let took = t.elapsed();
+    assert_same_file(&env.out().join("r.bin"), &body);
+    let log = server.log();
+    let last = format!("{}", size - 1);
+    let tails: Vec<&str> = log
+        .iter()
+        .filter_map(|e| e.range.as_deref())
+        .filter(|r| r.ends_with(&format!("-{last}")))
+        .collect();
+    assert!(
+        tails.len() >= 2,
+        "the tail was asked for twice (raced): {:?}",
+        log.iter()
+            .map(|e| (e.conn, e.range.clone(), e.body_bytes))
+            .collect::<Vec<_>>()
+    );
+    // The slow connection alone would need 512 KiB / 80 KiB/s = 6.4 s.
+    assert!(took < Duration::from_secs(4), "{took:?}");
+}
+
+#[test]
 fn a_connection_far_slower_than_its_peers_is_replaced() {
     // Every 4th TCP connection runs at 1/40 of the rate: a static split would wait ~10 s for
     // them. Their ranges must move to new connections (and steals), finishing near the

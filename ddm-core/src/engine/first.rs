@@ -93,6 +93,7 @@ pub fn open(
             url: url.clone(),
             mode: Mode::First,
             window: u64::MAX,
+            race: None,
             size: None,
             etag: None,
             last_modified: None,

@@ -257,6 +257,7 @@ fn run_inner(
                 url: url.clone(),
                 mode,
                 window: u64::MAX,
+                race: None,
                 size: size.filter(|_| mode == Mode::Range),
                 etag: prep.info.etag.clone().filter(|_| mode == Mode::Range),
                 last_modified: prep

@@ -172,6 +172,11 @@ pub struct Task {
     /// connection, so a steal past the current window cuts no response (`u64::MAX`: the whole
     /// segment in one request).
     pub window: u64,
+    /// A race (hedged request): this task fetches the tail of that slow segment again, into
+    /// memory, from where it stood; whichever finishes first wins. If this one does, the slow
+    /// one is stopped where it is and this one writes only the bytes past that point; if the
+    /// slow one does, this one drops what it has. No byte is written twice.
+    pub race: Option<Arc<Segment>>,
     /// The file's known size (Content-Range total / Content-Length must match).
     pub size: Option<u64>,
     pub etag: Option<String>,
@@ -207,6 +212,8 @@ pub struct Done {
     /// The response was cut short on our side (the segment's end moved): the server may
     /// still count it as in flight for a moment, and the connection is gone.
     pub cut: bool,
+    /// A race this task won: the bytes it wrote (the rest of the raced segment).
+    pub won: Option<std::ops::Range<u64>>,
 }
 
 /// What the head of a job's first response said.
@@ -289,6 +296,7 @@ fn worker_loop(rx: Receiver<Task>, replies: Receiver<Reply>) {
             let r = sink::run_task(&mut easy, task);
             (r, easy.get_ref().ttfb(start))
         }));
+        let won = easy.get_mut().won.take();
         let ((outcome, bytes, cut), ttfb) = match run {
             Ok(r) => r,
             Err(_) => {
@@ -308,6 +316,7 @@ fn worker_loop(rx: Receiver<Task>, replies: Receiver<Reply>) {
             elapsed: start.elapsed(),
             ttfb,
             cut,
+            won,
         }));
     }
 }

@@ -53,6 +53,8 @@ pub(super) struct Sink {
     /// Bytes read and dropped (a redirect's body, the tail past a stolen end).
     dropped: u64,
     started: Instant,
+    /// The range a won race wrote (see [`Task::race`]).
+    pub(super) won: Option<std::ops::Range<u64>>,
 }
 
 fn changed(what: String) -> Failure {
@@ -81,6 +83,7 @@ impl Sink {
             next_hop: None,
             dropped: 0,
             started: Instant::now(),
+            won: None,
         }
     }
 
@@ -104,7 +107,7 @@ impl Sink {
 
     /// Write the buffered bytes at the segment's `pos`, then advance `pos`.
     fn flush(&mut self) -> Result<(), Failure> {
-        if self.buf.is_empty() {
+        if self.buf.is_empty() || self.racing() {
             return Ok(());
         }
         let task = self.task.as_ref().expect("task set");
@@ -120,6 +123,55 @@ impl Sink {
         task.seg.span.lock().unwrap().pos += n;
         self.written += n;
         Ok(())
+    }
+
+    /// This task races a slow segment (its bytes are kept in memory until it wins).
+    fn racing(&self) -> bool {
+        self.task.as_ref().is_some_and(|t| t.race.is_some())
+    }
+
+    /// The raced segment has everything it needs: this race is lost.
+    fn race_lost(&self) -> bool {
+        self.task
+            .as_ref()
+            .and_then(|t| t.race.as_ref())
+            .is_some_and(|r| {
+                let s = r.span();
+                s.claimed >= s.end
+            })
+    }
+
+    /// The race's own segment arrived whole: stop the raced segment where it stands and
+    /// write the rest from memory. False when the raced one got there first.
+    fn win_race(&mut self) -> Result<bool, Failure> {
+        let task = self.task.as_ref().expect("task set");
+        let (Some(raced), mine) = (task.race.clone(), task.seg.clone()) else {
+            return Ok(false);
+        };
+        let from = {
+            let mut s = raced.span.lock().unwrap_or_else(|e| e.into_inner());
+            if s.claimed >= s.end {
+                return Ok(false);
+            }
+            s.end = s.claimed;
+            s.claimed
+        };
+        let start = mine.origin;
+        let skip = from.saturating_sub(start) as usize;
+        if skip > self.buf.len() {
+            return Ok(false);
+        }
+        let file = task
+            .io
+            .file()
+            .ok_or_else(|| Failure::Other("internal error: no file to write into".into()))?;
+        file.write_at(&self.buf[skip..], from)
+            .map_err(Failure::Storage)?;
+        let n = (self.buf.len() - skip) as u64;
+        self.written = n;
+        self.won = Some(from..from + n);
+        self.buf.clear();
+        Ok(true)
     }
 
     fn start(&mut self, task: Task, span: Span) {
@@ -141,6 +193,7 @@ impl Sink {
         self.last_data = Instant::now();
         self.next_hop = None;
         self.dropped = 0;
+        self.won = None;
     }
 
     /// Check the response head before the first body byte is written.
@@ -285,6 +338,7 @@ impl Sink {
     fn next_window(&mut self, res: &Result<(), curl::Error>) -> bool {
         let Some(task) = &self.task else { return false };
         if res.is_err()
+            || task.race.is_some()
             || task.mode != Mode::Range
             || !self.checked
             || self.stop.is_some()
@@ -400,7 +454,7 @@ impl Handler for Sink {
             self.first_byte = Some(Instant::now());
         }
         let task = self.task.as_ref().expect("task set");
-        if task.io.cancel.load(Ordering::Relaxed) || task.seg.abandoned() {
+        if task.io.cancel.load(Ordering::Relaxed) || task.seg.abandoned() || self.race_lost() {
             self.stop = Some(Stop::Cancel);
             return Ok(0);
         }
@@ -439,7 +493,7 @@ impl Handler for Sink {
         let Some(task) = &self.task else {
             return true;
         };
-        if task.io.cancel.load(Ordering::Relaxed) || task.seg.abandoned() {
+        if task.io.cancel.load(Ordering::Relaxed) || task.seg.abandoned() || self.race_lost() {
             self.stop = Some(Stop::Cancel);
             return false;
         }
@@ -564,6 +618,31 @@ fn finish(easy: &mut Easy2<Sink>, res: Result<(), curl::Error>) -> (Outcome, u64
         if let Err(f) = sink.flush() {
             sink.error = Some(f);
         }
+    }
+    // A race that arrived whole: win it (write the rest) or drop it.
+    if sink.racing() && curl_failure.is_none() && sink.stop.is_none() && sink.error.is_none() {
+        let head = if sink.checked {
+            Ok(())
+        } else {
+            sink.check_head()
+        };
+        let whole = sink.task().seg.span();
+        let outcome = match head {
+            Err(f) => Outcome::Failed(f),
+            Ok(()) if whole.claimed < whole.end => Outcome::Failed(Failure::Partial),
+            Ok(()) => match sink.win_race() {
+                Ok(true) => Outcome::Finished,
+                Ok(false) => Outcome::Stopped,
+                Err(f) => Outcome::Failed(f),
+            },
+        };
+        let written = sink.written;
+        sink.buf.clear();
+        sink.task = None;
+        return (outcome, written, false);
+    }
+    if sink.racing() {
+        sink.buf.clear(); // a lost or broken race keeps nothing
     }
     let written = sink.written;
     let cut = sink.stop == Some(Stop::End) && curl_failure.is_some();

@@ -92,6 +92,7 @@ fn task(io: &Arc<JobIo>, tx: &Sender<Report>, url: &str, seg: Arc<Segment>) -> T
         url: url.to_string(),
         mode: Mode::Range,
         window: u64::MAX,
+        race: None,
         size: Some(100),
         etag: None,
         last_modified: None,

@@ -148,6 +148,10 @@ struct Slot {
     /// Kept for this worker (it carries the segment just before): contiguous work on one
     /// connection, no steal needed to even out the first answer's short window.
     kept_for: Option<usize>,
+    /// This slot races that (slow) segment's tail: a hedged request (`schedule.rs`).
+    race_of: Option<Arc<Segment>>,
+    /// A race for this slot's tail is running.
+    raced: bool,
 }
 
 impl Slot {
@@ -167,6 +171,8 @@ impl Slot {
             last_sample: now,
             receiving_since: None,
             kept_for: None,
+            race_of: None,
+            raced: false,
         }
     }
     /// Bytes not yet received (what a steal can still take).
@@ -271,6 +277,9 @@ pub struct Stats {
     pub ttfb: Vec<std::time::Duration>,
     /// Connections closed for being far slower than their peers.
     pub replaced: u32,
+    /// Slow tails raced by a second request that finished first.
+    pub races: u32,
+    pub races_won: u32,
 }
 
 impl<'a> Coordinator<'a> {
@@ -547,6 +556,19 @@ impl<'a> Coordinator<'a> {
         self.give_source(src);
         let i = self.slots.iter().position(|s| s.worker == Some(r.worker))?;
         self.slots[i].worker = None;
+        if let Some(raced) = self.slots[i].race_of.clone() {
+            // A race ends once, won or not: the raced segment may be raced again later.
+            self.slots.swap_remove(i);
+            if let Some(v) = self.slots.iter_mut().find(|s| Arc::ptr_eq(&s.seg, &raced)) {
+                v.raced = false;
+            }
+            if let (Outcome::Finished, Some(won)) = (&r.outcome, &r.won) {
+                tracing::debug!(from = won.start, to = won.end, "race won");
+                self.stats.races_won += 1;
+                self.written.insert(won.clone());
+            }
+            return None;
+        }
         match &r.outcome {
             Outcome::Finished => {
                 let slot = self.slots.swap_remove(i);
@@ -568,6 +590,7 @@ impl<'a> Coordinator<'a> {
             + self
                 .slots
                 .iter()
+                .filter(|s| s.race_of.is_none()) // a race's bytes are a second copy
                 .map(|s| s.seg.span().claimed - s.seg.origin)
                 .sum::<u64>()
     }

@@ -10,6 +10,8 @@ use std::time::Instant;
 /// A request window lasts at least this many round trips (the gap between two windows of a
 /// connection is one round trip: at most ~2% of its time).
 const WINDOW_TRIPS: f64 = 50.0;
+/// The most a race fetches again (it is held in memory until it wins).
+const RACE_MAX: u64 = 4 << 20;
 /// Windows are never smaller than this.
 const MIN_WINDOW: u64 = 1 << 20;
 /// Per-connection speed assumed before any is measured (bytes/s): optimistic, so windows err
@@ -73,7 +75,12 @@ impl Coordinator<'_> {
                     self.sources[src].url.clone()
                 },
                 mode: self.p.mode,
-                window: self.window(),
+                window: if self.slots[i].race_of.is_some() {
+                    u64::MAX
+                } else {
+                    self.window()
+                },
+                race: self.slots[i].race_of.clone(),
                 // A stream without ranges starts over from 0 and keeps nothing of before: it
                 // is checked against nothing (dynamic content may change its length).
                 size: self.p.size.filter(|_| self.p.mode == Mode::Range),
@@ -112,7 +119,9 @@ impl Coordinator<'_> {
         if self.p.mode != Mode::Range {
             return;
         }
-        let untouched = |s: &Slot| s.worker.is_none() && s.seg.span().pos == s.seg.origin;
+        let untouched = |s: &Slot| {
+            s.worker.is_none() && s.seg.span().pos == s.seg.origin && s.race_of.is_none()
+        };
         let mut runs: Vec<std::ops::Range<u64>> = self
             .slots
             .iter()
@@ -188,7 +197,8 @@ impl Coordinator<'_> {
             .enumerate()
             // Only from connections that are receiving: splitting an attempt that has not
             // produced a byte yet (it may be refused) would just multiply failing requests.
-            .filter(|(_, s)| s.is_receiving())
+            // Never from a race or a segment being raced.
+            .filter(|(_, s)| s.is_receiving() && s.race_of.is_none() && !s.raced)
             .max_by_key(|(_, s)| s.remaining())?;
         let victim = &self.slots[vi];
         let span = victim.seg.span();
@@ -206,6 +216,21 @@ impl Coordinator<'_> {
             if span.end - asked >= MIN_STEAL && alone - owner.max(thief) >= MIN_GAIN_SECS {
                 at = asked;
             }
+        }
+        // The last slow range: a steal would cut the owner inside the request it is reading.
+        // Race it instead (a second request for the same tail, into memory): whichever
+        // finishes first wins, the loser stops, no byte is written twice.
+        let straggler = thief_speed > 4.0 * victim.speed;
+        let remaining = span.end - span.claimed;
+        if at < asked && straggler && remaining <= RACE_MAX {
+            let seg = victim.seg.clone();
+            self.slots[vi].raced = true;
+            self.stats.races += 1;
+            tracing::debug!(from = span.claimed, to = span.end, "race a slow tail");
+            let mut slot = Slot::new(Segment::new(span.claimed, span.end));
+            slot.race_of = Some(seg);
+            self.slots.push(slot);
+            return Some(self.slots.len() - 1);
         }
         let old_end = victim.seg.cut(at)?;
         tracing::debug!(from = span.claimed, at, old_end, "steal");
