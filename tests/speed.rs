@@ -69,44 +69,6 @@ fn ranges_that_end_cleanly_keep_their_connection() {
 }
 
 #[test]
-fn on_a_fast_link_ranges_come_in_windows_and_steals_cut_nothing() {
-    // Unthrottled loopback: the server's sockets hold megabytes, so a steal that cut a
-    // response would waste them. Requests ask for short windows; steals take from past the
-    // current window. What the server sent is what the file needed, in every repetition.
-    let server = Server::start().unwrap();
-    let size = 96 * MIB;
-    let body = std::sync::Arc::new(pattern(size, 711));
-    server.add("/w.bin", Resource::shared(body.clone()));
-    for i in 0..3 {
-        let env = Env::new();
-        let before: u64 = server.log().iter().map(|e| e.body_bytes).sum();
-        let asked = server.log().len();
-        env.ok(&[
-            "get",
-            &server.url("/w.bin"),
-            "-c",
-            "8",
-            "-o",
-            &format!("w{i}.bin"),
-        ]);
-        assert_same_file(&env.out().join(format!("w{i}.bin")), &body);
-        let log = server.log();
-        let sent: u64 = log.iter().map(|e| e.body_bytes).sum::<u64>() - before;
-        let requests = &log[asked..];
-        assert!(
-            requests.len() >= 16,
-            "windows, not one request per segment: {} requests",
-            requests.len()
-        );
-        assert!(
-            sent as f64 <= size as f64 * 1.01,
-            "run {i}: sent {sent} for {size} ({:.3})",
-            sent as f64 / size as f64
-        );
-    }
-}
-
-#[test]
 fn the_last_slow_range_is_raced_and_the_first_to_finish_wins() {
     // Every 2nd connection runs at 1/50 of 4 MiB/s. The first answer (1 MiB) comes fast; the
     // rest (512 KiB) goes to a slow connection, inside one request. When the fast connection
@@ -194,8 +156,14 @@ fn a_server_that_admits_six_is_learned_without_a_request_storm() {
     assert_same_file(&env.out().join("cap.bin"), &body);
     let log = server.log();
     let refused = log.iter().filter(|e| e.status == 503).count();
-    assert!(log.len() <= 40, "{} requests, {refused} refused", log.len());
-    assert!(refused <= 12, "{refused} refused");
+    // A storm is refused requests. The answered ones are windows of at least 1 MiB (on
+    // loopback ddm asks for about that), plus the first request and a few steals.
+    assert!(refused <= 12, "{refused} refused of {}", log.len());
+    let answered = log.len() - refused;
+    assert!(
+        answered <= 24 + 8,
+        "{answered} answered requests for 24 MiB, {refused} refused"
+    );
     // The host's cap is remembered: the next job starts at it, and is not refused.
     server.add(
         "/cap2.bin",

@@ -78,6 +78,17 @@ pub(crate) fn range_start(e: &LogEntry) -> Option<u64> {
         .ok()
 }
 
+/// Last byte of a `bytes=a-b` request range (None when open-ended).
+pub(crate) fn range_end(e: &LogEntry) -> Option<u64> {
+    e.range
+        .as_deref()?
+        .strip_prefix("bytes=")?
+        .split('-')
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
 /// A server log entry with the time (since the watch started) it was first seen.
 #[derive(Debug, Clone)]
 pub(crate) struct Stamped {

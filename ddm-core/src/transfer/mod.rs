@@ -120,6 +120,13 @@ pub struct JobIo {
     pub received: AtomicU64,
     /// The job's share of the rate limits, if any.
     pub rate: Option<Arc<crate::rate::Gate>>,
+    /// The least wait any request of the job saw between being sent and the first byte of
+    /// its answer, in nanoseconds (`u64::MAX`: none yet): the round trip that each request
+    /// window costs, without connection set-up.
+    pub wait_ns: AtomicU64,
+    /// What the next window of a ranged segment asks for (see [`Task::window`]), kept current
+    /// by the coordinator as waits and speeds are measured.
+    pub window: AtomicU64,
 }
 
 impl JobIo {
@@ -130,6 +137,8 @@ impl JobIo {
             cancel: AtomicBool::new(false),
             received: AtomicU64::new(0),
             rate,
+            wait_ns: AtomicU64::new(u64::MAX),
+            window: AtomicU64::new(u64::MAX),
         }
     }
     /// Give the job its file (once).
@@ -168,9 +177,9 @@ pub struct Task {
     pub seg: Arc<Segment>,
     pub url: String,
     pub mode: Mode,
-    /// The most one request asks for: a segment is fetched in windows of this size on one
+    /// The most the task's first request asks for: a segment is fetched in windows on one
     /// connection, so a steal past the current window cuts no response (`u64::MAX`: the whole
-    /// segment in one request).
+    /// segment in one request). Later windows take [`JobIo::window`] as it is then.
     pub window: u64,
     /// A race (hedged request): this task fetches the tail of that slow segment again, into
     /// memory, from where it stood; whichever finishes first wins. If this one does, the slow

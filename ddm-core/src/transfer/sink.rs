@@ -53,6 +53,8 @@ pub(super) struct Sink {
     /// Bytes read and dropped (a redirect's body, the tail past a stolen end).
     dropped: u64,
     started: Instant,
+    /// When the current request went out (curl's debug callback), until its answer begins.
+    sent: Option<Instant>,
     /// The range a won race wrote (see [`Task::race`]).
     pub(super) won: Option<std::ops::Range<u64>>,
 }
@@ -83,6 +85,7 @@ impl Sink {
             next_hop: None,
             dropped: 0,
             started: Instant::now(),
+            sent: None,
             won: None,
         }
     }
@@ -193,6 +196,7 @@ impl Sink {
         self.last_data = Instant::now();
         self.next_hop = None;
         self.dropped = 0;
+        self.sent = None;
         self.won = None;
     }
 
@@ -355,7 +359,7 @@ impl Sink {
         if span.pos != self.req_end || span.pos >= span.end {
             return false;
         }
-        let window = task.window.max(1);
+        let window = task.io.window.load(Ordering::Relaxed).max(1);
         let seg = task.seg.clone();
         self.start_pos = span.pos;
         self.req_end = span.end.min(span.pos.saturating_add(window));
@@ -411,7 +415,19 @@ impl Sink {
 }
 
 impl Handler for Sink {
+    /// Only the moment a request goes out is taken from curl's debug stream (verbose mode
+    /// routes it here; nothing is printed).
+    fn debug(&mut self, kind: curl::easy::InfoType, _data: &[u8]) {
+        if matches!(kind, curl::easy::InfoType::HeaderOut) {
+            self.sent = Some(Instant::now());
+        }
+    }
+
     fn header(&mut self, data: &[u8]) -> bool {
+        if let (Some(sent), Some(task)) = (self.sent.take(), &self.task) {
+            let ns = u64::try_from(sent.elapsed().as_nanos()).unwrap_or(u64::MAX - 1);
+            task.io.wait_ns.fetch_min(ns, Ordering::Relaxed);
+        }
         self.head.feed(data);
         if !self.head.complete || self.checked || self.stop.is_some() {
             return true;
@@ -550,6 +566,8 @@ pub(super) fn run_task(easy: &mut Easy2<Sink>, task: Task) -> (Outcome, u64, boo
     }
     let setup = |easy: &mut Easy2<Sink>, url: &str| -> Result<(), curl::Error> {
         http::configure(easy, &opts)?;
+        // The debug callback times each request (see `Sink::debug`).
+        easy.verbose(true)?;
         http::target(easy, &opts, url, &extra)?;
         let range = match mode {
             Mode::Whole => String::new(),

@@ -5,6 +5,7 @@ use super::{Coordinator, Slot};
 use crate::engine::governor::{Action, ConnSample};
 use crate::engine::split::{steal_point, MIN_GAIN_SECS, MIN_STEAL};
 use crate::transfer::{Mode, Segment, Task};
+use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 /// A request window lasts at least this many round trips (the gap between two windows of a
@@ -12,6 +13,10 @@ use std::time::Instant;
 const WINDOW_TRIPS: f64 = 50.0;
 /// The most a race fetches again (it is held in memory until it wins).
 const RACE_MAX: u64 = 4 << 20;
+/// A task's first request asks for at most this: the round trip that sizes windows may rest
+/// on one early sample (a fresh connection's first answer waits for the server to take it
+/// up, which on a busy machine is milliseconds); later windows follow what is measured then.
+const OPENING_WINDOW: u64 = 4 << 20;
 /// Windows are never smaller than this.
 const MIN_WINDOW: u64 = 1 << 20;
 /// Per-connection speed assumed before any is measured (bytes/s): optimistic, so windows err
@@ -78,7 +83,7 @@ impl Coordinator<'_> {
                 window: if self.slots[i].race_of.is_some() {
                     u64::MAX
                 } else {
-                    self.window()
+                    self.window().min(OPENING_WINDOW)
                 },
                 race: self.slots[i].race_of.clone(),
                 // A stream without ranges starts over from 0 and keeps nothing of before: it
@@ -220,9 +225,11 @@ impl Coordinator<'_> {
         // The last slow range: a steal would cut the owner inside the request it is reading.
         // Race it instead (a second request for the same tail, into memory): whichever
         // finishes first wins, the loser stops, no byte is written twice.
+        // It costs what both fetch twice: only when it saves time worth having.
         let straggler = thief_speed > 4.0 * victim.speed;
         let remaining = span.end - span.claimed;
-        if at < asked && straggler && remaining <= RACE_MAX {
+        let saves = remaining as f64 / victim.speed - (ttfb + remaining as f64 / thief_speed);
+        if at < asked && straggler && remaining <= RACE_MAX && saves >= MIN_GAIN_SECS {
             let seg = victim.seg.clone();
             self.slots[vi].raced = true;
             self.stats.races += 1;
@@ -243,12 +250,18 @@ impl Coordinator<'_> {
     /// flight, megabytes of socket buffers on a fast link, is sent for nothing); each window
     /// costs a round trip, so a window lasts at least [`WINDOW_TRIPS`] round trips at the
     /// connection's speed (at an assumed 100 MB/s until speeds are measured): ~1 MiB on
-    /// loopback, the whole segment over a WAN.
+    /// loopback, the whole segment over a WAN. The round trip is the least wait any request
+    /// saw from going out to its answer (queueing on a busy machine only adds to it); before
+    /// one is timed, the first answer's wait, connection set-up included. The result is also
+    /// published in [`JobIo::window`](crate::transfer::JobIo::window) for running segments.
     pub(super) fn window(&self) -> u64 {
         if self.p.mode != Mode::Range {
             return u64::MAX;
         }
-        let rtt = self.typical_ttfb();
+        let rtt = match self.io.wait_ns.load(Ordering::Relaxed) {
+            u64::MAX => self.typical_ttfb(),
+            ns => ns as f64 * 1e-9,
+        };
         if rtt <= 0.0 {
             return u64::MAX; // no round trip measured: one request per segment
         }
@@ -256,8 +269,11 @@ impl Coordinator<'_> {
             v if v > 0.0 => v,
             _ => ASSUMED_SPEED,
         };
-        let w = (speed * rtt * WINDOW_TRIPS) as u64;
-        w.max(MIN_WINDOW)
+        let w = ((speed * rtt * WINDOW_TRIPS) as u64).max(MIN_WINDOW);
+        if self.io.window.swap(w, Ordering::Relaxed) != w {
+            tracing::trace!(rtt_ms = rtt * 1e3, speed, window = w, "request window");
+        }
+        w
     }
 
     /// Median time to first byte seen so far, in seconds (0 when none yet).
@@ -288,6 +304,7 @@ impl Coordinator<'_> {
     /// Measure each connection's speed and let the governor judge: grow, settle, or replace
     /// a connection far below its peers.
     pub(super) fn sample_speeds(&mut self) {
+        self.window();
         let now = Instant::now();
         for s in &mut self.slots {
             if s.worker.is_none() {
