@@ -180,3 +180,90 @@ fn without_h2_in_alpn_https_falls_back_to_http11_and_cleartext_stays_http11() {
     assert_eq!(v["protocol"], "HTTP/1.1", "{v}");
     assert!(s.log().iter().all(|e| e.header("upgrade").is_none()));
 }
+
+#[test]
+fn http1_1_keeps_an_h2_server_on_http11_from_the_flag_the_queue_and_the_config() {
+    let s = Server::start().unwrap();
+    let body = pattern(4 * MIB, 605);
+    s.add("/o.bin", Resource::new(body.clone()).rate(8 << 20));
+    let front = H2Front::start(s.port()).unwrap();
+    let env = Env::new();
+    let ca = trust(&env, front.ca_pem());
+    let url = front.url("/o.bin");
+    // Every connection the front saw since `from`, by the protocol ALPN chose.
+    let protocols_since = |from: usize| -> Vec<String> {
+        front.connections()[from..]
+            .iter()
+            .map(|c| c.protocol.clone())
+            .collect()
+    };
+    let only_http11 = |p: &[String]| !p.is_empty() && p.iter().all(|p| p == "http/1.1");
+
+    // probe: the server offers h2, ddm does not ask for it.
+    let v: serde_json::Value =
+        serde_json::from_str(&env.ok(&["probe", &url, "--cacert", &ca, "--json", "--http1.1"]))
+            .unwrap();
+    assert_eq!(v["protocol"], "HTTP/1.1", "{v}");
+    let p = protocols_since(0);
+    assert!(only_http11(&p), "probe: {p:?}");
+
+    // get, segmented.
+    let from = front.connections().len();
+    let o = env.run(&[
+        "-v",
+        "get",
+        &url,
+        "--cacert",
+        &ca,
+        "-c",
+        "4",
+        "-o",
+        "g.bin",
+        "--http1.1",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_same_file(&env.out().join("g.bin"), &body);
+    assert!(
+        stderr(&o).contains("HTTP/1.1, 4 connections"),
+        "{}",
+        stderr(&o)
+    );
+    let p = protocols_since(from);
+    assert!(only_http11(&p) && p.len() >= 4, "get: {p:?}");
+
+    // add: the choice is stored with the job and holds when a runner works it.
+    let from = front.connections().len();
+    env.ok(&[
+        "add",
+        &url,
+        "--cacert",
+        &ca,
+        "-c",
+        "2",
+        "-o",
+        "a.bin",
+        "--http1.1",
+    ]);
+    env.ok(&["run"]);
+    assert_same_file(&env.out().join("a.bin"), &body);
+    let p = protocols_since(from);
+    assert!(only_http11(&p), "add + run: {p:?}");
+
+    // config `http1 = true`: every job, no flag.
+    crate::faults::config(&env, "http1 = true\n");
+    let from = front.connections().len();
+    env.ok(&["get", &url, "--cacert", &ca, "-c", "2", "-o", "c.bin"]);
+    assert_same_file(&env.out().join("c.bin"), &body);
+    let p = protocols_since(from);
+    assert!(only_http11(&p), "config: {p:?}");
+
+    // And without any of them, the same server gets h2 (the front does offer it).
+    std::fs::remove_file(env.home().join("config.toml")).unwrap();
+    let from = front.connections().len();
+    env.ok(&["get", &url, "--cacert", &ca, "-c", "2", "-o", "h.bin"]);
+    let p = protocols_since(from);
+    assert!(
+        !p.is_empty() && p.iter().all(|p| p == "h2"),
+        "default: {p:?}"
+    );
+}

@@ -49,6 +49,9 @@ pub struct Config {
     pub cacert: Option<std::path::PathBuf>,
     /// Directory of CA certificates to trust.
     pub capath: Option<std::path::PathBuf>,
+    /// HTTP/1.1 only: no HTTP/2 even where an https server offers it (`--http1.1` for one
+    /// job).
+    pub http1: bool,
 }
 
 /// `10M`, `512K`, `1G` or a plain number of bytes (binary units).
@@ -105,6 +108,7 @@ impl Default for Config {
             noproxy: None,
             cacert: None,
             capath: None,
+            http1: false,
         }
     }
 }

@@ -46,6 +46,8 @@ pub struct HttpOptions {
     /// (`--capath`, `SSL_CERT_DIR`) to trust instead of the system's.
     pub cacert: Option<std::path::PathBuf>,
     pub capath: Option<std::path::PathBuf>,
+    /// HTTP/1.1 only (`--http1.1`, config `http1`); otherwise HTTP/2 where TLS offers it.
+    pub http1: bool,
 }
 
 impl std::fmt::Debug for HttpOptions {
@@ -70,6 +72,7 @@ impl std::fmt::Debug for HttpOptions {
             .field("noproxy", &self.noproxy)
             .field("cacert", &self.cacert)
             .field("capath", &self.capath)
+            .field("http1", &self.http1)
             .finish()
     }
 }
@@ -94,6 +97,7 @@ impl HttpOptions {
                 .or_else(|| env_path("CURL_CA_BUNDLE"))
                 .or_else(|| env_path("SSL_CERT_FILE")),
             capath: cfg.capath.clone().or_else(|| env_path("SSL_CERT_DIR")),
+            http1: cfg.http1,
         }
     }
 
@@ -180,6 +184,7 @@ impl HttpOptions {
         if n.capath.is_some() {
             self.capath = n.capath.clone();
         }
+        self.http1 |= n.http1;
         self
     }
 
@@ -238,11 +243,15 @@ pub fn configure<H: Handler>(easy: &mut Easy2<H>, o: &HttpOptions) -> Result<(),
     easy.ssl_verify_host(!o.insecure)?;
     easy.tcp_nodelay(true)?;
     easy.signal(false)?;
-    // HTTP/2 where TLS offers it (ALPN h2), HTTP/1.1 otherwise and on cleartext http. Each
-    // handle keeps its own connection, also under h2 (one stream per connection): against
-    // servers that throttle per connection, N connections beat N streams on one
-    // (docs/benchmarks.md, "HTTP/2").
-    easy.http_version(curl::easy::HttpVersion::V2TLS)?;
+    // HTTP/2 where TLS offers it (ALPN h2), HTTP/1.1 otherwise, on cleartext http and when
+    // asked (`--http1.1`: then h2 is not even offered). Each handle keeps its own
+    // connection, also under h2 (one stream per connection): against servers that throttle
+    // per connection, N connections beat N streams on one (docs/benchmarks.md, "HTTP/2").
+    easy.http_version(if o.http1 {
+        curl::easy::HttpVersion::V11
+    } else {
+        curl::easy::HttpVersion::V2TLS
+    })?;
     set_str(easy, curl_sys::CURLOPT_PROXY, o.proxy.as_deref())?;
     // The proxy's own "200 Connection established" to a CONNECT is not the server's answer:
     // keep it out of the header callback, or it would pass for the file's head.
@@ -624,6 +633,7 @@ mod tests {
             noproxy: None,
             cacert: None,
             capath: None,
+            http1: false,
         }
         .scoped_to("https://u:p%40ss@a.example/start");
         assert_eq!(o.userinfo, Some(("u".into(), "p@ss".into())));

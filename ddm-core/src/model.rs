@@ -135,6 +135,8 @@ pub struct Network {
     pub noproxy: Option<String>,
     pub cacert: Option<std::path::PathBuf>,
     pub capath: Option<std::path::PathBuf>,
+    /// `--http1.1`: no HTTP/2 for this job.
+    pub http1: bool,
 }
 
 impl fmt::Debug for Network {
@@ -144,6 +146,7 @@ impl fmt::Debug for Network {
             .field("noproxy", &self.noproxy)
             .field("cacert", &self.cacert)
             .field("capath", &self.capath)
+            .field("http1", &self.http1)
             .finish()
     }
 }

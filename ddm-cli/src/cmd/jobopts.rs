@@ -47,6 +47,10 @@ pub struct HeaderArgs {
     /// Trust the CA certificates in this directory (OpenSSL hashed names).
     #[arg(long, value_name = "DIR")]
     pub capath: Option<PathBuf>,
+    /// Use HTTP/1.1 only: do not offer HTTP/2 to https servers (for a server or proxy whose
+    /// HTTP/2 misbehaves). Default: config `http1`, else HTTP/2 where the server offers it.
+    #[arg(long = "http1.1")]
+    pub http1: bool,
 }
 
 fn parse_proxy(s: &str) -> Result<String, String> {
@@ -168,6 +172,7 @@ impl HeaderArgs {
             noproxy: self.noproxy.clone(),
             cacert: path(&self.cacert, "--cacert", false)?,
             capath: path(&self.capath, "--capath", true)?,
+            http1: self.http1,
         })
     }
 
