@@ -10,6 +10,7 @@
 use crate::budget::Ticket;
 use crate::config::Config;
 use crate::engine::{run_job, Control, Event, Observer, Outcome};
+use crate::model::ErrorKind;
 use crate::store::{Result, Store};
 use std::path::Path;
 use std::sync::atomic::Ordering;
@@ -67,6 +68,9 @@ pub fn run_queue(
     let mut active = 0usize;
     // A store that cannot be written stops the claiming; running jobs still end normally.
     let mut store_failure = None;
+    // Store connections of jobs that ended, for the next jobs: opening one reads the schema
+    // and its statement cache starts empty, a cost a queue of small files paid per job.
+    let connections: std::sync::Mutex<Vec<Store>> = std::sync::Mutex::new(Vec::new());
     std::thread::scope(|scope| {
         loop {
             let stopping = ctl.interrupt.load(Ordering::Relaxed)
@@ -85,14 +89,25 @@ pub fn run_queue(
                 summary.ran += 1;
                 let tx = tx.clone();
                 let ticket = ctl.connections.ticket();
+                let connections = &connections;
                 scope.spawn(move || {
-                    let outcome = match Store::open(db) {
+                    let reused = connections.lock().ok().and_then(|mut c| c.pop());
+                    let outcome = match reused.map_or_else(|| Store::open(db), Ok) {
                         Ok(mut st) => {
                             let mut obs = Starting {
                                 inner: reporter.observer(job.id),
                                 ticket,
                             };
-                            run_job(&mut st, job.id, cfg, ctl, &mut obs)
+                            let outcome = run_job(&mut st, job.id, cfg, ctl, &mut obs);
+                            // A connection that failed a write is not handed on.
+                            let store_failed = matches!(&outcome, Outcome::Failed(e)
+                                if matches!(e.kind, ErrorKind::Store | ErrorKind::NoSpace));
+                            if !store_failed {
+                                if let Ok(mut c) = connections.lock() {
+                                    c.push(st);
+                                }
+                            }
+                            outcome
                         }
                         Err(e) => Outcome::Failed(crate::jobs::store_error(e)),
                     };
@@ -111,7 +126,7 @@ pub fn run_queue(
                         Outcome::Done { .. } => summary.done += 1,
                         Outcome::Failed(e) => {
                             summary.failed += 1;
-                            summary.no_space |= e.kind == crate::model::ErrorKind::NoSpace;
+                            summary.no_space |= e.kind == ErrorKind::NoSpace;
                         }
                         Outcome::Interrupted => summary.interrupted = true,
                         Outcome::Paused | Outcome::Removed => {}

@@ -4,7 +4,7 @@
 //! past it); `recommended` comes from `ddm bench --save`. A job's starting connection count is
 //! the smallest of its own setting (or the config default, or the recommendation) and the cap.
 
-use super::{now, Result, Store};
+use super::{now, row_cached, Result, Store};
 use rusqlite::{params, OptionalExtension};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -25,21 +25,20 @@ pub fn host_key(url: &url::Url) -> String {
 
 impl Store {
     pub fn host_policy(&self, host: &str) -> Result<HostPolicy> {
-        Ok(self
-            .conn
-            .query_row(
-                "SELECT max_connections, recommended FROM hosts WHERE host = ?1",
-                [host],
-                |r| {
-                    Ok(HostPolicy {
-                        max_connections: r.get("max_connections")?,
-                        recommended: r.get("recommended")?,
-                    })
-                },
-            )
-            .optional()
-            .map_err(|e| self.err(e))?
-            .unwrap_or_default())
+        Ok(row_cached(
+            &self.conn,
+            "SELECT max_connections, recommended FROM hosts WHERE host = ?1",
+            [host],
+            |r| {
+                Ok(HostPolicy {
+                    max_connections: r.get("max_connections")?,
+                    recommended: r.get("recommended")?,
+                })
+            },
+        )
+        .optional()
+        .map_err(|e| self.err(e))?
+        .unwrap_or_default())
     }
 
     /// Remember that `host` refuses more than `n` connections.
@@ -71,15 +70,14 @@ impl Store {
     /// The global rate limit set with `ddm limit --global`: None when never set (the config's
     /// `max_rate` applies), `Some(None)` when lifted, `Some(Some(bytes/s))` when set.
     pub fn global_rate(&self) -> Result<Option<Option<u64>>> {
-        let v: Option<String> = self
-            .conn
-            .query_row(
-                "SELECT value FROM runner_settings WHERE key = 'max_rate'",
-                [],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(|e| self.err(e))?;
+        let v: Option<String> = row_cached(
+            &self.conn,
+            "SELECT value FROM runner_settings WHERE key = 'max_rate'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(|e| self.err(e))?;
         Ok(v.and_then(|v| v.parse::<u64>().ok())
             .map(|r| Some(r).filter(|r| *r > 0)))
     }
@@ -100,13 +98,14 @@ impl Store {
     /// A job's own rate limit as stored now (`ddm limit ID`): None when it has none, or
     /// the job is gone.
     pub fn job_rate(&self, id: i64) -> Result<Option<u64>> {
-        let json: Option<String> = self
-            .conn
-            .query_row("SELECT settings FROM jobs WHERE id = ?1", [id], |r| {
-                r.get(0)
-            })
-            .optional()
-            .map_err(|e| self.err(e))?;
+        let json: Option<String> = row_cached(
+            &self.conn,
+            "SELECT settings FROM jobs WHERE id = ?1",
+            [id],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(|e| self.err(e))?;
         Ok(json
             .and_then(|j| serde_json::from_str::<super::JobSettings>(&j).ok())
             .and_then(|s| s.rate_limit))

@@ -22,8 +22,10 @@ pub use job::{Job, JobSettings, JobState, NewJob, RemoteMeta, StateKind};
 pub use queries::StoreTx;
 
 use rusqlite::{Connection, ErrorCode, OpenFlags};
+use std::collections::HashMap;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
 /// `PRAGMA application_id` of a ddm database ("ddm1").
@@ -74,6 +76,27 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 pub struct Store {
     conn: Connection,
     path: PathBuf,
+    /// This process's writers to the database at `path` take turns here (see [`writer`]).
+    writer: Arc<Mutex<()>>,
+}
+
+/// One writer at a time among this process's connections to the database at `path`. SQLite
+/// admits one writer; a thread that finds the lock taken sleeps in SQLite's busy handler (1,
+/// 2, 5, 10 ms and more between tries), which a runner with many small jobs paid on every
+/// transition of every job. Threads of one process queue on this mutex instead and go the
+/// moment it is free; other processes still meet SQLite's own lock and busy timeout.
+fn writer(path: &Path) -> Arc<Mutex<()>> {
+    static WRITERS: OnceLock<Mutex<HashMap<PathBuf, Arc<Mutex<()>>>>> = OnceLock::new();
+    if path == Path::new(":memory:") {
+        return Arc::default(); // private to its connection
+    }
+    WRITERS
+        .get_or_init(Mutex::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .entry(path.to_path_buf())
+        .or_default()
+        .clone()
 }
 
 impl std::fmt::Debug for Store {
@@ -95,6 +118,26 @@ pub(crate) fn now() -> i64 {
 const NEARLY_FULL: u64 = 256 * 1024;
 
 /// Turn a SQLite error into what it means for the user of the database at `path`.
+/// Run `sql` through the connection's statement cache: the statements a runner issues for
+/// every job and every checkpoint are parsed once per connection, not once per call.
+pub(crate) fn exec_cached<P: rusqlite::Params>(
+    conn: &Connection,
+    sql: &str,
+    params: P,
+) -> rusqlite::Result<usize> {
+    conn.prepare_cached(sql)?.execute(params)
+}
+
+/// One row of `sql`, through the statement cache (see [`exec_cached`]).
+pub(crate) fn row_cached<T, P: rusqlite::Params>(
+    conn: &Connection,
+    sql: &str,
+    params: P,
+    f: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+) -> rusqlite::Result<T> {
+    conn.prepare_cached(sql)?.query_row(params, f)
+}
+
 pub(crate) fn classify(path: &Path, e: rusqlite::Error) -> StoreError {
     let dir = path.parent().unwrap_or(Path::new("."));
     let full = || crate::storage::free_space(dir).is_ok_and(|f| f < NEARLY_FULL);
@@ -115,6 +158,13 @@ pub(crate) fn classify(path: &Path, e: rusqlite::Error) -> StoreError {
             path: path.to_path_buf(),
             source: e,
         },
+    }
+}
+
+impl Store {
+    /// Take this process's turn to write (see [`writer`]).
+    pub(crate) fn write_turn(&self) -> MutexGuard<'_, ()> {
+        self.writer.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -212,6 +262,7 @@ impl Store {
         let mut store = Store {
             conn,
             path: path.to_path_buf(),
+            writer: writer(path),
         };
         store.migrate()?;
         Ok(store)

@@ -2,7 +2,7 @@
 //! IN (…) RETURNING …`) or runs inside one `BEGIN IMMEDIATE` transaction ([`StoreTx`]), so
 //! two processes never act on the same stale read. Columns are read by name.
 
-use super::{classify, StoreError};
+use super::{classify, exec_cached, row_cached, StoreError};
 use super::{now, Job, JobSettings, JobState, NewJob, RemoteMeta, Result, StateKind, Store};
 use crate::storage::FileId;
 use rusqlite::types::ValueRef;
@@ -45,8 +45,7 @@ impl Store {
 
     pub fn get(&self, id: i64) -> Result<Job> {
         let sql = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?1");
-        self.conn
-            .query_row(&sql, [id], row_to_job)
+        row_cached(&self.conn, &sql, [id], row_to_job)
             .optional()
             .map_err(|e| self.err(e))?
             .ok_or(StoreError::NotFound(id))?
@@ -66,20 +65,20 @@ impl Store {
 
     /// The state of a job, or None if it was removed (cheap; the runner polls it).
     pub fn state(&self, id: i64) -> Result<Option<JobState>> {
-        self.conn
-            .query_row(
-                "SELECT state, error, error_kind FROM jobs WHERE id = ?1",
-                [id],
-                |r| {
-                    Ok(JobState::from_db(
-                        &r.get::<_, String>("state")?,
-                        r.get("error")?,
-                        r.get("error_kind")?,
-                    ))
-                },
-            )
-            .optional()
-            .map_err(|e| self.err(e))
+        row_cached(
+            &self.conn,
+            "SELECT state, error, error_kind FROM jobs WHERE id = ?1",
+            [id],
+            |r| {
+                Ok(JobState::from_db(
+                    &r.get::<_, String>("state")?,
+                    r.get("error")?,
+                    r.get("error_kind")?,
+                ))
+            },
+        )
+        .optional()
+        .map_err(|e| self.err(e))
     }
 
     /// Atomically move the oldest queued job to `running` and return it (one statement).
@@ -89,9 +88,8 @@ impl Store {
              WHERE id = (SELECT id FROM jobs WHERE state = 'queued' ORDER BY id LIMIT 1) \
              RETURNING {JOB_COLUMNS}"
         );
-        match self
-            .conn
-            .query_row(&sql, [now()], row_to_job)
+        let _turn = self.write_turn();
+        match row_cached(&self.conn, &sql, [now()], row_to_job)
             .optional()
             .map_err(|e| self.err(e))?
         {
@@ -196,20 +194,20 @@ impl Store {
     /// a pause or remove from another terminal wins. Returns whether it was recorded.
     pub fn end_run(&mut self, id: i64, state: &JobState) -> Result<bool> {
         let e = state.error();
-        let n = self
-            .conn
-            .execute(
-                "UPDATE jobs SET state = ?2, error = ?3, error_kind = ?4, speed = NULL, conns = NULL, \
+        let _turn = self.write_turn();
+        let n = exec_cached(
+            &self.conn,
+            "UPDATE jobs SET state = ?2, error = ?3, error_kind = ?4, speed = NULL, conns = NULL, \
                  updated_at = ?5 WHERE id = ?1 AND state = 'running'",
-                params![
-                    id,
-                    state.name(),
-                    e.map(|e| e.message.as_str()),
-                    e.map(|e| e.kind.as_str()),
-                    now()
-                ],
-            )
-            .map_err(|e| self.err(e))?;
+            params![
+                id,
+                state.name(),
+                e.map(|e| e.message.as_str()),
+                e.map(|e| e.kind.as_str()),
+                now()
+            ],
+        )
+        .map_err(|e| self.err(e))?;
         Ok(n == 1)
     }
 
@@ -217,9 +215,9 @@ impl Store {
     /// statement. A pause that arrived while the file was being finished does not undo it.
     /// Returns false when the job was removed meanwhile.
     pub fn complete(&mut self, id: i64, file_name: &str, size: u64) -> Result<bool> {
-        let n = self
-            .conn
-            .execute(
+        let _turn = self.write_turn();
+        let n = exec_cached(
+                &self.conn,
                 "UPDATE jobs SET state = 'done', error = NULL, error_kind = NULL, \
                  file_name = ?2, size = ?3, bytes_done = ?3, speed = NULL, conns = NULL, updated_at = ?4 \
                  WHERE id = ?1",
@@ -261,20 +259,21 @@ impl Store {
         speed: Option<u64>,
         conns: Option<u32>,
     ) -> Result<()> {
-        self.conn
-            .execute(
-                "UPDATE jobs SET bitmap = ?2, bytes_done = ?3, speed = ?5, conns = ?6, \
+        let _turn = self.write_turn();
+        exec_cached(
+            &self.conn,
+            "UPDATE jobs SET bitmap = ?2, bytes_done = ?3, speed = ?5, conns = ?6, \
                  updated_at = ?4 WHERE id = ?1",
-                params![
-                    id,
-                    bitmap,
-                    bytes_done as i64,
-                    now(),
-                    speed.map(|s| s as i64),
-                    conns.map(i64::from)
-                ],
-            )
-            .map_err(|e| self.err(e))?;
+            params![
+                id,
+                bitmap,
+                bytes_done as i64,
+                now(),
+                speed.map(|s| s as i64),
+                conns.map(i64::from)
+            ],
+        )
+        .map_err(|e| self.err(e))?;
         Ok(())
     }
 
@@ -293,11 +292,16 @@ impl Store {
     /// Start an IMMEDIATE transaction: it holds the write lock from its first statement.
     pub fn begin(&mut self) -> Result<StoreTx<'_>> {
         let path = self.path.clone();
+        let turn = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         let tx = self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(|e| classify(&path, e))?;
-        Ok(StoreTx { tx, path })
+        Ok(StoreTx {
+            tx,
+            path,
+            _turn: turn,
+        })
     }
 }
 
@@ -306,6 +310,8 @@ impl Store {
 pub struct StoreTx<'a> {
     tx: Transaction<'a>,
     path: PathBuf,
+    /// This process's write turn, held until the transaction ends (dropped after `tx`).
+    _turn: std::sync::MutexGuard<'a, ()>,
 }
 
 impl std::fmt::Debug for StoreTx<'_> {
@@ -387,7 +393,7 @@ impl StoreTx<'_> {
     pub fn names_in_use(&self, dir: &Path, except: i64) -> Result<HashSet<String>> {
         let mut stmt = self
             .tx
-            .prepare(
+            .prepare_cached(
                 "SELECT file_name FROM jobs WHERE dest_dir = ?1 AND id != ?2 \
                  AND file_name IS NOT NULL AND state != 'done'",
             )
@@ -408,29 +414,28 @@ impl StoreTx<'_> {
         bitmap: &[u8],
         part: Option<FileId>,
     ) -> Result<()> {
-        let n = self
-            .tx
-            .execute(
-                "UPDATE jobs SET final_url = ?2, file_name = ?3, size = ?4, etag = ?5, \
+        let n = exec_cached(
+            &self.tx,
+            "UPDATE jobs SET final_url = ?2, file_name = ?3, size = ?4, etag = ?5, \
                  last_modified = ?6, ranges = ?7, piece_size = ?8, bitmap = ?9, bytes_done = 0, \
                  part_dev = ?10, part_ino = ?11, part_born = ?13, updated_at = ?12 WHERE id = ?1",
-                params![
-                    id,
-                    m.final_url,
-                    m.file_name,
-                    m.size.map(|s| s as i64),
-                    m.etag,
-                    m.last_modified,
-                    m.ranges,
-                    m.piece_size as i64,
-                    bitmap,
-                    part.map(|p| p.dev as i64),
-                    part.map(|p| p.ino as i64),
-                    now(),
-                    part.and_then(|p| p.born)
-                ],
-            )
-            .map_err(|e| self.err(e))?;
+            params![
+                id,
+                m.final_url,
+                m.file_name,
+                m.size.map(|s| s as i64),
+                m.etag,
+                m.last_modified,
+                m.ranges,
+                m.piece_size as i64,
+                bitmap,
+                part.map(|p| p.dev as i64),
+                part.map(|p| p.ino as i64),
+                now(),
+                part.and_then(|p| p.born)
+            ],
+        )
+        .map_err(|e| self.err(e))?;
         if n == 0 {
             return Err(StoreError::NotFound(id));
         }
