@@ -42,6 +42,37 @@ fn a_small_job_costs_one_request_and_a_queue_reuses_connections() {
 }
 
 #[test]
+fn a_queue_never_opens_more_connections_to_a_host_than_its_share() {
+    // 60 small files, each answer 20 ms late, at most 4 connections to the host: jobs wait
+    // for a unit and start the moment one is free, on the connection the last job left
+    // open. Seen from the server: 60 requests on no more than 4 TCP connections.
+    let server = Server::start().unwrap();
+    let mut bodies = Vec::new();
+    let mut urls = Vec::new();
+    for i in 0..60 {
+        let body = pattern(64 * KIB, 760 + i);
+        server.add(
+            &format!("/s/f{i}.bin"),
+            Resource::new(body.clone()).first_byte_delay(Duration::from_millis(20)),
+        );
+        urls.push(server.url(&format!("/s/f{i}.bin")));
+        bodies.push(body);
+    }
+    let env = Env::new();
+    config(&env, "max_connections_per_host = 4\n");
+    let mut args = vec!["add"];
+    args.extend(urls.iter().map(String::as_str));
+    env.ok(&args);
+    env.ok(&["run", "-q"]);
+    for (i, b) in bodies.iter().enumerate() {
+        assert_same_file(&env.out().join(format!("f{i}.bin")), b);
+    }
+    assert_eq!(server.log().len(), 60, "one request per file");
+    let conns = server.requests_per_connection();
+    assert!(conns.len() <= 4, "{} connections: {conns:?}", conns.len());
+}
+
+#[test]
 fn ranges_that_end_cleanly_keep_their_connection() {
     // 24 MiB over 4 connections at 4 MiB/s each: the first connection's window (4 MiB) ends
     // where it asked and the same connection carries its next range.

@@ -10,7 +10,8 @@
 use crate::model::Origin;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 #[derive(Debug)]
 pub struct ConnectionBudget {
@@ -18,6 +19,8 @@ pub struct ConnectionBudget {
     per_host: usize,
     used: AtomicUsize,
     hosts: Mutex<HashMap<Origin, Host>>,
+    /// Signalled whenever a unit is given back (waiters in [`Self::take_within`]).
+    released: Condvar,
     /// Jobs started whose first connection is not open yet.
     pending: AtomicUsize,
 }
@@ -40,6 +43,7 @@ impl ConnectionBudget {
             per_host: per_host.max(1),
             used: AtomicUsize::new(0),
             hosts: Mutex::default(),
+            released: Condvar::new(),
             pending: AtomicUsize::new(0),
         }
     }
@@ -52,9 +56,37 @@ impl ConnectionBudget {
         self.limit
     }
 
+    fn lock(&self) -> MutexGuard<'_, HashMap<Origin, Host>> {
+        self.hosts.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// Take one connection for `host` if the budget and the host's share allow.
     pub fn try_take(&self, host: Option<&Origin>) -> bool {
-        let mut hosts = self.hosts.lock().unwrap_or_else(|e| e.into_inner());
+        self.take_locked(&mut self.lock(), host)
+    }
+
+    /// Take one connection for `host`, waiting up to `max` for one to be given back: a job
+    /// waiting for its host's share starts the moment another job's connection is free.
+    pub fn take_within(&self, host: Option<&Origin>, max: Duration) -> bool {
+        let until = Instant::now() + max;
+        let mut hosts = self.lock();
+        loop {
+            if self.take_locked(&mut hosts, host) {
+                return true;
+            }
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            hosts = self
+                .released
+                .wait_timeout(hosts, left)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+    }
+
+    fn take_locked(&self, hosts: &mut HashMap<Origin, Host>, host: Option<&Origin>) -> bool {
         if let Some(h) = host {
             let entry = hosts.entry(h.clone()).or_default();
             if entry.used >= entry.cap.unwrap_or(self.per_host).min(self.per_host) {
@@ -77,13 +109,15 @@ impl ConnectionBudget {
 
     /// Give back a connection taken for `host`.
     pub fn give(&self, host: Option<&Origin>) {
-        let mut hosts = self.hosts.lock().unwrap_or_else(|e| e.into_inner());
+        let mut hosts = self.lock();
         if let Some(e) = host.and_then(|h| hosts.get_mut(h)) {
             e.used = e.used.saturating_sub(1);
         }
         let _ = self
             .used
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |u| u.checked_sub(1));
+        drop(hosts);
+        self.released.notify_all();
     }
 
     /// A connection taken for `from` (a first request, before redirects told where it goes)
@@ -92,18 +126,21 @@ impl ConnectionBudget {
         if from == to {
             return;
         }
-        let mut hosts = self.hosts.lock().unwrap_or_else(|e| e.into_inner());
+        let mut hosts = self.lock();
         if let Some(e) = from.and_then(|h| hosts.get_mut(h)) {
             e.used = e.used.saturating_sub(1);
         }
         if let Some(h) = to {
             hosts.entry(h.clone()).or_default().used += 1;
         }
+        drop(hosts);
+        // `from` has a unit free now.
+        self.released.notify_all();
     }
 
     /// A host refuses more than `n` connections: every job on it shares that many.
     pub fn cap_host(&self, host: &Origin, n: usize) {
-        let mut hosts = self.hosts.lock().unwrap_or_else(|e| e.into_inner());
+        let mut hosts = self.lock();
         hosts.entry(host.clone()).or_default().cap = Some(n.max(1));
     }
 
@@ -186,6 +223,37 @@ mod tests {
         b.cap_host(&c, 1);
         assert!(!b.try_take(Some(&c)), "c refuses more than one");
         assert_eq!(b.in_use(), 4);
+    }
+
+    #[test]
+    fn a_waiting_taker_gets_the_unit_given_back_at_once() {
+        let b = ConnectionBudget::with_host_limit(8, 1);
+        let a = host("http://a.example/");
+        assert!(b.try_take(Some(&a)));
+        let t = Instant::now();
+        assert!(
+            !b.take_within(Some(&a), Duration::from_millis(30)),
+            "a's share is used"
+        );
+        assert!(t.elapsed() >= Duration::from_millis(30));
+        std::thread::scope(|s| {
+            let waiter = s.spawn(|| {
+                let t = Instant::now();
+                (
+                    b.take_within(Some(&a), Duration::from_secs(10)),
+                    t.elapsed(),
+                )
+            });
+            std::thread::sleep(Duration::from_millis(50));
+            b.give(Some(&a));
+            let (got, waited) = waiter.join().unwrap();
+            assert!(got);
+            assert!(
+                waited < Duration::from_secs(5),
+                "woken by the give: {waited:?}"
+            );
+        });
+        assert_eq!(b.in_use(), 1);
     }
 
     #[test]

@@ -78,11 +78,10 @@ pub fn open(
         let origin = Origin::parse(&url);
         // A connection from the budget and the first host's share; it moves to the host the
         // redirects lead to once the head says which.
-        while !ctl.connections.try_take(origin.as_ref()) {
+        while !ctl.connections.take_within(origin.as_ref(), POLL) {
             if let Some(stop) = control() {
                 return Err(NoHead::Stopped(stop));
             }
-            std::thread::sleep(POLL);
         }
         let worker = ctl.pool.checkout(origin.as_ref());
         let task = Task {
@@ -120,13 +119,15 @@ pub fn open(
                 io.cancel.store(true, Ordering::Relaxed);
                 let _ = wait_done(ch.rx);
                 io.cancel.store(false, Ordering::Relaxed);
+                ctl.pool.checkin(worker, origin.clone());
                 ctl.connections.give(origin.as_ref());
-                ctl.pool.checkin(worker, origin);
                 return Err(NoHead::Stopped(stop));
             }
         };
+        // The connection goes back to the pool before its unit: a job waiting for the unit
+        // finds it open instead of opening another.
+        ctl.pool.checkin(worker, origin.clone());
         ctl.connections.give(origin.as_ref());
-        ctl.pool.checkin(worker, origin);
         attempt += 1;
         // A captured (signed) URL that expired: start again from the chain's beginning.
         if let (

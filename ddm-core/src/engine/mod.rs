@@ -231,8 +231,8 @@ fn run_inner(
         Err(e) => {
             opened.worker.reply(Reply::Abort);
             let _ = first::wait_done(&rx);
-            ctl.connections.give(opened.origin.as_ref());
             ctl.pool.checkin(opened.worker, None);
+            ctl.connections.give(opened.origin.as_ref());
             return Outcome::Failed(e);
         }
     };
@@ -276,8 +276,8 @@ fn run_inner(
         None => {
             opened.worker.reply(Reply::Abort);
             let _ = first::wait_done(&rx);
-            ctl.connections.give(opened.origin.as_ref());
             ctl.pool.checkin(opened.worker, origin.clone());
+            ctl.connections.give(opened.origin.as_ref());
             None
         }
     };

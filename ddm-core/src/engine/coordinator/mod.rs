@@ -552,8 +552,24 @@ impl<'a> Coordinator<'a> {
                 s.kept_for = None;
             }
         }
+        let failed = self.settle_slot(r);
+        // A job with nothing left to fetch hands its idle connections back to the runner's
+        // pool before the units they held: a job waiting for a unit then gets a connection
+        // that is open already, so a queue of jobs keeps to the host's share of connections.
+        if self.slots.is_empty() {
+            for w in std::mem::take(&mut self.idle) {
+                if let Some(h) = self.workers.get_mut(w).and_then(Option::take) {
+                    self.ctl.pool.checkin(h, self.origin.clone());
+                }
+            }
+        }
         let src = self.worker_source.get(r.worker).copied().unwrap_or(0);
         self.give_source(src);
+        failed
+    }
+
+    /// The slot side of [`Self::settle`]: the segment the report ends.
+    fn settle_slot(&mut self, r: &Done) -> Option<(usize, Failure)> {
         let i = self.slots.iter().position(|s| s.worker == Some(r.worker))?;
         self.slots[i].worker = None;
         if let Some(raced) = self.slots[i].race_of.clone() {
