@@ -101,21 +101,11 @@ pub fn duration(secs: f64) -> String {
 
 /// `64M`, `512K`, `1G` or plain bytes (binary units).
 pub fn parse_size(s: &str) -> Result<u64, String> {
-    let s = s.trim();
-    let (num, mult) = match s.chars().last() {
-        Some('k' | 'K') => (&s[..s.len() - 1], 1u64 << 10),
-        Some('m' | 'M') => (&s[..s.len() - 1], 1 << 20),
-        Some('g' | 'G') => (&s[..s.len() - 1], 1 << 30),
-        _ => (s, 1),
-    };
-    let n: u64 = num
-        .trim()
-        .parse()
-        .map_err(|_| format!("{s:?} is not a size; write e.g. 64M, 512K or 1G"))?;
-    match n.checked_mul(mult) {
-        Some(0) | None => Err(format!("{s:?}: size must be between 1 byte and 16 EiB")),
-        Some(v) => Ok(v),
-    }
+    use ddm_core::config::{parse_bytes, BadBytes};
+    parse_bytes(s).map_err(|e| match e {
+        BadBytes::Syntax => format!("{:?} is not a size; write e.g. 64M, 512K or 1G", s.trim()),
+        BadBytes::Range => format!("{:?}: size must be between 1 byte and 16 EiB", s.trim()),
+    })
 }
 
 #[cfg(test)]

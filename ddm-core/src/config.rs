@@ -54,8 +54,17 @@ pub struct Config {
     pub http1: bool,
 }
 
-/// `10M`, `512K`, `1G` or a plain number of bytes (binary units).
-pub fn parse_rate(s: &str) -> Result<u64, String> {
+/// Why a byte count did not parse (see [`parse_bytes`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BadBytes {
+    /// Not a number with an optional K, M or G.
+    Syntax,
+    /// Zero, or more than 16 EiB.
+    Range,
+}
+
+/// `64M`, `512K`, `1G` or a plain number of bytes (binary units), at least 1.
+pub fn parse_bytes(s: &str) -> Result<u64, BadBytes> {
     let s = s.trim();
     let (num, mult) = match s.chars().last() {
         Some('k' | 'K') => (&s[..s.len() - 1], 1u64 << 10),
@@ -63,16 +72,25 @@ pub fn parse_rate(s: &str) -> Result<u64, String> {
         Some('g' | 'G') => (&s[..s.len() - 1], 1 << 30),
         _ => (s, 1),
     };
-    let n: u64 = num
-        .trim()
-        .parse()
-        .map_err(|_| format!("{s:?} is not a rate; write e.g. 10M, 512K or 1G (per second)"))?;
+    let n: u64 = num.trim().parse().map_err(|_| BadBytes::Syntax)?;
     match n.checked_mul(mult) {
-        Some(0) | None => Err(format!(
-            "{s:?}: a rate must be between 1 byte/s and 16 EiB/s"
-        )),
+        Some(0) | None => Err(BadBytes::Range),
         Some(v) => Ok(v),
     }
+}
+
+/// `10M`, `512K`, `1G` or a plain number of bytes (binary units).
+pub fn parse_rate(s: &str) -> Result<u64, String> {
+    parse_bytes(s).map_err(|e| match e {
+        BadBytes::Syntax => format!(
+            "{:?} is not a rate; write e.g. 10M, 512K or 1G (per second)",
+            s.trim()
+        ),
+        BadBytes::Range => format!(
+            "{:?}: a rate must be between 1 byte/s and 16 EiB/s",
+            s.trim()
+        ),
+    })
 }
 
 fn rate<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
