@@ -119,15 +119,11 @@ pub fn open(
                 io.cancel.store(true, Ordering::Relaxed);
                 let _ = wait_done(ch.rx);
                 io.cancel.store(false, Ordering::Relaxed);
-                ctl.pool.checkin(worker, origin.clone());
-                ctl.connections.give(origin.as_ref());
+                ctl.hand_back(worker, origin.clone(), origin.as_ref());
                 return Err(NoHead::Stopped(stop));
             }
         };
-        // The connection goes back to the pool before its unit: a job waiting for the unit
-        // finds it open instead of opening another.
-        ctl.pool.checkin(worker, origin.clone());
-        ctl.connections.give(origin.as_ref());
+        ctl.hand_back(worker, origin.clone(), origin.as_ref());
         attempt += 1;
         // A captured (signed) URL that expired: start again from the chain's beginning.
         if let (

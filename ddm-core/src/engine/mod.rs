@@ -63,6 +63,19 @@ impl Control {
             rate: Bucket::new(None),
         }
     }
+
+    /// A worker's work for a job is over: its connection goes back to the pool first, then
+    /// the unit it held (taken for `unit`) to the budget, so a job waiting for that unit
+    /// finds the connection open instead of opening another.
+    pub(crate) fn hand_back(
+        &self,
+        worker: crate::transfer::WorkerHandle,
+        last: Option<crate::model::Origin>,
+        unit: Option<&crate::model::Origin>,
+    ) {
+        self.pool.checkin(worker, last);
+        self.connections.give(unit);
+    }
 }
 
 /// A progress sample, emitted about five times a second.
@@ -231,8 +244,7 @@ fn run_inner(
         Err(e) => {
             opened.worker.reply(Reply::Abort);
             let _ = first::wait_done(&rx);
-            ctl.pool.checkin(opened.worker, None);
-            ctl.connections.give(opened.origin.as_ref());
+            ctl.hand_back(opened.worker, None, opened.origin.as_ref());
             return Outcome::Failed(e);
         }
     };
@@ -276,8 +288,7 @@ fn run_inner(
         None => {
             opened.worker.reply(Reply::Abort);
             let _ = first::wait_done(&rx);
-            ctl.pool.checkin(opened.worker, origin.clone());
-            ctl.connections.give(opened.origin.as_ref());
+            ctl.hand_back(opened.worker, origin.clone(), opened.origin.as_ref());
             None
         }
     };

@@ -224,8 +224,8 @@ impl Coordinator<'_> {
         }
         // The last slow range: a steal would cut the owner inside the request it is reading.
         // Race it instead (a second request for the same tail, into memory): whichever
-        // finishes first wins, the loser stops, no byte is written twice.
-        // It costs what both fetch twice: only when it saves time worth having.
+        // finishes first wins, the loser stops, no byte is written twice. The tail is fetched
+        // twice, so only when that saves time worth having.
         let straggler = thief_speed > 4.0 * victim.speed;
         let remaining = span.end - span.claimed;
         let saves = remaining as f64 / victim.speed - (ttfb + remaining as f64 / thief_speed);
