@@ -1,13 +1,14 @@
-//! One attempt of a task on a worker's handle: request setup, curl's callbacks (head check,
-//! writes at offsets in 256 KiB batches, the stall clock, the rate gate) and how the attempt
-//! ended. For a job's first request, redirects are followed here hop by hop and the head is
-//! handed to the coordinator before any byte is written.
+//! A worker's curl callbacks and what they keep: the head check, writes at offsets in 256 KiB
+//! batches, the stall clock, the rate gate, request windows and races. The attempt around
+//! them (request setup, redirects, how it ended) is in `attempt`.
+
+mod attempt;
+pub(super) use attempt::run_task;
 
 use super::{FirstHead, Mode, Outcome, Reply, Report, Span, Task};
-use crate::http::{self, Head, MAX_REDIRECTS};
-use crate::model::redact_url;
+use crate::http::{self, Head};
 use crate::retry::Failure;
-use curl::easy::{Easy2, Handler, WriteError};
+use curl::easy::{Handler, WriteError};
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
@@ -532,156 +533,4 @@ impl Handler for Sink {
         }
         true
     }
-}
-
-/// The Range header value for `span` (open-ended when the end is unknown).
-fn range_of(span: &Span) -> String {
-    if span.end == u64::MAX {
-        format!("{}-", span.pos)
-    } else {
-        format!("{}-{}", span.pos, span.end - 1)
-    }
-}
-
-/// Run one task on `easy`: returns how it ended, the bytes written, and whether our side cut
-/// the response.
-pub(super) fn run_task(easy: &mut Easy2<Sink>, task: Task) -> (Outcome, u64, bool) {
-    let span = task.seg.span();
-    if span.pos >= span.end {
-        return (Outcome::Finished, 0, false);
-    }
-    let opts = task.io.opts.clone();
-    let mode = task.mode;
-    let extra: Vec<String> = match (&task.etag, mode) {
-        // If-Range only with a strong validator: weak ETags are not allowed there.
-        (Some(e), Mode::Range) if !e.starts_with("W/") => vec![format!("If-Range: {e}")],
-        _ => vec![],
-    };
-    let mut url = task.url.clone();
-    {
-        let sink = easy.get_mut();
-        sink.start(task, span);
-        sink.redirects.clear();
-        sink.started = Instant::now();
-    }
-    let setup = |easy: &mut Easy2<Sink>, url: &str| -> Result<(), curl::Error> {
-        http::configure(easy, &opts)?;
-        // The debug callback times each request (see `Sink::debug`).
-        easy.verbose(true)?;
-        http::target(easy, &opts, url, &extra)?;
-        let range = match mode {
-            Mode::Whole => String::new(),
-            _ => {
-                let s = easy.get_ref();
-                range_of(&Span {
-                    pos: s.start_pos,
-                    claimed: s.start_pos,
-                    end: s.req_end,
-                })
-            }
-        };
-        easy.range(&range)?;
-        Ok(())
-    };
-    loop {
-        easy.get_mut().url = url.clone();
-        if let Err(e) = setup(easy, &url) {
-            return (
-                Outcome::Failed(Failure::Other(format!("request setup: {e}"))),
-                0,
-                false,
-            );
-        }
-        let res = easy.perform();
-        let hop = easy.get_mut().next_hop.take();
-        match (hop, mode) {
-            (Some(loc), Mode::First) => {
-                let sink = easy.get_mut();
-                let next = match url::Url::parse(&url).and_then(|u| u.join(&loc)) {
-                    Ok(n) => n,
-                    Err(e) => {
-                        let f = Failure::InvalidResponse(format!(
-                            "unusable redirect Location {loc:?}: {e}"
-                        ));
-                        return (Outcome::Failed(f), 0, false);
-                    }
-                };
-                if !matches!(next.scheme(), "http" | "https") {
-                    let f = Failure::Other(
-                        "redirected to a non-http(s) URL, which ddm refuses to follow".into(),
-                    );
-                    return (Outcome::Failed(f), 0, false);
-                }
-                if sink.redirects.len() as u32 >= MAX_REDIRECTS {
-                    let f = Failure::Other(format!("more than {MAX_REDIRECTS} redirects"));
-                    return (Outcome::Failed(f), 0, false);
-                }
-                sink.redirects.push(redact_url(&url));
-                sink.head = Head::default();
-                sink.dropped = 0;
-                url = next.to_string();
-                continue;
-            }
-            _ if easy.get_mut().next_window(&res) => continue,
-            _ => return finish(easy, res),
-        }
-    }
-}
-
-/// How the attempt ended, from curl's result and what the callbacks saw.
-fn finish(easy: &mut Easy2<Sink>, res: Result<(), curl::Error>) -> (Outcome, u64, bool) {
-    let curl_failure = res.as_ref().err().map(|e| http::classify_with(e, easy));
-    let sink = easy.get_mut();
-    if sink.task.is_some() && sink.checked {
-        if let Err(f) = sink.flush() {
-            sink.error = Some(f);
-        }
-    }
-    // A race that arrived whole: win it (write the rest) or drop it.
-    if sink.racing() && curl_failure.is_none() && sink.stop.is_none() && sink.error.is_none() {
-        let head = if sink.checked {
-            Ok(())
-        } else {
-            sink.check_head()
-        };
-        let whole = sink.task().seg.span();
-        let outcome = match head {
-            Err(f) => Outcome::Failed(f),
-            Ok(()) if whole.claimed < whole.end => Outcome::Failed(Failure::Partial),
-            Ok(()) => match sink.win_race() {
-                Ok(true) => Outcome::Finished,
-                Ok(false) => Outcome::Stopped,
-                Err(f) => Outcome::Failed(f),
-            },
-        };
-        let written = sink.written;
-        sink.buf.clear();
-        sink.task = None;
-        return (outcome, written, false);
-    }
-    if sink.racing() {
-        sink.buf.clear(); // a lost or broken race keeps nothing
-    }
-    let written = sink.written;
-    let cut = sink.stop == Some(Stop::End) && curl_failure.is_some();
-    let outcome = match (curl_failure, sink.stop.take(), sink.error.take()) {
-        (_, _, Some(f)) => Outcome::Failed(f),
-        (_, Some(Stop::End), _) => Outcome::Finished,
-        (_, Some(Stop::Cancel), _) => Outcome::Stopped,
-        (None, None, None) => sink.after_body(),
-        (Some(f), None, None) => {
-            if !sink.checked && sink.head.status >= 300 {
-                Outcome::Failed(sink.head.failure())
-            } else {
-                Outcome::Failed(f)
-            }
-        }
-    };
-    // A failure the proxy caused names the proxy, not the file.
-    let outcome = match (outcome, &sink.task) {
-        (Outcome::Failed(f), Some(t)) => Outcome::Failed(t.io.opts.explain(f, &sink.url)),
-        (o, _) => o,
-    };
-    sink.task = None;
-    (outcome, written, cut)
 }
