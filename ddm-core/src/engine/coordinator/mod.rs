@@ -16,7 +16,7 @@ mod sources;
 use super::coverage::Coverage;
 use super::governor::Governor;
 use super::record::Checkpointer;
-use super::split::{self, initial_segments};
+use super::split::{self, initial_segments, subtract};
 use super::{Control, Event, Observer, Progress};
 use crate::config::Config;
 use crate::jobs::storage_error;
@@ -45,79 +45,6 @@ const WRITEBACK_EVERY: u64 = 32 << 20;
 const CHECKPOINT_BYTES: u64 = 16 << 20;
 /// How long a worker rests after we cut its response on a host that caps connections.
 const COOL_DOWN: Duration = Duration::from_millis(300);
-
-/// `ranges` without the parts covered by `taken` (both sorted by start, `taken` disjoint).
-fn subtract(
-    ranges: &[std::ops::Range<u64>],
-    taken: &[std::ops::Range<u64>],
-) -> Vec<std::ops::Range<u64>> {
-    let mut out = Vec::new();
-    for r in ranges {
-        let mut start = r.start;
-        for t in taken {
-            if t.end <= start || t.start >= r.end {
-                continue;
-            }
-            if t.start > start {
-                out.push(start..t.start);
-            }
-            start = start.max(t.end);
-        }
-        if start < r.end {
-            out.push(start..r.end);
-        }
-    }
-    out
-}
-
-/// How much of the `free` work each of `n` connections should get next so that all finish
-/// together: a fair share of everything left, less what each working connection still has
-/// in hand. Largest first (the connection that frees up first takes the lowest segment).
-fn shares(free: &[std::ops::Range<u64>], in_hand: &[u64], n: usize) -> Vec<u64> {
-    let free_total: u64 = free.iter().map(|r| r.end - r.start).sum();
-    let total = free_total + in_hand.iter().sum::<u64>();
-    let share = total / n.max(1) as u64;
-    let mut need: Vec<u64> = in_hand.iter().map(|r| share.saturating_sub(*r)).collect();
-    need.resize(n.max(in_hand.len()), share);
-    need.retain(|n| *n > 0);
-    let sum: u64 = need.iter().sum();
-    if sum == 0 {
-        return vec![free_total];
-    }
-    // Scale to exactly what is free (rounding goes to the last one).
-    let mut out: Vec<u64> = need
-        .iter()
-        .map(|n| (*n as u128 * free_total as u128 / sum as u128) as u64)
-        .collect();
-    let given: u64 = out.iter().sum();
-    if let Some(last) = out.last_mut() {
-        *last += free_total - given;
-    }
-    out.sort_unstable_by(|a, b| b.cmp(a));
-    out.retain(|n| *n > 0);
-    out
-}
-
-/// Cut `runs` (in order) into consecutive segments of `sizes`; a segment also ends where a
-/// run ends.
-fn carve(runs: &[std::ops::Range<u64>], sizes: &[u64]) -> Vec<std::ops::Range<u64>> {
-    let mut out = Vec::new();
-    let mut sizes = sizes.iter().copied();
-    let mut want = sizes.next().unwrap_or(u64::MAX);
-    for r in runs {
-        let mut start = r.start;
-        while start < r.end {
-            let end = r.end.min(start.saturating_add(want.max(1)));
-            out.push(start..end);
-            want -= (end - start).min(want);
-            if want == 0 {
-                want = sizes.next().unwrap_or(u64::MAX);
-            }
-            start = end;
-        }
-    }
-    out
-}
 
 /// How a transfer phase ended.
 #[derive(Debug, Clone, PartialEq)]
@@ -702,53 +629,5 @@ impl<'a> Coordinator<'a> {
     /// seen receiving at once.
     pub fn learned_cap(&self) -> Option<usize> {
         self.gov.learned_cap()
-    }
-}
-
-#[cfg(test)]
-#[allow(clippy::single_range_in_vec_init)] // one-range inputs read naturally
-mod tests {
-    use super::*;
-
-    const M: u64 = 1 << 20;
-
-    #[test]
-    fn shares_let_the_allowed_connections_finish_together() {
-        // 6 connections work, each with 4 MiB in hand; 40 MiB wait. All end with 64/6 each.
-        let free = [0..40 * M];
-        let sizes = shares(&free, &[4 * M; 6], 6);
-        assert_eq!(sizes.len(), 6);
-        assert_eq!(sizes.iter().sum::<u64>(), 40 * M);
-        for s in &sizes {
-            let total = s + 4 * M;
-            assert!(total.abs_diff(64 * M / 6) < 16, "{total}");
-        }
-        // Uneven hands: the one with least in hand gets most, and comes first.
-        let sizes = shares(&free, &[M, 7 * M], 2);
-        assert_eq!(sizes, vec![23 * M, 17 * M]);
-    }
-
-    #[test]
-    fn carve_follows_the_sizes_and_never_crosses_a_gap() {
-        let runs = [0..10 * M, 20 * M..26 * M];
-        let cut = carve(&runs, &[8 * M, 5 * M, 3 * M]);
-        assert_eq!(
-            cut,
-            vec![0..8 * M, 8 * M..10 * M, 20 * M..23 * M, 23 * M..26 * M]
-        );
-        let covered: u64 = cut.iter().map(|r| r.end - r.start).sum();
-        assert_eq!(covered, 16 * M);
-    }
-
-    #[test]
-    fn subtract_takes_out_the_ranges_in_hand() {
-        assert_eq!(
-            subtract(&[0..100], &[10..20, 50..60]),
-            vec![0..10, 20..50, 60..100]
-        );
-        assert_eq!(
-            subtract(&[0..100], &[0..100]),
-            Vec::<std::ops::Range<u64>>::new()
-        );
     }
 }

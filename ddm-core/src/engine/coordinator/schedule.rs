@@ -3,7 +3,7 @@
 
 use super::{Coordinator, Slot};
 use crate::engine::governor::{Action, ConnSample};
-use crate::engine::split::{steal_point, MIN_GAIN_SECS, MIN_STEAL};
+use crate::engine::split::{carve, shares, steal_point, MIN_GAIN_SECS, MIN_STEAL};
 use crate::transfer::{Mode, Segment, Task};
 use std::sync::atomic::Ordering;
 use std::time::Instant;
@@ -150,9 +150,9 @@ impl Coordinator<'_> {
             .filter(|s| s.worker.is_some())
             .map(|s| s.remaining())
             .collect();
-        let sizes = super::shares(&merged, &in_hand, self.gov.target().max(1));
+        let sizes = shares(&merged, &in_hand, self.gov.target().max(1));
         self.slots.retain(|s| !untouched(s));
-        for r in super::carve(&merged, &sizes) {
+        for r in carve(&merged, &sizes) {
             self.slots.push(Slot::new(Segment::new(r.start, r.end)));
         }
     }
