@@ -155,3 +155,48 @@ fn resolved_again_to_a_different_file_is_refused() {
     assert!(done > 0, "progress kept");
     assert!(!env.out().join("x.bin").exists(), "nothing spliced");
 }
+
+#[test]
+fn a_resolution_that_fails_for_a_passing_reason_is_tried_again() {
+    // The link expires (0.3 s) before the cut at 1 MiB (0.5 s); by then the file answers
+    // its next two GETs with 503, so the first two resolutions fail. A 503 passes: the job
+    // must try the resolution again after a backoff and finish, not fail on the first one.
+    let server = Server::start().unwrap();
+    let body = expiring_link(&server, 3 * MIB, 155, Duration::from_millis(300), 1);
+    let busy = Resource::new(body.clone())
+        .etag("\"e1\"")
+        .fault(Fault::Status {
+            code: 503,
+            retry_after: None,
+            times: 2,
+        });
+    let env = Env::new();
+    let ((o, took), _) = watch(
+        &server,
+        swap_when(&server, "/files/e.bin", busy, |log| {
+            transferred(log, "/files/e.bin") >= MIB as u64 / 2
+        }),
+        || {
+            timed(
+                &env,
+                &["get", &server.url("/dl/e"), "-o", "e.bin", "-c", "1"],
+            )
+        },
+    );
+    let log = server.log();
+    dump(&log);
+    assert!(o.status.success(), "failed after {took:?}: {}", stderr(&o));
+    assert_same_file(&env.out().join("e.bin"), &body);
+    let gets = gets_of(&log, "/files/e.bin");
+    assert!(
+        gets.iter().any(|e| e.status == 403),
+        "the link never expired"
+    );
+    let busy = gets.iter().filter(|e| e.status == 503).count();
+    assert_eq!(busy, 2, "the 503s were not met");
+    let hops = log.iter().filter(|e| e.target == "/dl/e").count();
+    assert!(
+        hops >= 4,
+        "{hops} hits of the original URL: not resolved again after the 503s"
+    );
+}

@@ -15,8 +15,22 @@ use crate::model::{ErrorKind, JobError};
 use crate::retry::{self, Decision, Failure};
 use crate::transfer::{Mode, Segment};
 use std::sync::atomic::Ordering;
+use std::sync::mpsc::Receiver;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+/// What a probe of the original URL answers.
+type Probed = Result<crate::resolver::RemoteInfo, crate::resolver::ProbeError>;
+
+/// A resolution of the original URL: running off the loop, or waiting to be tried again.
+pub(super) struct Resolution {
+    /// The probe's answer, while one runs.
+    answer: Option<Receiver<Probed>>,
+    /// When to probe again, after a failure that may pass.
+    again_at: Instant,
+    /// Probes that failed so far.
+    failures: u32,
+}
 
 /// The job error for a failure that is final (not worth retrying).
 pub(crate) fn final_error(f: &Failure) -> JobError {
@@ -169,20 +183,37 @@ impl Coordinator<'_> {
         self.obs.event(Event::Note(
             "the download link was refused; resolving the original URL again".into(),
         ));
-        let (tx, rx) = std::sync::mpsc::channel();
-        let (url, opts) = (self.p.first_url.clone(), self.io.opts.clone());
-        // The job's options decide per hop which headers may go (credentials stay on the
-        // origin the user gave).
-        std::thread::spawn(move || {
-            let _ = tx.send(crate::resolver::probe(&url, &opts));
+        self.resolving = Some(Resolution {
+            answer: Some(self.spawn_probe()),
+            again_at: Instant::now(),
+            failures: 0,
         });
-        self.resolving = Some(rx);
         None
     }
 
-    /// Look for the answer of a resolution running off the loop.
+    /// Probe the original URL on a thread of its own. The job's options decide per hop which
+    /// headers may go (credentials stay on the origin the user gave).
+    fn spawn_probe(&self) -> Receiver<Probed> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (url, opts) = (self.p.first_url.clone(), self.io.opts.clone());
+        std::thread::spawn(move || {
+            let _ = tx.send(crate::resolver::probe(&url, &opts));
+        });
+        rx
+    }
+
+    /// Look for the answer of a resolution running off the loop (or start the next try of
+    /// one that failed for a passing reason, once its wait is over).
     pub(super) fn resolved(&mut self) -> Option<Stop> {
-        let answer = match self.resolving.as_ref()?.try_recv() {
+        let r = self.resolving.as_mut()?;
+        let Some(rx) = &r.answer else {
+            if Instant::now() >= r.again_at {
+                let rx = self.spawn_probe();
+                self.resolving.as_mut()?.answer = Some(rx);
+            }
+            return None;
+        };
+        let answer = match rx.try_recv() {
             Ok(a) => a,
             Err(std::sync::mpsc::TryRecvError::Empty) => return None,
             Err(std::sync::mpsc::TryRecvError::Disconnected) => Err(crate::resolver::ProbeError {
@@ -190,16 +221,11 @@ impl Coordinator<'_> {
                 failure: Failure::Other("internal error: the resolution thread died".into()),
             }),
         };
-        self.resolving = None;
         let info = match answer {
             Ok(info) => info,
-            Err(e) => {
-                return Some(Stop::Failed(JobError::new(
-                    ErrorKind::Probe,
-                    format!("the link expired or moved and resolving it again failed: {e}"),
-                )))
-            }
+            Err(e) => return self.resolution_failed(e),
         };
+        self.resolving = None;
         let same = info.size == self.p.size
             && (self.p.etag.is_none() || info.etag == self.p.etag)
             && (self.p.last_modified.is_none() || info.last_modified == self.p.last_modified);
@@ -220,6 +246,40 @@ impl Coordinator<'_> {
             }
         }
         None
+    }
+
+    /// A resolution failed. A passing failure (a reset, a timeout, a 503) is tried again after
+    /// the usual backoff, spending the job's retry budget like any range; a final one, or the
+    /// attempts used up, ends the job with its progress kept.
+    fn resolution_failed(&mut self, e: crate::resolver::ProbeError) -> Option<Stop> {
+        let failures = self.resolving.as_ref().map_or(0, |r| r.failures) + 1;
+        let jitter = self.next_jitter();
+        let now = std::time::SystemTime::now();
+        let decision = retry::decide(&e.failure, failures, &self.policy, jitter, now);
+        if let Decision::Retry(d) = decision {
+            if self.budget.take() {
+                tracing::info!(
+                    job = self.p.job_id,
+                    "resolving again failed: {e}; retry in {d:?}"
+                );
+                self.resolving = Some(Resolution {
+                    answer: None,
+                    again_at: Instant::now() + d,
+                    failures,
+                });
+                return None;
+            }
+        }
+        self.resolving = None;
+        let tries = if failures > 1 {
+            format!(" ({failures} tries)")
+        } else {
+            String::new()
+        };
+        Some(Stop::Failed(JobError::new(
+            ErrorKind::Probe,
+            format!("the link expired or moved and resolving it again failed{tries}: {e}; progress kept"),
+        )))
     }
 
     fn next_jitter(&mut self) -> f64 {

@@ -175,8 +175,9 @@ pub struct Coordinator<'a> {
     budget: retry::Budget,
     /// Bumped each time the URL is resolved again; attempts on an older one just retry.
     url_gen: u32,
-    /// A resolution of the original URL running off the loop, and the ranges waiting for it.
-    resolving: Option<Receiver<Result<crate::resolver::RemoteInfo, crate::resolver::ProbeError>>>,
+    /// A resolution of the original URL (running off the loop, or waiting to be tried again),
+    /// and the ranges waiting for it.
+    resolving: Option<failure::Resolution>,
     awaiting_url: Vec<Arc<Segment>>,
     /// `received` when the URL was last resolved again (another expiry needs progress since).
     reresolved_at: Option<u64>,
