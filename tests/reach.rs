@@ -600,6 +600,19 @@ mod mirrors {
         assert!(o.status.success(), "{}", stderr(&o));
         assert_same_file(&env.out().join("f.iso"), &body);
         let (from_a, from_b) = (served(&a), served(&b));
+        eprintln!("mirrors: main {from_a}, mirror {from_b}, for {size}");
+        if std::env::var_os("DDM_TEST_DUMP").is_some() {
+            for (name, s) in [("main", &a), ("mirror", &b)] {
+                for e in s.log() {
+                    eprintln!(
+                        "{name} conn {} {:?} -> {} {}",
+                        e.conn, e.range, e.status, e.body_bytes
+                    );
+                }
+            }
+            let log = std::fs::read_to_string(env.home().join("ddm.log")).unwrap_or_default();
+            eprintln!("{log}");
+        }
         assert!(from_a > 0 && from_b > 0, "both used: {from_a} {from_b}");
         assert!(
             from_b > 2 * from_a,

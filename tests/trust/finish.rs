@@ -103,10 +103,12 @@ fn a_crash_one_second_in_costs_at_most_a_few_mib() {
     let server = Server::start().unwrap();
     let size = 256 * MIB;
     let body = std::sync::Arc::new(pattern(size, 940));
-    // 16 connections at 8 MiB/s each: about 128 MiB/s, half the file in the first second.
+    // 16 connections at 2 MiB/s each: 32 MiB/s, a rate even a loaded machine's debug build
+    // reads as it comes. (Faster than the client reads, the bytes sit in socket buffers: the
+    // server counts them as sent, and no client can keep bytes it never read.)
     server.add(
         "/crash.bin",
-        Resource::shared(body.clone()).etag("\"c\"").rate(8 << 20),
+        Resource::shared(body.clone()).etag("\"c\"").rate(2 << 20),
     );
     let env = Env::new();
     create_db(&env);
@@ -114,24 +116,28 @@ fn a_crash_one_second_in_costs_at_most_a_few_mib() {
     wait_for(Duration::from_secs(20), "the first bytes", || {
         (transferred(&server.log(), "/crash.bin") > 0).then_some(())
     });
-    std::thread::sleep(Duration::from_secs(1));
+    std::thread::sleep(Duration::from_millis(1500));
     child.kill().unwrap();
     child.wait().unwrap();
     let before = transferred(&server.log(), "/crash.bin");
+    let kept = env.job(1)["bytes_done"].as_u64().unwrap_or(0);
     assert!(
-        before > 32 * MIB as u64,
-        "only {before} bytes in the first second"
+        before > 24 * MIB as u64,
+        "only {before} bytes in the first 1.5 s"
     );
-    assert!(before < size as u64, "finished before the kill");
+    // The rest comes unthrottled: the same file, validators and all.
+    server.add("/crash.bin", Resource::shared(body.clone()).etag("\"c\""));
     let o = env.run(&["run"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_same_file(&env.out().join("crash.bin"), &body);
     let sent = transferred(&server.log(), "/crash.bin");
     let ratio = sent as f64 / size as f64;
     eprintln!("server sent {sent} bytes for {size}: {ratio:.3}");
+    // Lost: what came since the last checkpoint (at most 16 MiB or one second) and the
+    // pieces in flight.
     assert!(
         ratio <= 1.15,
-        "the crash cost {:.1}% of the file",
+        "the crash cost {:.1}% of the file: {before} bytes sent before the kill, {kept} kept",
         (ratio - 1.0) * 100.0
     );
 }
