@@ -10,6 +10,8 @@
 //! "the queue is empty". A checkpoint the store cannot save stops the job with that error.
 
 mod failure;
+mod progress;
+mod reports;
 mod schedule;
 mod sources;
 
@@ -17,17 +19,16 @@ use super::coverage::Coverage;
 use super::governor::Governor;
 use super::record::Checkpointer;
 use super::split::{self, initial_segments, subtract};
-use super::{Control, Event, Observer, Progress};
+use super::{Control, Event, Observer};
 use crate::config::Config;
-use crate::jobs::storage_error;
 use crate::model::Origin;
 use crate::model::{ErrorKind, JobError};
 use crate::pieces::PieceMap;
-use crate::retry::{self, Failure};
-use crate::transfer::{Done, JobIo, Mode, Outcome, Report, Segment, WorkerHandle};
+use crate::retry;
+use crate::transfer::{JobIo, Mode, Report, Segment, WorkerHandle};
 use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
-use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::sync::mpsc::{Receiver, Sender};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -423,207 +424,6 @@ impl<'a> Coordinator<'a> {
             }
         }
         asked.stop
-    }
-
-    /// Handle worker reports: the first waits up to one tick.
-    fn drain_reports(&mut self) -> Option<Stop> {
-        let mut first = true;
-        loop {
-            let r = if first {
-                first = false;
-                match self.rx.recv_timeout(TICK) {
-                    Ok(r) => r,
-                    Err(RecvTimeoutError::Timeout) => return None,
-                    Err(RecvTimeoutError::Disconnected) => return None,
-                }
-            } else {
-                match self.rx.try_recv() {
-                    Ok(r) => r,
-                    Err(_) => return None,
-                }
-            };
-            // Heads come only from a job's first request, which `first` handles.
-            let Report::Done(r) = r else { continue };
-            if let Some(stop) = self.on_report(r) {
-                return Some(stop);
-            }
-        }
-    }
-
-    fn on_report(&mut self, r: Done) -> Option<Stop> {
-        if let Some(t) = r.ttfb {
-            self.stats.ttfb.push(t);
-        }
-        let src = self.worker_source.get(r.worker).copied().unwrap_or(0);
-        self.source_report(src, r.bytes, r.elapsed.as_secs_f64());
-        if r.bytes >= 64 * 1024 {
-            let secs = r.elapsed.as_secs_f64().max(1e-3);
-            if let Some(v) = self.worker_speed.get_mut(r.worker) {
-                *v = r.bytes as f64 / secs;
-            }
-        }
-        if r.cut && self.gov.throttled() {
-            self.cooling.push((r.worker, Instant::now() + COOL_DOWN));
-        } else {
-            self.idle.push(r.worker);
-        }
-        let (i, f) = self.settle(&r)?;
-        self.on_failure(i, f, r.bytes)
-    }
-
-    /// Account for a report: the connection is free again and a finished segment's bytes
-    /// count as written. Returns the slot and failure still to act on, if any.
-    fn settle(&mut self, r: &Done) -> Option<(usize, Failure)> {
-        self.busy -= 1;
-        for s in &mut self.slots {
-            if s.kept_for == Some(r.worker) {
-                s.kept_for = None;
-            }
-        }
-        let failed = self.settle_slot(r);
-        // A job with nothing left to fetch hands its idle connections back to the runner's
-        // pool before the units they held: a job waiting for a unit then gets a connection
-        // that is open already, so a queue of jobs keeps to the host's share of connections.
-        if self.slots.is_empty() {
-            for w in std::mem::take(&mut self.idle) {
-                if let Some(h) = self.workers.get_mut(w).and_then(Option::take) {
-                    self.ctl.pool.checkin(h, self.origin.clone());
-                }
-            }
-        }
-        let src = self.worker_source.get(r.worker).copied().unwrap_or(0);
-        self.give_source(src);
-        failed
-    }
-
-    /// The slot side of [`Self::settle`]: the segment the report ends.
-    fn settle_slot(&mut self, r: &Done) -> Option<(usize, Failure)> {
-        let i = self.slots.iter().position(|s| s.worker == Some(r.worker))?;
-        self.slots[i].worker = None;
-        if let Some(raced) = self.slots[i].race_of.clone() {
-            // A race ends once, won or not: the raced segment may be raced again later.
-            self.slots.swap_remove(i);
-            if let Some(v) = self.slots.iter_mut().find(|s| Arc::ptr_eq(&s.seg, &raced)) {
-                v.raced = false;
-            }
-            if let (Outcome::Finished, Some(won)) = (&r.outcome, &r.won) {
-                tracing::debug!(from = won.start, to = won.end, "race won");
-                self.stats.races_won += 1;
-                self.written.insert(won.clone());
-            }
-            return None;
-        }
-        match &r.outcome {
-            Outcome::Finished => {
-                let slot = self.slots.swap_remove(i);
-                let span = slot.seg.span();
-                if self.p.mode == Mode::Whole {
-                    self.stream_len = Some(span.pos);
-                }
-                self.written.insert(slot.seg.origin..span.pos);
-                None
-            }
-            Outcome::Stopped => None,
-            Outcome::Failed(f) => Some((i, f.clone())),
-        }
-    }
-
-    /// Bytes received so far (written, buffered, durable or not): for display only.
-    fn bytes_now(&self) -> u64 {
-        self.written.total()
-            + self
-                .slots
-                .iter()
-                .filter(|s| s.race_of.is_none()) // a race's bytes are a second copy
-                .map(|s| s.seg.span().claimed - s.seg.origin)
-                .sum::<u64>()
-    }
-
-    fn progress(&mut self) -> Progress {
-        let now = Instant::now();
-        let bytes = self.bytes_now();
-        self.samples.push_back((now, bytes));
-        while self.samples.len() > 2
-            && now.duration_since(self.samples[0].0) > Duration::from_secs(5)
-        {
-            self.samples.pop_front();
-        }
-        let (t0, b0) = self.samples[0];
-        let dt = now.duration_since(t0).as_secs_f64();
-        let speed = if dt > 0.05 {
-            bytes.saturating_sub(b0) as f64 / dt
-        } else {
-            0.0
-        };
-        self.last_speed = Some(speed as u64);
-        Progress {
-            job: self.p.job_id,
-            name: self.p.name.clone(),
-            size: self.p.size,
-            bytes,
-            speed,
-            connections: self.busy,
-            elapsed: self.started.elapsed(),
-        }
-    }
-
-    /// Durability order: snapshot what is written, fdatasync, then commit the bitmap.
-    fn checkpoint(&mut self) -> Result<(), JobError> {
-        let mut snap = self.written.clone();
-        for s in &self.slots {
-            snap.insert(s.seg.origin..s.seg.span().pos);
-        }
-        let Some(file) = self.io.file() else {
-            return Ok(()); // nothing written yet
-        };
-        if !file.still_present() {
-            return Err(JobError::new(
-                ErrorKind::Storage,
-                format!(
-                    "the partial file {} was deleted or replaced during the download",
-                    file.path().display()
-                ),
-            ));
-        }
-        file.sync().map_err(|e| storage_error(&e))?;
-        let (bitmap, done) = match &mut self.pieces {
-            Some(pm) => {
-                for r in snap.ranges() {
-                    pm.mark_covered(r);
-                }
-                (pm.as_bytes().to_vec(), pm.bytes_done())
-            }
-            // No resume state without ranges: progress is shown, not trusted.
-            None => (Vec::new(), snap.total()),
-        };
-        tracing::debug!(job = self.p.job_id, done, "checkpoint");
-        let conns = (self.busy > 0).then_some(self.busy as u32);
-        self.record.save(&bitmap, done, self.last_speed, conns)
-    }
-
-    /// Stop every transfer, wait for the workers and give them back to the pool (with their
-    /// open connections, for the next job).
-    fn shutdown(&mut self) {
-        self.io.cancel.store(true, Ordering::Relaxed);
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while self.busy > 0 && Instant::now() < deadline {
-            match self.rx.recv_timeout(Duration::from_millis(200)) {
-                // Only accounting now: nothing new is scheduled.
-                Ok(Report::Done(r)) => {
-                    let _ = self.settle(&r);
-                }
-                Ok(Report::Head(_)) | Err(RecvTimeoutError::Timeout) => continue,
-                Err(RecvTimeoutError::Disconnected) => break,
-            }
-        }
-        self.cooling.clear();
-        for w in self.workers.iter_mut().filter_map(Option::take) {
-            if self.busy == 0 {
-                self.ctl.pool.checkin(w, self.origin.clone());
-            } else {
-                w.finish();
-            }
-        }
     }
 
     /// The learned connection cap, if the server refused connections: the most that were

@@ -1,0 +1,84 @@
+//! What the job has: bytes received (for display), the progress snapshot with a smoothed
+//! speed, and the checkpoint (write, fdatasync, then commit the bitmap: after a crash only
+//! committed pieces are trusted).
+
+use super::Coordinator;
+use crate::engine::Progress;
+use crate::jobs::storage_error;
+use crate::model::{ErrorKind, JobError};
+use std::time::{Duration, Instant};
+
+impl Coordinator<'_> {
+    /// Bytes received so far (written, buffered, durable or not): for display only.
+    fn bytes_now(&self) -> u64 {
+        self.written.total()
+            + self
+                .slots
+                .iter()
+                .filter(|s| s.race_of.is_none()) // a race's bytes are a second copy
+                .map(|s| s.seg.span().claimed - s.seg.origin)
+                .sum::<u64>()
+    }
+
+    pub(super) fn progress(&mut self) -> Progress {
+        let now = Instant::now();
+        let bytes = self.bytes_now();
+        self.samples.push_back((now, bytes));
+        while self.samples.len() > 2
+            && now.duration_since(self.samples[0].0) > Duration::from_secs(5)
+        {
+            self.samples.pop_front();
+        }
+        let (t0, b0) = self.samples[0];
+        let dt = now.duration_since(t0).as_secs_f64();
+        let speed = if dt > 0.05 {
+            bytes.saturating_sub(b0) as f64 / dt
+        } else {
+            0.0
+        };
+        self.last_speed = Some(speed as u64);
+        Progress {
+            job: self.p.job_id,
+            name: self.p.name.clone(),
+            size: self.p.size,
+            bytes,
+            speed,
+            connections: self.busy,
+            elapsed: self.started.elapsed(),
+        }
+    }
+
+    /// Durability order: snapshot what is written, fdatasync, then commit the bitmap.
+    pub(super) fn checkpoint(&mut self) -> Result<(), JobError> {
+        let mut snap = self.written.clone();
+        for s in &self.slots {
+            snap.insert(s.seg.origin..s.seg.span().pos);
+        }
+        let Some(file) = self.io.file() else {
+            return Ok(()); // nothing written yet
+        };
+        if !file.still_present() {
+            return Err(JobError::new(
+                ErrorKind::Storage,
+                format!(
+                    "the partial file {} was deleted or replaced during the download",
+                    file.path().display()
+                ),
+            ));
+        }
+        file.sync().map_err(|e| storage_error(&e))?;
+        let (bitmap, done) = match &mut self.pieces {
+            Some(pm) => {
+                for r in snap.ranges() {
+                    pm.mark_covered(r);
+                }
+                (pm.as_bytes().to_vec(), pm.bytes_done())
+            }
+            // No resume state without ranges: progress is shown, not trusted.
+            None => (Vec::new(), snap.total()),
+        };
+        tracing::debug!(job = self.p.job_id, done, "checkpoint");
+        let conns = (self.busy > 0).then_some(self.busy as u32);
+        self.record.save(&bitmap, done, self.last_speed, conns)
+    }
+}

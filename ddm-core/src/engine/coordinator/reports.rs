@@ -1,0 +1,141 @@
+//! Worker reports: a finished, stopped or failed segment frees its connection, counts its
+//! bytes as written, ends a race, and hands a failure to the failure policy; at the end,
+//! every worker is stopped and given back to the runner's pool.
+
+use super::{Coordinator, Stop, COOL_DOWN, TICK};
+use crate::retry::Failure;
+use crate::transfer::{Done, Mode, Outcome, Report};
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::RecvTimeoutError;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+impl Coordinator<'_> {
+    /// Handle worker reports: the first waits up to one tick.
+    pub(super) fn drain_reports(&mut self) -> Option<Stop> {
+        let mut first = true;
+        loop {
+            let r = if first {
+                first = false;
+                match self.rx.recv_timeout(TICK) {
+                    Ok(r) => r,
+                    Err(RecvTimeoutError::Timeout) => return None,
+                    Err(RecvTimeoutError::Disconnected) => return None,
+                }
+            } else {
+                match self.rx.try_recv() {
+                    Ok(r) => r,
+                    Err(_) => return None,
+                }
+            };
+            // Heads come only from a job's first request, which `first` handles.
+            let Report::Done(r) = r else { continue };
+            if let Some(stop) = self.on_report(r) {
+                return Some(stop);
+            }
+        }
+    }
+
+    fn on_report(&mut self, r: Done) -> Option<Stop> {
+        if let Some(t) = r.ttfb {
+            self.stats.ttfb.push(t);
+        }
+        let src = self.worker_source.get(r.worker).copied().unwrap_or(0);
+        self.source_report(src, r.bytes, r.elapsed.as_secs_f64());
+        if r.bytes >= 64 * 1024 {
+            let secs = r.elapsed.as_secs_f64().max(1e-3);
+            if let Some(v) = self.worker_speed.get_mut(r.worker) {
+                *v = r.bytes as f64 / secs;
+            }
+        }
+        if r.cut && self.gov.throttled() {
+            self.cooling.push((r.worker, Instant::now() + COOL_DOWN));
+        } else {
+            self.idle.push(r.worker);
+        }
+        let (i, f) = self.settle(&r)?;
+        self.on_failure(i, f, r.bytes)
+    }
+
+    /// Account for a report: the connection is free again and a finished segment's bytes
+    /// count as written. Returns the slot and failure still to act on, if any.
+    fn settle(&mut self, r: &Done) -> Option<(usize, Failure)> {
+        self.busy -= 1;
+        for s in &mut self.slots {
+            if s.kept_for == Some(r.worker) {
+                s.kept_for = None;
+            }
+        }
+        let failed = self.settle_slot(r);
+        // A job with nothing left to fetch hands its idle connections back to the runner's
+        // pool before the units they held: a job waiting for a unit then gets a connection
+        // that is open already, so a queue of jobs keeps to the host's share of connections.
+        if self.slots.is_empty() {
+            for w in std::mem::take(&mut self.idle) {
+                if let Some(h) = self.workers.get_mut(w).and_then(Option::take) {
+                    self.ctl.pool.checkin(h, self.origin.clone());
+                }
+            }
+        }
+        let src = self.worker_source.get(r.worker).copied().unwrap_or(0);
+        self.give_source(src);
+        failed
+    }
+
+    /// The slot side of [`Self::settle`]: the segment the report ends.
+    fn settle_slot(&mut self, r: &Done) -> Option<(usize, Failure)> {
+        let i = self.slots.iter().position(|s| s.worker == Some(r.worker))?;
+        self.slots[i].worker = None;
+        if let Some(raced) = self.slots[i].race_of.clone() {
+            // A race ends once, won or not: the raced segment may be raced again later.
+            self.slots.swap_remove(i);
+            if let Some(v) = self.slots.iter_mut().find(|s| Arc::ptr_eq(&s.seg, &raced)) {
+                v.raced = false;
+            }
+            if let (Outcome::Finished, Some(won)) = (&r.outcome, &r.won) {
+                tracing::debug!(from = won.start, to = won.end, "race won");
+                self.stats.races_won += 1;
+                self.written.insert(won.clone());
+            }
+            return None;
+        }
+        match &r.outcome {
+            Outcome::Finished => {
+                let slot = self.slots.swap_remove(i);
+                let span = slot.seg.span();
+                if self.p.mode == Mode::Whole {
+                    self.stream_len = Some(span.pos);
+                }
+                self.written.insert(slot.seg.origin..span.pos);
+                None
+            }
+            Outcome::Stopped => None,
+            Outcome::Failed(f) => Some((i, f.clone())),
+        }
+    }
+
+    /// Stop every transfer, wait for the workers and give them back to the pool (with their
+    /// open connections, for the next job).
+    pub(super) fn shutdown(&mut self) {
+        self.io.cancel.store(true, Ordering::Relaxed);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while self.busy > 0 && Instant::now() < deadline {
+            match self.rx.recv_timeout(Duration::from_millis(200)) {
+                // Only accounting now: nothing new is scheduled.
+                Ok(Report::Done(r)) => {
+                    let _ = self.settle(&r);
+                }
+                Ok(Report::Head(_)) | Err(RecvTimeoutError::Timeout) => continue,
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
+        }
+        self.cooling.clear();
+        for w in self.workers.iter_mut().filter_map(Option::take) {
+            if self.busy == 0 {
+                self.ctl.pool.checkin(w, self.origin.clone());
+            } else {
+                w.finish();
+            }
+        }
+    }
+}
