@@ -38,6 +38,16 @@ fn probe_over_https_names_http2_in_text_and_json() {
     assert_eq!(v["size"], MIB as u64, "{v}");
     assert_eq!(v["ranges"], true, "{v}");
     assert_eq!(v["etag"], "\"h2-601\"", "{v}");
+    // bench names it too, in its header line and its JSON.
+    let args = [
+        "bench", &url, "--cacert", &ca, "--counts", "1", "--bytes", "256K",
+    ];
+    let o = env.run(&[&args[..], &["--rounds", "1"]].concat());
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains(" over HTTP/2: "), "{}", stderr(&o));
+    let b: serde_json::Value =
+        serde_json::from_str(&env.ok(&[&args[..], &["--rounds", "1", "--json"]].concat())).unwrap();
+    assert_eq!(b["protocol"], "HTTP/2", "{b}");
     // The server's side: every TLS connection chose h2, and the HEAD and the ranged GET
     // came through it.
     let conns = front.connections();
@@ -230,6 +240,8 @@ fn http1_1_keeps_an_h2_server_on_http11_from_the_flag_the_queue_and_the_config()
     );
     let p = protocols_since(from);
     assert!(only_http11(&p) && p.len() >= 4, "get: {p:?}");
+    let j = env.job(1);
+    assert_eq!(j["protocol"], "HTTP/1.1", "status: {j}");
 
     // add: the choice is stored with the job and holds when a runner works it.
     let from = front.connections().len();
@@ -266,4 +278,6 @@ fn http1_1_keeps_an_h2_server_on_http11_from_the_flag_the_queue_and_the_config()
         !p.is_empty() && p.iter().all(|p| p == "h2"),
         "default: {p:?}"
     );
+    let j = env.job(4);
+    assert_eq!(j["protocol"], "HTTP/2", "status: {j}");
 }

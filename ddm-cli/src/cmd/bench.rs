@@ -82,8 +82,13 @@ pub fn run(g: &Global, a: Args) -> CliResult {
         .tempdir()
         .map_err(|e| CliError::new(Code::Env, e))?;
     if !a.json && !g.quiet {
+        let over = if info.protocol.is_empty() {
+            String::new()
+        } else {
+            format!(" over {}", ui::clean(&info.protocol))
+        };
         eprintln!(
-            "bench {}: {} per count{}",
+            "bench {}{over}: {} per count{}",
             info.final_url,
             ui::bytes(info.size.map_or(a.bytes, |s| s.min(a.bytes))),
             if info.ranges {
@@ -173,6 +178,7 @@ pub fn run(g: &Global, a: Args) -> CliResult {
     if json {
         let v = serde_json::json!({
             "url": info.final_url,
+            "protocol": info.protocol,
             "recommended": rec,
             "results": results.iter().map(row).collect::<Vec<_>>(),
         });

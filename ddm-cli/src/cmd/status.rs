@@ -18,8 +18,8 @@ pub struct Args {
     /// Only this job.
     #[arg(value_name = "ID")]
     pub id: Option<i64>,
-    /// JSON array of job objects (id, state, url, final_url, path, size, bytes_done, speed and
-    /// connections while running, error, error_kind, hint).
+    /// JSON array of job objects (id, state, url, final_url, protocol, path, size, bytes_done,
+    /// speed and connections while running, error, error_kind, hint).
     #[arg(long, conflicts_with = "watch")]
     pub json: bool,
     /// A live view of the whole queue, refreshed in place (the same as `ddm top`).
@@ -60,6 +60,7 @@ pub fn to_json(j: &Job, runner_alive: bool) -> serde_json::Value {
         "state": j.state.name(),
         "url": redact_url(&j.url),
         "final_url": j.final_url.as_deref().map(redact_url),
+        "protocol": j.protocol,
         "path": j.path().map(|p| p.display().to_string()),
         "size": j.size,
         "bytes_done": j.bytes_done,

@@ -145,9 +145,12 @@ pub fn from_head(
     if !diff.is_empty() {
         return restart(store, job, info, cfg, &name, o);
     }
-    if job.final_url.as_deref() != Some(info.final_url.as_str()) {
+    let protocol = (!info.protocol.is_empty()).then_some(info.protocol.as_str());
+    if job.final_url.as_deref() != Some(info.final_url.as_str())
+        || job.protocol.as_deref() != protocol
+    {
         store
-            .set_final_url(job.id, &info.final_url)
+            .set_answered(job.id, &info.final_url, protocol)
             .map_err(store_error)?;
     }
     resume(store, job, info, cfg, obs, name, o)
@@ -206,6 +209,7 @@ fn plan(info: &RemoteInfo) -> (RemoteMeta, Option<PieceMap>) {
         last_modified: info.last_modified.clone(),
         ranges: ranged,
         piece_size: piece,
+        protocol: (!info.protocol.is_empty()).then(|| info.protocol.clone()),
     };
     (meta, pieces)
 }

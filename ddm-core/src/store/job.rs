@@ -164,6 +164,8 @@ pub struct Job {
     pub conns: Option<u32>,
     /// The `.part` file this job created (and, after the rename, its finished file).
     pub part_id: Option<FileId>,
+    /// The protocol of the last first answer (`HTTP/1.1`, `HTTP/2`).
+    pub protocol: Option<String>,
 }
 
 impl Job {
@@ -200,6 +202,8 @@ pub struct RemoteMeta {
     pub last_modified: Option<String>,
     pub ranges: bool,
     pub piece_size: u64,
+    /// `HTTP/1.1`, `HTTP/2`; None when the answer did not say.
+    pub protocol: Option<String>,
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 const JOB_COLUMNS: &str = "id, url, final_url, dest_dir, file_name, name_fixed, size, etag, \
      last_modified, ranges, piece_size, bitmap, state, error, error_kind, settings, bytes_done, \
-     created_at, updated_at, speed, conns, part_dev, part_ino, part_born";
+     created_at, updated_at, speed, conns, part_dev, part_ino, part_born, protocol";
 
 /// `?, ?, ?` for a list of `n` parameters.
 fn placeholders(n: usize) -> String {
@@ -237,6 +237,18 @@ impl Store {
             .ok_or(StoreError::NotFound(id))?
     }
 
+    /// Where and how a continued job's first request was answered (the final URL after
+    /// redirects, and the protocol).
+    pub fn set_answered(&mut self, id: i64, final_url: &str, protocol: Option<&str>) -> Result<()> {
+        exec_cached(
+            &self.conn,
+            "UPDATE jobs SET final_url = ?2, protocol = ?3, updated_at = ?4 WHERE id = ?1",
+            params![id, final_url, protocol, now()],
+        )
+        .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
     /// Update only the final URL (a re-resolved redirect to the same file).
     pub fn set_final_url(&mut self, id: i64, url: &str) -> Result<()> {
         self.conn
@@ -418,7 +430,8 @@ impl StoreTx<'_> {
             &self.tx,
             "UPDATE jobs SET final_url = ?2, file_name = ?3, size = ?4, etag = ?5, \
                  last_modified = ?6, ranges = ?7, piece_size = ?8, bitmap = ?9, bytes_done = 0, \
-                 part_dev = ?10, part_ino = ?11, part_born = ?13, updated_at = ?12 WHERE id = ?1",
+                 part_dev = ?10, part_ino = ?11, part_born = ?13, protocol = ?14, updated_at = ?12 \
+                 WHERE id = ?1",
             params![
                 id,
                 m.final_url,
@@ -432,7 +445,8 @@ impl StoreTx<'_> {
                 part.map(|p| p.dev as i64),
                 part.map(|p| p.ino as i64),
                 now(),
-                part.and_then(|p| p.born)
+                part.and_then(|p| p.born),
+                m.protocol
             ],
         )
         .map_err(|e| self.err(e))?;
@@ -547,5 +561,6 @@ fn row_to_job(r: &Row) -> rusqlite::Result<Result<Job>> {
         speed: r.get::<_, Option<i64>>("speed")?.map(|v| v as u64),
         conns: r.get::<_, Option<i64>>("conns")?.map(|v| v as u32),
         part_id,
+        protocol: r.get("protocol")?,
     }))
 }

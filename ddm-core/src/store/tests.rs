@@ -97,6 +97,7 @@ fn meta() -> RemoteMeta {
         last_modified: None,
         ranges: true,
         piece_size: 1 << 20,
+        protocol: Some("HTTP/2".into()),
     }
 }
 
@@ -116,6 +117,7 @@ fn remote_meta_checkpoint_and_reset() {
         .unwrap();
     let j = s.get(id).unwrap();
     assert_eq!(j.final_url.as_deref(), Some("http://b/1"));
+    assert_eq!(j.protocol.as_deref(), Some("HTTP/2"));
     assert_eq!(j.size, Some(10 << 20));
     assert_eq!(j.ranges, Some(true));
     assert_eq!(j.bitmap, vec![0b1010_0000, 0]);
