@@ -108,7 +108,9 @@ fn segmented_get_over_http2_is_byte_exact_with_one_connection_per_worker() {
 fn an_http2_stream_reset_mid_body_is_retried_from_where_it_stopped() {
     let s = Server::start().unwrap();
     let body = pattern(4 * MIB, 603);
-    let after = (MIB + 12_345) as u64;
+    // Less than the smallest request window (1 MiB), so that the first two answers are cut
+    // whatever windows the measured round trip gives.
+    let after = (MIB / 2 + 12_345) as u64;
     // The server cuts the body; the front ends that stream with RST_STREAM, as an h2 proxy
     // does (curl: "HTTP/2 stream was not closed cleanly", CURLE_HTTP2_STREAM).
     s.add(
