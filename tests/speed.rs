@@ -73,6 +73,54 @@ fn a_queue_never_opens_more_connections_to_a_host_than_its_share() {
 }
 
 #[test]
+fn large_jobs_on_one_host_keep_to_its_share_of_open_connections() {
+    // Three 6 MiB files at 2 MiB/s per connection, at most 4 connections to the host. Each
+    // job would take several; a job's connection with nothing left to do goes back to the
+    // runner's pool (for the next job), not kept idle while its unit serves another job.
+    // Seen from the server: never more than 4 TCP connections open at once, idle ones
+    // included.
+    let server = Server::start().unwrap();
+    let mut bodies = Vec::new();
+    let mut urls = Vec::new();
+    for i in 0..3 {
+        let body = pattern(6 * MIB, 780 + i);
+        server.add(
+            &format!("/l/f{i}.bin"),
+            Resource::new(body.clone())
+                .etag(&format!("\"l{i}\""))
+                .rate(2 << 20),
+        );
+        urls.push(server.url(&format!("/l/f{i}.bin")));
+        bodies.push(body);
+    }
+    let env = Env::new();
+    config(&env, "max_connections_per_host = 4\n");
+    let mut args = vec!["add", "-c", "4"];
+    args.extend(urls.iter().map(String::as_str));
+    env.ok(&args);
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let peak = std::thread::scope(|s| {
+        let watcher = s.spawn(|| {
+            let mut peak = 0;
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                peak = peak.max(server.open_connections());
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            peak
+        });
+        let o = env.run(&["run", "-q"]);
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        assert!(o.status.success(), "{}", stderr(&o));
+        watcher.join().unwrap()
+    });
+    for (i, b) in bodies.iter().enumerate() {
+        assert_same_file(&env.out().join(format!("f{i}.bin")), b);
+    }
+    let conns = server.requests_per_connection();
+    assert!(peak <= 4, "{peak} connections open at once: {conns:?}");
+}
+
+#[test]
 fn ranges_that_end_cleanly_keep_their_connection() {
     // 24 MiB over 4 connections at 4 MiB/s each: the first connection's window (4 MiB) ends
     // where it asked and the same connection carries its next range.

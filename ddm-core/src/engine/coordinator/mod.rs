@@ -165,6 +165,9 @@ pub struct Coordinator<'a> {
     /// Workers whose last response we cut short, resting until the server has let go of it
     /// (only on hosts that cap connections).
     cooling: Vec<(usize, Instant)>,
+    /// Connection units (by source) of requests that ended, held until the job's idle
+    /// connections are back in the runner's pool (`sources.rs`).
+    held: Vec<usize>,
     busy: usize,
     tx: Sender<Report>,
     rx: Receiver<Report>,
@@ -305,6 +308,7 @@ impl<'a> Coordinator<'a> {
             idle: Vec::new(),
             worker_speed,
             cooling: Vec::new(),
+            held: Vec::new(),
             busy,
             tx,
             rx,

@@ -67,16 +67,6 @@ impl Coordinator<'_> {
             }
         }
         let failed = self.settle_slot(r);
-        // A job with nothing left to fetch hands its idle connections back to the runner's
-        // pool before the units they held: a job waiting for a unit then gets a connection
-        // that is open already, so a queue of jobs keeps to the host's share of connections.
-        if self.slots.is_empty() {
-            for w in std::mem::take(&mut self.idle) {
-                if let Some(h) = self.workers.get_mut(w).and_then(Option::take) {
-                    self.ctl.pool.checkin(h, self.origin.clone());
-                }
-            }
-        }
         let src = self.worker_source.get(r.worker).copied().unwrap_or(0);
         self.give_source(src);
         failed
@@ -115,7 +105,7 @@ impl Coordinator<'_> {
     }
 
     /// Stop every transfer, wait for the workers and give them back to the pool (with their
-    /// open connections, for the next job).
+    /// open connections, for the next job), then their units to the budget.
     pub(super) fn shutdown(&mut self) {
         self.io.cancel.store(true, Ordering::Relaxed);
         let deadline = Instant::now() + Duration::from_secs(30);
@@ -137,5 +127,6 @@ impl Coordinator<'_> {
                 w.finish();
             }
         }
+        self.release_units();
     }
 }

@@ -24,16 +24,20 @@ const MIN_WINDOW: u64 = 1 << 20;
 const ASSUMED_SPEED: f64 = 100e6;
 
 impl Coordinator<'_> {
-    /// Give work to idle connections, up to the target count.
+    /// Give work to connections, up to the target count; those left without work go back
+    /// to the runner's pool.
     pub(super) fn assign(&mut self) {
         let now = Instant::now();
         let (ready, resting): (Vec<_>, Vec<_>) =
             self.cooling.drain(..).partition(|(_, until)| *until <= now);
         self.idle.extend(ready.into_iter().map(|(w, _)| w));
         self.cooling = resting;
-        if self.gov.throttled() {
-            self.retire_excess();
-        }
+        self.fill(now);
+        self.release_idle();
+        self.release_units();
+    }
+
+    fn fill(&mut self, now: Instant) {
         if std::mem::take(&mut self.rebalance_due) {
             self.rebalance();
         }
@@ -63,7 +67,7 @@ impl Coordinator<'_> {
                 None => match self.steal() {
                     Some(i) => i,
                     None => {
-                        self.give_source(src);
+                        self.held.push(src); // taken for nothing: back with the others
                         return;
                     }
                 },
@@ -157,20 +161,30 @@ impl Coordinator<'_> {
         }
     }
 
-    /// Close idle connections beyond the target: a server that caps open connections counts
-    /// idle keep-alive sockets too.
-    pub(super) fn retire_excess(&mut self) {
-        let alive = self.workers.iter().filter(|w| w.is_some()).count();
-        let mut excess = alive.saturating_sub(self.gov.target().max(1));
-        while excess > 0 {
-            let Some(w) = self.idle.pop() else { break };
-            if let Some(h) = self.workers[w].take() {
+    /// Hand the job's idle connections to the runner's pool (the next request, of this job or
+    /// another on the host, reuses them). On a server that refused connections, those beyond
+    /// the lowered target are closed instead: it counts idle keep-alive sockets too.
+    pub(super) fn release_idle(&mut self) {
+        let mut room = self
+            .gov
+            .target()
+            .max(1)
+            .saturating_sub(self.busy + self.cooling.len());
+        for w in std::mem::take(&mut self.idle) {
+            let Some(h) = self.workers.get_mut(w).and_then(Option::take) else {
+                continue;
+            };
+            if self.gov.throttled() && room == 0 {
                 h.finish(); // its handle, and so its connection, is dropped
+            } else {
+                room = room.saturating_sub(1);
+                self.ctl.pool.checkin(h, self.origin.clone());
             }
-            excess -= 1;
         }
     }
 
+    /// A worker for the next request: one of the job's own idle ones, else one from the
+    /// runner's pool (its connection may be open), else a new one.
     pub(super) fn idle_worker(&mut self) -> usize {
         if let Some(w) = self.idle.pop() {
             return w;

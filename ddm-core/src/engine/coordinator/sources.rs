@@ -96,18 +96,39 @@ impl Coordinator<'_> {
                 .then(self.sources[a.0].busy.cmp(&self.sources[b.0].busy))
                 .then(a.0.cmp(&b.0))
         });
-        order.into_iter().map(|(s, _)| s).find(|&s| {
-            self.ctl
+        for (s, _) in order {
+            // A unit this job holds back (see `give_source`) serves first.
+            if let Some(k) = self.held.iter().position(|&h| h == s) {
+                self.held.swap_remove(k);
+                return Some(s);
+            }
+            if self
+                .ctl
                 .connections
                 .try_take(self.sources[s].origin.as_ref())
-        })
+            {
+                return Some(s);
+            }
+        }
+        None
     }
 
-    /// The connection unit of `src` is free again.
+    /// A request on `src` ended. Its connection unit is held until the job's idle
+    /// connections are back in the runner's pool ([`Self::release_units`]).
     pub(super) fn give_source(&mut self, src: usize) {
         let s = &mut self.sources[src];
         s.busy = s.busy.saturating_sub(1);
-        self.ctl.connections.give(s.origin.as_ref());
+        self.held.push(src);
+    }
+
+    /// Give the held units back to the budget. Called once the job's idle connections are in
+    /// the runner's pool: whoever takes a unit next (this job or another on the host) finds a
+    /// connection that is open already, so a host never sees more open connections than its
+    /// share, idle ones included.
+    pub(super) fn release_units(&mut self) {
+        for src in std::mem::take(&mut self.held) {
+            self.ctl.connections.give(self.sources[src].origin.as_ref());
+        }
     }
 
     /// Account for one attempt on `src`.
