@@ -99,16 +99,16 @@ fn kill_9_at_random_moments_while_small_files_finish_never_downloads_twice() {
 }
 
 #[test]
-fn a_crash_one_second_in_costs_at_most_a_few_mib() {
+fn a_crash_mid_download_costs_at_most_a_few_mib() {
     let server = Server::start().unwrap();
     let size = 256 * MIB;
     let body = std::sync::Arc::new(pattern(size, 940));
-    // 16 connections at 2 MiB/s each: 32 MiB/s, a rate even a loaded machine's debug build
+    // 16 connections at 1 MiB/s each: 16 MiB/s, a rate even a loaded machine's debug build
     // reads as it comes. (Faster than the client reads, the bytes sit in socket buffers: the
     // server counts them as sent, and no client can keep bytes it never read.)
     server.add(
         "/crash.bin",
-        Resource::shared(body.clone()).etag("\"c\"").rate(2 << 20),
+        Resource::shared(body.clone()).etag("\"c\"").rate(1 << 20),
     );
     let env = Env::new();
     create_db(&env);
@@ -116,14 +116,18 @@ fn a_crash_one_second_in_costs_at_most_a_few_mib() {
     wait_for(Duration::from_secs(20), "the first bytes", || {
         (transferred(&server.log(), "/crash.bin") > 0).then_some(())
     });
-    std::thread::sleep(Duration::from_millis(1500));
+    std::thread::sleep(Duration::from_millis(2500));
     child.kill().unwrap();
     child.wait().unwrap();
     let before = transferred(&server.log(), "/crash.bin");
     let kept = env.job(1)["bytes_done"].as_u64().unwrap_or(0);
+    if std::env::var_os("DDM_TEST_DUMP").is_some() {
+        let log = std::fs::read_to_string(env.home().join("ddm.log")).unwrap_or_default();
+        eprintln!("{log}\nsent before the kill: {before}, kept: {kept}");
+    }
     assert!(
         before > 24 * MIB as u64,
-        "only {before} bytes in the first 1.5 s"
+        "only {before} bytes in the first 2.5 s"
     );
     // The rest comes unthrottled: the same file, validators and all.
     server.add("/crash.bin", Resource::shared(body.clone()).etag("\"c\""));
