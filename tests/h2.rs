@@ -133,8 +133,10 @@ fn an_http2_stream_reset_mid_body_is_retried_from_where_it_stopped() {
         .filter(|e| e.method == "GET" && e.body_bytes == after)
         .count();
     assert_eq!(cut, 2, "{log:?}");
-    // Each cut range was asked again from where its bytes stopped arriving, never from its
-    // start (the reset may drop data frames the front had queued: at most `after` came).
+    // Each cut range was asked again later from where its bytes stopped arriving, never from
+    // its start (the reset may drop data frames the front had queued: at most `after` came).
+    // Not necessarily next: a retry that kept less than a piece waits a backoff, and the
+    // connection meanwhile carries the next window.
     let start = |e: &ddm_testserver::LogEntry| -> u64 {
         let r = e.range.as_deref().unwrap().strip_prefix("bytes=").unwrap();
         r.split('-').next().unwrap().parse().unwrap()
@@ -145,11 +147,10 @@ fn an_http2_stream_reset_mid_body_is_retried_from_where_it_stopped() {
         .enumerate()
         .filter(|(_, e)| e.body_bytes == after)
     {
-        let next = gets.get(i + 1).map(|n| start(n));
-        assert!(
-            next.is_some_and(|n| n > start(e) && n <= start(e) + after),
-            "{gets:?}"
-        );
+        let again = gets[i + 1..]
+            .iter()
+            .any(|n| start(n) > start(e) && start(n) <= start(e) + after);
+        assert!(again, "{gets:?}");
     }
     let conns = front.connections();
     assert!(conns.iter().all(|c| c.protocol == "h2"), "{conns:?}");
