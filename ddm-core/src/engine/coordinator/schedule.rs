@@ -13,6 +13,9 @@ use std::time::Instant;
 const WINDOW_TRIPS: f64 = 50.0;
 /// The most a race fetches again (it is held in memory until it wins).
 const RACE_MAX: u64 = 4 << 20;
+/// The most a race may be expected to fetch twice: what the slow owner still delivers while
+/// the race runs (the race's copy of those bytes is dropped). Beyond it a steal is cheaper.
+const RACE_DUPLICATE: f64 = 256.0 * 1024.0;
 /// A task's first request asks for at most this: the round trip that sizes windows may rest
 /// on one early sample (a fresh connection's first answer waits for the server to take it
 /// up, which on a busy machine is milliseconds); later windows follow what is measured then.
@@ -238,12 +241,20 @@ impl Coordinator<'_> {
         }
         // The last slow range: a steal would cut the owner inside the request it is reading.
         // Race it instead (a second request for the same tail, into memory): whichever
-        // finishes first wins, the loser stops, no byte is written twice. The tail is fetched
-        // twice, so only when that saves time worth having.
+        // finishes first wins, the loser stops, no byte is written twice. What the owner
+        // delivers while the race runs is fetched twice, so only when that is little (a
+        // straggler far slower than the thief, not a source a few times slower) and the race
+        // saves time worth having.
         let straggler = thief_speed > 4.0 * victim.speed;
         let remaining = span.end - span.claimed;
+        let duplicate = remaining as f64 * victim.speed / thief_speed;
         let saves = remaining as f64 / victim.speed - (ttfb + remaining as f64 / thief_speed);
-        if at < asked && straggler && remaining <= RACE_MAX && saves >= MIN_GAIN_SECS {
+        if at < asked
+            && straggler
+            && remaining <= RACE_MAX
+            && duplicate <= RACE_DUPLICATE
+            && saves >= MIN_GAIN_SECS
+        {
             let seg = victim.seg.clone();
             self.slots[vi].raced = true;
             self.stats.races += 1;
