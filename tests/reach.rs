@@ -623,7 +623,42 @@ mod mirrors {
             "little was fetched twice: {from_a} + {from_b} for {size}"
         );
         assert!(b.log().iter().all(|e| e.header("authorization").is_none()));
-        assert!(stderr(&o).contains("received from"), "{}", stderr(&o));
+        let err = stderr(&o);
+        let from = format!("received from: 127.0.0.1:{} ", a.port());
+        assert!(err.contains(&from), "{err}");
+        assert!(err.contains(&format!(", 127.0.0.1:{} ", b.port())), "{err}");
+    }
+
+    #[test]
+    fn sources_on_one_host_are_told_apart_in_the_summary() {
+        let s = Server::start().unwrap();
+        let body = pattern(8 << 20, 533);
+        for path in ["/a/f.bin", "/b/f.bin"] {
+            s.add(
+                path,
+                Resource::new(body.clone()).etag("\"s1\"").rate(4 << 20),
+            );
+        }
+        let env = Env::new();
+        let o = env.run(&[
+            "get",
+            &s.url("/a/f.bin"),
+            "--mirror",
+            &s.url("/b/f.bin"),
+            "-c",
+            "4",
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert_same_file(&env.out().join("f.bin"), &body);
+        let err = stderr(&o);
+        let line = err
+            .lines()
+            .find(|l| l.contains("received from"))
+            .unwrap_or_else(|| panic!("{err}"));
+        assert!(
+            line.contains(&s.url("/a/f.bin")) && line.contains(&s.url("/b/f.bin")),
+            "{line}"
+        );
     }
 
     #[test]

@@ -201,14 +201,24 @@ impl Coordinator<'_> {
         if self.sources.len() < 2 || self.p.mode != crate::transfer::Mode::Range {
             return None;
         }
+        let origin = |s: &Source| {
+            s.origin
+                .as_ref()
+                .map_or(s.url.clone(), |o| format!("{}:{}", o.host, o.port))
+        };
+        let names: Vec<String> = self.sources.iter().map(origin).collect();
         let parts: Vec<String> = self
             .sources
             .iter()
-            .map(|s| {
-                let host = s
-                    .origin
-                    .as_ref()
-                    .map_or(s.url.clone(), |o| format!("{}:{}", o.host, o.port));
+            .zip(&names)
+            .map(|(s, name)| {
+                // Sources on one host are told apart by their URL.
+                let shared = names.iter().filter(|n| *n == name).count() > 1;
+                let host = if shared {
+                    redact_url(&s.url)
+                } else {
+                    name.clone()
+                };
                 format!(
                     "{host} {}{}",
                     mib(s.bytes),
