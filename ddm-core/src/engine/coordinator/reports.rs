@@ -127,6 +127,18 @@ impl Coordinator<'_> {
                 w.finish();
             }
         }
+        // Workers that did not report in time are gone now (finish waits for them): the
+        // units of their requests go back too, or the runner would lose them for good.
+        let mut unreported = Vec::new();
+        for s in &mut self.slots {
+            if s.worker.take().is_some() {
+                unreported.push(s.source);
+            }
+        }
+        for src in unreported {
+            self.busy = self.busy.saturating_sub(1);
+            self.give_source(src);
+        }
         self.release_units();
     }
 }
