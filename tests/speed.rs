@@ -245,6 +245,14 @@ fn a_server_that_admits_six_is_learned_without_a_request_storm() {
         dlog.matches(" steal ").count(),
         dlog.matches("race a slow tail").count()
     );
+    if std::env::var_os("DDM_TEST_DUMP").is_some() {
+        for e in &log {
+            eprintln!(
+                "conn {} {:?} -> {} {}",
+                e.conn, e.range, e.status, e.body_bytes
+            );
+        }
+    }
     assert!(
         answered <= 24 + 8,
         "{answered} answered requests for 24 MiB, {refused} refused"

@@ -181,7 +181,7 @@ impl Sink {
     fn start(&mut self, task: Task, span: Span) {
         self.req_end = match task.mode {
             Mode::Whole => u64::MAX,
-            Mode::Range => span.end.min(span.pos.saturating_add(task.window.max(1))),
+            Mode::Range => window_end(span.pos, span.end, task.window),
             Mode::First => span.end,
         };
         task.seg.set_asked(self.req_end);
@@ -363,7 +363,7 @@ impl Sink {
         let window = task.io.window.load(Ordering::Relaxed).max(1);
         let seg = task.seg.clone();
         self.start_pos = span.pos;
-        self.req_end = span.end.min(span.pos.saturating_add(window));
+        self.req_end = window_end(span.pos, span.end, window);
         seg.set_asked(self.req_end);
         self.head = Head::default();
         self.checked = false;
@@ -532,5 +532,38 @@ impl Handler for Sink {
             }
         }
         true
+    }
+}
+
+/// Where a request for the rest of a segment (`pos..end`) ends with this window: after the
+/// window, or at the segment's end when less than a quarter window would be left (a request
+/// of its own for a sliver costs a round trip, and a steal would not take it).
+pub(crate) fn window_end(pos: u64, end: u64, window: u64) -> u64 {
+    let window = window.max(1);
+    let stop = pos.saturating_add(window);
+    if stop >= end || end - stop < window / 4 {
+        end
+    } else {
+        stop
+    }
+}
+
+#[cfg(test)]
+mod window_tests {
+    use super::window_end;
+
+    #[test]
+    fn a_window_never_leaves_a_sliver_behind() {
+        const MIB: u64 = 1 << 20;
+        // A 1.5 MiB segment with a window 50 KiB short of it: one request, not two.
+        assert_eq!(window_end(0, 1_572_864, 1_520_635), 1_572_864);
+        // A quarter window or more left: the window as asked.
+        assert_eq!(window_end(0, 5 * MIB / 4, MIB), MIB);
+        assert_eq!(window_end(MIB, 3 * MIB, MIB), 2 * MIB);
+        // Past the end, or a whole segment (u64::MAX): the segment's end.
+        assert_eq!(window_end(7, 9, MIB), 9);
+        assert_eq!(window_end(u64::MAX - 2, u64::MAX, u64::MAX), u64::MAX);
+        // A zero window still asks for something.
+        assert_eq!(window_end(0, 10, 0), 1);
     }
 }
