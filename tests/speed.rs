@@ -239,7 +239,7 @@ fn a_server_that_admits_six_is_learned_without_a_request_storm() {
     // loopback ddm asks for about that), plus the first request and a few steals.
     assert!(refused <= 12, "{refused} refused of {}", log.len());
     let answered = log.len() - refused;
-    let dlog = std::fs::read_to_string(env.home().join("ddm.log")).unwrap_or_default();
+    let dlog = env.log();
     eprintln!(
         "cap: {answered} answered, {refused} refused, {} steals, {} races",
         dlog.matches(" steal ").count(),

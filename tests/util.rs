@@ -26,6 +26,10 @@ impl Env {
     pub fn out(&self) -> PathBuf {
         self.dir.path().join("out")
     }
+    /// What ddm wrote to its debug log (`ddm.log` in the state directory); empty if none.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.home().join("ddm.log")).unwrap_or_default()
+    }
     pub fn cmd(&self, args: &[&str]) -> Command {
         let mut c = Command::new(DDM);
         c.args(args)

@@ -296,7 +296,7 @@ fn redirect_chain_capture_downloads_with_the_captured_headers() {
     let status = env.ok(&["status", "--json"]) + &env.ok(&["status"]);
     assert!(!status.contains(SECRET), "{status}");
     assert!(!stderr(&run).contains(SECRET) && !stdout(&run).contains(SECRET));
-    let log_file = std::fs::read_to_string(env.home().join("ddm.log")).unwrap_or_default();
+    let log_file = env.log();
     assert!(!log_file.contains(SECRET), "secret in ddm.log");
 }
 

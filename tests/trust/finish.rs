@@ -122,7 +122,7 @@ fn a_crash_mid_download_costs_at_most_a_few_mib() {
     let before = transferred(&server.log(), "/crash.bin");
     let kept = env.job(1)["bytes_done"].as_u64().unwrap_or(0);
     if std::env::var_os("DDM_TEST_DUMP").is_some() {
-        let log = std::fs::read_to_string(env.home().join("ddm.log")).unwrap_or_default();
+        let log = env.log();
         eprintln!("{log}\nsent before the kill: {before}, kept: {kept}");
     }
     assert!(
