@@ -32,8 +32,6 @@ pub struct HttpOptions {
     pub scope: Option<Origin>,
     /// `user:password` from that URL (or `--user`), sent (as curl does) only to that origin.
     userinfo: Option<(String, String)>,
-    /// A netrc file to take credentials from, per host.
-    pub netrc: Option<crate::model::Netrc>,
     /// Cookies from a cookies.txt file, each sent only where it applies.
     pub cookies: Vec<crate::cookies::Cookie>,
     /// The proxy (`--proxy`, config `proxy`), or None for curl's environment variables
@@ -63,7 +61,6 @@ impl std::fmt::Debug for HttpOptions {
                 "userinfo",
                 &self.userinfo.as_ref().map(|(u, _)| format!("{u}:***")),
             )
-            .field("netrc", &self.netrc)
             .field("cookies", &self.cookies)
             .field(
                 "proxy",
@@ -87,7 +84,6 @@ impl HttpOptions {
             insecure: insecure || !cfg.verify_tls,
             scope: None,
             userinfo: None,
-            netrc: None,
             cookies: Vec::new(),
             proxy: cfg.proxy.clone(),
             noproxy: cfg.noproxy.clone(),
@@ -197,6 +193,25 @@ impl HttpOptions {
         self
     }
 
+    /// Credentials from a netrc file for the scope's host (set [`HttpOptions::scoped_to`]
+    /// first): only when neither the URL nor `--user` gave a password; they go, like those,
+    /// only to the scope's origin. Its `default` entry is for the scope's host alone.
+    pub fn with_netrc(mut self, n: Option<&crate::model::Netrc>) -> Result<Self, String> {
+        let Some(n) = n else { return Ok(self) };
+        let entries = crate::netrc::load(&crate::netrc::path_of(n)?)?;
+        if self.userinfo.as_ref().is_some_and(|(_, p)| !p.is_empty()) {
+            return Ok(self);
+        }
+        let Some(scope) = &self.scope else {
+            return Ok(self);
+        };
+        let user = self.userinfo.as_ref().map(|(u, _)| u.as_str());
+        if let Some(found) = crate::netrc::lookup(&entries, &scope.host, user) {
+            self.userinfo = Some(found);
+        }
+        Ok(self)
+    }
+
     /// Credentials belong to the origin of `url` (the URL as the user gave it), including a
     /// `user:password` written in it.
     pub fn scoped_to(mut self, url: &str) -> Self {
@@ -282,24 +297,8 @@ pub fn configure<H: Handler>(easy: &mut Easy2<H>, o: &HttpOptions) -> Result<(),
         curl_sys::CURLOPT_PROXY_SSL_VERIFYHOST,
         if o.insecure { 0 } else { 2 },
     )?;
-    match &o.netrc {
-        None => easy.netrc(curl::easy::NetRc::Ignored)?,
-        Some(n) => {
-            easy.netrc(curl::easy::NetRc::Optional)?;
-            if let crate::model::Netrc::File(p) = n {
-                use std::os::unix::ffi::OsStrExt;
-                let c = std::ffi::CString::new(p.as_os_str().as_bytes())
-                    .map_err(|_| curl::Error::new(curl_sys::CURLE_BAD_FUNCTION_ARGUMENT))?;
-                // SAFETY: a string option on a valid easy handle; libcurl copies the string.
-                let rc = unsafe {
-                    curl_sys::curl_easy_setopt(easy.raw(), curl_sys::CURLOPT_NETRC_FILE, c.as_ptr())
-                };
-                if rc != curl_sys::CURLE_OK {
-                    return Err(curl::Error::new(rc));
-                }
-            }
-        }
-    }
+    // netrc files are read by ddm (`crate::netrc`), so that they have the scope of `--user`.
+    easy.netrc(curl::easy::NetRc::Ignored)?;
     easy.progress(true)?;
     easy.buffer_size(256 * 1024)?;
     // We ask for identity (`target` sets the header) and never decode: a body a server sends
@@ -627,7 +626,6 @@ mod tests {
             insecure: false,
             scope: None,
             userinfo: None,
-            netrc: None,
             cookies: Vec::new(),
             proxy: None,
             noproxy: None,

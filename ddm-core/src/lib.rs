@@ -16,6 +16,7 @@ pub mod http;
 pub mod jobs;
 pub mod lock;
 pub mod model;
+pub mod netrc;
 pub mod paths;
 pub mod pieces;
 pub mod rate;

@@ -192,3 +192,100 @@ fn a_malformed_header_is_refused_without_echoing_it() {
         assert!(err.contains("-H number 1"), "{err}");
     }
 }
+
+/// netrc credentials have the scope of `-u`: an https URL whose netrc entry names its host,
+/// redirected to `http://` on the same host, sends the password only over https (the
+/// redirect target and its ranges get none); a `default` entry goes to the job's own origin
+/// only, never to the host a redirect leads to.
+#[test]
+fn netrc_credentials_go_only_to_the_jobs_origin() {
+    use ddm_testserver::TlsFront;
+    let s = Server::start().unwrap();
+    let body = pattern(3 << 20, 1401);
+    s.add("/f.bin", Resource::new(body.clone()).rate(8 << 20));
+    s.redirect(
+        "/start",
+        &format!("http://localhost:{}/f.bin", s.port()),
+        302,
+    );
+    let front = TlsFront::start(s.port()).unwrap();
+    let env = Env::new();
+    let ca = env.dir.path().join("ca.pem");
+    std::fs::write(&ca, front.ca_pem()).unwrap();
+    let netrc = env.dir.path().join("netrc");
+    std::fs::write(
+        &netrc,
+        format!("machine localhost login bob password {SECRET}\n"),
+    )
+    .unwrap();
+    let o = env.run(&[
+        "get",
+        &front.url("/start"),
+        "--cacert",
+        ca.to_str().unwrap(),
+        "--netrc-file",
+        netrc.to_str().unwrap(),
+        "-c",
+        "4",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_same_file(&env.out().join("f.bin"), &body);
+    let log = s.log();
+    let (https, plain): (Vec<_>, Vec<_>) = log.into_iter().partition(|e| e.target == "/start");
+    assert!(
+        https.iter().all(|e| e
+            .header("authorization")
+            .is_some_and(|v| v.starts_with("Basic "))),
+        "the netrc entry is used on its own origin: {https:?}"
+    );
+    assert!(plain.len() >= 2, "the file came over plain http: {plain:?}");
+    assert_no_secret(&plain, "the plain-http redirect target");
+
+    // `default` goes to the job's origin, not to another server a redirect leads to.
+    let (a, b) = two_servers(&body);
+    std::fs::write(&netrc, format!("default login bob password {SECRET}\n")).unwrap();
+    env.ok(&[
+        "get",
+        &a.url("/redir"),
+        "--netrc-file",
+        netrc.to_str().unwrap(),
+        "-o",
+        "d.bin",
+    ]);
+    assert_same_file(&env.out().join("d.bin"), &body);
+    assert!(a.log().iter().all(|e| e.header("authorization").is_some()));
+    assert_no_secret(&b.log(), "the redirect target of a default entry");
+}
+
+/// A netrc that cannot be used is said at once, naming the file and the line, never its
+/// passwords; nothing is queued.
+#[test]
+fn a_broken_or_missing_netrc_is_an_error_not_ignored() {
+    let env = Env::new();
+    let netrc = env.dir.path().join("netrc");
+    std::fs::write(
+        &netrc,
+        format!("machine h login u password {SECRET} oops\n"),
+    )
+    .unwrap();
+    let o = env.run(&[
+        "add",
+        "http://127.0.0.1:9/x",
+        "--netrc-file",
+        netrc.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("line 1") && err.contains("netrc"), "{err}");
+    assert!(!err.contains(SECRET) && !err.contains("oops"), "{err}");
+    // --netrc with no ~/.netrc.
+    let o = env
+        .cmd(&["add", "http://127.0.0.1:9/x", "--netrc"])
+        .env("HOME", env.dir.path())
+        .env_remove("NETRC")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains(".netrc"), "{}", stderr(&o));
+    assert!(env.jobs().is_empty(), "nothing was queued");
+}

@@ -87,7 +87,7 @@ impl HeaderArgs {
 
     /// `--netrc` / `--netrc-file`.
     pub fn netrc(&self) -> Result<Option<Netrc>, CliError> {
-        Ok(match (&self.netrc_file, self.netrc) {
+        let n = match (&self.netrc_file, self.netrc) {
             (Some(f), _) => {
                 let abs =
                     std::path::absolute(f).map_err(|e| usage(format!("{}: {e}", f.display())))?;
@@ -98,7 +98,14 @@ impl HeaderArgs {
             }
             (None, true) => Some(Netrc::Default),
             (None, false) => None,
-        })
+        };
+        // Read now: a missing or broken netrc is told at once, not when the job runs.
+        if let Some(n) = &n {
+            ddm_core::netrc::path_of(n)
+                .and_then(|p| ddm_core::netrc::load(&p))
+                .map_err(usage)?;
+        }
+        Ok(n)
     }
 
     /// `--load-cookies`: the file's cookies, with a note on stderr about lines left out.
@@ -186,8 +193,9 @@ impl HeaderArgs {
         let mut o = ddm_core::http::HttpOptions::from_config(cfg, self.parse()?, insecure)
             .scoped_to(url)
             .with_user(self.user()?.as_ref())
-            .with_network(&self.network()?);
-        o.netrc = self.netrc()?;
+            .with_network(&self.network()?)
+            .with_netrc(self.netrc()?.as_ref())
+            .map_err(usage)?;
         o.cookies = self.cookies()?;
         Ok(o)
     }

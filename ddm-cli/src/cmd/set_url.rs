@@ -73,7 +73,8 @@ pub fn run(g: &Global, a: Args) -> CliResult {
         settings: settings.clone(),
         ..job.clone()
     };
-    let opts = ddm_core::engine::job_http(&target, &ctx.config);
+    let opts = ddm_core::engine::job_http(&target, &ctx.config)
+        .map_err(|e| CliError::new(Code::Failed, anyhow::anyhow!("{}", e.message)))?;
     let info = ddm_core::resolver::probe(&url, &opts).map_err(|e| {
         CliError::new(
             Code::Failed,

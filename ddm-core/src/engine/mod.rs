@@ -221,7 +221,11 @@ fn run_inner(
         global: ctl.rate.clone(),
         cancel: cancel.clone(),
     });
-    let io = Arc::new(JobIo::new(prepare::job_http(job, cfg), Some(gate.clone())));
+    let opts = match prepare::job_http(job, cfg) {
+        Ok(o) => o,
+        Err(e) => return Outcome::Failed(e),
+    };
+    let io = Arc::new(JobIo::new(opts, Some(gate.clone())));
     let (tx, rx) = std::sync::mpsc::channel();
     let ch = first::Channel { tx: &tx, rx: &rx };
     let mut control = || record::poll_stop(Some(&*store), job.id, ctl);

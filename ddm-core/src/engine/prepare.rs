@@ -66,15 +66,17 @@ pub fn changes(job: &Job, info: &RemoteInfo) -> Vec<String> {
     out
 }
 
-/// The HTTP options of a job: its headers, with credentials scoped to the URL it was given.
-pub fn job_http(job: &Job, cfg: &Config) -> HttpOptions {
+/// The HTTP options of a job: its headers, with credentials (the URL's, `--user`'s, the
+/// netrc's) scoped to the URL it was given. Fails when its netrc file cannot be read.
+pub fn job_http(job: &Job, cfg: &Config) -> Result<HttpOptions, JobError> {
     let mut o = HttpOptions::from_config(cfg, job.settings.headers.clone(), job.settings.insecure)
         .scoped_to(&job.url)
         .with_user(job.settings.user.as_ref())
-        .with_network(&job.settings.network);
-    o.netrc = job.settings.netrc.clone();
+        .with_network(&job.settings.network)
+        .with_netrc(job.settings.netrc.as_ref())
+        .map_err(|e| JobError::new(ErrorKind::Probe, e))?;
     o.cookies = job.settings.cookies.clone();
-    o
+    Ok(o)
 }
 
 /// A job whose file is already complete needs no request at all.
