@@ -4,6 +4,7 @@
 //! the verb and maps its error to a documented exit code (docs/exit-codes.md). Errors print
 //! as one line: what went wrong and what to do next.
 
+mod argv;
 mod board;
 mod cli;
 mod cmd;
@@ -21,6 +22,8 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let mut cli = cli::Cli::parse();
+    // Passwords and tokens given as arguments are parsed: hide them from `ps`.
+    argv::scrub();
     // The demo keeps everything (its jobs, its log) in a home of its own that goes with it:
     // nothing touches the user's data directory.
     let _demo_home = match (&cli.command, &cli.global.home) {

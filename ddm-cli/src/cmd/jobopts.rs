@@ -21,6 +21,9 @@ pub struct HeaderArgs {
     pub secret_headers: Vec<String>,
     /// HTTP authentication as USER:PASSWORD (asked for when only USER is given and this is a
     /// terminal). Sent only to the URL's scheme, host and port; stored privately, never shown.
+    /// ddm blanks a password given here in its command line, but other users may see it in
+    /// `ps` before that and it stays in the shell's history: `-u USER` (the password is asked
+    /// for) and --netrc / --netrc-file keep it off the command line.
     #[arg(short = 'u', long, value_name = "USER[:PASSWORD]")]
     pub user: Option<String>,
     /// Take credentials from ~/.netrc (for the host each request goes to), like curl.

@@ -1,0 +1,106 @@
+//! Secrets given to ddm stay secret where other users and later readers look: the process's
+//! command line while it runs (`ps`, /proc/PID/cmdline), error messages and the log when a
+//! URL is refused, and the job database's file bytes once a job is removed or done.
+
+use crate::util::*;
+use ddm_testserver::{base64, pattern, Proxy, ProxyKind, Resource, Server, PROXY_ONLY_DOMAIN};
+use std::time::Duration;
+
+/// The command line of a running process as `ps` shows it (arguments joined by spaces).
+fn cmdline(pid: u32) -> String {
+    let raw = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap();
+    String::from_utf8_lossy(&raw).replace('\0', " ")
+}
+
+#[test]
+fn passwords_and_secret_headers_are_blanked_in_the_command_line_while_downloading() {
+    if !std::path::Path::new("/proc/self/cmdline").exists() {
+        return skip("no /proc");
+    }
+    let s = Server::start().unwrap();
+    // About 4 s each: long enough to look at the command lines mid-download.
+    let body = pattern(1 << 20, 901);
+    s.add("/a.bin", Resource::new(body.clone()).rate(256 << 10));
+    s.add("/b.bin", Resource::new(body.clone()).rate(256 << 10));
+    let p = Proxy::start(ProxyKind::Http, Some(("pu", "PROXY-SECRET-901"))).unwrap();
+    // -u and -H Authorization both make an Authorization header (the -H one wins, as in
+    // curl): one process each, side by side.
+    let (env, env_b) = (Env::new(), Env::new());
+    let a_url = s.url("/a.bin");
+    let mut a = env.spawn(&["get", &a_url, "-c", "1", "-u", "user:PW-SECRET-901"]);
+    let b_url = format!("http://files.{PROXY_ONLY_DOMAIN}:{}/b.bin", s.port());
+    let proxy = format!("http://pu:PROXY-SECRET-901@127.0.0.1:{}", p.port());
+    let mut b = env_b.spawn(&[
+        "get",
+        &b_url,
+        "-c",
+        "1",
+        "-H",
+        "Authorization: Bearer TOK-SECRET-901",
+        "-H",
+        "X-Api-Token: API-SECRET-901",
+        "--secret-header",
+        "X-Api-Token",
+        "-H",
+        "X-Trace: visible-901",
+        "--proxy",
+        &proxy,
+    ]);
+    // Both are downloading (the server has their requests): their arguments were parsed.
+    wait_for(Duration::from_secs(20), "both downloads to start", || {
+        for c in [&mut a, &mut b] {
+            if let Some(st) = c.try_wait().unwrap() {
+                let mut err = String::new();
+                std::io::Read::read_to_string(c.stderr.as_mut().unwrap(), &mut err).unwrap();
+                panic!("ddm ended early ({st}): {err}");
+            }
+        }
+        let log = s.log();
+        (log.iter().any(|e| e.target == "/a.bin") && log.iter().any(|e| e.target == "/b.bin"))
+            .then_some(())
+    });
+    let (ca, cb) = (cmdline(a.id()), cmdline(b.id()));
+    assert!(
+        a.try_wait().unwrap().is_none() && b.try_wait().unwrap().is_none(),
+        "the command lines were read mid-download"
+    );
+    for (cmd, kept) in [
+        (&ca, &["user:", "-u"][..]),
+        (
+            &cb,
+            &["Authorization:", "X-Trace: visible-901", "http://pu:"][..],
+        ),
+    ] {
+        assert!(!cmd.contains("SECRET"), "a secret is visible in ps: {cmd}");
+        for k in kept {
+            assert!(cmd.contains(k), "{k:?} is kept: {cmd}");
+        }
+    }
+    for c in [&mut a, &mut b] {
+        let st = wait_child(c, Duration::from_secs(60));
+        assert!(st.success());
+    }
+    assert_same_file(&env.out().join("a.bin"), &body);
+    assert_same_file(&env_b.out().join("b.bin"), &body);
+    // The credentials really went out, unblanked.
+    let basic = format!("Basic {}", base64(b"user:PW-SECRET-901"));
+    let log = s.log();
+    let a_reqs: Vec<_> = log.iter().filter(|e| e.target == "/a.bin").collect();
+    let b_reqs: Vec<_> = log.iter().filter(|e| e.target == "/b.bin").collect();
+    assert!(a_reqs
+        .iter()
+        .all(|e| e.header("authorization") == Some(basic.as_str())));
+    assert!(b_reqs.iter().all(
+        |e| e.header("authorization") == Some("Bearer TOK-SECRET-901")
+            && e.header("x-api-token") == Some("API-SECRET-901")
+    ));
+    let proxy_auth = format!("Basic {}", base64(b"pu:PROXY-SECRET-901"));
+    let plog = p.log();
+    assert!(
+        !plog.is_empty()
+            && plog
+                .iter()
+                .all(|e| e.auth.as_deref() == Some(proxy_auth.as_str()) && e.status == 200),
+        "{plog:?}"
+    );
+}
