@@ -104,3 +104,92 @@ fn passwords_and_secret_headers_are_blanked_in_the_command_line_while_downloadin
         "{plog:?}"
     );
 }
+
+/// Every output of one run, for a leak check.
+fn everything(env: &Env, o: &std::process::Output) -> String {
+    format!(
+        "stdout: {}\nstderr: {}\nddm.log: {}",
+        String::from_utf8_lossy(&o.stdout),
+        stderr(o),
+        env.log()
+    )
+}
+
+#[test]
+fn a_refused_url_is_shown_and_logged_without_its_password() {
+    let pw = "PW-SECRET-902";
+    let bad_urls = [
+        format!("http://u:{pw}@[zz/"),
+        format!("ftp://u:{pw}@host/x"),
+        format!("ftp://h/x?next=http://u:{pw}@other/"),
+        format!("http://u:{pw}@/x"),
+    ];
+    let mut runs: Vec<Vec<String>> = Vec::new();
+    for u in &bad_urls {
+        runs.push(vec!["add".into(), u.clone()]);
+        runs.push(vec!["get".into(), u.clone()]);
+        runs.push(vec!["probe".into(), u.clone()]);
+        runs.push(vec![
+            "add".into(),
+            "http://127.0.0.1:9/f".into(),
+            "--mirror".into(),
+            u.clone(),
+        ]);
+        runs.push(vec![
+            "add".into(),
+            "http://127.0.0.1:9/f".into(),
+            "--proxy".into(),
+            u.clone(),
+        ]);
+    }
+    // A bare host:port proxy (http:// implied), and a value clap itself refuses.
+    runs.push(vec![
+        "add".into(),
+        "http://127.0.0.1:9/f".into(),
+        format!("--proxy=u:{pw}@[zz"),
+    ]);
+    runs.push(vec![
+        "add".into(),
+        "http://127.0.0.1:9/f".into(),
+        "--limit-rate".into(),
+        format!("http://u:{pw}@h/"),
+    ]);
+    for args in &runs {
+        let env = Env::new();
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let o = env.run(&args);
+        let all = everything(&env, &o);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {all}");
+        assert!(!all.contains(pw), "{args:?} shows the password: {all}");
+        let err = stderr(&o);
+        assert!(
+            err.contains("u:***@")
+                && ["not", "no host", "invalid", "unsupported"]
+                    .iter()
+                    .any(|w| err.contains(w)),
+            "{args:?}: a clear error naming the URL: {err}"
+        );
+    }
+}
+
+#[test]
+fn a_password_in_a_url_inside_the_query_is_never_shown() {
+    let pw = "PW-SECRET-903";
+    let env = Env::new();
+    for url in [
+        format!("http://127.0.0.1:9/x?next=http://u:{pw}@other/"),
+        format!("http://127.0.0.1:9/y?next=http%3A%2F%2Fu%3A{pw}%40other%2F"),
+    ] {
+        let o = env.run(&["add", &url]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert!(!everything(&env, &o).contains(pw));
+    }
+    let shown = format!(
+        "{}{}{}",
+        env.ok(&["status"]),
+        env.ok(&["status", "--json"]),
+        env.log()
+    );
+    assert!(!shown.contains(pw), "{shown}");
+    assert!(shown.contains("next=http://u:***@other/"), "{shown}");
+}
