@@ -193,3 +193,90 @@ fn a_password_in_a_url_inside_the_query_is_never_shown() {
     assert!(!shown.contains(pw), "{shown}");
     assert!(shown.contains("next=http://u:***@other/"), "{shown}");
 }
+
+/// The raw bytes of the job database and its write-ahead log, as anyone who can read the
+/// files (a backup, a disk image) sees them.
+fn db_bytes(env: &Env) -> Vec<u8> {
+    let mut all = Vec::new();
+    for f in ["jobs.db", "jobs.db-wal"] {
+        if let Ok(b) = std::fs::read(env.home().join(f)) {
+            all.extend_from_slice(&b);
+        }
+    }
+    all
+}
+
+fn assert_not_in_db(env: &Env, secrets: &[&str], when: &str) {
+    let bytes = db_bytes(env);
+    assert!(!bytes.is_empty());
+    for s in secrets {
+        assert!(
+            !bytes.windows(s.len()).any(|w| w == s.as_bytes()),
+            "{s} is still in the job database's files {when}"
+        );
+    }
+}
+
+const DB_SECRETS: &[&str] = &["UNIQUE-SECRET-904", "UNIQUE-PW2-904", "UNIQUE-URLPW-904"];
+
+#[test]
+fn a_removed_jobs_secrets_are_gone_from_the_database_files() {
+    let s = Server::start().unwrap();
+    let body = pattern(1 << 20, 904);
+    s.add("/slow.bin", Resource::new(body.clone()).rate(256 << 10));
+    let env = Env::new();
+    // Another ddm keeps the database open meanwhile (so closing the last connection does not
+    // checkpoint the log for us), and writes its own progress to it.
+    let slow = s.url("/slow.bin");
+    let mut other = env.spawn(&["get", &slow, "-c", "1"]);
+    wait_for(Duration::from_secs(20), "the other download", || {
+        s.log()
+            .iter()
+            .any(|e| e.target == "/slow.bin")
+            .then_some(())
+    });
+    let url = format!("http://u:UNIQUE-URLPW-904@127.0.0.1:{}/never.bin", s.port());
+    let id = env.ok(&[
+        "add",
+        &url,
+        "-H",
+        "Authorization: Bearer UNIQUE-SECRET-904",
+        "-u",
+        "user:UNIQUE-PW2-904",
+    ]);
+    let db = db_bytes(&env);
+    assert!(
+        db.windows(17).any(|w| w == b"UNIQUE-SECRET-904"),
+        "the job database holds the queued job's header (else this test proves nothing)"
+    );
+    env.ok(&["remove", id.trim()]);
+    assert!(other.try_wait().unwrap().is_none(), "still downloading");
+    assert_not_in_db(&env, DB_SECRETS, "after remove, with another ddm running");
+    assert!(wait_child(&mut other, Duration::from_secs(60)).success());
+    assert_same_file(&env.out().join("slow.bin"), &body);
+    assert_not_in_db(&env, DB_SECRETS, "after remove");
+}
+
+#[test]
+fn a_finished_jobs_secrets_are_gone_from_the_database_files() {
+    let s = Server::start().unwrap();
+    let body = pattern(256 << 10, 905);
+    s.add("/f.bin", Resource::new(body.clone()));
+    let env = Env::new();
+    let url = format!("http://u:UNIQUE-URLPW-904@127.0.0.1:{}/f.bin", s.port());
+    env.ok(&[
+        "get",
+        &url,
+        "-H",
+        "Authorization: Bearer UNIQUE-SECRET-904",
+        "-H",
+        "X-Trace: kept-905",
+        "-u",
+        "user:UNIQUE-PW2-904",
+    ]);
+    assert_same_file(&env.out().join("f.bin"), &body);
+    assert!(s.log().iter().all(|e| e.header("authorization").is_some()));
+    assert_not_in_db(&env, DB_SECRETS, "after the job is done");
+    let job = &env.jobs()[0];
+    assert_eq!(job["state"], "done", "{job}");
+}
