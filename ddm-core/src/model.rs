@@ -165,22 +165,20 @@ pub fn check_proxy(p: &str) -> Result<String, String> {
     } else {
         format!("http://{p}")
     };
-    let u = url::Url::parse(&full).map_err(|e| {
-        format!(
-            "proxy {}: not a URL ({e}); write e.g. http://host:3128",
-            redact_url(p)
-        )
-    })?;
+    // Shown with its password redacted, even when it does not parse (a bare `u:pw@host` as
+    // the `http://` URL it stands for).
+    let shown = redact_url(&full);
+    let u = url::Url::parse(&full)
+        .map_err(|e| format!("proxy {shown}: not a URL ({e}); write e.g. http://host:3128"))?;
     if !PROXY_SCHEMES.contains(&u.scheme()) {
         return Err(format!(
-            "proxy {}: unsupported scheme {:?}; use one of {}",
-            redact_url(p),
+            "proxy {shown}: unsupported scheme {:?}; use one of {}",
             u.scheme(),
             PROXY_SCHEMES.join(", ")
         ));
     }
     if u.host_str().is_none_or(str::is_empty) {
-        return Err(format!("proxy {}: no host", redact_url(p)));
+        return Err(format!("proxy {shown}: no host"));
     }
     Ok(full)
 }
@@ -212,23 +210,70 @@ impl fmt::Display for Origin {
     }
 }
 
-/// A URL for people and logs: a password in it becomes `***` (`https://u:***@host/...`).
-/// Text that does not parse as a URL is returned as it is.
+/// A URL for people and logs: a password in it becomes `***` (`https://u:***@host/...`), a
+/// user name alone (often a token) becomes `***`. The redaction is textual, so it also covers
+/// a URL that does not parse or has an unsupported scheme, and URLs inside its query string.
 pub fn redact_url(s: &str) -> String {
-    match url::Url::parse(s) {
-        Ok(mut u) if u.password().is_some() => {
-            let _ = u.set_password(Some("***"));
-            u.to_string()
-        }
-        _ => s.to_string(),
-    }
+    redact_text(s)
 }
 
-/// Replace every URL-with-password in free text (an error message) by its redacted form.
-pub fn redact_text(text: &str, url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(u) if u.password().is_some() => text.replace(url, &redact_url(url)),
-        _ => text.to_string(),
+/// Free text (an error message, a log line) with the userinfo of every URL in it redacted,
+/// whether or not the URL is valid: whatever stands between `scheme://` and the last `@`
+/// before the next `/`, `?` or `#` becomes `user:***` (or `***` when it has no `:`). A URL
+/// percent-encoded in a query string (`next=http%3A%2F%2Fu%3Apw%40h%2F`) is redacted too.
+pub fn redact_text(text: &str) -> String {
+    // ASCII lower-casing keeps every byte where it is: offsets into `lower` are offsets into
+    // `text`, and every pattern is ASCII, so each offset is a char boundary.
+    let lower = text.to_ascii_lowercase();
+    let find = |from: usize, pat: &str| lower[from..].find(pat).map(|i| from + i);
+    let mut out = String::with_capacity(text.len());
+    let mut pos = 0;
+    loop {
+        let plain = find(pos, "://").map(|i| (i, 3, false));
+        let encoded = find(pos, "%3a%2f%2f").map(|i| (i, 9, true));
+        let next = match (plain, encoded) {
+            (Some(a), Some(b)) => Some(if a.0 <= b.0 { a } else { b }),
+            (a, b) => a.or(b),
+        };
+        let Some((i, n, encoded)) = next else {
+            out.push_str(&text[pos..]);
+            return out;
+        };
+        let start = i + n;
+        out.push_str(&text[pos..start]);
+        pos = start;
+        // The authority ends at the first `/`, `?` or `#` (encoded: also `&` and `%2F`...).
+        let mut end = text.len();
+        let mut ends: Vec<&str> = vec!["/", "?", "#"];
+        if encoded {
+            ends.extend(["&", "%2f", "%3f", "%23"]);
+        }
+        for e in ends {
+            if let Some(j) = find(start, e) {
+                end = end.min(j);
+            }
+        }
+        let auth = &lower[start..end];
+        let mut at = auth.rfind('@').map(|j| (j, 1));
+        if encoded {
+            if let Some(j) = auth.rfind("%40") {
+                at = Some(at.filter(|&(k, _)| k > j).unwrap_or((j, 3)));
+            }
+        }
+        let Some((at, at_len)) = at else { continue };
+        let info = &auth[..at];
+        let mut colon = info.find(':').map(|c| (c, 1));
+        if encoded {
+            if let Some(c) = info.find("%3a") {
+                colon = Some(colon.filter(|&(k, _)| k < c).unwrap_or((c, 3)));
+            }
+        }
+        if let Some((c, cl)) = colon {
+            out.push_str(&text[start..start + c + cl]);
+        }
+        out.push_str("***");
+        out.push_str(&text[start + at..start + at + at_len]);
+        pos = start + at + at_len;
     }
 }
 
@@ -386,11 +431,41 @@ mod tests {
         );
         assert_eq!(redact_url("http://h.example/f"), "http://h.example/f");
         assert_eq!(redact_url("not a url"), "not a url");
+        assert_eq!(redact_url("https://tok3n@h/x"), "https://***@h/x");
+        assert_eq!(redact_url("http://h/a@b?c=d@e"), "http://h/a@b?c=d@e");
         let u = "http://u:p4ss@h.example/f";
         assert_eq!(
-            redact_text(&format!("{u}: HTTP 404"), u),
+            redact_text(&format!("{u}: HTTP 404")),
             "http://u:***@h.example/f: HTTP 404"
         );
+    }
+
+    #[test]
+    fn passwords_in_urls_that_do_not_parse_are_redacted() {
+        for (given, shown) in [
+            (
+                "\"http://u:p4ss@[zz/\" is not valid",
+                "\"http://u:***@[zz/\" is not valid",
+            ),
+            ("ftp://u:p4ss@host", "ftp://u:***@host"),
+            (
+                "proxy http://u:p@4ss@[zz: bad",
+                "proxy http://u:***@[zz: bad",
+            ),
+            ("HTTP://U:P4SS@H/", "HTTP://U:***@H/"),
+            (
+                "http://h/x?next=http://u:p4ss@o/&b=https://t@o2?q#f",
+                "http://h/x?next=http://u:***@o/&b=https://***@o2?q#f",
+            ),
+            (
+                "http://h/x?next=http%3A%2F%2Fu%3Ap4ss%40o%2Fy&z=1",
+                "http://h/x?next=http%3A%2F%2Fu%3A***%40o%2Fy&z=1",
+            ),
+            ("a://b://", "a://b://"),
+            ("://@", "://***@"),
+        ] {
+            assert_eq!(redact_text(given), shown, "{given}");
+        }
     }
 
     #[test]

@@ -8,3 +8,4 @@ mod finish;
 mod limits;
 mod names;
 mod queue;
+mod secrets;

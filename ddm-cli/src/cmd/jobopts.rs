@@ -21,6 +21,9 @@ pub struct HeaderArgs {
     pub secret_headers: Vec<String>,
     /// HTTP authentication as USER:PASSWORD (asked for when only USER is given and this is a
     /// terminal). Sent only to the URL's scheme, host and port; stored privately, never shown.
+    /// ddm blanks a password given here in its command line, but other users may see it in
+    /// `ps` before that and it stays in the shell's history: `-u USER` (the password is asked
+    /// for) and --netrc / --netrc-file keep it off the command line.
     #[arg(short = 'u', long, value_name = "USER[:PASSWORD]")]
     pub user: Option<String>,
     /// Take credentials from ~/.netrc (for the host each request goes to), like curl.
@@ -36,7 +39,8 @@ pub struct HeaderArgs {
     /// Go through this proxy: http://, https://, socks4://, socks4a://, socks5:// or
     /// socks5h:// (names resolved by the proxy), optionally with user:password@. "" = no
     /// proxy. Default: config `proxy`, else http_proxy / https_proxy / all_proxy.
-    #[arg(long, value_name = "URL", value_parser = parse_proxy)]
+    // Checked in `network`, not by clap: clap's error would repeat the value, password and all.
+    #[arg(long, value_name = "URL")]
     pub proxy: Option<String>,
     /// Hosts to reach without the proxy, comma-separated ('*' = all); default: NO_PROXY.
     #[arg(long, value_name = "HOSTS")]
@@ -51,10 +55,6 @@ pub struct HeaderArgs {
     /// HTTP/2 misbehaves). Default: config `http1`, else HTTP/2 where the server offers it.
     #[arg(long = "http1.1")]
     pub http1: bool,
-}
-
-fn parse_proxy(s: &str) -> Result<String, String> {
-    ddm_core::model::check_proxy(s)
 }
 
 impl HeaderArgs {
@@ -175,7 +175,11 @@ impl HeaderArgs {
                 Ok(Some(abs))
             };
         Ok(ddm_core::model::Network {
-            proxy: self.proxy.clone(),
+            proxy: self
+                .proxy
+                .as_deref()
+                .map(|p| ddm_core::model::check_proxy(p).map_err(|e| usage(format!("--{e}"))))
+                .transpose()?,
             noproxy: self.noproxy.clone(),
             cacert: path(&self.cacert, "--cacert", false)?,
             capath: path(&self.capath, "--capath", true)?,

@@ -138,6 +138,28 @@ pub struct JobSettings {
     pub origin_url: Option<String>,
 }
 
+impl JobSettings {
+    /// Forget the credentials, for a job that is done: secret headers, `--user`, cookies,
+    /// and passwords in the proxy, mirror and origin URLs. Returns whether anything changed.
+    pub fn forget_secrets(&mut self) -> bool {
+        use crate::model::redact_url;
+        let before = self.clone();
+        self.headers.retain(|h| !h.is_secret());
+        self.user = None;
+        self.cookies.clear();
+        for u in self
+            .network
+            .proxy
+            .iter_mut()
+            .chain(self.mirrors.iter_mut())
+            .chain(self.origin_url.iter_mut())
+        {
+            *u = redact_url(u);
+        }
+        *self != before
+    }
+}
+
 /// A download job as stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Job {

@@ -258,6 +258,10 @@ impl Store {
         }
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(err)?;
+        // Deleted and overwritten content (a removed job's headers, a finished job's
+        // credentials) is zeroed in the file, not left readable in free space.
+        conn.pragma_update(None, "secure_delete", "ON")
+            .map_err(err)?;
         conn.pragma_update(None, "foreign_keys", "ON")
             .map_err(err)?;
         let mut store = Store {
@@ -319,6 +323,28 @@ impl Store {
 
     fn err(&self, e: rusqlite::Error) -> StoreError {
         classify(&self.path, e)
+    }
+
+    /// After secrets were deleted: copy the write-ahead log into the database (whose pages
+    /// `secure_delete` zeroed) and truncate it, so that the log's older frames, which still
+    /// hold them, are gone too. Best effort: a reader of another process holding an old
+    /// snapshot for more than a moment leaves it to the next checkpoint.
+    pub(crate) fn forget_freed(&self) {
+        if self.path == Path::new(":memory:") {
+            return;
+        }
+        let _ = self.conn.busy_timeout(Duration::from_secs(2));
+        let r = self
+            .conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+                r.get::<_, i64>(0)
+            });
+        let _ = self.conn.busy_timeout(BUSY_TIMEOUT);
+        match r {
+            Ok(0) => {}
+            Ok(_) => tracing::debug!("job database: checkpoint after deleting secrets was busy"),
+            Err(e) => tracing::debug!("job database: checkpoint after deleting secrets: {e}"),
+        }
     }
 }
 

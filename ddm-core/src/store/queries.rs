@@ -212,29 +212,86 @@ impl Store {
     }
 
     /// The download is in place: the job is done, with its final name and size, in one
-    /// statement. A pause that arrived while the file was being finished does not undo it.
-    /// Returns false when the job was removed meanwhile.
+    /// transaction that also forgets the job's credentials (secret headers, `--user`,
+    /// cookies, URL passwords): nothing needs them any more. A pause that arrived while the
+    /// file was being finished does not undo it. Returns false when the job was removed
+    /// meanwhile.
     pub fn complete(&mut self, id: i64, file_name: &str, size: u64) -> Result<bool> {
-        let _turn = self.write_turn();
-        let n = exec_cached(
-                &self.conn,
-                "UPDATE jobs SET state = 'done', error = NULL, error_kind = NULL, \
-                 file_name = ?2, size = ?3, bytes_done = ?3, speed = NULL, conns = NULL, updated_at = ?4 \
-                 WHERE id = ?1",
-                params![id, file_name, size as i64, now()],
-            )
-            .map_err(|e| self.err(e))?;
-        Ok(n == 1)
+        use crate::model::redact_url;
+        let turn = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let path = self.path.clone();
+        let err = |e| classify(&path, e);
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(err)?;
+        let row = tx
+            .prepare_cached("SELECT url, final_url, settings FROM jobs WHERE id = ?1")
+            .and_then(|mut st| {
+                st.query_row([id], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, Option<String>>(1)?,
+                        r.get::<_, String>(2)?,
+                    ))
+                })
+                .optional()
+            })
+            .map_err(err)?;
+        let Some((url, final_url, settings)) = row else {
+            return Ok(false);
+        };
+        // Settings this ddm cannot read are dropped rather than kept with what they hold.
+        let (settings, forgot) = match serde_json::from_str::<JobSettings>(&settings) {
+            Ok(mut s) => {
+                let forgot = s.forget_secrets();
+                (
+                    serde_json::to_string(&s).expect("settings serialize"),
+                    forgot,
+                )
+            }
+            Err(_) => ("{}".to_string(), true),
+        };
+        let (url_shown, final_shown) = (redact_url(&url), final_url.as_deref().map(redact_url));
+        let forgot = forgot || url_shown != url || final_shown != final_url;
+        exec_cached(
+            &tx,
+            "UPDATE jobs SET state = 'done', error = NULL, error_kind = NULL, \
+             file_name = ?2, size = ?3, bytes_done = ?3, speed = NULL, conns = NULL, \
+             updated_at = ?4, url = ?5, final_url = ?6, settings = ?7 WHERE id = ?1",
+            params![
+                id,
+                file_name,
+                size as i64,
+                now(),
+                url_shown,
+                final_shown,
+                settings
+            ],
+        )
+        .map_err(err)?;
+        tx.commit().map_err(err)?;
+        if forgot {
+            self.forget_freed();
+        }
+        drop(turn);
+        Ok(true)
     }
 
-    /// Forget a job; returns what it was (one statement, so only one caller gets it).
+    /// Forget a job; returns what it was (one statement, so only one caller gets it). Its
+    /// row is zeroed in the file (`secure_delete`) and the log that held it checkpointed.
     pub fn remove(&mut self, id: i64) -> Result<Job> {
         let sql = format!("DELETE FROM jobs WHERE id = ?1 RETURNING {JOB_COLUMNS}");
-        self.conn
+        let turn = self.write_turn();
+        let job = self
+            .conn
             .query_row(&sql, [id], row_to_job)
             .optional()
             .map_err(|e| self.err(e))?
-            .ok_or(StoreError::NotFound(id))?
+            .ok_or(StoreError::NotFound(id))??;
+        self.forget_freed();
+        drop(turn);
+        Ok(job)
     }
 
     /// Where and how a continued job's first request was answered (the final URL after

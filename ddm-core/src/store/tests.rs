@@ -344,3 +344,40 @@ fn newer_schema_is_refused() {
     let err = Store::open(&path).unwrap_err().to_string();
     assert!(err.contains("newer"), "{err}");
 }
+
+#[test]
+fn a_completed_job_forgets_its_credentials_and_keeps_the_rest() {
+    let mut s = Store::open_in_memory().unwrap();
+    let mut j = new_job("http://u:pw@a/x.bin");
+    j.settings.headers = vec![
+        Header::new("Authorization", "Bearer t"),
+        Header {
+            secret: true,
+            ..Header::new("X-Key", "k")
+        },
+        Header::new("X-Trace", "1"),
+    ];
+    j.settings.user = Some(crate::model::Credentials {
+        user: "me".into(),
+        password: "pw2".into(),
+    });
+    j.settings.network.proxy = Some("http://p:pw3@proxy:3128".into());
+    j.settings.mirrors = vec!["http://m:pw4@b/x.bin".into()];
+    j.settings.connections = Some(3);
+    let id = s.add(&j).unwrap();
+    assert!(s.complete(id, "x.bin", 5).unwrap());
+    let got = s.get(id).unwrap();
+    assert_eq!(got.state, JobState::Done);
+    assert_eq!(got.url, "http://u:***@a/x.bin");
+    assert_eq!(got.settings.headers, vec![Header::new("X-Trace", "1")]);
+    assert_eq!(got.settings.user, None);
+    assert_eq!(
+        got.settings.network.proxy.as_deref(),
+        Some("http://p:***@proxy:3128")
+    );
+    assert_eq!(got.settings.mirrors, ["http://m:***@b/x.bin"]);
+    assert_eq!(got.settings.connections, Some(3));
+    // A job removed meanwhile is not done.
+    s.remove(id).unwrap();
+    assert!(!s.complete(id, "x.bin", 5).unwrap());
+}
