@@ -18,6 +18,7 @@ mod fault;
 mod h2front;
 mod http;
 mod proxy;
+mod raw;
 mod resource;
 mod serve;
 #[cfg(feature = "tls")]
@@ -26,6 +27,7 @@ mod tls;
 #[cfg(feature = "h2")]
 pub use h2front::{FrontConn, H2Front};
 pub use proxy::{Proxy, ProxyEntry, ProxyKind, PROXY_ONLY_DOMAIN};
+pub use raw::{answer, honest, RawReply, RawRequest, RawServer};
 pub use resource::{Fault, HeadMode, Resource};
 #[cfg(feature = "tls")]
 pub use tls::{Cert, TlsFront};

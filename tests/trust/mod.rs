@@ -5,6 +5,7 @@
 
 mod credentials;
 mod finish;
+mod hostile;
 mod limits;
 mod names;
 mod queue;

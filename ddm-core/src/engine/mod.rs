@@ -274,13 +274,9 @@ fn run_inner(
                 mode,
                 window: u64::MAX,
                 race: None,
-                size: size.filter(|_| mode == Mode::Range),
-                etag: prep.info.etag.clone().filter(|_| mode == Mode::Range),
-                last_modified: prep
-                    .info
-                    .last_modified
-                    .clone()
-                    .filter(|_| mode == Mode::Range),
+                size,
+                etag: prep.info.etag.clone(),
+                last_modified: prep.info.last_modified.clone(),
             }));
             ctl.connections
                 .move_host(opened.origin.as_ref(), origin.as_ref());
@@ -398,8 +394,9 @@ fn run_inner(
             "internal error: no file",
         ));
     };
-    // A stream without ranges is as long as it went (its announced length may differ from
-    // the first answer's); a ranged file is the size every answer confirmed.
+    // A ranged file is the size every answer confirmed; a stream without ranges is as long
+    // as it went, which the worker held to the length its answer (or, without one, the
+    // first answer) stated.
     let size = match (ranged, size, stream_len) {
         (true, Some(s), _) => s,
         (_, _, Some(n)) => {

@@ -224,15 +224,10 @@ impl Sink {
         if !(200..300).contains(&h.status) {
             return Err(h.failure());
         }
-        if let (Some(want), Some(got)) = (&task.etag, h.get("etag")) {
-            if want != got {
-                return Err(changed(format!("ETag {want} became {got}")));
-            }
-        }
-        if let (Some(want), Some(got)) = (&task.last_modified, h.get("last-modified")) {
-            if want != got {
-                return Err(changed(format!("Last-Modified {want} became {got}")));
-            }
+        // A stream without ranges starts over from 0 and keeps nothing of before: another
+        // version is no splice there (see the whole-file branch below).
+        if let Some(what) = self.new_version().filter(|_| ranged) {
+            return Err(changed(what));
         }
         // A different total length means a different file, whatever else the answer says.
         let total = h.content_range().and_then(|c| c.total).or_else(|| {
@@ -293,8 +288,27 @@ impl Sink {
                     "a whole-file request must start at offset 0".into(),
                 ));
             }
+            // A part of the file is never the whole file: a 206 here is written from offset
+            // 0 only when it carries every byte, of the size known.
+            if h.status == 206 {
+                let whole = h.content_range().is_some_and(|cr| {
+                    cr.first == 0
+                        && cr
+                            .total
+                            .is_some_and(|t| cr.last + 1 == t && task.size.is_none_or(|s| s == t))
+                });
+                if !whole {
+                    return Err(Failure::InvalidResponse(format!(
+                        "a request for the whole file was answered with part of it ({} {:?})",
+                        h.status,
+                        h.get("content-range").unwrap_or("no Content-Range")
+                    )));
+                }
+            }
+            // Another length is another version (validators changed: the stream starts over
+            // and is that version whole) or an answer contradicting the size stated before.
             if let (Some(size), Some(len)) = (task.size, h.content_length()) {
-                if size != len {
+                if size != len && self.new_version().is_none() {
                     return Err(Failure::Changed(format!(
                         "the remote file changed: it was {size} bytes, now {len}"
                     )));
@@ -302,6 +316,23 @@ impl Sink {
             }
         }
         Ok(())
+    }
+
+    /// How this answer's validators differ from the task's, if they do.
+    fn new_version(&self) -> Option<String> {
+        let task = self.task();
+        let h = &self.head;
+        if let (Some(want), Some(got)) = (&task.etag, h.get("etag")) {
+            if want != got {
+                return Some(format!("ETag {want} became {got}"));
+            }
+        }
+        if let (Some(want), Some(got)) = (&task.last_modified, h.get("last-modified")) {
+            if want != got {
+                return Some(format!("Last-Modified {want} became {got}"));
+            }
+        }
+        None
     }
 
     /// The transfer ended normally: did it deliver the whole segment?
@@ -317,8 +348,16 @@ impl Sink {
             return Outcome::Finished;
         }
         if span.end == u64::MAX && task.mode == Mode::Whole {
-            // Unknown length: the stream ends where the server ends it.
-            return Outcome::Finished;
+            // The stream ends where the server ends it, at the length it stated (curl holds
+            // a Content-Length) or, without one, at the size an earlier answer stated.
+            let stated = self.head.content_length().or(task.size);
+            return match stated {
+                Some(n) if n != span.pos => Outcome::Failed(Failure::InvalidResponse(format!(
+                    "the server said the file is {n} bytes but sent {}",
+                    span.pos
+                ))),
+                _ => Outcome::Finished,
+            };
         }
         Outcome::Failed(Failure::Partial)
     }

@@ -93,15 +93,12 @@ impl Coordinator<'_> {
                     self.window().min(OPENING_WINDOW)
                 },
                 race: self.slots[i].race_of.clone(),
-                // A stream without ranges starts over from 0 and keeps nothing of before: it
-                // is checked against nothing (dynamic content may change its length).
-                size: self.p.size.filter(|_| self.p.mode == Mode::Range),
-                etag: self.p.etag.clone().filter(|_| self.p.mode == Mode::Range),
-                last_modified: self
-                    .p
-                    .last_modified
-                    .clone()
-                    .filter(|_| self.p.mode == Mode::Range),
+                // A stream without ranges starts over from 0 and keeps nothing of before: a
+                // new version is taken whole, but never a length that contradicts the size
+                // stated with the same validators (`sink.rs`).
+                size: self.p.size,
+                etag: self.p.etag.clone(),
+                last_modified: self.p.last_modified.clone(),
             };
             let url_gen = self.url_gen;
             let slot = &mut self.slots[i];

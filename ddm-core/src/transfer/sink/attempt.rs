@@ -19,6 +19,23 @@ fn range_of(span: &Span) -> String {
     }
 }
 
+/// Clear a range left on a reused handle: curl sends no Range header for a NULL range.
+fn no_range(easy: &mut Easy2<Sink>) -> Result<(), curl::Error> {
+    // SAFETY: CURLOPT_RANGE takes a C string or NULL; the handle is ours and alive.
+    let rc = unsafe {
+        curl_sys::curl_easy_setopt(
+            easy.raw(),
+            curl_sys::CURLOPT_RANGE,
+            std::ptr::null::<std::os::raw::c_char>(),
+        )
+    };
+    if rc == curl_sys::CURLE_OK {
+        Ok(())
+    } else {
+        Err(curl::Error::new(rc))
+    }
+}
+
 /// Run one task on `easy`: returns how it ended, the bytes written, and whether our side cut
 /// the response.
 pub(in crate::transfer) fn run_task(easy: &mut Easy2<Sink>, task: Task) -> (Outcome, u64, bool) {
@@ -45,19 +62,19 @@ pub(in crate::transfer) fn run_task(easy: &mut Easy2<Sink>, task: Task) -> (Outc
         // The debug callback times each request (see `Sink::debug`).
         easy.verbose(true)?;
         http::target(easy, &opts, url, &extra)?;
-        let range = match mode {
-            Mode::Whole => String::new(),
+        match mode {
+            // No Range header at all (an empty string would send `Range: bytes=`).
+            Mode::Whole => no_range(easy),
             _ => {
                 let s = easy.get_ref();
-                range_of(&Span {
+                let range = range_of(&Span {
                     pos: s.start_pos,
                     claimed: s.start_pos,
                     end: s.req_end,
-                })
+                });
+                easy.range(&range)
             }
-        };
-        easy.range(&range)?;
-        Ok(())
+        }
     };
     loop {
         easy.get_mut().url = url.clone();
