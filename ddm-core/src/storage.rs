@@ -314,6 +314,13 @@ impl PartFile {
             .map_err(|e| StorageError::io("write", &self.path, &e))
     }
 
+    /// Read exactly `buf.len()` bytes at `offset` (bytes written before, read back).
+    pub fn read_at(&self, buf: &mut [u8], offset: u64) -> Result<()> {
+        self.file
+            .read_exact_at(buf, offset)
+            .map_err(|e| StorageError::io("read", &self.path, &e))
+    }
+
     /// fdatasync: data written so far is durable when this returns.
     pub fn sync(&self) -> Result<()> {
         self.file

@@ -2,6 +2,7 @@
 
 use crate::util::*;
 use ddm_testserver::{pattern, Fault, Resource, Server};
+use std::time::Duration;
 
 fn served(s: &Server) -> u64 {
     s.log().iter().map(|e| e.body_bytes).sum()
@@ -170,6 +171,15 @@ fn a_mismatched_or_failing_mirror_is_dropped_and_the_rest_finish() {
         err.contains(&format!("127.0.0.1:{dead}/f.bin dropped")),
         "{err}"
     );
+    if std::env::var_os("DDM_TEST_DUMP").is_some() {
+        for e in m.log() {
+            eprintln!(
+                "mirror conn {} {} {:?} -> {} {}",
+                e.conn, e.target, e.range, e.status, e.body_bytes
+            );
+        }
+        eprintln!("{}", env.log());
+    }
     // Dropped at once: a mismatch at its first answer, a 404 at once, 503s after a few.
     let asked = |path: &str| m.log().iter().filter(|e| e.target == path).count();
     for (path, most) in [
@@ -202,4 +212,172 @@ fn when_the_main_url_is_down_a_mirror_answers_first() {
         "{}",
         stderr(&o)
     );
+}
+
+/// Main server with ETag and Last-Modified, at 1 MiB/s per connection; the mirror at
+/// 8 MiB/s, serving `mirror_body` under the mirror's validators (none by default).
+fn main_and_mirror(body: &[u8], mirror: Resource) -> (Server, Server) {
+    let a = Server::start().unwrap();
+    let m = Server::start().unwrap();
+    a.add(
+        "/f.bin",
+        Resource::new(body.to_vec())
+            .etag("\"main-1\"")
+            .last_modified("Mon, 07 Dec 2026 08:00:00 GMT")
+            .rate(1 << 20),
+    );
+    m.add("/f.bin", mirror.rate(8 << 20));
+    (a, m)
+}
+
+#[test]
+fn a_mirror_without_validators_serving_other_bytes_is_never_spliced_in() {
+    let size = 3_000_000;
+    let body = pattern(size, 540);
+    // Same size, other bytes, no ETag or Last-Modified: nothing but its bytes tells.
+    let (a, m) = main_and_mirror(&body, Resource::new(pattern(size, 541)));
+    let env = Env::new();
+    let o = env.run(&[
+        "get",
+        &a.url("/f.bin"),
+        "--mirror",
+        &m.url("/f.bin"),
+        "-c",
+        "8",
+    ]);
+    let err = stderr(&o);
+    assert!(o.status.success(), "{err}");
+    assert_same_file(&env.out().join("f.bin"), &body);
+    let note = err
+        .lines()
+        .find(|l| l.contains(&m.url("/f.bin")) && l.contains("dropped"))
+        .unwrap_or_else(|| panic!("no note dropping the mirror: {err}"));
+    assert!(note.contains("differ"), "{note}");
+    // What the mirror sent was written but never counted: the main server sent those bytes
+    // again (the file is byte-exact, and every byte of the mirror's differs).
+    let from_mirror = served(&m);
+    let from_main = served(&a);
+    eprintln!("mirror sent {from_mirror}, main {from_main}, for {size}");
+    assert!(from_mirror > 0, "the mirror was not used at all");
+    assert!(from_main >= size as u64, "main {from_main} < {size}");
+    assert!(err.contains("(dropped)"), "{err}");
+}
+
+#[test]
+fn a_mirror_is_verified_by_its_bytes_whatever_its_validators_say() {
+    let size = 6_000_000;
+    let body = pattern(size, 542);
+    // No validators at all, and another ETag: both serve the same bytes, both are used.
+    for mirror in [
+        Resource::new(body.clone()),
+        Resource::new(body.clone()).etag("\"mirror-7\""),
+    ] {
+        let (a, m) = main_and_mirror(&body, mirror);
+        let env = Env::new();
+        let o = env.run(&[
+            "get",
+            &a.url("/f.bin"),
+            "--mirror",
+            &m.url("/f.bin"),
+            "-c",
+            "8",
+        ]);
+        let err = stderr(&o);
+        assert!(o.status.success(), "{err}");
+        assert_same_file(&env.out().join("f.bin"), &body);
+        assert!(
+            err.lines()
+                .any(|l| l.contains(&m.url("/f.bin")) && l.contains("verified")),
+            "{err}"
+        );
+        assert!(!err.contains("dropped"), "{err}");
+        // Its sample came first, then real ranges: it carried a good part of the file.
+        assert!(served(&m) > size as u64 / 4, "mirror served {}", served(&m));
+        let summary = err.lines().find(|l| l.contains("received from")).unwrap();
+        assert!(summary.contains("verified: bytes"), "{summary}");
+        assert!(summary.contains("(first answer)"), "{summary}");
+    }
+}
+
+#[test]
+fn a_mirror_whose_etag_changes_after_it_was_verified_is_dropped() {
+    let size = 8 << 20;
+    let body = pattern(size, 543);
+    let (a, m) = main_and_mirror(&body, Resource::new(body.clone()).etag("\"m1\""));
+    let env = Env::new();
+    let mut child = env.spawn(&[
+        "get",
+        &a.url("/f.bin"),
+        "--mirror",
+        &m.url("/f.bin"),
+        "-c",
+        "4",
+    ]);
+    // Once the mirror has served past its sample, it starts serving another version.
+    wait_for(Duration::from_secs(20), "the mirror serving ranges", || {
+        (m.log().len() >= 2).then_some(())
+    });
+    m.add(
+        "/f.bin",
+        Resource::new(pattern(size, 544))
+            .etag("\"m2\"")
+            .rate(8 << 20),
+    );
+    let st = wait_child(&mut child, Duration::from_secs(60));
+    assert!(st.success());
+    assert_same_file(&env.out().join("f.bin"), &body);
+}
+
+#[test]
+fn a_crash_before_a_mirror_is_checked_keeps_none_of_its_bytes() {
+    // The main server takes 2 s to answer anything (the check of the mirror too); the mirror
+    // is fast and serves other bytes. A kill -9 while its bytes wait for their check, then
+    // a resume: none of them was ever durable, so the file comes out byte-exact.
+    let size = 3_000_000;
+    let body = pattern(size, 545);
+    let a = Server::start().unwrap();
+    let m = Server::start().unwrap();
+    a.add(
+        "/f.bin",
+        Resource::new(body.clone())
+            .etag("\"main-1\"")
+            .rate(1 << 20)
+            .first_byte_delay(Duration::from_secs(2)),
+    );
+    m.add("/f.bin", Resource::new(pattern(size, 546)).rate(16 << 20));
+    let env = Env::new();
+    env.ok(&["status"]);
+    let mut child = env.spawn(&[
+        "get",
+        &a.url("/f.bin"),
+        "--mirror",
+        &m.url("/f.bin"),
+        "-c",
+        "4",
+    ]);
+    wait_for(Duration::from_secs(20), "the mirror sending", || {
+        (served(&m) >= 512 * 1024).then_some(())
+    });
+    // Checkpoints (every second) happen while the mirror's bytes wait for their check.
+    std::thread::sleep(Duration::from_millis(1500));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let durable = env.job(1)["bytes_done"].as_u64().unwrap();
+    let from_main = served(&a);
+    assert!(
+        durable <= from_main,
+        "durable {durable} > what the main server sent {from_main}"
+    );
+    // Resume, this time the main server answering at once.
+    a.add("/f.bin", Resource::new(body.clone()).etag("\"main-1\""));
+    let o = env.run(&[
+        "get",
+        &a.url("/f.bin"),
+        "--mirror",
+        &m.url("/f.bin"),
+        "-c",
+        "4",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_same_file(&env.out().join("f.bin"), &body);
 }

@@ -25,6 +25,13 @@ impl Coverage {
         self.ranges.splice(first..last, std::iter::once(start..end));
     }
 
+    /// Take `r` out (bytes found to be wrong: they are to be fetched again).
+    pub fn remove(&mut self, r: Range<u64>) {
+        if r.start < r.end {
+            self.ranges = super::split::subtract(&self.ranges, std::slice::from_ref(&r));
+        }
+    }
+
     pub fn ranges(&self) -> &[Range<u64>] {
         &self.ranges
     }
@@ -55,6 +62,20 @@ mod tests {
         assert_eq!(c.total(), 60);
         c.insert(70..70);
         assert_eq!(c.ranges().len(), 1);
+    }
+
+    #[test]
+    fn remove_cuts_holes_and_ends() {
+        let mut c = Coverage::default();
+        c.insert(0..100);
+        c.insert(200..300);
+        c.remove(50..250);
+        assert_eq!(c.ranges(), &[0..50, 250..300]);
+        c.remove(0..10);
+        c.remove(290..400);
+        c.remove(7..7);
+        assert_eq!(c.ranges(), &[10..50, 250..290]);
+        assert_eq!(c.total(), 80);
     }
 
     #[test]

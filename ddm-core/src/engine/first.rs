@@ -13,7 +13,7 @@ use crate::model::{ErrorKind, JobError, Origin};
 use crate::retry::{self, Decision, Failure};
 use crate::store::Job;
 use crate::transfer::WorkerHandle;
-use crate::transfer::{FirstHead, JobIo, Mode, Outcome, Reply, Report, Segment, Task};
+use crate::transfer::{FirstHead, JobIo, Keep, Mode, Outcome, Reply, Report, Segment, Task};
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::sync::Arc;
@@ -92,10 +92,11 @@ pub fn open(
             url: url.clone(),
             mode: Mode::First,
             window: u64::MAX,
-            race: None,
+            keep: Keep::Write,
             size: None,
             etag: None,
             last_modified: None,
+            pin: None,
         };
         worker.give(task);
         let failure = match wait(ch.rx, control, io) {

@@ -30,7 +30,7 @@ use crate::model::{ErrorKind, JobError};
 use crate::rate::{Bucket, Gate};
 use crate::storage::{part_path, taken, PartFile};
 use crate::store::{JobState, Store};
-use crate::transfer::{JobIo, Mode, Pool, Reply, Segment, Task};
+use crate::transfer::{JobIo, Keep, Mode, Pool, Reply, Segment, Task};
 use coordinator::{Adopted, Coordinator, Params, Stop};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
@@ -273,10 +273,11 @@ fn run_inner(
                 url: url.clone(),
                 mode,
                 window: u64::MAX,
-                race: None,
+                keep: Keep::Write,
                 size,
                 etag: prep.info.etag.clone(),
                 last_modified: prep.info.last_modified.clone(),
+                pin: None,
             }));
             ctl.connections
                 .move_host(opened.origin.as_ref(), origin.as_ref());

@@ -181,21 +181,49 @@ pub struct Task {
     /// connection, so a steal past the current window cuts no response (`u64::MAX`: the whole
     /// segment in one request). Later windows take [`JobIo::window`] as it is then.
     pub window: u64,
-    /// A race (hedged request): this task fetches the tail of that slow segment again, into
-    /// memory, from where it stood; whichever finishes first wins. If this one does, the slow
-    /// one is stopped where it is and this one writes only the bytes past that point; if the
-    /// slow one does, this one drops what it has. No byte is written twice.
-    pub race: Option<Arc<Segment>>,
+    /// What becomes of the bytes received.
+    pub keep: Keep,
     /// The file's known size (Content-Range total / Content-Length must match).
     pub size: Option<u64>,
     pub etag: Option<String>,
     pub last_modified: Option<String>,
+    /// A source whose validators are not known beforehand (a mirror): the first answer to
+    /// arrive on any of its tasks pins its ETag and Last-Modified, and every later answer
+    /// must carry the same (checked like `etag` and `last_modified`).
+    pub pin: Option<Pin>,
 }
+
+/// The validators (ETag, Last-Modified) a source's first answer gave.
+pub type Pin = Arc<OnceLock<(Option<String>, Option<String>)>>;
 
 impl Task {
     fn ranged(&self) -> bool {
         self.mode != Mode::Whole
     }
+}
+
+/// What a task does with the bytes it receives.
+#[derive(Debug, Clone, Default)]
+pub enum Keep {
+    /// Write them at their offset in the job's file.
+    #[default]
+    Write,
+    /// A race (hedged request): this task fetches the tail of that slow segment again, into
+    /// memory, from where it stood; whichever finishes first wins. If this one does, the slow
+    /// one is stopped where it is and this one writes only the bytes past that point; if the
+    /// slow one does, this one drops what it has. No byte is written twice.
+    Race(Arc<Segment>),
+    /// A sample from a source not trusted yet (a mirror): held in memory, never written, and
+    /// handed back whole in [`Done::sample`] for the coordinator to compare with the file.
+    Sample,
+}
+
+/// The bytes of a [`Keep::Sample`] task and the validators its answer carried.
+#[derive(Debug, Clone)]
+pub struct Sample {
+    pub bytes: Vec<u8>,
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -223,6 +251,8 @@ pub struct Done {
     pub cut: bool,
     /// A race this task won: the bytes it wrote (the rest of the raced segment).
     pub won: Option<std::ops::Range<u64>>,
+    /// A sample task that arrived whole: its bytes.
+    pub sample: Option<Sample>,
 }
 
 /// What the head of a job's first response said.
@@ -306,6 +336,7 @@ fn worker_loop(rx: Receiver<Task>, replies: Receiver<Reply>) {
             (r, easy.get_ref().ttfb(start))
         }));
         let won = easy.get_mut().won.take();
+        let sample = easy.get_mut().sample.take();
         let ((outcome, bytes, cut), ttfb) = match run {
             Ok(r) => r,
             Err(_) => {
@@ -326,6 +357,7 @@ fn worker_loop(rx: Receiver<Task>, replies: Receiver<Reply>) {
             ttfb,
             cut,
             won,
+            sample,
         }));
     }
 }

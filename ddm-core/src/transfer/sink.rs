@@ -5,7 +5,7 @@
 mod attempt;
 pub(super) use attempt::run_task;
 
-use super::{FirstHead, Mode, Outcome, Reply, Report, Span, Task};
+use super::{FirstHead, Keep, Mode, Outcome, Reply, Report, Sample, Span, Task};
 use crate::http::{self, Head};
 use crate::retry::Failure;
 use curl::easy::{Handler, WriteError};
@@ -56,8 +56,10 @@ pub(super) struct Sink {
     started: Instant,
     /// When the current request went out (curl's debug callback), until its answer begins.
     sent: Option<Instant>,
-    /// The range a won race wrote (see [`Task::race`]).
+    /// The range a won race wrote (see [`Keep::Race`]).
     pub(super) won: Option<std::ops::Range<u64>>,
+    /// A sample that arrived whole (see [`Keep::Sample`]).
+    pub(super) sample: Option<Sample>,
 }
 
 fn changed(what: String) -> Failure {
@@ -88,6 +90,7 @@ impl Sink {
             started: Instant::now(),
             sent: None,
             won: None,
+            sample: None,
         }
     }
 
@@ -111,7 +114,7 @@ impl Sink {
 
     /// Write the buffered bytes at the segment's `pos`, then advance `pos`.
     fn flush(&mut self) -> Result<(), Failure> {
-        if self.buf.is_empty() || self.racing() {
+        if self.buf.is_empty() || self.holding() {
             return Ok(());
         }
         let task = self.task.as_ref().expect("task set");
@@ -129,16 +132,28 @@ impl Sink {
         Ok(())
     }
 
-    /// This task races a slow segment (its bytes are kept in memory until it wins).
+    /// This task keeps its bytes in memory (a race until it wins, a sample).
+    fn holding(&self) -> bool {
+        self.task
+            .as_ref()
+            .is_some_and(|t| !matches!(t.keep, Keep::Write))
+    }
+
+    /// This task races a slow segment.
     fn racing(&self) -> bool {
-        self.task.as_ref().is_some_and(|t| t.race.is_some())
+        self.task
+            .as_ref()
+            .is_some_and(|t| matches!(t.keep, Keep::Race(_)))
     }
 
     /// The raced segment has everything it needs: this race is lost.
     fn race_lost(&self) -> bool {
         self.task
             .as_ref()
-            .and_then(|t| t.race.as_ref())
+            .and_then(|t| match &t.keep {
+                Keep::Race(r) => Some(r),
+                _ => None,
+            })
             .is_some_and(|r| {
                 let s = r.span();
                 s.claimed >= s.end
@@ -149,7 +164,7 @@ impl Sink {
     /// write the rest from memory. False when the raced one got there first.
     fn win_race(&mut self) -> Result<bool, Failure> {
         let task = self.task.as_ref().expect("task set");
-        let (Some(raced), mine) = (task.race.clone(), task.seg.clone()) else {
+        let (Keep::Race(raced), mine) = (task.keep.clone(), task.seg.clone()) else {
             return Ok(false);
         };
         let from = {
@@ -199,6 +214,7 @@ impl Sink {
         self.dropped = 0;
         self.sent = None;
         self.won = None;
+        self.sample = None;
     }
 
     /// Check the response head before the first body byte is written.
@@ -322,12 +338,23 @@ impl Sink {
     fn new_version(&self) -> Option<String> {
         let task = self.task();
         let h = &self.head;
-        if let (Some(want), Some(got)) = (&task.etag, h.get("etag")) {
+        let (etag, last_modified) = match &task.pin {
+            // The first answer of the source pins them; this may be it.
+            Some(pin) => {
+                let v = pin.get_or_init(|| {
+                    let get = |n: &str| h.get(n).map(str::to_string);
+                    (get("etag"), get("last-modified"))
+                });
+                (v.0.as_ref(), v.1.as_ref())
+            }
+            None => (task.etag.as_ref(), task.last_modified.as_ref()),
+        };
+        if let (Some(want), Some(got)) = (etag, h.get("etag")) {
             if want != got {
                 return Some(format!("ETag {want} became {got}"));
             }
         }
-        if let (Some(want), Some(got)) = (&task.last_modified, h.get("last-modified")) {
+        if let (Some(want), Some(got)) = (last_modified, h.get("last-modified")) {
             if want != got {
                 return Some(format!("Last-Modified {want} became {got}"));
             }
@@ -382,7 +409,7 @@ impl Sink {
     fn next_window(&mut self, res: &Result<(), curl::Error>) -> bool {
         let Some(task) = &self.task else { return false };
         if res.is_err()
-            || task.race.is_some()
+            || !matches!(task.keep, Keep::Write)
             || task.mode != Mode::Range
             || !self.checked
             || self.stop.is_some()

@@ -92,10 +92,11 @@ fn task(io: &Arc<JobIo>, tx: &Sender<Report>, url: &str, seg: Arc<Segment>) -> T
         url: url.to_string(),
         mode: Mode::Range,
         window: u64::MAX,
-        race: None,
+        keep: Keep::Write,
         size: Some(100),
         etag: None,
         last_modified: None,
+        pin: None,
     }
 }
 

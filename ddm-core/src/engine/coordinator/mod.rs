@@ -14,6 +14,9 @@ mod progress;
 mod reports;
 mod schedule;
 mod sources;
+mod verify;
+
+use verify::Trust;
 
 use super::coverage::Coverage;
 use super::governor::Governor;
@@ -76,10 +79,21 @@ struct Slot {
     /// Kept for this worker (it carries the segment just before): contiguous work on one
     /// connection, no steal needed to even out the first answer's short window.
     kept_for: Option<usize>,
-    /// This slot races that (slow) segment's tail: a hedged request (`schedule.rs`).
-    race_of: Option<Arc<Segment>>,
+    /// What the slot's bytes are for.
+    role: Role,
     /// A race for this slot's tail is running.
     raced: bool,
+}
+
+/// What a slot's segment is for.
+enum Role {
+    /// Part of the file: its bytes are written.
+    Plain,
+    /// A race of that (slow) segment's tail: a hedged request (`schedule.rs`).
+    Race(Arc<Segment>),
+    /// A check of that mirror (not trusted yet): a trusted source's copy of bytes the
+    /// mirror wrote, held in memory and compared with the file (`verify.rs`).
+    Check(usize),
 }
 
 impl Slot {
@@ -99,9 +113,12 @@ impl Slot {
             last_sample: now,
             receiving_since: None,
             kept_for: None,
-            race_of: None,
+            role: Role::Plain,
             raced: false,
         }
+    }
+    fn is_plain(&self) -> bool {
+        matches!(self.role, Role::Plain)
     }
     /// Bytes not yet received (what a steal can still take).
     fn remaining(&self) -> u64 {
@@ -287,8 +304,12 @@ impl<'a> Coordinator<'a> {
         let rng = (std::process::id() as u64) << 32 ^ p.job_id as u64 ^ 0x9e37_79b9_7f4a_7c15;
         let origin = Origin::parse(&p.url);
         let worker_speed = vec![0.0; workers.len()];
-        let mut sources = vec![sources::Source::new(&p.url)];
-        sources.extend(p.mirrors.iter().map(|m| sources::Source::new(m)));
+        let mut sources = vec![sources::Source::new(&p.url, Trust::Reference)];
+        sources.extend(
+            p.mirrors
+                .iter()
+                .map(|m| sources::Source::new(m, Trust::Unproven)),
+        );
         // The first answer's connection works on the job's URL.
         sources[0].busy = busy;
         let worker_source = vec![0; workers.len()];
@@ -351,7 +372,9 @@ impl<'a> Coordinator<'a> {
             if let Some(stop) = self.drain_reports() {
                 break stop;
             }
-            if self.slots.is_empty() {
+            // Done when only checks are out and no mirror's bytes wait for one.
+            if self.slots.iter().all(|s| matches!(s.role, Role::Check(_))) && !self.unproven_bytes()
+            {
                 break Stop::Complete;
             }
             let received = self.io.received.load(Ordering::Relaxed);

@@ -15,7 +15,7 @@ impl Coordinator<'_> {
             + self
                 .slots
                 .iter()
-                .filter(|s| s.race_of.is_none()) // a race's bytes are a second copy
+                .filter(|s| s.is_plain()) // a race's bytes are a second copy, a check's too
                 .map(|s| s.seg.span().claimed - s.seg.origin)
                 .sum::<u64>()
     }
@@ -53,6 +53,10 @@ impl Coordinator<'_> {
         let mut snap = self.written.clone();
         for s in &self.slots {
             snap.insert(s.seg.origin..s.seg.span().pos);
+        }
+        // A mirror's bytes become durable only once it is proven (`verify.rs`).
+        for r in self.tainted() {
+            snap.remove(r);
         }
         let Some(file) = self.io.file() else {
             return Ok(()); // nothing written yet

@@ -2,7 +2,7 @@
 //! bytes as written, ends a race, and hands a failure to the failure policy; at the end,
 //! every worker is stopped and given back to the runner's pool.
 
-use super::{Coordinator, Stop, COOL_DOWN, TICK};
+use super::{Coordinator, Role, Stop, COOL_DOWN, TICK};
 use crate::retry::Failure;
 use crate::transfer::{Done, Mode, Outcome, Report};
 use std::sync::atomic::Ordering;
@@ -76,7 +76,24 @@ impl Coordinator<'_> {
     fn settle_slot(&mut self, r: &Done) -> Option<(usize, Failure)> {
         let i = self.slots.iter().position(|s| s.worker == Some(r.worker))?;
         self.slots[i].worker = None;
-        if let Some(raced) = self.slots[i].race_of.clone() {
+        if let Role::Check(m) = self.slots[i].role {
+            // A check of a mirror: compared with the file, never written, never the job's
+            // failure.
+            let slot = self.slots.swap_remove(i);
+            let at = slot.seg.origin..slot.seg.span().end;
+            self.check_done(m, slot.source, at, &r.outcome, r.sample.as_ref());
+            return None;
+        }
+        let src = self.slots[i].source;
+        if !self.sources[src].trusted() {
+            let dropped = self.sources[src].dropped;
+            self.taint_attempt(i);
+            if dropped && self.slots[i].is_plain() {
+                return None; // its bytes are fetched again; its failure is nobody's now
+            }
+        }
+        if let Role::Race(raced) = &self.slots[i].role {
+            let raced = raced.clone();
             // A race ends once, won or not: the raced segment may be raced again later.
             self.slots.swap_remove(i);
             if let Some(v) = self.slots.iter_mut().find(|s| Arc::ptr_eq(&s.seg, &raced)) {

@@ -1,10 +1,10 @@
 //! Scheduling of workers: which idle connection gets which range, how many connections may
 //! be open (ramp-up, caps, the global budget), and where to steal from.
 
-use super::{Coordinator, Slot};
+use super::{Coordinator, Role, Slot};
 use crate::engine::governor::{Action, ConnSample};
 use crate::engine::split::{carve, shares, steal_point, MIN_GAIN_SECS, MIN_STEAL};
-use crate::transfer::{Mode, Segment, Task};
+use crate::transfer::{Keep, Mode, Segment, Task};
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
@@ -47,6 +47,7 @@ impl Coordinator<'_> {
         if self.resolving.is_some() {
             return; // new requests wait for the link being resolved again
         }
+        self.issue_checks(now);
         // Resting workers still count: a new connection now would exceed the server's cap.
         let limit = self.gov.target();
         while self.busy + self.cooling.len() < limit {
@@ -63,11 +64,18 @@ impl Coordinator<'_> {
                 .enumerate()
                 .filter(|(_, s)| s.worker.is_none() && s.not_before <= now)
                 .filter(|(_, s)| s.kept_for.is_none() || s.kept_for == next)
+                // A raced slot's bytes go only to trusted sources (a race is never undone).
+                .filter(|(_, s)| !s.raced || self.sources[src].trusted())
                 .min_by_key(|(_, s)| s.seg.span().pos)
                 .map(|(i, _)| i);
             let i = match ready {
                 Some(i) => i,
-                None => match self.steal() {
+                // An unproven mirror steals nothing (`sources.rs`).
+                None if !self.sources[src].trusted() => {
+                    self.held.push(src);
+                    return;
+                }
+                None => match self.steal(src) {
                     Some(i) => i,
                     None => {
                         self.held.push(src); // taken for nothing: back with the others
@@ -75,48 +83,61 @@ impl Coordinator<'_> {
                     }
                 },
             };
-            let w = self.idle_worker();
-            let task = Task {
-                io: self.io.clone(),
-                reports: self.tx.clone(),
-                worker: w,
-                seg: self.slots[i].seg.clone(),
-                url: if src == 0 {
-                    self.p.url.clone()
-                } else {
-                    self.sources[src].url.clone()
-                },
-                mode: self.p.mode,
-                window: if self.slots[i].race_of.is_some() {
-                    u64::MAX
-                } else {
-                    self.window().min(OPENING_WINDOW)
-                },
-                race: self.slots[i].race_of.clone(),
-                // A stream without ranges starts over from 0 and keeps nothing of before: a
-                // new version is taken whole, but never a length that contradicts the size
-                // stated with the same validators (`sink.rs`).
-                size: self.p.size,
-                etag: self.p.etag.clone(),
-                last_modified: self.p.last_modified.clone(),
-            };
-            let url_gen = self.url_gen;
-            let slot = &mut self.slots[i];
-            slot.seg.resume();
-            slot.worker = Some(w);
-            slot.source = src;
-            slot.url_gen = url_gen;
-            slot.attempt_start = slot.seg.span().claimed;
-            slot.last_pos = slot.seg.span().claimed;
-            slot.last_sample = now;
-            slot.speed = 0.0;
-            slot.receiving_since = None;
-            self.busy += 1;
-            self.sources[src].busy += 1;
-            self.worker_source[w] = src;
-            if let Some(h) = &self.workers[w] {
-                h.give(task);
-            }
+            self.give_task(i, src, now);
+        }
+    }
+
+    /// Send slot `i`'s segment to an idle worker, asking `src`.
+    pub(super) fn give_task(&mut self, i: usize, src: usize, now: Instant) {
+        let w = self.idle_worker();
+        let source = &self.sources[src];
+        let task = Task {
+            io: self.io.clone(),
+            reports: self.tx.clone(),
+            worker: w,
+            seg: self.slots[i].seg.clone(),
+            url: if src == 0 {
+                self.p.url.clone()
+            } else {
+                source.url.clone()
+            },
+            mode: self.p.mode,
+            window: if self.slots[i].is_plain() {
+                self.window().min(OPENING_WINDOW)
+            } else {
+                u64::MAX
+            },
+            keep: match &self.slots[i].role {
+                Role::Plain => Keep::Write,
+                Role::Race(seg) => Keep::Race(seg.clone()),
+                Role::Check(_) => Keep::Sample,
+            },
+            // A stream without ranges starts over from 0 and keeps nothing of before: a
+            // new version is taken whole, but never a length that contradicts the size
+            // stated with the same validators (`sink.rs`). The job's URL's answers are
+            // checked against the job's validators, a mirror's against those its first
+            // answer pinned.
+            size: self.p.size,
+            etag: self.p.etag.clone().filter(|_| src == 0),
+            last_modified: self.p.last_modified.clone().filter(|_| src == 0),
+            pin: (src != 0).then(|| source.pin.clone()),
+        };
+        let url_gen = self.url_gen;
+        let slot = &mut self.slots[i];
+        slot.seg.resume();
+        slot.worker = Some(w);
+        slot.source = src;
+        slot.url_gen = url_gen;
+        slot.attempt_start = slot.seg.span().claimed;
+        slot.last_pos = slot.seg.span().claimed;
+        slot.last_sample = now;
+        slot.speed = 0.0;
+        slot.receiving_since = None;
+        self.busy += 1;
+        self.sources[src].busy += 1;
+        self.worker_source[w] = src;
+        if let Some(h) = &self.workers[w] {
+            h.give(task);
         }
     }
 
@@ -128,9 +149,8 @@ impl Coordinator<'_> {
         if self.p.mode != Mode::Range {
             return;
         }
-        let untouched = |s: &Slot| {
-            s.worker.is_none() && s.seg.span().pos == s.seg.origin && s.race_of.is_none()
-        };
+        let untouched =
+            |s: &Slot| s.worker.is_none() && s.seg.span().pos == s.seg.origin && s.is_plain();
         let mut runs: Vec<std::ops::Range<u64>> = self
             .slots
             .iter()
@@ -197,8 +217,9 @@ impl Coordinator<'_> {
         id
     }
 
-    /// Split the active segment with the most bytes left; returns the new slot's index.
-    pub(super) fn steal(&mut self) -> Option<usize> {
+    /// Split the active segment with the most bytes left, for a request to `src`; returns
+    /// the new slot's index.
+    pub(super) fn steal(&mut self, src: usize) -> Option<usize> {
         if self.p.mode != Mode::Range {
             return None;
         }
@@ -217,7 +238,7 @@ impl Coordinator<'_> {
             // Only from connections that are receiving: splitting an attempt that has not
             // produced a byte yet (it may be refused) would just multiply failing requests.
             // Never from a race or a segment being raced.
-            .filter(|(_, s)| s.is_receiving() && s.race_of.is_none() && !s.raced)
+            .filter(|(_, s)| s.is_receiving() && s.is_plain() && !s.raced)
             .max_by_key(|(_, s)| s.remaining())?;
         let victim = &self.slots[vi];
         let span = victim.seg.span();
@@ -246,7 +267,10 @@ impl Coordinator<'_> {
         let remaining = span.end - span.claimed;
         let duplicate = remaining as f64 * victim.speed / thief_speed;
         let saves = remaining as f64 / victim.speed - (ttfb + remaining as f64 / thief_speed);
+        // A race's bytes are never undone: only between trusted sources (`verify.rs`).
+        let trusted = self.sources[src].trusted() && self.sources[victim.source].trusted();
         if at < asked
+            && trusted
             && straggler
             && remaining <= RACE_MAX
             && duplicate <= RACE_DUPLICATE
@@ -257,7 +281,7 @@ impl Coordinator<'_> {
             self.stats.races += 1;
             tracing::debug!(from = span.claimed, to = span.end, "race a slow tail");
             let mut slot = Slot::new(Segment::new(span.claimed, span.end));
-            slot.race_of = Some(seg);
+            slot.role = Role::Race(seg);
             self.slots.push(slot);
             return Some(self.slots.len() - 1);
         }
@@ -355,6 +379,7 @@ impl Coordinator<'_> {
         let conns: Vec<ConnSample> = self
             .slots
             .iter()
+            .filter(|s| !matches!(s.role, Role::Check(_)))
             .filter_map(|s| {
                 Some(ConnSample {
                     worker: s.worker?,

@@ -2,15 +2,20 @@
 //! the size and validators every other answer is checked against) and its mirrors
 //! (`--mirror`). Each new request goes to the source whose connections are measured fastest
 //! (a source not measured yet is tried first), within its host's share of the connection
-//! budget. A mirror that serves another file (size, ETag, Last-Modified), answers with a
-//! final error or keeps failing without delivering is dropped with a note, and its ranges go
-//! to the others; the job's URL is dropped too when it fails for good while a mirror still
-//! serves the file.
+//! budget.
+//!
+//! A mirror's bytes count only once it has proven it serves the same file (`verify.rs`).
+//! A mirror that serves another size, answers with a final error or keeps failing without
+//! delivering is dropped with a note, and its ranges go to the others; the job's URL is
+//! dropped too when it fails for good while a trusted mirror still serves the file.
 
+use super::verify::Trust;
 use super::{Coordinator, Stop};
+use crate::engine::coverage::Coverage;
 use crate::engine::Event;
 use crate::model::{redact_url, Origin};
 use crate::retry::{self, Failure};
+use crate::transfer::Pin;
 use std::time::Instant;
 
 /// Failed attempts in a row, without a byte delivered, that drop a mirror.
@@ -27,10 +32,19 @@ pub(super) struct Source {
     pub strikes: u32,
     /// Body bytes it delivered.
     pub bytes: u64,
+    pub trust: Trust,
+    /// A mirror's validators, pinned by its first answer: all its answers must carry them.
+    pub pin: Pin,
+    /// What it wrote while not proven yet: not durable, not counted, fetched again if it
+    /// is refuted.
+    pub taint: Coverage,
+    /// No new check of its bytes before this (after one failed for a passing reason).
+    pub check_after: Instant,
+    pub checks_failed: u32,
 }
 
 impl Source {
-    pub fn new(url: &str) -> Source {
+    pub fn new(url: &str, trust: Trust) -> Source {
         Source {
             url: url.to_string(),
             origin: Origin::parse(url),
@@ -39,7 +53,17 @@ impl Source {
             busy: 0,
             strikes: 0,
             bytes: 0,
+            trust,
+            pin: Pin::default(),
+            taint: Coverage::default(),
+            check_after: Instant::now(),
+            checks_failed: 0,
         }
+    }
+
+    /// Its bytes may go into the file.
+    pub fn trusted(&self) -> bool {
+        matches!(self.trust, Trust::Reference | Trust::Proven(_))
     }
 }
 
@@ -76,11 +100,29 @@ impl Coordinator<'_> {
         (s.speed > 0.0).then_some(s.speed)
     }
 
+    /// A source may get a request: one not dropped (a dropped one only when all are, and
+    /// only if it was trusted: its failures then run their course). A mirror not proven yet
+    /// takes only work nobody has started, and none once a request of it has ended with
+    /// bytes that wait for their check: it steals nothing, so a fast mirror serving another
+    /// file costs little before it is found out.
+    fn ready(&self, s: usize, unstarted: bool) -> bool {
+        let src = &self.sources[s];
+        if src.dropped {
+            return self.alive() == 0 && src.trusted();
+        }
+        src.trusted() || (unstarted && src.taint.total() == 0)
+    }
+
     /// Take a connection unit for the best source that has one free; returns the source.
     pub(super) fn take_source(&mut self) -> Option<usize> {
         let ranged = self.p.mode == crate::transfer::Mode::Range && self.p.limit.is_none();
+        let now = Instant::now();
+        let unstarted = self
+            .slots
+            .iter()
+            .any(|s| s.worker.is_none() && s.not_before <= now && s.kept_for.is_none());
         let mut order: Vec<(usize, f64)> = (0..if ranged { self.sources.len() } else { 1 })
-            .filter(|&s| !self.sources[s].dropped || self.alive() == 0)
+            .filter(|&s| self.ready(s, unstarted))
             .map(|s| {
                 let rank = match self.source_speed(s) {
                     Some(v) => v,
@@ -163,7 +205,10 @@ impl Coordinator<'_> {
             self.slots[i].not_before = Instant::now();
             return Some(None);
         }
-        if self.alive() < 2 {
+        // Dropped only while another source that is trusted goes on.
+        let others = (0..self.sources.len())
+            .any(|k| k != src && !self.sources[k].dropped && self.sources[k].trusted());
+        if !others {
             return None;
         }
         if bytes == 0 {
@@ -183,17 +228,25 @@ impl Coordinator<'_> {
         if relink || !hopeless {
             return None;
         }
-        self.sources[src].dropped = true;
-        let left = self.alive();
-        let what = if src == 0 { "the job's URL" } else { "mirror" };
-        self.obs.event(Event::Note(format!(
-            "{what} {} dropped ({f}); continuing from {left} other source{}",
-            redact_url(&self.sources[src].url),
-            if left == 1 { "" } else { "s" }
-        )));
+        self.drop_source(src, &f.to_string());
         self.slots[i].not_before = Instant::now();
         self.slots[i].attempts = 0;
         Some(None)
+    }
+
+    /// Drop a source for good, saying why. What it wrote unproven is fetched again.
+    pub(super) fn drop_source(&mut self, src: usize, why: &str) {
+        self.sources[src].dropped = true;
+        if !self.sources[src].trusted() {
+            self.discard(src);
+        }
+        let left = self.alive();
+        let what = if src == 0 { "the job's URL" } else { "mirror" };
+        self.obs.event(Event::Note(format!(
+            "{what} {} dropped ({why}); continuing from {left} other source{}",
+            redact_url(&self.sources[src].url),
+            if left == 1 { "" } else { "s" }
+        )));
     }
 
     /// How much each source delivered, for the end of a download with mirrors.
@@ -219,11 +272,15 @@ impl Coordinator<'_> {
                 } else {
                     name.clone()
                 };
-                format!(
-                    "{host} {}{}",
-                    mib(s.bytes),
-                    if s.dropped { " (dropped)" } else { "" }
-                )
+                let how = match (&s.trust, s.dropped) {
+                    (_, true) => " (dropped)".to_string(),
+                    (Trust::Reference, _) => " (first answer)".to_string(),
+                    (Trust::Proven(r), _) => {
+                        format!(" (verified: bytes {}-{} compared)", r.start, r.end - 1)
+                    }
+                    _ => " (not verified, unused)".to_string(),
+                };
+                format!("{host} {}{how}", mib(s.bytes))
             })
             .collect();
         Some(format!("received from: {}", parts.join(", ")))

@@ -6,7 +6,7 @@ use super::{Sink, Stop};
 use crate::http::{self, Head, MAX_REDIRECTS};
 use crate::model::redact_url;
 use crate::retry::Failure;
-use crate::transfer::{Mode, Outcome, Span, Task};
+use crate::transfer::{Mode, Outcome, Sample, Span, Task};
 use curl::easy::Easy2;
 use std::time::Instant;
 
@@ -152,8 +152,32 @@ fn finish(easy: &mut Easy2<Sink>, res: Result<(), curl::Error>) -> (Outcome, u64
         sink.task = None;
         return (outcome, written, false);
     }
-    if sink.racing() {
-        sink.buf.clear(); // a lost or broken race keeps nothing
+    // A sample that arrived whole goes back to the coordinator with its answer's validators.
+    if sink.holding() && curl_failure.is_none() && sink.stop.is_none() && sink.error.is_none() {
+        let head = if sink.checked {
+            Ok(())
+        } else {
+            sink.check_head()
+        };
+        let whole = sink.task().seg.span();
+        let outcome = match head {
+            Err(f) => Outcome::Failed(f),
+            Ok(()) if whole.claimed < whole.end => Outcome::Failed(Failure::Partial),
+            Ok(()) => {
+                sink.sample = Some(Sample {
+                    bytes: sink.buf.clone(),
+                    etag: sink.head.get("etag").map(str::to_string),
+                    last_modified: sink.head.get("last-modified").map(str::to_string),
+                });
+                Outcome::Finished
+            }
+        };
+        sink.buf.clear();
+        sink.task = None;
+        return (outcome, 0, false);
+    }
+    if sink.holding() {
+        sink.buf.clear(); // a lost or broken race or sample keeps nothing
     }
     let written = sink.written;
     let cut = sink.stop == Some(Stop::End) && curl_failure.is_some();
