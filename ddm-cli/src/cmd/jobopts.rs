@@ -11,12 +11,15 @@ use std::path::{Path, PathBuf};
 /// Request headers, for every verb that makes requests.
 #[derive(Debug, Clone, clap::Args)]
 pub struct HeaderArgs {
-    /// Extra request header, 'Name: value' (repeatable). Cookie, Authorization and headers
-    /// named by --secret-header are credentials: stored in the job database (private to you),
-    /// never printed, and sent only to the scheme, host and port of the URL given.
+    /// Extra request header, 'Name: value' (repeatable). Cookie, Authorization, every header
+    /// whose name holds token, key, secret, session, auth, password, signature or credential
+    /// (Private-Token, X-Amz-Security-Token, ...) and headers named by --secret-header are
+    /// credentials: stored in the job database (private to you), never printed, and sent only
+    /// to the scheme, host and port of the URL given.
     #[arg(short = 'H', long = "header", value_name = "'K: V'")]
     pub headers: Vec<String>,
-    /// Treat the -H header NAME as a credential too (repeatable), e.g. an API key header.
+    /// Treat the -H header NAME as a credential too (repeatable), for one whose name does not
+    /// say so (e.g. X-Tenant).
     #[arg(long = "secret-header", value_name = "NAME")]
     pub secret_headers: Vec<String>,
     /// HTTP authentication as USER:PASSWORD (asked for when only USER is given and this is a
