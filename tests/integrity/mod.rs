@@ -5,3 +5,4 @@
 //! logs, `/proc/PID/cmdline`, the job database's bytes.
 
 mod credentials;
+mod inputs;

@@ -36,7 +36,8 @@ pub struct HeaderArgs {
     #[arg(long, value_name = "FILE")]
     pub netrc_file: Option<PathBuf>,
     /// Send the cookies of a Netscape cookies.txt file (a browser export, curl -c), each only
-    /// where its domain, path and secure flag allow. Stored privately, never shown.
+    /// where its domain, path and secure flag allow. Stored privately, never shown. At most
+    /// 16 MiB is read; a Cookie header over 8 KiB (what servers accept) is refused.
     #[arg(long, value_name = "FILE")]
     pub load_cookies: Option<PathBuf>,
     /// Go through this proxy: http://, https://, socks4://, socks4a://, socks5:// or
@@ -116,8 +117,12 @@ impl HeaderArgs {
         let Some(f) = &self.load_cookies else {
             return Ok(Vec::new());
         };
-        let text =
-            std::fs::read(f).map_err(|e| usage(format!("--load-cookies {}: {e}", f.display())))?;
+        let text = read_input(
+            "--load-cookies",
+            f,
+            ddm_core::input::COOKIES_CAP,
+            "export only the cookies of the site you download from",
+        )?;
         let l = ddm_core::cookies::parse(&String::from_utf8_lossy(&text), ddm_core::cookies::now());
         let mut left = Vec::new();
         if l.expired > 0 {
@@ -156,6 +161,29 @@ impl HeaderArgs {
             );
         }
         Ok(l.cookies)
+    }
+
+    /// Refuse a Cookie header (from `-H` and `--load-cookies`) for a request to `url` that is
+    /// larger than servers accept, naming where its cookies come from.
+    pub fn check_cookies(
+        &self,
+        headers: &[Header],
+        cookies: &[ddm_core::cookies::Cookie],
+        url: &str,
+    ) -> Result<(), CliError> {
+        ddm_core::cookies::check_size(headers, cookies, url).map_err(|e| {
+            let mut from = Vec::new();
+            if headers
+                .iter()
+                .any(|h| h.name.eq_ignore_ascii_case("cookie"))
+            {
+                from.push("-H Cookie".to_string());
+            }
+            if let (Some(f), false) = (&self.load_cookies, cookies.is_empty()) {
+                from.push(format!("--load-cookies {}", f.display()));
+            }
+            usage(format!("{e} (from {})", from.join(" and ")))
+        })
     }
 
     /// `--proxy`, `--noproxy`, `--cacert`, `--capath`, with the paths checked and made
@@ -197,13 +225,16 @@ impl HeaderArgs {
         url: &str,
         insecure: bool,
     ) -> Result<ddm_core::http::HttpOptions, CliError> {
-        let mut o = ddm_core::http::HttpOptions::from_config(cfg, self.parse()?, insecure)
+        let headers = self.parse()?;
+        let cookies = self.cookies()?;
+        self.check_cookies(&headers, &cookies, url)?;
+        let mut o = ddm_core::http::HttpOptions::from_config(cfg, headers, insecure)
             .scoped_to(url)
             .with_user(self.user()?.as_ref())
             .with_network(&self.network()?)
             .with_netrc(self.netrc()?.as_ref())
             .map_err(usage)?;
-        o.cookies = self.cookies()?;
+        o.cookies = cookies;
         Ok(o)
     }
 }
@@ -318,12 +349,18 @@ impl JobOpts {
         let netrc = self.headers.netrc()?;
         let network = self.headers.network()?;
         let cookies = self.headers.cookies()?;
+        self.headers.check_cookies(&headers, &cookies, url)?;
         let checksums = match &self.checksum_file {
             None => Vec::new(),
             Some(f) => {
-                let text = std::fs::read_to_string(f)
-                    .map_err(|e| usage(format!("cannot read {}: {e}", f.display())))?;
-                let entries = ddm_core::engine::checksum::parse_file(&text);
+                let text = read_input(
+                    "--checksum-file",
+                    f,
+                    ddm_core::input::CHECKSUMS_CAP,
+                    "give the checksum file itself (SHA256SUMS), or the digest with --checksum",
+                )?;
+                let entries =
+                    ddm_core::engine::checksum::parse_file(&String::from_utf8_lossy(&text));
                 if entries.is_empty() {
                     return Err(usage(format!(
                         "{}: no checksum lines (expected `HEX  NAME` or `ALGO (NAME) = HEX`)",
@@ -354,6 +391,18 @@ impl JobOpts {
             },
         })
     }
+}
+
+/// The bytes of a file given with `flag` (or named by it), read up to `cap`: `/dev/zero` or
+/// an endless FIFO is refused once `cap` is passed, with `hint` saying what to give instead.
+pub fn read_input(flag: &str, f: &Path, cap: u64, hint: &str) -> Result<Vec<u8>, CliError> {
+    use ddm_core::input::{read_capped, InputError};
+    read_capped(f, cap).map_err(|e| match e {
+        InputError::Io { source, .. } => {
+            usage(format!("cannot read {flag} {}: {source}", f.display()))
+        }
+        e @ InputError::TooLarge { .. } => usage(format!("{flag} {e}; {hint}")),
+    })
 }
 
 /// `-o` must end in a file name (not `.`, `..` or `/`), and with `-d` it must stay inside
