@@ -4,5 +4,6 @@
 //! Every check is made from outside: exit codes, the words printed, the files, the servers'
 //! logs, `/proc/PID/cmdline`, the job database's bytes.
 
+mod checksums;
 mod credentials;
 mod inputs;

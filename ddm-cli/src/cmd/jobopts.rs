@@ -267,7 +267,8 @@ pub struct JobOpts {
     #[arg(long, value_name = "ALGO:HEX", value_parser = ddm_core::engine::checksum::parse)]
     pub checksum: Option<String>,
     /// Verify each finished file against its line in a checksum file (SHA256SUMS, md5sum
-    /// output, or BSD `SHA256 (name) = hex`), picked by the file's final name.
+    /// output, or BSD `SHA256 (name) = hex`; at most 16 MiB), picked when the job is added by
+    /// the name asked for: -o NAME, else the file name in the URL (never the server's).
     #[arg(long, value_name = "FILE", conflicts_with = "checksum")]
     pub checksum_file: Option<PathBuf>,
     /// Another URL of the same file (repeatable): segments are spread across all sources by
@@ -350,8 +351,9 @@ impl JobOpts {
         let network = self.headers.network()?;
         let cookies = self.headers.cookies()?;
         self.headers.check_cookies(&headers, &cookies, url)?;
-        let checksums = match &self.checksum_file {
-            None => Vec::new(),
+        // The line of a checksum file is picked now, by the name the user asked for.
+        let checksum = match &self.checksum_file {
+            None => self.checksum.clone(),
             Some(f) => {
                 let text = read_input(
                     "--checksum-file",
@@ -367,7 +369,10 @@ impl JobOpts {
                         f.display()
                     )));
                 }
-                entries
+                let picked =
+                    ddm_core::engine::checksum::pick_for(&entries, url, file_name.as_deref())
+                        .map_err(|e| usage(format!("--checksum-file {}: {e}", f.display())))?;
+                Some(picked)
             }
         };
         Ok(NewJob {
@@ -380,8 +385,7 @@ impl JobOpts {
                 overwrite: self.overwrite,
                 insecure: self.insecure,
                 rate_limit: self.limit_rate,
-                checksum: self.checksum.clone(),
-                checksums,
+                checksum,
                 user,
                 netrc,
                 network,

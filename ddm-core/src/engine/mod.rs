@@ -413,19 +413,23 @@ fn run_inner(
     let expected = match (&job.settings.checksum, job.settings.checksums.is_empty()) {
         (Some(c), _) => Some(c.clone()),
         (None, true) => None,
-        (None, false) => match checksum::pick(&job.settings.checksums, &prep.name) {
-            Some(c) => Some(c.to_string()),
-            None => {
-                return Outcome::Failed(JobError::new(
-                    ErrorKind::Checksum,
-                    format!(
-                        "the checksum file has no line for {}; the data is kept as {}",
-                        prep.name,
-                        file.path().display()
-                    ),
-                ))
+        // A job queued by an older ddm kept the whole checksum file: its line is picked by
+        // the name the user asked for, never the one the file is saved under.
+        (None, false) => {
+            let output = job.file_name.as_deref().filter(|_| job.name_fixed);
+            match checksum::pick_for(&job.settings.checksums, &job.url, output) {
+                Ok(c) => Some(c),
+                Err(e) => {
+                    return Outcome::Failed(JobError::new(
+                        ErrorKind::Checksum,
+                        format!(
+                            "the checksum file has {e}; the data is kept as {}",
+                            file.path().display()
+                        ),
+                    ))
+                }
             }
-        },
+        }
     };
     if let Some(expected) = &expected {
         obs.event(Event::Note("verifying the checksum".into()));

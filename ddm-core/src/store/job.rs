@@ -114,8 +114,9 @@ pub struct JobSettings {
     pub rate_limit: Option<u64>,
     /// Expected checksum, e.g. `sha256:<hex>` (sha256, sha512, sha1, md5).
     pub checksum: Option<String>,
-    /// Entries of a checksum file (`--checksum-file`): (file name, `ALGO:HEX`); the one for
-    /// the download's final name is checked.
+    /// Entries of a checksum file (`--checksum-file`), as jobs queued by older versions
+    /// stored them: (file name, `ALGO:HEX`); the line for the name asked for is checked. New
+    /// jobs store the line picked when they are added in `checksum`.
     pub checksums: Vec<(String, String)>,
     /// Replace an existing destination file instead of choosing `name (1).ext`.
     pub overwrite: bool,
