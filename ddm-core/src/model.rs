@@ -312,12 +312,14 @@ pub enum ErrorKind {
     Checksum,
     /// The job database could not be written (no space for it, read-only, I/O).
     Store,
+    /// A run passed its time or speed limit (`--max-time`, `--speed-limit`); progress kept.
+    Deadline,
     /// A bug or an impossible state.
     Internal,
 }
 
 impl ErrorKind {
-    pub const ALL: [ErrorKind; 9] = [
+    pub const ALL: [ErrorKind; 10] = [
         ErrorKind::Probe,
         ErrorKind::Transfer,
         ErrorKind::GaveUp,
@@ -326,6 +328,7 @@ impl ErrorKind {
         ErrorKind::NoSpace,
         ErrorKind::Checksum,
         ErrorKind::Store,
+        ErrorKind::Deadline,
         ErrorKind::Internal,
     ];
     pub fn as_str(self) -> &'static str {
@@ -338,6 +341,7 @@ impl ErrorKind {
             ErrorKind::NoSpace => "no-space",
             ErrorKind::Checksum => "checksum",
             ErrorKind::Store => "store",
+            ErrorKind::Deadline => "deadline",
             ErrorKind::Internal => "internal",
         }
     }

@@ -6,4 +6,5 @@
 
 mod checksums;
 mod credentials;
+mod deadlines;
 mod inputs;

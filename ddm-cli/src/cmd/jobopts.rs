@@ -271,6 +271,20 @@ pub struct JobOpts {
     /// the name asked for: -o NAME, else the file name in the URL (never the server's).
     #[arg(long, value_name = "FILE", conflicts_with = "checksum")]
     pub checksum_file: Option<PathBuf>,
+    /// Fail a run of this job that lasts longer than DURATION (seconds, or 90s, 15m, 2h), as
+    /// curl --max-time: progress is kept, `ddm resume ID` continues for another DURATION.
+    /// 0 = no limit. Default: config max_time_secs (no limit).
+    #[arg(long, value_name = "DURATION", value_parser = crate::ui::parse_secs)]
+    pub max_time: Option<u64>,
+    /// Fail a run whose speed averages under RATE bytes per second (K, M, G) over
+    /// --speed-time, as curl --speed-limit and aria2 --lowest-speed-limit: progress is kept.
+    /// 0 = no limit. Default: config lowest_speed_limit (no limit).
+    #[arg(long, value_name = "RATE", value_parser = crate::ui::parse_rate_or_off)]
+    pub speed_limit: Option<u64>,
+    /// The time --speed-limit is averaged over (default: config lowest_speed_time_secs, 30 s);
+    /// alone, as in curl, a run fails after DURATION without a byte.
+    #[arg(long, value_name = "DURATION", value_parser = crate::ui::parse_secs_nonzero)]
+    pub speed_time: Option<u64>,
     /// Another URL of the same file (repeatable): segments are spread across all sources by
     /// measured speed; a mirror serving another file (size, ETag, Last-Modified) or failing
     /// is dropped with a note. Credentials stay with the main URL's host.
@@ -391,6 +405,9 @@ impl JobOpts {
                 network,
                 cookies,
                 mirrors,
+                max_time_secs: self.max_time,
+                speed_limit: self.speed_limit,
+                speed_time_secs: self.speed_time,
                 ..JobSettings::default()
             },
         })

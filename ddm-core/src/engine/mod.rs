@@ -228,7 +228,17 @@ fn run_inner(
     let io = Arc::new(JobIo::new(opts, Some(gate.clone())));
     let (tx, rx) = std::sync::mpsc::channel();
     let ch = first::Channel { tx: &tx, rx: &rx };
-    let mut control = || record::poll_stop(Some(&*store), job.id, ctl);
+    // The run's time and speed limits hold from its first request on.
+    let mut deadline = coordinator::deadline::Deadline::new(
+        coordinator::deadline::Limits::of(&job.settings, cfg),
+        started,
+    );
+    let mut control = || {
+        record::poll_stop(Some(&*store), job.id, ctl).or_else(|| {
+            let received = io.received.load(std::sync::atomic::Ordering::Relaxed);
+            deadline.check(Instant::now(), received).map(Stop::Failed)
+        })
+    };
     let opened = match first::open(
         job,
         &io,
@@ -339,6 +349,7 @@ fn run_inner(
         adaptive: prep.adaptive,
         capped: prep.capped,
         limit: None,
+        deadline,
         cfg,
     };
     let mut rec = record::JobRecord {
