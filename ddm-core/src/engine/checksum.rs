@@ -148,6 +148,18 @@ pub fn pick_for(
     })
 }
 
+/// The digest a finished job is checked against: `--checksum`, or its checksum file's line,
+/// picked when it was added. A job queued by an older ddm kept the whole file: its line is
+/// picked now by the same rule, never by the name the file is saved under.
+pub fn expected(job: &crate::store::Job) -> Result<Option<String>, String> {
+    let s = &job.settings;
+    if s.checksum.is_some() || s.checksums.is_empty() {
+        return Ok(s.checksum.clone());
+    }
+    let output = job.file_name.as_deref().filter(|_| job.name_fixed);
+    pick_for(&s.checksums, &job.url, output).map(Some)
+}
+
 /// Check `path` against `expected` (`ALGO:HEX`). The error says both digests.
 pub fn verify(path: &Path, expected: &str) -> Result<(), String> {
     let norm = parse(expected)?;

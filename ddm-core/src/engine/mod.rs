@@ -421,25 +421,16 @@ fn run_inner(
         }
         (_, s, None) => s.unwrap_or(0),
     };
-    let expected = match (&job.settings.checksum, job.settings.checksums.is_empty()) {
-        (Some(c), _) => Some(c.clone()),
-        (None, true) => None,
-        // A job queued by an older ddm kept the whole checksum file: its line is picked by
-        // the name the user asked for, never the one the file is saved under.
-        (None, false) => {
-            let output = job.file_name.as_deref().filter(|_| job.name_fixed);
-            match checksum::pick_for(&job.settings.checksums, &job.url, output) {
-                Ok(c) => Some(c),
-                Err(e) => {
-                    return Outcome::Failed(JobError::new(
-                        ErrorKind::Checksum,
-                        format!(
-                            "the checksum file has {e}; the data is kept as {}",
-                            file.path().display()
-                        ),
-                    ))
-                }
-            }
+    let expected = match checksum::expected(job) {
+        Ok(e) => e,
+        Err(e) => {
+            return Outcome::Failed(JobError::new(
+                ErrorKind::Checksum,
+                format!(
+                    "the checksum file has {e}; the data is kept as {}",
+                    file.path().display()
+                ),
+            ))
         }
     };
     if let Some(expected) = &expected {
