@@ -28,6 +28,10 @@ pub fn hint(kind: ErrorKind, id: i64) -> String {
              `ddm run` continues from the last saved progress"
                 .to_string()
         }
+        ErrorKind::Deadline => format!(
+            "progress is kept; `ddm resume {id}` continues where it stopped (the same limits \
+             apply to each run)"
+        ),
         ErrorKind::Internal => format!("this is a bug in ddm; `ddm resume {id}` tries again"),
     }
 }

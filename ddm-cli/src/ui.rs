@@ -108,6 +108,47 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
     })
 }
 
+/// A duration in whole seconds: `90`, `90s`, `15m`, `2h`, `1d`, `1.5h` (rounded up to a
+/// second); `0` = no limit.
+pub fn parse_secs(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let (num, unit) = match t.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => (&t[..i], c.to_ascii_lowercase()),
+        _ => (t, 's'),
+    };
+    let mult = match unit {
+        's' => 1.0,
+        'm' => 60.0,
+        'h' => 3600.0,
+        'd' => 86400.0,
+        _ => f64::NAN,
+    };
+    let n: f64 = num.trim().parse().unwrap_or(f64::NAN);
+    let secs = n * mult;
+    if !(0.0..1e12).contains(&secs) {
+        return Err(format!(
+            "{t:?} is not a duration; write seconds or e.g. 90s, 15m, 2h (0 = no limit)"
+        ));
+    }
+    Ok(secs.ceil() as u64)
+}
+
+/// A duration of at least one second (see [`parse_secs`]).
+pub fn parse_secs_nonzero(s: &str) -> Result<u64, String> {
+    match parse_secs(s)? {
+        0 => Err(format!("{:?}: must be at least 1 second", s.trim())),
+        n => Ok(n),
+    }
+}
+
+/// A rate like `--limit-rate`'s, or `0` for no limit (then 0).
+pub fn parse_rate_or_off(s: &str) -> Result<u64, String> {
+    if s.trim() == "0" {
+        return Ok(0);
+    }
+    ddm_core::config::parse_rate(s)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -119,6 +160,24 @@ mod tests {
         let c = clean(hostile);
         assert!(!c.chars().any(char::is_control), "{c:?}");
         assert_eq!(c, "a\\x1b]0;pwned\\x07b\\x9b31mc\\x0d\\x0ad\\x7f");
+    }
+
+    #[test]
+    fn durations_and_rates_for_the_limits() {
+        assert_eq!(parse_secs("90"), Ok(90));
+        assert_eq!(parse_secs("90s"), Ok(90));
+        assert_eq!(parse_secs("15m"), Ok(900));
+        assert_eq!(parse_secs("1.5H"), Ok(5400));
+        assert_eq!(parse_secs("1d"), Ok(86400));
+        assert_eq!(parse_secs("0"), Ok(0));
+        assert_eq!(parse_secs("0.2"), Ok(1));
+        for bad in ["", "m", "-1", "5x", "soon", "inf"] {
+            assert!(parse_secs(bad).is_err(), "{bad}");
+        }
+        assert!(parse_secs_nonzero("0").is_err());
+        assert_eq!(parse_rate_or_off("0"), Ok(0));
+        assert_eq!(parse_rate_or_off("4K"), Ok(4096));
+        assert!(parse_rate_or_off("fast").is_err());
     }
 
     #[test]

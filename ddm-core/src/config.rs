@@ -52,6 +52,16 @@ pub struct Config {
     /// HTTP/1.1 only: no HTTP/2 even where an https server offers it (`--http1.1` for one
     /// job).
     pub http1: bool,
+    /// A run of a job that lasts longer than this many seconds fails (curl's `--max-time`;
+    /// `--max-time` for one job); 0: no limit.
+    pub max_time_secs: u64,
+    /// A run whose speed averages under this many bytes per second for
+    /// `lowest_speed_time_secs` fails (aria2's `lowest-speed-limit`, curl's
+    /// `--speed-limit`); None: no limit. Written as a number of bytes or "10K".
+    #[serde(deserialize_with = "rate")]
+    pub lowest_speed_limit: Option<u64>,
+    /// The seconds over which `lowest_speed_limit` is averaged (curl's `--speed-time`).
+    pub lowest_speed_time_secs: u64,
 }
 
 /// Why a byte count did not parse (see [`parse_bytes`]).
@@ -127,6 +137,9 @@ impl Default for Config {
             cacert: None,
             capath: None,
             http1: false,
+            max_time_secs: 0,
+            lowest_speed_limit: None,
+            lowest_speed_time_secs: 30,
         }
     }
 }
@@ -197,6 +210,9 @@ impl Config {
         if self.stall_timeout_secs == 0 {
             return Err("key `stall_timeout_secs`: must be at least 1".into());
         }
+        if self.lowest_speed_time_secs == 0 {
+            return Err("key `lowest_speed_time_secs`: must be at least 1".into());
+        }
         if self.max_attempts == 0 {
             return Err("key `max_attempts`: must be at least 1".into());
         }
@@ -265,6 +281,24 @@ mod tests {
             e.contains("not a rate") && e.contains("/h/config.toml"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn deadlines_are_off_by_default_and_take_seconds_and_rates() {
+        let d = Config::default();
+        assert_eq!((d.max_time_secs, d.lowest_speed_limit), (0, None));
+        let c = Config::parse(
+            "max_time_secs = 3600\nlowest_speed_limit = \"10K\"\nlowest_speed_time_secs = 60\n",
+            p(),
+        )
+        .unwrap();
+        assert_eq!(c.max_time_secs, 3600);
+        assert_eq!(c.lowest_speed_limit, Some(10 << 10));
+        assert_eq!(c.lowest_speed_time_secs, 60);
+        let e = Config::parse("lowest_speed_time_secs = 0\n", p())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("lowest_speed_time_secs"), "{e}");
     }
 
     #[test]

@@ -149,6 +149,84 @@ pub fn header_for(cookies: &[Cookie], url: &url::Url, now: i64) -> Option<String
     )
 }
 
+/// The longest `Cookie` header line ddm sends, name included: 8 KiB, what common servers
+/// accept in one header line (nginx's `large_client_header_buffers`, Apache's
+/// `LimitRequestFieldSize`); a longer one is answered 400 or 431, or cut.
+pub const MAX_HEADER: usize = 8 << 10;
+
+/// `Cookie: ` before the value.
+const PREFIX: usize = "Cookie: ".len();
+
+/// The Cookie header value a request to `url` carries: the `Cookie` headers given with it
+/// (`-H`, a capture), then the cookies of `cookies` that apply, in one header.
+pub fn request_value(
+    given: &[&str],
+    cookies: &[Cookie],
+    url: &url::Url,
+    now: i64,
+) -> Option<String> {
+    let mut parts: Vec<String> = given
+        .iter()
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+        .collect();
+    parts.extend(header_for(cookies, url, now));
+    (!parts.is_empty()).then(|| parts.join("; "))
+}
+
+/// A Cookie header value cut to fit [`MAX_HEADER`]: whole cookies are left out from the end
+/// (the least specific paths, after the user's own). Also returns how many were left out.
+pub fn fit(value: String) -> (String, usize) {
+    if PREFIX + value.len() <= MAX_HEADER {
+        return (value, 0);
+    }
+    let mut kept = String::new();
+    let mut dropped = 0;
+    for c in value.split("; ") {
+        let extra = if kept.is_empty() { 0 } else { 2 };
+        if dropped == 0 && PREFIX + kept.len() + extra + c.len() <= MAX_HEADER {
+            if extra > 0 {
+                kept.push_str("; ");
+            }
+            kept.push_str(c);
+        } else {
+            dropped += 1;
+        }
+    }
+    (kept, dropped)
+}
+
+/// Refuse a job whose request to its own URL would carry a Cookie header over
+/// [`MAX_HEADER`] (the `Cookie` headers of `headers` and the cookies that apply to `url`):
+/// the error names the header, its size and the limit, before anything is sent.
+pub fn check_size(
+    headers: &[crate::model::Header],
+    cookies: &[Cookie],
+    url: &str,
+) -> Result<(), String> {
+    let Ok(u) = url::Url::parse(url) else {
+        return Ok(());
+    };
+    let given: Vec<&str> = headers
+        .iter()
+        .filter(|h| h.name.eq_ignore_ascii_case("cookie"))
+        .map(|h| h.value.as_str())
+        .collect();
+    let Some(v) = request_value(&given, cookies, &u, now()) else {
+        return Ok(());
+    };
+    if PREFIX + v.len() <= MAX_HEADER {
+        return Ok(());
+    }
+    let host = u.host_str().unwrap_or_default();
+    Err(format!(
+        "the Cookie header for {host} would be {} bytes ({} cookies), more than the {} KiB          servers accept in one header line; keep only the cookies this site needs",
+        PREFIX + v.len(),
+        v.split("; ").count(),
+        MAX_HEADER >> 10
+    ))
+}
+
 /// Seconds since the Unix epoch.
 pub fn now() -> i64 {
     std::time::SystemTime::now()
@@ -214,6 +292,36 @@ mod tests {
             Some("sid=abc; httponly=y; empty=")
         );
         assert_eq!(h("http://127.0.0.1/"), None);
+    }
+
+    #[test]
+    fn a_cookie_header_over_8_kib_is_refused_or_cut_at_whole_cookies() {
+        let big = "v".repeat(500);
+        let text: String = (0..20)
+            .map(|i| format!("a.example\tFALSE\t/\tFALSE\t0\tc{i}\t{big}\n"))
+            .collect();
+        let c = parse(&text, 0).cookies;
+        let e = check_size(&[], &c, "http://a.example/f").unwrap_err();
+        assert!(
+            e.contains("Cookie header for a.example")
+                && e.contains("20 cookies")
+                && e.contains("8 KiB"),
+            "{e}"
+        );
+        assert!(check_size(&[], &c, "http://b.example/f").is_ok());
+        let h = crate::model::Header::new("Cookie", "x".repeat(MAX_HEADER));
+        assert!(check_size(&[h], &[], "http://b.example/f").is_err());
+        let value = request_value(&["mine=1"], &c, &u("http://a.example/f"), 0).unwrap();
+        let (v, dropped) = fit(value);
+        assert!(PREFIX + v.len() <= MAX_HEADER, "{}", v.len());
+        assert!(
+            v.starts_with("mine=1; c0="),
+            "the user's own cookie stays first"
+        );
+        assert_eq!(v.split("; ").count() + dropped, 21);
+        assert!(dropped > 0 && v.split("; ").all(|p| p == "mine=1" || p.len() >= 503));
+        let (small, none) = fit("a=1; b=2".into());
+        assert_eq!((small.as_str(), none), ("a=1; b=2", 0));
     }
 
     #[test]

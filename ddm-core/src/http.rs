@@ -420,7 +420,16 @@ pub fn target<H: Handler>(
         cookie.push(c);
     }
     if !cookie.is_empty() {
-        list.append(&format!("Cookie: {}", cookie.join("; ")))?;
+        // A job's own URL was checked when it was added; a redirect may match more cookies.
+        let (value, dropped) = crate::cookies::fit(cookie.join("; "));
+        if dropped > 0 {
+            tracing::warn!(
+                "Cookie header for {} over {} bytes: {dropped} cookies left out",
+                crate::model::redact_url(url),
+                crate::cookies::MAX_HEADER
+            );
+        }
+        list.append(&format!("Cookie: {value}"))?;
     }
     list.append("Accept-Encoding: identity")?;
     for e in extra {

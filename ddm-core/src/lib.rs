@@ -13,6 +13,7 @@ pub mod engine;
 pub mod filename;
 pub mod har;
 pub mod http;
+pub mod input;
 pub mod jobs;
 pub mod lock;
 pub mod model;

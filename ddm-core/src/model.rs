@@ -2,8 +2,9 @@
 //! request headers (with their secrecy), the origin that credentials belong to, URL redaction,
 //! and the typed error a job ends with.
 //!
-//! Credentials have a scope: `Authorization`, `Cookie`, `Proxy-Authorization`, a few API-key
-//! headers, any header the user marks secret (`--secret-header`) and a password in the URL go
+//! Credentials have a scope: `Authorization`, `Cookie`, `Proxy-Authorization`, every header
+//! whose name holds a credential word (token, key, secret, session, auth, password,
+//! signature, credential: [`is_secret_name`]), any header the user marks secret (`--secret-header`) and a password in the URL go
 //! only to the scheme, host and port of the URL the user gave ([`Origin`]). A redirect to
 //! another host, port or scheme (a CDN, a signed link, https → http) gets the other headers but
 //! not those. This is what curl does with its own credentials.
@@ -21,14 +22,27 @@ pub struct Header {
     pub secret: bool,
 }
 
-/// Header names that always carry credentials.
-const SECRET_HEADERS: &[&str] = &[
+/// A header whose name (case-insensitive) contains one of these words carries a credential:
+/// `Authorization`, `Cookie`, `Private-Token` (GitLab), `X-Amz-Security-Token`,
+/// `X-Goog-Api-Key`, `X-Session-Id`, `X-Client-Secret`, `Signature` (RFC 9421), ... No
+/// standard request header that a download needs contains one (`Keep-Alive`, `Sec-Fetch-*`,
+/// `Sec-CH-*`, `Accept-*`, `If-*`, `Referer`, `User-Agent` do not); the cost of a false
+/// positive is only that the header stays with the job's origin and is never shown.
+const SECRET_WORDS: &[&str] = &[
+    "auth",
     "cookie",
-    "authorization",
-    "proxy-authorization",
-    "x-api-key",
-    "x-auth-token",
+    "token",
+    "key",
+    "secret",
+    "session",
+    "password",
+    "passwd",
+    "signature",
+    "credential",
 ];
+
+/// Credential headers whose names hold none of those words.
+const SECRET_NAMES: &[&str] = &["x-jfrog-art-api", "dpop"];
 
 impl Header {
     pub fn new(name: impl Into<String>, value: impl Into<String>) -> Self {
@@ -81,9 +95,10 @@ impl Header {
     }
 }
 
-/// Is `name` one of the headers that always carry credentials?
+/// Is `name` a header that always carries a credential (see [`SECRET_WORDS`])?
 pub fn is_secret_name(name: &str) -> bool {
-    SECRET_HEADERS.iter().any(|s| name.eq_ignore_ascii_case(s))
+    let name = name.trim().to_ascii_lowercase();
+    SECRET_WORDS.iter().any(|w| name.contains(w)) || SECRET_NAMES.contains(&name.as_str())
 }
 
 fn is_token_byte(b: u8) -> bool {
@@ -297,12 +312,14 @@ pub enum ErrorKind {
     Checksum,
     /// The job database could not be written (no space for it, read-only, I/O).
     Store,
+    /// A run passed its time or speed limit (`--max-time`, `--speed-limit`); progress kept.
+    Deadline,
     /// A bug or an impossible state.
     Internal,
 }
 
 impl ErrorKind {
-    pub const ALL: [ErrorKind; 9] = [
+    pub const ALL: [ErrorKind; 10] = [
         ErrorKind::Probe,
         ErrorKind::Transfer,
         ErrorKind::GaveUp,
@@ -311,6 +328,7 @@ impl ErrorKind {
         ErrorKind::NoSpace,
         ErrorKind::Checksum,
         ErrorKind::Store,
+        ErrorKind::Deadline,
         ErrorKind::Internal,
     ];
     pub fn as_str(self) -> &'static str {
@@ -323,6 +341,7 @@ impl ErrorKind {
             ErrorKind::NoSpace => "no-space",
             ErrorKind::Checksum => "checksum",
             ErrorKind::Store => "store",
+            ErrorKind::Deadline => "deadline",
             ErrorKind::Internal => "internal",
         }
     }
@@ -381,6 +400,84 @@ mod tests {
     }
 
     #[test]
+    fn credential_words_make_a_header_secret_and_standard_headers_stay_plain() {
+        for name in [
+            "Authorization",
+            "proxy-authorization",
+            "Cookie",
+            "Cookie2",
+            "Private-Token",
+            "X-Amz-Security-Token",
+            "X-Goog-Api-Key",
+            "X-API-KEY",
+            "Ocp-Apim-Subscription-Key",
+            "X-Auth-Token",
+            "X-Vault-Token",
+            "X-CSRF-Token",
+            "X-Session-Id",
+            "X-Client-Secret",
+            "X-Upload-Password",
+            "Signature",
+            "X-Credential",
+            "X-JFrog-Art-Api",
+            "DPoP",
+        ] {
+            assert!(is_secret_name(name), "{name}");
+            assert!(Header::new(name, "v").is_secret(), "{name}");
+        }
+        // Every standard request header a download may carry (RFC 9110, Fetch metadata,
+        // client hints, the usual proxies' and browsers' extras).
+        for name in [
+            "Accept",
+            "Accept-Charset",
+            "Accept-Encoding",
+            "Accept-Language",
+            "Cache-Control",
+            "Connection",
+            "Content-Length",
+            "Content-Type",
+            "Date",
+            "DNT",
+            "Expect",
+            "Forwarded",
+            "From",
+            "Host",
+            "If-Match",
+            "If-Modified-Since",
+            "If-None-Match",
+            "If-Range",
+            "If-Unmodified-Since",
+            "Keep-Alive",
+            "Max-Forwards",
+            "Origin",
+            "Pragma",
+            "Priority",
+            "Range",
+            "Referer",
+            "Sec-CH-UA",
+            "Sec-CH-UA-Mobile",
+            "Sec-CH-UA-Platform",
+            "Sec-Fetch-Dest",
+            "Sec-Fetch-Mode",
+            "Sec-Fetch-Site",
+            "Sec-Fetch-User",
+            "Sec-GPC",
+            "TE",
+            "Upgrade",
+            "Upgrade-Insecure-Requests",
+            "User-Agent",
+            "Via",
+            "X-Forwarded-For",
+            "X-Forwarded-Host",
+            "X-Forwarded-Proto",
+            "X-Requested-With",
+            "X-Trace",
+        ] {
+            assert!(!is_secret_name(name), "{name}");
+        }
+    }
+
+    #[test]
     fn header_syntax_is_checked_without_echoing_the_line() {
         for bad in [
             "Authorization Bearer S3CRET",
@@ -401,15 +498,15 @@ mod tests {
 
     #[test]
     fn marked_secret_survives_a_round_trip_and_plain_headers_stay_compact() {
-        let mut h = Header::new("X-Key", "v");
+        let mut h = Header::new("X-Mark", "v");
         assert_eq!(
             serde_json::to_string(&h).unwrap(),
-            r#"{"name":"X-Key","value":"v"}"#
+            r#"{"name":"X-Mark","value":"v"}"#
         );
         h.secret = true;
         let back: Header = serde_json::from_str(&serde_json::to_string(&h).unwrap()).unwrap();
         assert!(back.is_secret());
-        let old: Header = serde_json::from_str(r#"{"name":"X-Key","value":"v"}"#).unwrap();
+        let old: Header = serde_json::from_str(r#"{"name":"X-Mark","value":"v"}"#).unwrap();
         assert!(!old.is_secret());
     }
 

@@ -27,7 +27,8 @@ use std::path::PathBuf;
 /// Example: ddm import-har ~/capture.har -d ~/Downloads --dry-run
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The HAR file (HAR 1.1 or 1.2, as exported by browsers, proxies or Playwright).
+    /// The HAR file (HAR 1.1 or 1.2, as exported by browsers, proxies or Playwright; at most
+    /// 256 MiB).
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
     /// Take candidate number N of the list shown when several entries look like downloads.
@@ -49,8 +50,13 @@ pub struct Args {
 
 pub fn run(g: &Global, a: Args) -> CliResult {
     let path = a.file.display().to_string();
-    let bytes = std::fs::read(&a.file)
-        .map_err(|e| usage(format!("cannot read the HAR file {path}: {e}")))?;
+    let bytes = super::jobopts::read_input(
+        "the HAR file",
+        &a.file,
+        ddm_core::input::HAR_CAP,
+        "export the capture again with less in it (clear the network panel, then start the \
+         download)",
+    )?;
     let capture = har::parse(&bytes).map_err(|e| usage(format!("{path}: {e}")))?;
     let analysis = har::candidates(
         &capture,
@@ -163,6 +169,9 @@ fn build_job(opts: &JobOpts, c: &Candidate) -> CliResult<(NewJob, usize)> {
     headers.extend(user);
     job.settings.headers = headers;
     job.settings.origin_url = origin;
+    // The captured Cookie header with the user's: no larger than servers accept.
+    ddm_core::cookies::check_size(&job.settings.headers, &job.settings.cookies, &job.url)
+        .map_err(|e| usage(format!("{e} (from the capture and the flags)")))?;
     Ok((job, captured))
 }
 

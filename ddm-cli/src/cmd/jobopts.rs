@@ -11,12 +11,15 @@ use std::path::{Path, PathBuf};
 /// Request headers, for every verb that makes requests.
 #[derive(Debug, Clone, clap::Args)]
 pub struct HeaderArgs {
-    /// Extra request header, 'Name: value' (repeatable). Cookie, Authorization and headers
-    /// named by --secret-header are credentials: stored in the job database (private to you),
-    /// never printed, and sent only to the scheme, host and port of the URL given.
+    /// Extra request header, 'Name: value' (repeatable). Cookie, Authorization, every header
+    /// whose name holds token, key, secret, session, auth, password, signature or credential
+    /// (Private-Token, X-Amz-Security-Token, ...) and headers named by --secret-header are
+    /// credentials: stored in the job database (private to you), never printed, and sent only
+    /// to the scheme, host and port of the URL given.
     #[arg(short = 'H', long = "header", value_name = "'K: V'")]
     pub headers: Vec<String>,
-    /// Treat the -H header NAME as a credential too (repeatable), e.g. an API key header.
+    /// Treat the -H header NAME as a credential too (repeatable), for one whose name does not
+    /// say so (e.g. X-Tenant).
     #[arg(long = "secret-header", value_name = "NAME")]
     pub secret_headers: Vec<String>,
     /// HTTP authentication as USER:PASSWORD (asked for when only USER is given and this is a
@@ -33,7 +36,8 @@ pub struct HeaderArgs {
     #[arg(long, value_name = "FILE")]
     pub netrc_file: Option<PathBuf>,
     /// Send the cookies of a Netscape cookies.txt file (a browser export, curl -c), each only
-    /// where its domain, path and secure flag allow. Stored privately, never shown.
+    /// where its domain, path and secure flag allow. Stored privately, never shown. At most
+    /// 16 MiB is read; a Cookie header over 8 KiB (what servers accept) is refused.
     #[arg(long, value_name = "FILE")]
     pub load_cookies: Option<PathBuf>,
     /// Go through this proxy: http://, https://, socks4://, socks4a://, socks5:// or
@@ -113,8 +117,12 @@ impl HeaderArgs {
         let Some(f) = &self.load_cookies else {
             return Ok(Vec::new());
         };
-        let text =
-            std::fs::read(f).map_err(|e| usage(format!("--load-cookies {}: {e}", f.display())))?;
+        let text = read_input(
+            "--load-cookies",
+            f,
+            ddm_core::input::COOKIES_CAP,
+            "export only the cookies of the site you download from",
+        )?;
         let l = ddm_core::cookies::parse(&String::from_utf8_lossy(&text), ddm_core::cookies::now());
         let mut left = Vec::new();
         if l.expired > 0 {
@@ -153,6 +161,29 @@ impl HeaderArgs {
             );
         }
         Ok(l.cookies)
+    }
+
+    /// Refuse a Cookie header (from `-H` and `--load-cookies`) for a request to `url` that is
+    /// larger than servers accept, naming where its cookies come from.
+    pub fn check_cookies(
+        &self,
+        headers: &[Header],
+        cookies: &[ddm_core::cookies::Cookie],
+        url: &str,
+    ) -> Result<(), CliError> {
+        ddm_core::cookies::check_size(headers, cookies, url).map_err(|e| {
+            let mut from = Vec::new();
+            if headers
+                .iter()
+                .any(|h| h.name.eq_ignore_ascii_case("cookie"))
+            {
+                from.push("-H Cookie".to_string());
+            }
+            if let (Some(f), false) = (&self.load_cookies, cookies.is_empty()) {
+                from.push(format!("--load-cookies {}", f.display()));
+            }
+            usage(format!("{e} (from {})", from.join(" and ")))
+        })
     }
 
     /// `--proxy`, `--noproxy`, `--cacert`, `--capath`, with the paths checked and made
@@ -194,13 +225,16 @@ impl HeaderArgs {
         url: &str,
         insecure: bool,
     ) -> Result<ddm_core::http::HttpOptions, CliError> {
-        let mut o = ddm_core::http::HttpOptions::from_config(cfg, self.parse()?, insecure)
+        let headers = self.parse()?;
+        let cookies = self.cookies()?;
+        self.check_cookies(&headers, &cookies, url)?;
+        let mut o = ddm_core::http::HttpOptions::from_config(cfg, headers, insecure)
             .scoped_to(url)
             .with_user(self.user()?.as_ref())
             .with_network(&self.network()?)
             .with_netrc(self.netrc()?.as_ref())
             .map_err(usage)?;
-        o.cookies = self.cookies()?;
+        o.cookies = cookies;
         Ok(o)
     }
 }
@@ -233,9 +267,24 @@ pub struct JobOpts {
     #[arg(long, value_name = "ALGO:HEX", value_parser = ddm_core::engine::checksum::parse)]
     pub checksum: Option<String>,
     /// Verify each finished file against its line in a checksum file (SHA256SUMS, md5sum
-    /// output, or BSD `SHA256 (name) = hex`), picked by the file's final name.
+    /// output, or BSD `SHA256 (name) = hex`; at most 16 MiB), picked when the job is added by
+    /// the name asked for: -o NAME, else the file name in the URL (never the server's).
     #[arg(long, value_name = "FILE", conflicts_with = "checksum")]
     pub checksum_file: Option<PathBuf>,
+    /// Fail a run of this job that lasts longer than DURATION (seconds, or 90s, 15m, 2h), as
+    /// curl --max-time: progress is kept, `ddm resume ID` continues for another DURATION.
+    /// 0 = no limit. Default: config max_time_secs (no limit).
+    #[arg(long, value_name = "DURATION", value_parser = crate::ui::parse_secs)]
+    pub max_time: Option<u64>,
+    /// Fail a run whose speed averages under RATE bytes per second (K, M, G) over
+    /// --speed-time, as curl --speed-limit and aria2 --lowest-speed-limit: progress is kept.
+    /// 0 = no limit. Default: config lowest_speed_limit (no limit).
+    #[arg(long, value_name = "RATE", value_parser = crate::ui::parse_rate_or_off)]
+    pub speed_limit: Option<u64>,
+    /// The time --speed-limit is averaged over (default: config lowest_speed_time_secs, 30 s);
+    /// alone, as in curl, a run fails after DURATION without a byte.
+    #[arg(long, value_name = "DURATION", value_parser = crate::ui::parse_secs_nonzero)]
+    pub speed_time: Option<u64>,
     /// Another URL of the same file (repeatable): segments are spread across all sources by
     /// measured speed; a mirror serving another file (size, ETag, Last-Modified) or failing
     /// is dropped with a note. Credentials stay with the main URL's host.
@@ -315,19 +364,29 @@ impl JobOpts {
         let netrc = self.headers.netrc()?;
         let network = self.headers.network()?;
         let cookies = self.headers.cookies()?;
-        let checksums = match &self.checksum_file {
-            None => Vec::new(),
+        self.headers.check_cookies(&headers, &cookies, url)?;
+        // The line of a checksum file is picked now, by the name the user asked for.
+        let checksum = match &self.checksum_file {
+            None => self.checksum.clone(),
             Some(f) => {
-                let text = std::fs::read_to_string(f)
-                    .map_err(|e| usage(format!("cannot read {}: {e}", f.display())))?;
-                let entries = ddm_core::engine::checksum::parse_file(&text);
+                let text = read_input(
+                    "--checksum-file",
+                    f,
+                    ddm_core::input::CHECKSUMS_CAP,
+                    "give the checksum file itself (SHA256SUMS), or the digest with --checksum",
+                )?;
+                let entries =
+                    ddm_core::engine::checksum::parse_file(&String::from_utf8_lossy(&text));
                 if entries.is_empty() {
                     return Err(usage(format!(
                         "{}: no checksum lines (expected `HEX  NAME` or `ALGO (NAME) = HEX`)",
                         f.display()
                     )));
                 }
-                entries
+                let picked =
+                    ddm_core::engine::checksum::pick_for(&entries, url, file_name.as_deref())
+                        .map_err(|e| usage(format!("--checksum-file {}: {e}", f.display())))?;
+                Some(picked)
             }
         };
         Ok(NewJob {
@@ -340,17 +399,31 @@ impl JobOpts {
                 overwrite: self.overwrite,
                 insecure: self.insecure,
                 rate_limit: self.limit_rate,
-                checksum: self.checksum.clone(),
-                checksums,
+                checksum,
                 user,
                 netrc,
                 network,
                 cookies,
                 mirrors,
+                max_time_secs: self.max_time,
+                speed_limit: self.speed_limit,
+                speed_time_secs: self.speed_time,
                 ..JobSettings::default()
             },
         })
     }
+}
+
+/// The bytes of a file given with `flag` (or named by it), read up to `cap`: `/dev/zero` or
+/// an endless FIFO is refused once `cap` is passed, with `hint` saying what to give instead.
+pub fn read_input(flag: &str, f: &Path, cap: u64, hint: &str) -> Result<Vec<u8>, CliError> {
+    use ddm_core::input::{read_capped, InputError};
+    read_capped(f, cap).map_err(|e| match e {
+        InputError::Io { source, .. } => {
+            usage(format!("cannot read {flag} {}: {source}", f.display()))
+        }
+        e @ InputError::TooLarge { .. } => usage(format!("{flag} {e}; {hint}")),
+    })
 }
 
 /// `-o` must end in a file name (not `.`, `..` or `/`), and with `-d` it must stay inside

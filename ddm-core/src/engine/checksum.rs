@@ -3,7 +3,10 @@
 //! renamed into place. sha256, sha512, sha1 and md5 (mirrors that publish only those).
 //!
 //! A checksum file (`SHA256SUMS`, `md5sum` output, BSD `SHA256 (name) = hex`) is parsed
-//! when the job is added; the line for the file's final name is picked when it is known.
+//! when the job is added, and its line is picked then, by the name the user asked for: `-o
+//! NAME`, else the file name in the URL's path ([`asked_name`]). Never by a name the server
+//! chose (Content-Disposition, a redirect's target) or the one the file is saved under
+//! (`good (1).iso`): a server could otherwise pick another line of the same file and pass.
 
 use sha2::Digest;
 use std::io::Read;
@@ -107,6 +110,54 @@ pub fn pick<'a>(entries: &'a [(String, String)], name: &str) -> Option<&'a str> 
                 .find(|(n, _)| n.rsplit('/').next() == Some(name))
         })
         .map(|(_, c)| c.as_str())
+}
+
+/// The name a checksum file's line is picked by: `output` (`-o NAME`), else the last
+/// segment of `url`'s path, percent-decoded; None when the URL names no file.
+pub fn asked_name(url: &str, output: Option<&str>) -> Option<String> {
+    if let Some(o) = output {
+        return Some(o.to_string());
+    }
+    crate::filename::from_url(&url::Url::parse(url).ok()?)
+}
+
+/// The checksum of the file the user asked for: the line of `entries` for
+/// [`asked_name`]. The error says which name was looked for and what to do.
+pub fn pick_for(
+    entries: &[(String, String)],
+    url: &str,
+    output: Option<&str>,
+) -> Result<String, String> {
+    let Some(name) = asked_name(url, output) else {
+        return Err(
+            "the URL names no file to look up in the checksum file; give -o NAME \
+                    with the name the checksum file lists"
+                .into(),
+        );
+    };
+    pick(entries, &name).map(str::to_string).ok_or_else(|| {
+        let from = if output.is_some() {
+            "the name given with -o"
+        } else {
+            "the file name in the URL; the server's name is never used to pick a line"
+        };
+        format!(
+            "no line for {name:?} ({from}); give -o NAME with the name the checksum file \
+             lists"
+        )
+    })
+}
+
+/// The digest a finished job is checked against: `--checksum`, or its checksum file's line,
+/// picked when it was added. A job queued by an older ddm kept the whole file: its line is
+/// picked now by the same rule, never by the name the file is saved under.
+pub fn expected(job: &crate::store::Job) -> Result<Option<String>, String> {
+    let s = &job.settings;
+    if s.checksum.is_some() || s.checksums.is_empty() {
+        return Ok(s.checksum.clone());
+    }
+    let output = job.file_name.as_deref().filter(|_| job.name_fixed);
+    pick_for(&s.checksums, &job.url, output).map(Some)
 }
 
 /// Check `path` against `expected` (`ALGO:HEX`). The error says both digests.
@@ -225,5 +276,29 @@ mod tests {
         assert_eq!(pick(&e, "other.bin"), Some(format!("md5:{md5}").as_str()));
         assert!(pick(&e, "big.tar").unwrap().starts_with("sha512:"));
         assert_eq!(pick(&e, "missing.iso"), None);
+    }
+
+    #[test]
+    fn the_line_is_picked_by_the_name_asked_for() {
+        let e = vec![
+            (
+                "good iso.iso".to_string(),
+                format!("sha256:{}", "a".repeat(64)),
+            ),
+            ("evil.bin".to_string(), format!("sha256:{}", "b".repeat(64))),
+        ];
+        let good = Ok(format!("sha256:{}", "a".repeat(64)));
+        assert_eq!(
+            pick_for(&e, "http://h/d/good%20iso.iso?x=evil.bin", None),
+            good
+        );
+        assert_eq!(pick_for(&e, "http://h/dl/7", Some("good iso.iso")), good);
+        let err = pick_for(&e, "http://h/dl/7", None).unwrap_err();
+        assert!(err.contains("\"7\"") && err.contains("-o NAME"), "{err}");
+        let err = pick_for(&e, "http://h/", None).unwrap_err();
+        assert!(err.contains("names no file"), "{err}");
+        assert!(pick_for(&e, "http://h/good.iso", Some("x"))
+            .unwrap_err()
+            .contains("given with -o"));
     }
 }

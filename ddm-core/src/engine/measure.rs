@@ -75,6 +75,7 @@ pub fn measure(
         adaptive: false,
         capped: false,
         limit: Some(limit),
+        deadline: super::coordinator::deadline::Deadline::off(),
         cfg,
     };
     let mut obs = NoObserver;

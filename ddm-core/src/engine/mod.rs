@@ -228,7 +228,17 @@ fn run_inner(
     let io = Arc::new(JobIo::new(opts, Some(gate.clone())));
     let (tx, rx) = std::sync::mpsc::channel();
     let ch = first::Channel { tx: &tx, rx: &rx };
-    let mut control = || record::poll_stop(Some(&*store), job.id, ctl);
+    // The run's time and speed limits hold from its first request on.
+    let mut deadline = coordinator::deadline::Deadline::new(
+        coordinator::deadline::Limits::of(&job.settings, cfg),
+        started,
+    );
+    let mut control = || {
+        record::poll_stop(Some(&*store), job.id, ctl).or_else(|| {
+            let received = io.received.load(std::sync::atomic::Ordering::Relaxed);
+            deadline.check(Instant::now(), received).map(Stop::Failed)
+        })
+    };
     let opened = match first::open(
         job,
         &io,
@@ -336,6 +346,7 @@ fn run_inner(
         adaptive: prep.adaptive,
         capped: prep.capped,
         limit: None,
+        deadline,
         cfg,
     };
     let mut rec = record::JobRecord {
@@ -408,22 +419,17 @@ fn run_inner(
         }
         (_, s, None) => s.unwrap_or(0),
     };
-    let expected = match (&job.settings.checksum, job.settings.checksums.is_empty()) {
-        (Some(c), _) => Some(c.clone()),
-        (None, true) => None,
-        (None, false) => match checksum::pick(&job.settings.checksums, &prep.name) {
-            Some(c) => Some(c.to_string()),
-            None => {
-                return Outcome::Failed(JobError::new(
-                    ErrorKind::Checksum,
-                    format!(
-                        "the checksum file has no line for {}; the data is kept as {}",
-                        prep.name,
-                        file.path().display()
-                    ),
-                ))
-            }
-        },
+    let expected = match checksum::expected(job) {
+        Ok(e) => e,
+        Err(e) => {
+            return Outcome::Failed(JobError::new(
+                ErrorKind::Checksum,
+                format!(
+                    "the checksum file has {e}; the data is kept as {}",
+                    file.path().display()
+                ),
+            ))
+        }
     };
     if let Some(expected) = &expected {
         obs.event(Event::Note("verifying the checksum".into()));

@@ -114,16 +114,10 @@ pub struct Cookie {
     pub value: Option<String>,
 }
 
-/// True for header names whose values must never be printed.
+/// True for header names whose values must never be printed: the credential names of
+/// [`crate::model::is_secret_name`] (`Set-Cookie` among them).
 pub fn is_secret_header(name: &str) -> bool {
-    [
-        "cookie",
-        "set-cookie",
-        "authorization",
-        "proxy-authorization",
-    ]
-    .iter()
-    .any(|s| name.eq_ignore_ascii_case(s))
+    crate::model::is_secret_name(name)
 }
 
 impl fmt::Debug for Header {

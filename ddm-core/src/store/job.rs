@@ -114,8 +114,9 @@ pub struct JobSettings {
     pub rate_limit: Option<u64>,
     /// Expected checksum, e.g. `sha256:<hex>` (sha256, sha512, sha1, md5).
     pub checksum: Option<String>,
-    /// Entries of a checksum file (`--checksum-file`): (file name, `ALGO:HEX`); the one for
-    /// the download's final name is checked.
+    /// Entries of a checksum file (`--checksum-file`), as jobs queued by older versions
+    /// stored them: (file name, `ALGO:HEX`); the line for the name asked for is checked. New
+    /// jobs store the line picked when they are added in `checksum`.
     pub checksums: Vec<(String, String)>,
     /// Replace an existing destination file instead of choosing `name (1).ext`.
     pub overwrite: bool,
@@ -130,6 +131,15 @@ pub struct JobSettings {
     pub cookies: Vec<crate::cookies::Cookie>,
     /// Other URLs of the same file (`--mirror`): segments are spread across all sources.
     pub mirrors: Vec<String>,
+    /// `--max-time`: seconds a run of this job may last (0 = no limit); None: config
+    /// `max_time_secs`.
+    pub max_time_secs: Option<u64>,
+    /// `--speed-limit`: bytes per second a run's average may not stay under (0 = no limit);
+    /// None: config `lowest_speed_limit`.
+    pub speed_limit: Option<u64>,
+    /// `--speed-time`: the seconds that average is taken over; None: config
+    /// `lowest_speed_time_secs`.
+    pub speed_time_secs: Option<u64>,
     /// Proxy and trusted CAs for this job.
     #[serde(flatten)]
     pub network: crate::model::Network,

@@ -9,6 +9,7 @@
 //! terminal takes effect within a second, and decides completion from the bitmap, never from
 //! "the queue is empty". A checkpoint the store cannot save stops the job with that error.
 
+pub mod deadline;
 mod failure;
 mod progress;
 mod reports;
@@ -151,6 +152,8 @@ pub struct Params<'a> {
     pub capped: bool,
     /// Stop a single stream here (bench); None = the whole file.
     pub limit: Option<u64>,
+    /// The run's time and speed limits (`deadline.rs`).
+    pub deadline: deadline::Deadline,
     pub cfg: &'a Config,
 }
 
@@ -378,6 +381,9 @@ impl<'a> Coordinator<'a> {
                 break Stop::Complete;
             }
             let received = self.io.received.load(Ordering::Relaxed);
+            if let Some(e) = self.p.deadline.check(Instant::now(), received) {
+                break Stop::Failed(e);
+            }
             if received - flushed >= WRITEBACK_EVERY {
                 flushed = received;
                 if let Some(f) = self.io.file() {
