@@ -12,7 +12,8 @@ pub fn hint(kind: ErrorKind, id: i64) -> String {
         ErrorKind::Transfer => format!(
             "`ddm resume {id}` tries again (progress kept); `ddm resume {id} --restart` starts over"
         ),
-        ErrorKind::GaveUp => format!("progress is kept; `ddm resume {id}` continues"),
+        // Its message already says that progress is kept.
+        ErrorKind::GaveUp => format!("`ddm resume {id}` continues"),
         ErrorKind::RemoteChanged => {
             format!("`ddm resume {id} --restart` downloads the new version from zero")
         }

@@ -5,7 +5,9 @@
 
 mod credentials;
 mod finish;
+mod housekeeping;
 mod limits;
 mod names;
 mod queue;
 mod secrets;
+mod words;
