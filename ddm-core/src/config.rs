@@ -52,6 +52,11 @@ pub struct Config {
     /// HTTP/1.1 only: no HTTP/2 even where an https server offers it (`--http1.1` for one
     /// job).
     pub http1: bool,
+    /// `ddm.log` is rotated when it reaches this many bytes.
+    #[serde(deserialize_with = "log_size")]
+    pub log_max_size: u64,
+    /// Rotated logs kept (`ddm.log.1` newest … `ddm.log.N`); 0: none.
+    pub log_keep: u32,
 }
 
 /// Why a byte count did not parse (see [`parse_bytes`]).
@@ -93,17 +98,31 @@ pub fn parse_rate(s: &str) -> Result<u64, String> {
     })
 }
 
+/// A TOML value that is a number or a string.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Raw {
+    N(u64),
+    S(String),
+}
+
 fn rate<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Raw {
-        N(u64),
-        S(String),
-    }
     match Raw::deserialize(d)? {
         Raw::N(0) => Ok(None),
         Raw::N(n) => Ok(Some(n)),
         Raw::S(s) => parse_rate(&s).map(Some).map_err(serde::de::Error::custom),
+    }
+}
+
+fn log_size<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    match Raw::deserialize(d)? {
+        Raw::N(n) => Ok(n),
+        Raw::S(s) => parse_bytes(&s).map_err(|_| {
+            serde::de::Error::custom(format!(
+                "key `log_max_size`: {:?} is not a size; write e.g. 10M, 512K or 1G",
+                s.trim()
+            ))
+        }),
     }
 }
 
@@ -127,6 +146,8 @@ impl Default for Config {
             cacert: None,
             capath: None,
             http1: false,
+            log_max_size: 10 << 20,
+            log_keep: 3,
         }
     }
 }
@@ -206,6 +227,15 @@ impl Config {
         if self.user_agent.trim().is_empty() || self.user_agent.contains(['\r', '\n']) {
             return Err("key `user_agent`: must be a non-empty single line".into());
         }
+        if self.log_max_size < 4096 {
+            return Err("key `log_max_size`: must be at least 4096 bytes (4K)".into());
+        }
+        if self.log_keep > 100 {
+            return Err(format!(
+                "key `log_keep`: {} is out of range (0 to 100)",
+                self.log_keep
+            ));
+        }
         if let Some(p) = &self.proxy {
             crate::model::check_proxy(p).map_err(|e| format!("key `proxy`: {e}"))?;
         }
@@ -265,6 +295,16 @@ mod tests {
             e.contains("not a rate") && e.contains("/h/config.toml"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn log_sizes_take_units() {
+        let c = Config::parse("log_max_size = \"64K\"\nlog_keep = 0\n", p()).unwrap();
+        assert_eq!((c.log_max_size, c.log_keep), (64 << 10, 0));
+        for bad in ["log_max_size = 10", "log_max_size = \"big\"", "log_keep = 101"] {
+            let e = Config::parse(bad, p()).unwrap_err().to_string();
+            assert!(e.contains("log_") && e.contains("/h/config.toml"), "{e}");
+        }
     }
 
     #[test]
