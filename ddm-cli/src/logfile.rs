@@ -155,7 +155,10 @@ mod tests {
         let mut w = LogFile::open(&p, 10, 3).unwrap();
         writeln!(w, "more than ten bytes").unwrap();
         assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
-        assert!(generation(&p, 2).is_symlink(), "the link moved along, untouched");
+        assert!(
+            generation(&p, 2).is_symlink(),
+            "the link moved along, untouched"
+        );
         assert_eq!(
             std::fs::read_to_string(generation(&p, 1)).unwrap(),
             "more than ten bytes\n"

@@ -160,7 +160,10 @@ mod tests {
         let json = serde_json::to_string_pretty(&serde_json::json!({ "etag": etag })).unwrap();
         let safe = json_text(&json);
         assert!(safe.contains('\n'), "the layout stays: {safe}");
-        assert!(!safe.chars().any(|c| needs_escape(c) && c != '\n'), "{safe}");
+        assert!(
+            !safe.chars().any(|c| needs_escape(c) && c != '\n'),
+            "{safe}"
+        );
         let back: serde_json::Value = serde_json::from_str(&safe).unwrap();
         assert_eq!(back["etag"], etag, "the value is unchanged");
     }

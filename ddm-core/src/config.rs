@@ -301,7 +301,11 @@ mod tests {
     fn log_sizes_take_units() {
         let c = Config::parse("log_max_size = \"64K\"\nlog_keep = 0\n", p()).unwrap();
         assert_eq!((c.log_max_size, c.log_keep), (64 << 10, 0));
-        for bad in ["log_max_size = 10", "log_max_size = \"big\"", "log_keep = 101"] {
+        for bad in [
+            "log_max_size = 10",
+            "log_max_size = \"big\"",
+            "log_keep = 101",
+        ] {
             let e = Config::parse(bad, p()).unwrap_err().to_string();
             assert!(e.contains("log_") && e.contains("/h/config.toml"), "{e}");
         }

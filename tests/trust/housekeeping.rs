@@ -123,15 +123,25 @@ fn reading_verbs_work_on_a_data_directory_that_cannot_be_written() {
         ("top", &top),
     ] {
         assert!(o.status.success(), "{what}: {}", stderr(o));
-        assert!(!stderr(o).contains("unable to open"), "{what}: {}", stderr(o));
+        assert!(
+            !stderr(o).contains("unable to open"),
+            "{what}: {}",
+            stderr(o)
+        );
     }
     let text = String::from_utf8_lossy(&status.stdout);
-    assert!(text.contains("done.bin") && text.contains("later.bin"), "{text}");
+    assert!(
+        text.contains("done.bin") && text.contains("later.bin"),
+        "{text}"
+    );
     let jobs: Vec<serde_json::Value> = serde_json::from_slice(&json.stdout).unwrap();
     let states: Vec<&str> = jobs.iter().map(|j| j["state"].as_str().unwrap()).collect();
     assert_eq!(states, ["done", "queued"]);
     let top = String::from_utf8_lossy(&top.stdout);
-    assert!(top.contains("done.bin") && top.contains("later.bin"), "{top}");
+    assert!(
+        top.contains("done.bin") && top.contains("later.bin"),
+        "{top}"
+    );
     // A verb that writes fails, and says so; nothing was changed.
     assert_eq!(add.status.code(), Some(4), "{}", stderr(&add));
     assert!(stderr(&add).contains("jobs.db"), "{}", stderr(&add));

@@ -4,6 +4,7 @@
 //! the outside: the server's log, the file system, many repetitions.
 
 mod credentials;
+mod directory;
 mod finish;
 mod housekeeping;
 mod limits;

@@ -49,7 +49,10 @@ fn invisible_characters_from_a_server_never_reach_a_file_name() {
     assert_eq!(names, ["notes.txt", "report.pdf"], "{names:?}");
     assert_same_file(&env.out().join("report.pdf"), &body);
     let status = env.ok(&["status"]);
-    assert!(status.contains("report.pdf") && !shows_hidden(&status), "{status}");
+    assert!(
+        status.contains("report.pdf") && !shows_hidden(&status),
+        "{status}"
+    );
 }
 
 #[test]
@@ -84,7 +87,10 @@ fn bidi_controls_from_a_server_are_shown_escaped_in_errors_and_json() {
         ("status", status.as_str()),
         ("status --json", json.as_str()),
     ] {
-        assert!(!shows_hidden(text), "{what} shows a raw bidi control: {text:?}");
+        assert!(
+            !shows_hidden(text),
+            "{what} shows a raw bidi control: {text:?}"
+        );
     }
     for text in [&stderr(&o), &status, &probed] {
         assert!(text.contains("v2\\u{202e}gpj.exe\\u{200f}"), "{text}");

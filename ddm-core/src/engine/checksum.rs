@@ -109,12 +109,13 @@ pub fn pick<'a>(entries: &'a [(String, String)], name: &str) -> Option<&'a str> 
         .map(|(_, c)| c.as_str())
 }
 
-/// Check `path` against `expected` (`ALGO:HEX`). The error says both digests.
-pub fn verify(path: &Path, expected: &str) -> Result<(), String> {
+/// Check the bytes `file` reads (the file at `path`) against `expected` (`ALGO:HEX`). The
+/// error says both digests.
+pub fn verify(file: std::fs::File, path: &Path, expected: &str) -> Result<(), String> {
     let norm = parse(expected)?;
     let (algo, want) = norm.split_once(':').expect("parsed");
     let a = Algo::by_name(algo).expect("parsed");
-    let got = file_digest(path, a).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let got = digest(file, a).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     if got == want {
         Ok(())
     } else {
@@ -139,6 +140,10 @@ pub fn sha256_file(path: &Path) -> std::io::Result<String> {
 }
 
 fn file_digest(path: &Path, a: Algo) -> std::io::Result<String> {
+    digest(std::fs::File::open(path)?, a)
+}
+
+fn digest(f: std::fs::File, a: Algo) -> std::io::Result<String> {
     fn run<D: Digest>(mut f: std::fs::File) -> std::io::Result<String> {
         let mut h = D::new();
         let mut buf = vec![0u8; 1 << 20];
@@ -151,7 +156,6 @@ fn file_digest(path: &Path, a: Algo) -> std::io::Result<String> {
         }
         Ok(hex(&h.finalize()))
     }
-    let f = std::fs::File::open(path)?;
     match a {
         Algo::Sha256 => run::<sha2::Sha256>(f),
         Algo::Sha512 => run::<sha2::Sha512>(f),
@@ -184,15 +188,17 @@ mod tests {
         let t = tempfile::tempdir().unwrap();
         let p = t.path().join("f");
         std::fs::write(&p, b"abc").unwrap();
+        let f = || std::fs::File::open(&p).unwrap();
         for (algo, hex) in ABC {
-            verify(&p, &format!("{algo}:{hex}")).unwrap();
+            verify(f(), &p, &format!("{algo}:{hex}")).unwrap();
             verify(
+                f(),
                 &p,
                 &format!("{}:{}", algo.to_uppercase(), hex.to_uppercase()),
             )
             .unwrap();
             let wrong = format!("{algo}:{}", "0".repeat(hex.len()));
-            let e = verify(&p, &wrong).unwrap_err();
+            let e = verify(f(), &p, &wrong).unwrap_err();
             assert!(e.contains("mismatch") && e.contains(hex), "{e}");
         }
     }

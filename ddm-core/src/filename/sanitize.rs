@@ -55,7 +55,10 @@ pub fn is_bidi_control(c: char) -> bool {
 /// no-break space (U+FEFF). ZWNJ and ZWJ (U+200C, U+200D) are not among them: Persian and
 /// Indic words and emoji sequences need them, and they reorder nothing.
 pub fn is_invisible(c: char) -> bool {
-    matches!(c, '\u{200B}' | '\u{200E}' | '\u{200F}' | '\u{061C}' | '\u{FEFF}')
+    matches!(
+        c,
+        '\u{200B}' | '\u{200E}' | '\u{200F}' | '\u{061C}' | '\u{FEFF}'
+    )
 }
 
 /// Splits `name` into stem and extension (with its dot): `"a.txt"` -> `("a", ".txt")`.
@@ -242,8 +245,8 @@ mod tests {
     #[test]
     fn invariants_on_generated_names() {
         const ALPHABET: &[&str] = &[
-            "a", ".", "..", "/", "\\", " ", "\0", "\n", "é", "€", "😀", "\u{202E}", "x.tar.gz", "~",
-            "\u{200B}", "\u{200F}", "\u{FEFF}",
+            "a", ".", "..", "/", "\\", " ", "\0", "\n", "é", "€", "😀", "\u{202E}", "x.tar.gz",
+            "~", "\u{200B}", "\u{200F}", "\u{FEFF}",
         ];
         let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
         let mut next = move || {

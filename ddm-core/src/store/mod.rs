@@ -36,6 +36,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0003_limits.sql"),
     include_str!("migrations/0004_live_connections.sql"),
     include_str!("migrations/0005_protocol.sql"),
+    include_str!("migrations/0006_dir_identity.sql"),
 ];
 /// How long a writer waits for another process's write to finish. Writes are single short
 /// statements or small IMMEDIATE transactions, so this is only ever reached by a stuck process.
