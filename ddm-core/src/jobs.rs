@@ -106,6 +106,22 @@ fn delete_own_part(job: &Job) -> bool {
     }
 }
 
+/// A job that ends (failed, or interrupted) before any byte of it was durable holds no
+/// space: the `.part` file it created, preallocated to the whole size, is deleted (identity
+/// checked, in its own directory). The name stays the job's; the next run reserves it again.
+/// (A paused job keeps its file: its state is another process's to change meanwhile.)
+pub fn drop_unused_part(store: &Store, id: i64) {
+    let Ok(job) = store.get(id) else {
+        return;
+    };
+    if job.bytes_done == 0 && delete_own_part(&job) {
+        tracing::debug!(
+            job = id,
+            "no data arrived: its reserved .part file was deleted"
+        );
+    }
+}
+
 /// A `.part` file reserved for a job: its name and the open file.
 #[derive(Debug)]
 pub struct Reserved {
@@ -184,7 +200,7 @@ pub fn restart_in_place(
             let dir_id = dir
                 .id()
                 .map_err(|e| storage_error(&storage::StorageError::io("stat", dir.path(), &e)))?;
-            file.reset(None).map_err(|e| storage_error(&e))?;
+            file.reset().map_err(|e| storage_error(&e))?;
             let meta = RemoteMeta {
                 file_name: name.to_string(),
                 ..meta.clone()

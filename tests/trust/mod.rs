@@ -11,4 +11,5 @@ mod limits;
 mod names;
 mod queue;
 mod secrets;
+mod space;
 mod words;

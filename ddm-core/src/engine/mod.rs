@@ -177,6 +177,10 @@ pub fn run_job(
         Ok(job) => run_inner(store, &job, cfg, ctl, obs, started),
         Err(e) => Outcome::Failed(store_error(e)),
     };
+    if matches!(outcome, Outcome::Failed(_) | Outcome::Interrupted) {
+        // Still ours (running): a job that got no data gives its reserved space back.
+        jobs::drop_unused_part(store, job_id);
+    }
     let state = match &outcome {
         // Recorded together with the final name by `Store::complete`.
         Outcome::Done { .. } => None,

@@ -282,7 +282,7 @@ fn fresh(
         )));
     }
     r.file
-        .reserve(info.size.unwrap_or(0))
+        .reserve(info.size.unwrap_or(0), cfg.min_free_space)
         .map_err(|e| storage_error(&e))?;
     let first = first_use_fresh(&info, o);
     Ok(ready(store, job, cfg, info, r, pieces, first))
@@ -301,7 +301,7 @@ fn restart(
     let (meta, pieces) = plan(&info);
     let r = jobs::restart_in_place(store, job, dir, name, &meta, &bitmap(&pieces))?;
     r.file
-        .reserve(info.size.unwrap_or(0))
+        .reserve(info.size.unwrap_or(0), cfg.min_free_space)
         .map_err(|e| storage_error(&e))?;
     let first = first_use_fresh(&info, o);
     Ok(ready(store, job, cfg, info, r, pieces, first))
@@ -363,7 +363,8 @@ fn resume(
         // A job recorded before identities were kept adopts its regular `.part` file.
         store.adopt_part(job.id, fid).map_err(store_error)?;
     }
-    file.reserve(size).map_err(|e| storage_error(&e))?;
+    file.reserve(size, cfg.min_free_space)
+        .map_err(|e| storage_error(&e))?;
     // The first answer covers the first missing range from where it was asked.
     let h = &o.head.head;
     let first = match (h.status, h.content_range()) {

@@ -23,6 +23,7 @@ mod tests;
 pub use dir::Dir;
 pub use space::free_space;
 
+use crate::config::FreeSpace;
 use std::ffi::OsString;
 use std::fs::File;
 use std::io;
@@ -240,19 +241,19 @@ impl PartFile {
         &self.dir
     }
 
-    /// Check free space, then reserve `size` bytes without writing them (nothing if 0).
-    pub fn reserve(&self, size: u64) -> Result<()> {
+    /// Check free space (leaving `keep`, the config's `min_free_space`, for everyone else),
+    /// then reserve `size` bytes without writing them (nothing if 0).
+    pub fn reserve(&self, size: u64, keep: Option<FreeSpace>) -> Result<()> {
         let have = self.file.metadata().map(|m| m.blocks() * 512).unwrap_or(0);
-        space::check(&self.dir, size.saturating_sub(have))?;
+        space::check(&self.dir, size.saturating_sub(have), keep)?;
         self.preallocate(size)
     }
 
-    /// Start this file over: empty it and reserve `size` bytes again.
-    pub fn reset(&self, size: Option<u64>) -> Result<()> {
+    /// Start this file over: empty it (its space is given back).
+    pub fn reset(&self) -> Result<()> {
         self.file
             .set_len(0)
-            .map_err(|e| StorageError::io("truncate", &self.path, &e))?;
-        self.reserve(size.unwrap_or(0))
+            .map_err(|e| StorageError::io("truncate", &self.path, &e))
     }
 
     fn preallocate(&self, size: u64) -> Result<()> {

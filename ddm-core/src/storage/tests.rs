@@ -7,7 +7,7 @@ fn dir(p: &Path) -> Arc<Dir> {
 
 fn create(d: &Arc<Dir>, name: &str, size: u64) -> PartFile {
     let pf = PartFile::create_in(d, name).unwrap();
-    pf.reserve(size).unwrap();
+    pf.reserve(size, None).unwrap();
     pf
 }
 
@@ -49,7 +49,7 @@ fn preallocation_reserves_blocks() {
 fn not_enough_space_says_how_much_is_missing() {
     let t = tempfile::tempdir().unwrap();
     let pf = PartFile::create_in(&dir(t.path()), "huge.bin").unwrap();
-    let err = pf.reserve(u64::MAX / 4).unwrap_err();
+    let err = pf.reserve(u64::MAX / 4, None).unwrap_err();
     assert!(err.msg.contains("missing"), "{err}");
     assert!(err.to_string().contains(&t.path().display().to_string()));
 }
