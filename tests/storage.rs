@@ -89,7 +89,7 @@ impl Mount {
     }
 
     /// Bind `dir` onto itself read-only.
-    fn read_only(dir: &Path) -> std::io::Result<Mount> {
+    pub(crate) fn read_only(dir: &Path) -> std::io::Result<Mount> {
         let p = c_path(dir);
         // SAFETY: valid NUL-terminated paths; null fstype/data are allowed for bind mounts.
         let rc = unsafe {
@@ -109,7 +109,7 @@ impl Mount {
         Ok(m)
     }
 
-    fn remount(&self, ro: bool) -> std::io::Result<()> {
+    pub(crate) fn remount(&self, ro: bool) -> std::io::Result<()> {
         let p = c_path(&self.0);
         let flags = libc::MS_REMOUNT | libc::MS_BIND | if ro { libc::MS_RDONLY } else { 0 };
         // SAFETY: as above.

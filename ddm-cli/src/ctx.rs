@@ -36,4 +36,19 @@ impl Ctx {
             store,
         })
     }
+
+    /// For verbs that only read (`status`, `top`): they work on a data directory that cannot
+    /// be written (read-only mount, no permission), where the database is read read-only.
+    pub fn open_read(g: &Global) -> CliResult<Ctx> {
+        let paths = paths(g).map_err(|e| CliError::new(Code::Env, e))?;
+        let config = Config::load(&paths.config_file).map_err(|e| CliError::new(Code::Usage, e))?;
+        // A data directory that cannot be created holds no jobs: the store says so.
+        let _ = paths.ensure_state_dir();
+        let store = Store::open_for_reading(&paths.db_file()).map_err(crate::exit::store)?;
+        Ok(Ctx {
+            paths,
+            config,
+            store,
+        })
+    }
 }

@@ -42,8 +42,18 @@ impl CliError {
             err: err.into(),
         }
     }
+    /// The error and its causes on one line, each said once: a cause whose text the message
+    /// already holds (a `thiserror` message that repeats its `source`) is not added again.
     pub fn message(&self) -> String {
-        format!("{:#}", self.err)
+        let mut out = self.err.to_string();
+        for cause in self.err.chain().skip(1) {
+            let c = cause.to_string();
+            if !out.contains(&c) {
+                out.push_str(": ");
+                out.push_str(&c);
+            }
+        }
+        out
     }
     pub fn is_broken_pipe(&self) -> bool {
         self.err.chain().any(|c| {
@@ -81,5 +91,31 @@ pub fn failed(e: &ddm_core::model::JobError) -> Code {
     match e.kind {
         ddm_core::model::ErrorKind::NoSpace => Code::NoSpace,
         _ => Code::Failed,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cause_the_message_repeats_is_said_once() {
+        let e = ddm_core::config::ConfigError::Read {
+            path: "/h/config.toml".into(),
+            source: std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "stream did not contain valid UTF-8",
+            ),
+        };
+        let m = CliError::new(Code::Usage, e).message();
+        assert_eq!(
+            m,
+            "cannot read config file /h/config.toml: stream did not contain valid UTF-8"
+        );
+        let wrapped = anyhow::anyhow!(std::io::Error::other("disk on fire")).context("saving");
+        assert_eq!(
+            CliError::new(Code::Env, wrapped).message(),
+            "saving: disk on fire"
+        );
     }
 }

@@ -12,7 +12,8 @@ pub fn hint(kind: ErrorKind, id: i64) -> String {
         ErrorKind::Transfer => format!(
             "`ddm resume {id}` tries again (progress kept); `ddm resume {id} --restart` starts over"
         ),
-        ErrorKind::GaveUp => format!("progress is kept; `ddm resume {id}` continues"),
+        // Its message already says that progress is kept.
+        ErrorKind::GaveUp => format!("`ddm resume {id}` continues"),
         ErrorKind::RemoteChanged => {
             format!("`ddm resume {id} --restart` downloads the new version from zero")
         }
@@ -20,6 +21,10 @@ pub fn hint(kind: ErrorKind, id: i64) -> String {
             format!("fix the destination (permissions, mount, size limit), then `ddm resume {id}`")
         }
         ErrorKind::NoSpace => format!("free some space, then `ddm resume {id}`"),
+        ErrorKind::DirChanged => format!(
+            "put the directory back, then `ddm resume {id}`; or `ddm resume {id} --restart` \
+             starts over in the directory now at that path"
+        ),
         ErrorKind::Checksum => {
             format!("check the expected checksum, or `ddm resume {id} --restart` to download again")
         }

@@ -1,9 +1,10 @@
-//! Logging: everything at debug level to `ddm.log` in the state directory; `-v`/`-q` choose
-//! what also reaches stderr (default: warnings).
+//! Logging: everything at debug level to `ddm.log` in the state directory, rotated by size
+//! (`logfile`: `log_max_size`, `log_keep`); `-v`/`-q` choose what also reaches stderr
+//! (default: warnings). Lines that come every second of a download (checkpoints) are at
+//! trace level: stderr with `-vvv`, never the file.
 
 use crate::cli::Global;
-use std::fs::OpenOptions;
-use std::os::unix::fs::OpenOptionsExt;
+use crate::logfile::LogFile;
 use std::sync::Mutex;
 use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::layer::SubscriberExt;
@@ -32,13 +33,9 @@ pub fn init(g: &Global) -> Guard {
     // The log file lives in the state directory; if it cannot be opened we log to stderr only.
     let file_layer = crate::ctx::paths(g).ok().and_then(|p| {
         p.ensure_state_dir().ok()?;
-        let f = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .mode(0o600)
-            .custom_flags(libc::O_NOFOLLOW)
-            .open(p.log_file())
-            .ok()?;
+        // A config with errors is reported by the verb; the log keeps to the defaults.
+        let cfg = ddm_core::config::Config::load(&p.config_file).unwrap_or_default();
+        let f = LogFile::open(&p.log_file(), cfg.log_max_size, cfg.log_keep).ok()?;
         Some(
             tracing_subscriber::fmt::layer()
                 .with_writer(Mutex::new(f))

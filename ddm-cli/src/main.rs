@@ -12,6 +12,7 @@ mod ctx;
 mod exit;
 mod hints;
 mod line;
+mod logfile;
 mod logging;
 mod observe;
 mod signals;

@@ -80,7 +80,7 @@ impl Display {
 
     fn json(&self, v: serde_json::Value) {
         let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "{v}");
+        let _ = writeln!(out, "{}", crate::ui::json_text(&v.to_string()));
         let _ = out.flush();
     }
 

@@ -50,9 +50,11 @@ pub fn ask_secret(prompt: &str) -> Result<String, crate::exit::CliError> {
 }
 
 /// Text from a server, a capture or a file name, made safe for a terminal: control
-/// characters (C0, DEL, C1 such as ESC and CSI) are shown escaped (`\x1b`), never sent.
+/// characters (C0, DEL, C1 such as ESC and CSI) are shown escaped (`\x1b`), never sent; so
+/// are the characters that reorder or hide text without being seen (bidi controls such as
+/// U+202E, LRM/RLM/ALM, zero-width space, BOM), as `\u{202e}`.
 pub fn clean(s: &str) -> String {
-    if !s.chars().any(char::is_control) {
+    if !s.chars().any(needs_escape) {
         return s.to_string();
     }
     let mut out = String::with_capacity(s.len() + 8);
@@ -60,7 +62,35 @@ pub fn clean(s: &str) -> String {
         match c {
             '\t' => out.push(' '),
             c if c.is_control() => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if needs_escape(c) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
             c => out.push(c),
+        }
+    }
+    out
+}
+
+fn needs_escape(c: char) -> bool {
+    use ddm_core::filename::{is_bidi_control, is_invisible};
+    c.is_control() || is_bidi_control(c) || is_invisible(c)
+}
+
+/// JSON text for scripts with the same characters written as `\uXXXX` escapes: the value a
+/// parser reads is unchanged, but a terminal showing the JSON is not reordered by them.
+/// (Outside strings, serialized JSON is printable ASCII and the layout's whitespace; inside,
+/// serde_json escapes C0 controls itself, so every other such character sits in a string.)
+pub fn json_text(json: &str) -> String {
+    let escape = |c: char| needs_escape(c) && !matches!(c, '\n' | '\r' | '\t');
+    if !json.chars().any(escape) {
+        return json.to_string();
+    }
+    let mut out = String::with_capacity(json.len() + 8);
+    for c in json.chars() {
+        if escape(c) {
+            // serde_json escapes C0 controls already; what is left (DEL, C1, bidi and
+            // invisible characters) is all in the Basic Multilingual Plane.
+            out.push_str(&format!("\\u{:04x}", c as u32));
+        } else {
+            out.push(c);
         }
     }
     out
@@ -178,6 +208,23 @@ mod tests {
         assert_eq!(parse_rate_or_off("0"), Ok(0));
         assert_eq!(parse_rate_or_off("4K"), Ok(4096));
         assert!(parse_rate_or_off("fast").is_err());
+    }
+
+    #[test]
+    fn bidi_and_invisible_characters_are_shown_escaped() {
+        let etag = "\"v1\u{202E}gpj.exe\u{200F}\u{FEFF}\"";
+        assert_eq!(clean(etag), "\"v1\\u{202e}gpj.exe\\u{200f}\\u{feff}\"");
+        // Words that need ZWNJ keep it.
+        assert_eq!(clean("می\u{200C}خواهم"), "می\u{200C}خواهم");
+        let json = serde_json::to_string_pretty(&serde_json::json!({ "etag": etag })).unwrap();
+        let safe = json_text(&json);
+        assert!(safe.contains('\n'), "the layout stays: {safe}");
+        assert!(
+            !safe.chars().any(|c| needs_escape(c) && c != '\n'),
+            "{safe}"
+        );
+        let back: serde_json::Value = serde_json::from_str(&safe).unwrap();
+        assert_eq!(back["etag"], etag, "the value is unchanged");
     }
 
     #[test]

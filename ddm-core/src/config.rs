@@ -62,6 +62,56 @@ pub struct Config {
     pub lowest_speed_limit: Option<u64>,
     /// The seconds over which `lowest_speed_limit` is averaged (curl's `--speed-time`).
     pub lowest_speed_time_secs: u64,
+    /// Space a download must leave free on the destination's file system; None: 64 MiB or
+    /// 5% of the file system, whichever is less. Written as bytes, "64M" or "5%".
+    #[serde(deserialize_with = "margin")]
+    pub min_free_space: Option<FreeSpace>,
+    /// `ddm.log` is rotated when it reaches this many bytes.
+    #[serde(deserialize_with = "log_size")]
+    pub log_max_size: u64,
+    /// Rotated logs kept (`ddm.log.1` newest … `ddm.log.N`); 0: none.
+    pub log_keep: u32,
+}
+
+/// Space to leave free on a file system (`min_free_space`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum FreeSpace {
+    Bytes(u64),
+    /// A share of the file system's size, in percent.
+    Percent(f64),
+}
+
+impl FreeSpace {
+    /// The default: 64 MiB, but never more than 5% of a (small) file system.
+    pub const DEFAULT_BYTES: u64 = 64 << 20;
+    pub const DEFAULT_PERCENT: f64 = 5.0;
+
+    /// The bytes to leave free on a file system of `total` bytes (`None`: the default rule).
+    pub fn bytes(this: Option<FreeSpace>, total: u64) -> u64 {
+        let share = |p: f64| (total as f64 * p / 100.0) as u64;
+        match this {
+            Some(FreeSpace::Bytes(b)) => b,
+            Some(FreeSpace::Percent(p)) => share(p),
+            None => Self::DEFAULT_BYTES.min(share(Self::DEFAULT_PERCENT)),
+        }
+    }
+
+    /// `64M`, `512K`, `1G`, a plain number of bytes, `0`, or a percentage like `5%`.
+    pub fn parse(s: &str) -> Result<FreeSpace, String> {
+        let t = s.trim();
+        if let Some(p) = t.strip_suffix('%') {
+            return match p.trim().parse::<f64>() {
+                Ok(v) if (0.0..=50.0).contains(&v) => Ok(FreeSpace::Percent(v)),
+                _ => Err(format!("{t:?}: a share must be between 0% and 50%")),
+            };
+        }
+        if t == "0" {
+            return Ok(FreeSpace::Bytes(0));
+        }
+        parse_bytes(t).map(FreeSpace::Bytes).map_err(|_| {
+            format!("{t:?} is not a size; write e.g. 64M, 1G, 0 or a share such as 5%")
+        })
+    }
 }
 
 /// Why a byte count did not parse (see [`parse_bytes`]).
@@ -103,17 +153,40 @@ pub fn parse_rate(s: &str) -> Result<u64, String> {
     })
 }
 
+/// A TOML value that is a number or a string.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Raw {
+    N(u64),
+    S(String),
+}
+
 fn rate<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Raw {
-        N(u64),
-        S(String),
-    }
     match Raw::deserialize(d)? {
         Raw::N(0) => Ok(None),
         Raw::N(n) => Ok(Some(n)),
         Raw::S(s) => parse_rate(&s).map(Some).map_err(serde::de::Error::custom),
+    }
+}
+
+fn margin<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<FreeSpace>, D::Error> {
+    match Raw::deserialize(d)? {
+        Raw::N(n) => Ok(Some(FreeSpace::Bytes(n))),
+        Raw::S(s) => FreeSpace::parse(&s)
+            .map(Some)
+            .map_err(|e| serde::de::Error::custom(format!("key `min_free_space`: {e}"))),
+    }
+}
+
+fn log_size<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    match Raw::deserialize(d)? {
+        Raw::N(n) => Ok(n),
+        Raw::S(s) => parse_bytes(&s).map_err(|_| {
+            serde::de::Error::custom(format!(
+                "key `log_max_size`: {:?} is not a size; write e.g. 10M, 512K or 1G",
+                s.trim()
+            ))
+        }),
     }
 }
 
@@ -140,6 +213,9 @@ impl Default for Config {
             max_time_secs: 0,
             lowest_speed_limit: None,
             lowest_speed_time_secs: 30,
+            min_free_space: None,
+            log_max_size: 10 << 20,
+            log_keep: 3,
         }
     }
 }
@@ -222,6 +298,15 @@ impl Config {
         if self.user_agent.trim().is_empty() || self.user_agent.contains(['\r', '\n']) {
             return Err("key `user_agent`: must be a non-empty single line".into());
         }
+        if self.log_max_size < 4096 {
+            return Err("key `log_max_size`: must be at least 4096 bytes (4K)".into());
+        }
+        if self.log_keep > 100 {
+            return Err(format!(
+                "key `log_keep`: {} is out of range (0 to 100)",
+                self.log_keep
+            ));
+        }
         if let Some(p) = &self.proxy {
             crate::model::check_proxy(p).map_err(|e| format!("key `proxy`: {e}"))?;
         }
@@ -299,6 +384,42 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("lowest_speed_time_secs"), "{e}");
+    }
+
+    #[test]
+    fn log_sizes_take_units() {
+        let c = Config::parse("log_max_size = \"64K\"\nlog_keep = 0\n", p()).unwrap();
+        assert_eq!((c.log_max_size, c.log_keep), (64 << 10, 0));
+        for bad in [
+            "log_max_size = 10",
+            "log_max_size = \"big\"",
+            "log_keep = 101",
+        ] {
+            let e = Config::parse(bad, p()).unwrap_err().to_string();
+            assert!(e.contains("log_") && e.contains("/h/config.toml"), "{e}");
+        }
+    }
+
+    #[test]
+    fn free_space_takes_sizes_and_shares() {
+        let c = Config::parse("min_free_space = \"1G\"\nlog_max_size = \"64K\"\n", p()).unwrap();
+        assert_eq!(c.min_free_space, Some(FreeSpace::Bytes(1 << 30)));
+        assert_eq!(c.log_max_size, 64 << 10);
+        let c = Config::parse("min_free_space = \"2.5%\"\n", p()).unwrap();
+        assert_eq!(FreeSpace::bytes(c.min_free_space, 1000), 25);
+        let c = Config::parse("min_free_space = 0\n", p()).unwrap();
+        assert_eq!(FreeSpace::bytes(c.min_free_space, 1 << 40), 0);
+        // The default: 64 MiB on a big disk, 5% of a small one.
+        assert_eq!(FreeSpace::bytes(None, 1 << 40), 64 << 20);
+        assert_eq!(FreeSpace::bytes(None, 20 << 20), 1 << 20);
+        for bad in [
+            "min_free_space = \"lots\"",
+            "min_free_space = \"90%\"",
+            "log_max_size = 10",
+        ] {
+            let e = Config::parse(bad, p()).unwrap_err().to_string();
+            assert!(e.contains("/h/config.toml"), "{e}");
+        }
     }
 
     #[test]

@@ -10,16 +10,22 @@
 //! commit, microseconds) can leave an empty `.part` that no job owns; nothing is ever
 //! written into a file the job does not own.
 //!
+//! **The directory is the one the job started in.** A run opens the job's destination
+//! directory once ([`open_dir`]) and does everything relative to that handle; the directory's
+//! identity is recorded with the `.part` file, and a later run that finds another directory at
+//! that path (swapped for a symlink or another directory) fails without writing there.
+//!
 //! **The end of a job is idempotent.** The final rename keeps the inode, so a job whose
 //! `.part` is gone but whose final file is the regular file with its recorded identity (and
 //! size) is done: it is recorded as done, never downloaded again.
 
 use crate::filename::unique_name;
 use crate::model::{ErrorKind, JobError};
-use crate::storage::{self, look, part_path, Found, PartFile};
+use crate::storage::{self, part_name, part_path, Dir, Found, PartFile};
 use crate::store::{Job, NewJob, RemoteMeta, StateKind, Store, StoreError};
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+use std::sync::Arc;
 
 /// A store failure as a job error (the database could not be written).
 pub fn store_error(e: StoreError) -> JobError {
@@ -57,6 +63,65 @@ pub fn continue_or_add(store: &mut Store, new: &NewJob) -> Result<(i64, Option<J
     Ok(out)
 }
 
+/// Open the job's destination directory for this run: the directory at its path, which must
+/// be the one the job created its `.part` file in when that is recorded. A directory swapped
+/// for a symlink or another directory since is refused, naming the path; nothing is written.
+pub fn open_dir(job: &Job) -> Result<Arc<Dir>, JobError> {
+    let path = &job.dest_dir;
+    let dir = Dir::open(path)
+        .map_err(|e| storage_error(&storage::StorageError::io("open directory", path, &e)))?;
+    let id = dir
+        .id()
+        .map_err(|e| storage_error(&storage::StorageError::io("stat", path, &e)))?;
+    if job.dir_id.is_some_and(|rec| rec != id) {
+        return Err(JobError::new(
+            ErrorKind::DirChanged,
+            format!(
+                "the destination directory {} is not the one this job started in: it was \
+                 replaced (by a symlink or another directory) since; nothing was written \
+                 there, and the partial data stays in the original directory",
+                path.display()
+            ),
+        ));
+    }
+    Ok(Arc::new(dir))
+}
+
+/// The job's destination directory, if it is still the one the job recorded (or none was
+/// recorded): where `remove` and `--restart` may delete the job's files.
+fn own_dir(job: &Job) -> Option<Dir> {
+    let dir = Dir::open(&job.dest_dir).ok()?;
+    match job.dir_id {
+        Some(rec) if dir.id().ok()? != rec => None,
+        _ => Some(dir),
+    }
+}
+
+/// Delete the `.part` file the job created, if it is still there (identity checked, in the
+/// job's own directory). Returns whether it was deleted.
+fn delete_own_part(job: &Job) -> bool {
+    match (own_dir(job), &job.file_name, job.part_id) {
+        (Some(dir), Some(name), Some(fid)) => dir.remove_own(part_name(name), fid).unwrap_or(false),
+        _ => false,
+    }
+}
+
+/// A job that ends (failed, or interrupted) before any byte of it was durable holds no
+/// space: the `.part` file it created, preallocated to the whole size, is deleted (identity
+/// checked, in its own directory). The name stays the job's; the next run reserves it again.
+/// (A paused job keeps its file: its state is another process's to change meanwhile.)
+pub fn drop_unused_part(store: &Store, id: i64) {
+    let Ok(job) = store.get(id) else {
+        return;
+    };
+    if job.bytes_done == 0 && delete_own_part(&job) {
+        tracing::debug!(
+            job = id,
+            "no data arrived: its reserved .part file was deleted"
+        );
+    }
+}
+
 /// A `.part` file reserved for a job: its name and the open file.
 #[derive(Debug)]
 pub struct Reserved {
@@ -64,25 +129,31 @@ pub struct Reserved {
     pub file: PartFile,
 }
 
-/// Reserve a name for `job` (starting from `wanted`), create its `.part` file exclusively and
-/// record it with `meta` and a fresh `bitmap`, all in one transaction.
+/// Reserve a name for `job` (starting from `wanted`) in `dir` (its destination, open), create
+/// its `.part` file exclusively and record it, the directory's identity, `meta` and a fresh
+/// `bitmap`, all in one transaction.
 pub fn reserve(
     store: &mut Store,
     job: &Job,
+    dir: &Arc<Dir>,
     wanted: &str,
     meta: &RemoteMeta,
     bitmap: &[u8],
 ) -> Result<Reserved, JobError> {
-    let dir = &job.dest_dir;
+    let dir_id = dir
+        .id()
+        .map_err(|e| storage_error(&storage::StorageError::io("stat", dir.path(), &e)))?;
     let tx = store.begin().map_err(store_error)?;
-    let in_use = tx.names_in_use(dir, job.id).map_err(store_error)?;
+    let in_use = tx
+        .names_in_use(&job.dest_dir, job.id)
+        .map_err(store_error)?;
     // Candidates another process created between our look and our O_EXCL.
     let mut lost: HashSet<String> = HashSet::new();
     let (name, file) = loop {
         let name = unique_name(wanted, |c| {
             lost.contains(c) || in_use.contains(c) || name_taken(dir, c, job.settings.overwrite)
         });
-        match PartFile::create_new(&dir.join(&name)) {
+        match PartFile::create_in(dir, &name) {
             Ok(f) => break (name, f),
             Err(e) if e.kind == std::io::ErrorKind::AlreadyExists && lost.len() < 1000 => {
                 lost.insert(name);
@@ -96,20 +167,19 @@ pub fn reserve(
         ..meta.clone()
     };
     let saved = tx
-        .save_remote(job.id, &meta, bitmap, Some(id))
+        .save_remote(job.id, &meta, bitmap, Some(id), Some(dir_id))
         .and_then(|()| tx.commit());
     if let Err(e) = saved {
-        let _ = storage::remove_own(file.path(), id);
+        let _ = dir.remove_own(part_name(&name), id);
         return Err(store_error(e));
     }
     Ok(Reserved { name, file })
 }
 
-/// Is `name` in `dir` unavailable on disk? Its `.part` path always counts (even a dangling
+/// Is `name` in `dir` unavailable on disk? Its `.part` always counts (even a dangling
 /// symlink); the final name too unless the job may overwrite it.
-fn name_taken(dir: &Path, name: &str, overwrite: bool) -> bool {
-    let p = dir.join(name);
-    storage::taken(&part_path(&p)) || (!overwrite && storage::taken(&p))
+fn name_taken(dir: &Dir, name: &str, overwrite: bool) -> bool {
+    dir.taken(part_name(name)) || (!overwrite && dir.taken(name))
 }
 
 /// Start `job` over under its current name, reusing its own `.part` file when it is still
@@ -117,20 +187,26 @@ fn name_taken(dir: &Path, name: &str, overwrite: bool) -> bool {
 pub fn restart_in_place(
     store: &mut Store,
     job: &Job,
+    dir: &Arc<Dir>,
     name: &str,
     meta: &RemoteMeta,
     bitmap: &[u8],
 ) -> Result<Reserved, JobError> {
-    let dest = job.dest_dir.join(name);
-    match (job.part_id, PartFile::open_own(&dest, job.part_id, None)) {
+    match (
+        job.part_id,
+        PartFile::open_own_in(dir, name, job.part_id, None),
+    ) {
         (Some(id), Ok(file)) => {
-            file.reset(None).map_err(|e| storage_error(&e))?;
+            let dir_id = dir
+                .id()
+                .map_err(|e| storage_error(&storage::StorageError::io("stat", dir.path(), &e)))?;
+            file.reset().map_err(|e| storage_error(&e))?;
             let meta = RemoteMeta {
                 file_name: name.to_string(),
                 ..meta.clone()
             };
             let tx = store.begin().map_err(store_error)?;
-            tx.save_remote(job.id, &meta, bitmap, Some(id))
+            tx.save_remote(job.id, &meta, bitmap, Some(id), Some(dir_id))
                 .and_then(|()| tx.commit())
                 .map_err(store_error)?;
             Ok(Reserved {
@@ -138,20 +214,22 @@ pub fn restart_in_place(
                 file,
             })
         }
-        _ => reserve(store, job, name, meta, bitmap),
+        _ => reserve(store, job, dir, name, meta, bitmap),
     }
 }
 
 /// The finished file of a job whose `.part` is gone, if it is the file the job created (same
-/// identity, and the recorded size when known): the job is done.
-pub fn finished_file(job: &Job) -> Option<PathBuf> {
+/// identity, and the recorded size when known) in `dir` (its directory, open): the job is done.
+pub fn finished_file(job: &Job, dir: &Dir) -> Option<PathBuf> {
     let id = job.part_id?;
-    let dest = job.path()?;
-    if look(&part_path(&dest)).ok()? != Found::Nothing {
+    let name = job.file_name.as_deref()?;
+    if dir.look(part_name(name)).ok()? != Found::Nothing {
         return None;
     }
-    match look(&dest).ok()? {
-        Found::File(found, len) if found == id && job.size.is_none_or(|s| s == len) => Some(dest),
+    match dir.look(name).ok()? {
+        Found::File(found, len) if found == id && job.size.is_none_or(|s| s == len) => {
+            Some(dir.join(name))
+        }
         _ => None,
     }
 }
@@ -169,8 +247,9 @@ pub struct Removed {
 }
 
 /// Forget a job and delete the `.part` file it created (never a file it did not create:
-/// another tool's `x.part`, or the `.part` of another job now using that name). With
-/// `delete_file`, a finished job's file is deleted too, under the same rule.
+/// another tool's `x.part`, the `.part` of another job now using that name, or anything in a
+/// directory that replaced the job's). With `delete_file`, a finished job's file is deleted
+/// too, under the same rule.
 pub fn remove(store: &mut Store, id: i64, delete_file: bool) -> Result<Removed, StoreError> {
     let job = store.remove(id)?;
     let mut out = Removed {
@@ -179,20 +258,21 @@ pub fn remove(store: &mut Store, id: i64, delete_file: bool) -> Result<Removed, 
         file_deleted: false,
         left_alone: None,
     };
-    let Some(dest) = out.job.path() else {
+    let (Some(dest), Some(name)) = (out.job.path(), out.job.file_name.clone()) else {
         return Ok(out);
     };
     let part = part_path(&dest);
-    if let Some(fid) = out.job.part_id {
-        out.part_deleted = storage::remove_own(&part, fid).unwrap_or(false);
-    }
+    let dir = own_dir(&out.job);
+    let delete = |n: &str| match (&dir, out.job.part_id) {
+        (Some(d), Some(fid)) => d.remove_own(n, fid).unwrap_or(false),
+        _ => false,
+    };
+    out.part_deleted = delete(&part_name(&name));
     if !out.part_deleted && storage::taken(&part) {
         out.left_alone = Some(part);
     }
     if delete_file && out.job.state.is_done() {
-        if let Some(fid) = out.job.part_id {
-            out.file_deleted = storage::remove_own(&dest, fid).unwrap_or(false);
-        }
+        out.file_deleted = delete(&name);
         if !out.file_deleted && storage::taken(&dest) {
             out.left_alone = Some(dest);
         }
@@ -262,9 +342,7 @@ pub fn set_url(
         }
     }
     if restart {
-        if let (Some(dest), Some(fid)) = (job.path(), job.part_id) {
-            let _ = storage::remove_own(&part_path(&dest), fid);
-        }
+        delete_own_part(&job);
         tx.reset_progress(id)?;
     }
     let fresh = restart || job.final_url.is_none();
@@ -300,9 +378,7 @@ pub fn restart(store: &mut Store, id: i64) -> Result<bool, StoreError> {
     if matches!(job.state.kind(), StateKind::Running | StateKind::Done) {
         return Ok(false);
     }
-    if let (Some(dest), Some(fid)) = (job.path(), job.part_id) {
-        let _ = storage::remove_own(&part_path(&dest), fid);
-    }
+    delete_own_part(&job);
     tx.reset_progress(id)?;
     tx.commit()?;
     Ok(true)

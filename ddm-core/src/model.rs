@@ -308,6 +308,9 @@ pub enum ErrorKind {
     Storage,
     /// No space left where the file goes.
     NoSpace,
+    /// The destination directory is not the one the job started in (replaced by a symlink or
+    /// another directory between runs): nothing is written there.
+    DirChanged,
     /// The finished file does not match the expected checksum.
     Checksum,
     /// The job database could not be written (no space for it, read-only, I/O).
@@ -319,13 +322,14 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
-    pub const ALL: [ErrorKind; 10] = [
+    pub const ALL: [ErrorKind; 11] = [
         ErrorKind::Probe,
         ErrorKind::Transfer,
         ErrorKind::GaveUp,
         ErrorKind::RemoteChanged,
         ErrorKind::Storage,
         ErrorKind::NoSpace,
+        ErrorKind::DirChanged,
         ErrorKind::Checksum,
         ErrorKind::Store,
         ErrorKind::Deadline,
@@ -339,6 +343,7 @@ impl ErrorKind {
             ErrorKind::RemoteChanged => "remote-changed",
             ErrorKind::Storage => "storage",
             ErrorKind::NoSpace => "no-space",
+            ErrorKind::DirChanged => "dir-changed",
             ErrorKind::Checksum => "checksum",
             ErrorKind::Store => "store",
             ErrorKind::Deadline => "deadline",

@@ -4,9 +4,13 @@
 //! the outside: the server's log, the file system, many repetitions.
 
 mod credentials;
+mod directory;
 mod finish;
 mod hostile;
+mod housekeeping;
 mod limits;
 mod names;
 mod queue;
 mod secrets;
+mod space;
+mod words;

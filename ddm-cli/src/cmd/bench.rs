@@ -182,7 +182,7 @@ pub fn run(g: &Global, a: Args) -> CliResult {
             "recommended": rec,
             "results": results.iter().map(row).collect::<Vec<_>>(),
         });
-        outln!("{v}");
+        outln!("{}", crate::ui::json_text(&v.to_string()));
     } else {
         outln!(
             "recommended: {rec} connection{}",

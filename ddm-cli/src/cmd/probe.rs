@@ -40,7 +40,7 @@ pub fn run(g: &Global, a: Args) -> CliResult {
     if a.json {
         outln!(
             "{}",
-            serde_json::to_string_pretty(&info).expect("serializable")
+            crate::ui::json_text(&serde_json::to_string_pretty(&info).expect("serializable"))
         );
         return Ok(Code::Ok);
     }

@@ -31,7 +31,7 @@ pub fn run(g: &Global, a: Args) -> CliResult {
     if a.watch {
         return super::top::watch(g);
     }
-    let ctx = Ctx::open(g)?;
+    let ctx = Ctx::open_read(g)?;
     let jobs = match a.id {
         Some(id) => vec![ctx.store.get(id).map_err(store)?],
         None => ctx.store.list().map_err(store)?,
@@ -43,8 +43,8 @@ pub fn run(g: &Global, a: Args) -> CliResult {
     let live = ddm_core::lock::holder_alive(&ctx.paths.lock_file());
     if a.json {
         let arr: Vec<_> = jobs.iter().map(|j| to_json(j, live)).collect();
-        serde_json::to_writer_pretty(&mut out, &arr).map_err(|e| io(e.into()))?;
-        writeln!(out).map_err(io)?;
+        let text = serde_json::to_string_pretty(&arr).map_err(|e| io(e.into()))?;
+        writeln!(out, "{}", ui::json_text(&text)).map_err(io)?;
     } else {
         write_table(&mut out, &jobs, live).map_err(io)?;
     }

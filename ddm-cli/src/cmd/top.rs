@@ -59,7 +59,7 @@ pub fn watch(g: &Global) -> CliResult {
 }
 
 pub fn run(g: &Global, a: Args) -> CliResult {
-    let mut ctx = Ctx::open(g)?;
+    let mut ctx = Ctx::open_read(g)?;
     if !std::io::stdout().is_terminal() {
         return snapshot(&ctx);
     }

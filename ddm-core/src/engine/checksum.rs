@@ -160,12 +160,13 @@ pub fn expected(job: &crate::store::Job) -> Result<Option<String>, String> {
     pick_for(&s.checksums, &job.url, output).map(Some)
 }
 
-/// Check `path` against `expected` (`ALGO:HEX`). The error says both digests.
-pub fn verify(path: &Path, expected: &str) -> Result<(), String> {
+/// Check the bytes `file` reads (the file at `path`) against `expected` (`ALGO:HEX`). The
+/// error says both digests.
+pub fn verify(file: std::fs::File, path: &Path, expected: &str) -> Result<(), String> {
     let norm = parse(expected)?;
     let (algo, want) = norm.split_once(':').expect("parsed");
     let a = Algo::by_name(algo).expect("parsed");
-    let got = file_digest(path, a).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let got = digest(file, a).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     if got == want {
         Ok(())
     } else {
@@ -190,6 +191,10 @@ pub fn sha256_file(path: &Path) -> std::io::Result<String> {
 }
 
 fn file_digest(path: &Path, a: Algo) -> std::io::Result<String> {
+    digest(std::fs::File::open(path)?, a)
+}
+
+fn digest(f: std::fs::File, a: Algo) -> std::io::Result<String> {
     fn run<D: Digest>(mut f: std::fs::File) -> std::io::Result<String> {
         let mut h = D::new();
         let mut buf = vec![0u8; 1 << 20];
@@ -202,7 +207,6 @@ fn file_digest(path: &Path, a: Algo) -> std::io::Result<String> {
         }
         Ok(hex(&h.finalize()))
     }
-    let f = std::fs::File::open(path)?;
     match a {
         Algo::Sha256 => run::<sha2::Sha256>(f),
         Algo::Sha512 => run::<sha2::Sha512>(f),
@@ -235,15 +239,17 @@ mod tests {
         let t = tempfile::tempdir().unwrap();
         let p = t.path().join("f");
         std::fs::write(&p, b"abc").unwrap();
+        let f = || std::fs::File::open(&p).unwrap();
         for (algo, hex) in ABC {
-            verify(&p, &format!("{algo}:{hex}")).unwrap();
+            verify(f(), &p, &format!("{algo}:{hex}")).unwrap();
             verify(
+                f(),
                 &p,
                 &format!("{}:{}", algo.to_uppercase(), hex.to_uppercase()),
             )
             .unwrap();
             let wrong = format!("{algo}:{}", "0".repeat(hex.len()));
-            let e = verify(&p, &wrong).unwrap_err();
+            let e = verify(f(), &p, &wrong).unwrap_err();
             assert!(e.contains("mismatch") && e.contains(hex), "{e}");
         }
     }

@@ -52,7 +52,7 @@ pub fn measure(
     let ranged = info.ranges && info.size.is_some();
     let limit = info.size.map_or(limit, |s| s.min(limit));
     let file = PartFile::create_new(scratch).map_err(|e| e.to_string())?;
-    if let Err(e) = file.reserve(limit) {
+    if let Err(e) = file.reserve(limit, cfg.min_free_space) {
         let _ = std::fs::remove_file(file.path());
         return Err(e.to_string());
     }

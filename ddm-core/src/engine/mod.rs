@@ -12,6 +12,7 @@
 pub mod checksum;
 mod coordinator;
 mod coverage;
+mod finish;
 mod first;
 mod governor;
 mod measure;
@@ -25,14 +26,13 @@ pub use measure::{measure, Measurement};
 pub use prepare::{changes, job_http};
 
 use crate::config::Config;
-use crate::jobs::{storage_error, store_error};
+use crate::jobs::{self, storage_error, store_error};
 use crate::model::{ErrorKind, JobError};
 use crate::rate::{Bucket, Gate};
-use crate::storage::{part_path, taken, PartFile};
 use crate::store::{JobState, Store};
 use crate::transfer::{JobIo, Keep, Mode, Pool, Reply, Segment, Task};
 use coordinator::{Adopted, Coordinator, Params, Stop};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -177,6 +177,10 @@ pub fn run_job(
         Ok(job) => run_inner(store, &job, cfg, ctl, obs, started),
         Err(e) => Outcome::Failed(store_error(e)),
     };
+    if matches!(outcome, Outcome::Failed(_) | Outcome::Interrupted) {
+        // Still ours (running): a job that got no data gives its reserved space back.
+        jobs::drop_unused_part(store, job_id);
+    }
     let state = match &outcome {
         // Recorded together with the final name by `Store::complete`.
         Outcome::Done { .. } => None,
@@ -205,12 +209,24 @@ fn run_inner(
     obs: &mut dyn Observer,
     started: Instant,
 ) -> Outcome {
-    if let Some(f) = prepare::finished(job) {
+    // The job's directory, open for the whole run: everything happens relative to it, and a
+    // directory that is not the one the job started in is refused before any request.
+    let dir = match jobs::open_dir(job) {
+        Ok(d) => d,
+        Err(e) => return Outcome::Failed(e),
+    };
+    if job.dir_id.is_none() && job.part_id.is_some() {
+        // A job recorded before directory identities were kept adopts this one.
+        if let Ok(id) = dir.id() {
+            let _ = store.adopt_dir(job.id, id);
+        }
+    }
+    if let Some(f) = prepare::finished(job, &dir) {
         obs.event(Event::Note(format!(
             "{} is already complete (finished before ddm could record it)",
             f.path.display()
         )));
-        return record_done(store, job.id, f.path, f.size, 0, started);
+        return finish::record_done(store, job.id, f.path, f.size, 0, started);
     }
     let cancel = Arc::new(AtomicBool::new(false));
     if let Ok(g) = store.global_rate() {
@@ -253,7 +269,7 @@ fn run_inner(
         Err(first::NoHead::Stopped(stop)) => return stopped(stop),
         Err(first::NoHead::Failed(e)) => return Outcome::Failed(e),
     };
-    let prep = match prepare::from_head(store, job, cfg, obs, &opened) {
+    let prep = match prepare::from_head(store, job, &dir, cfg, obs, &opened) {
         Ok(p) => p,
         Err(e) => {
             opened.worker.reply(Reply::Abort);
@@ -419,35 +435,7 @@ fn run_inner(
         }
         (_, s, None) => s.unwrap_or(0),
     };
-    let expected = match checksum::expected(job) {
-        Ok(e) => e,
-        Err(e) => {
-            return Outcome::Failed(JobError::new(
-                ErrorKind::Checksum,
-                format!(
-                    "the checksum file has {e}; the data is kept as {}",
-                    file.path().display()
-                ),
-            ))
-        }
-    };
-    if let Some(expected) = &expected {
-        obs.event(Event::Note("verifying the checksum".into()));
-        if let Err(e) = checksum::verify(file.path(), expected) {
-            return Outcome::Failed(JobError::new(
-                ErrorKind::Checksum,
-                format!(
-                    "{e}; the data is kept as {} and nothing was renamed",
-                    file.path().display()
-                ),
-            ));
-        }
-    }
-    let dest = match finalize(&file, &prep.dest, &prep.name, job, obs) {
-        Ok(d) => d,
-        Err(e) => return Outcome::Failed(e),
-    };
-    record_done(store, job.id, dest, size, moved, started)
+    finish::finish(store, job, &file, &prep.name, size, moved, started, obs)
 }
 
 /// The outcome of a transfer that stopped before completing.
@@ -461,68 +449,5 @@ fn stopped(stop: Stop) -> Outcome {
             ErrorKind::Internal,
             "internal error: completed without a transfer",
         )),
-    }
-}
-
-/// Rename the finished `.part` into place. An existing file at the destination (or a
-/// symlink, even dangling) is never replaced unless the job may overwrite: the download then
-/// gets the next free name.
-fn finalize(
-    file: &PartFile,
-    dest: &Path,
-    name: &str,
-    job: &crate::store::Job,
-    obs: &mut dyn Observer,
-) -> Result<PathBuf, JobError> {
-    let mut dest = dest.to_path_buf();
-    let mut tried = std::collections::HashSet::new();
-    loop {
-        match file.finalize(&dest, job.settings.overwrite) {
-            Ok(()) => return Ok(dest),
-            Err(e) if e.kind == std::io::ErrorKind::AlreadyExists && tried.len() < 100 => {
-                tried.insert(dest.clone());
-                let dir = &job.dest_dir;
-                let next = crate::filename::unique_name(name, |c| {
-                    let p = dir.join(c);
-                    tried.contains(&p) || taken(&p) || taken(&part_path(&p))
-                });
-                obs.event(Event::Note(format!(
-                    "{} appeared meanwhile; saving as {next}",
-                    dest.display()
-                )));
-                dest = dir.join(next);
-            }
-            Err(e) => return Err(storage_error(&e)),
-        }
-    }
-}
-
-/// The file is in place: the job is done, in one store write.
-fn record_done(
-    store: &mut Store,
-    id: i64,
-    path: PathBuf,
-    size: u64,
-    moved: u64,
-    started: Instant,
-) -> Outcome {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    if let Err(e) = store.complete(id, &name, size) {
-        let mut err = store_error(e);
-        err.message = format!(
-            "{} is complete, but the job database could not record it: {}",
-            path.display(),
-            err.message
-        );
-        return Outcome::Failed(err);
-    }
-    Outcome::Done {
-        path,
-        size,
-        moved,
-        elapsed: started.elapsed(),
     }
 }

@@ -7,7 +7,7 @@
 //! first answer are compared with the stored ones; if any differs and progress exists, the
 //! job fails naming what changed (two versions are never spliced). An existing `.part` file
 //! is continued only if it is the one this job created (its identity), never through a
-//! symlink.
+//! symlink, and only in the job's own directory, open for the run (`jobs::open_dir`).
 
 use super::first::{Opened, FIRST_WINDOW};
 use super::{Event, Observer};
@@ -17,15 +17,15 @@ use crate::jobs::{self, storage_error, store_error, Reserved};
 use crate::model::{ErrorKind, JobError};
 use crate::pieces::{piece_size_for, PieceMap};
 use crate::resolver::{self, Answered, RemoteInfo};
-use crate::storage::{part_path, PartFile, Reopen};
+use crate::storage::{part_path, Dir, PartFile, Reopen};
 use crate::store::{host_key, Job, RemoteMeta, Store};
 use crate::transfer::Mode;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 pub struct Prepared {
     pub info: RemoteInfo,
     pub name: String,
-    pub dest: PathBuf,
     pub file: PartFile,
     pub pieces: Option<PieceMap>,
     pub connections: usize,
@@ -79,9 +79,9 @@ pub fn job_http(job: &Job, cfg: &Config) -> Result<HttpOptions, JobError> {
     Ok(o)
 }
 
-/// A job whose file is already complete needs no request at all.
-pub fn finished(job: &Job) -> Option<Finished> {
-    jobs::finished_file(job).map(|path| Finished {
+/// A job whose file is already complete (in its directory, `dir`) needs no request at all.
+pub fn finished(job: &Job, dir: &Dir) -> Option<Finished> {
+    jobs::finished_file(job, dir).map(|path| Finished {
         path,
         size: job.size.unwrap_or(0),
     })
@@ -104,10 +104,11 @@ pub fn first_span(job: &Job) -> (u64, u64) {
     }
 }
 
-/// Interpret the first answer and get the job ready to transfer.
+/// Interpret the first answer and get the job ready to transfer in `dir`, its directory.
 pub fn from_head(
     store: &mut Store,
     job: &Job,
+    dir: &Arc<Dir>,
     cfg: &Config,
     obs: &mut dyn Observer,
     o: &Opened,
@@ -131,7 +132,7 @@ pub fn from_head(
     let probed_before = job.final_url.is_some() && job.file_name.is_some();
     if !probed_before {
         let wanted = job.file_name.clone().unwrap_or(info.filename.clone());
-        return fresh(store, job, info, cfg, obs, &wanted, o);
+        return fresh(store, job, dir, info, cfg, obs, &wanted, o);
     }
     let diff = changes(job, &info);
     if !diff.is_empty() && job.bytes_done > 0 {
@@ -145,7 +146,7 @@ pub fn from_head(
     }
     let name = job.file_name.clone().expect("probed job has a name");
     if !diff.is_empty() {
-        return restart(store, job, info, cfg, &name, o);
+        return restart(store, job, dir, info, cfg, &name, o);
     }
     let protocol = (!info.protocol.is_empty()).then_some(info.protocol.as_str());
     if job.final_url.as_deref() != Some(info.final_url.as_str())
@@ -155,7 +156,7 @@ pub fn from_head(
             .set_answered(job.id, &info.final_url, protocol)
             .map_err(store_error)?;
     }
-    resume(store, job, info, cfg, obs, name, o)
+    resume(store, job, dir, info, cfg, obs, name, o)
 }
 
 /// Where the first answer's body goes in a fresh start (from byte 0), if anywhere.
@@ -245,7 +246,6 @@ fn ready(
         (true, None, true) => super::CountSource::Adaptive,
     };
     Prepared {
-        dest: job.dest_dir.join(&r.name),
         info,
         name: r.name,
         file: r.file,
@@ -261,9 +261,11 @@ fn ready(
 
 /// First run (or a start under a new name): reserve the name, record the remote, create and
 /// preallocate the `.part` file.
+#[allow(clippy::too_many_arguments)]
 fn fresh(
     store: &mut Store,
     job: &Job,
+    dir: &Arc<Dir>,
     info: RemoteInfo,
     cfg: &Config,
     obs: &mut dyn Observer,
@@ -271,7 +273,7 @@ fn fresh(
     o: &Opened,
 ) -> Result<Prepared, JobError> {
     let (meta, pieces) = plan(&info);
-    let r = jobs::reserve(store, job, wanted, &meta, &bitmap(&pieces))?;
+    let r = jobs::reserve(store, job, dir, wanted, &meta, &bitmap(&pieces))?;
     if r.name != wanted {
         obs.event(Event::Note(format!(
             "{} already exists or is being downloaded; saving as {}",
@@ -280,7 +282,7 @@ fn fresh(
         )));
     }
     r.file
-        .reserve(info.size.unwrap_or(0))
+        .reserve(info.size.unwrap_or(0), cfg.min_free_space)
         .map_err(|e| storage_error(&e))?;
     let first = first_use_fresh(&info, o);
     Ok(ready(store, job, cfg, info, r, pieces, first))
@@ -290,24 +292,27 @@ fn fresh(
 fn restart(
     store: &mut Store,
     job: &Job,
+    dir: &Arc<Dir>,
     info: RemoteInfo,
     cfg: &Config,
     name: &str,
     o: &Opened,
 ) -> Result<Prepared, JobError> {
     let (meta, pieces) = plan(&info);
-    let r = jobs::restart_in_place(store, job, name, &meta, &bitmap(&pieces))?;
+    let r = jobs::restart_in_place(store, job, dir, name, &meta, &bitmap(&pieces))?;
     r.file
-        .reserve(info.size.unwrap_or(0))
+        .reserve(info.size.unwrap_or(0), cfg.min_free_space)
         .map_err(|e| storage_error(&e))?;
     let first = first_use_fresh(&info, o);
     Ok(ready(store, job, cfg, info, r, pieces, first))
 }
 
 /// Continue a job from its bitmap.
+#[allow(clippy::too_many_arguments)]
 fn resume(
     store: &mut Store,
     job: &Job,
+    dir: &Arc<Dir>,
     info: RemoteInfo,
     cfg: &Config,
     obs: &mut dyn Observer,
@@ -326,22 +331,22 @@ fn resume(
             "the server does not support ranges, so the download cannot continue",
             obs,
         );
-        return restart(store, job, info, cfg, &name, o);
+        return restart(store, job, dir, info, cfg, &name, o);
     }
     let size = info.size.unwrap_or(0);
     let piece = job.piece_size.unwrap_or_else(|| piece_size_for(size));
     let Some(pieces) = PieceMap::from_bytes(size, piece, &job.bitmap) else {
         note("the saved progress does not match the file", obs);
-        return restart(store, job, info, cfg, &name, o);
+        return restart(store, job, dir, info, cfg, &name, o);
     };
-    let file = match PartFile::open_own(&dest, job.part_id, Some(size)) {
+    let file = match PartFile::open_own_in(dir, &name, job.part_id, Some(size)) {
         Ok(f) => f,
         Err(Reopen::Missing) => {
             note(
                 &format!("the partial file {} is gone", part_path(&dest).display()),
                 obs,
             );
-            return restart(store, job, info, cfg, &name, o);
+            return restart(store, job, dir, info, cfg, &name, o);
         }
         Err(Reopen::NotOurs) => {
             obs.event(Event::Note(format!(
@@ -349,7 +354,7 @@ fn resume(
                  it is left alone and the download starts over under a new name",
                 part_path(&dest).display()
             )));
-            return fresh(store, job, info, cfg, obs, &name, o);
+            return fresh(store, job, dir, info, cfg, obs, &name, o);
         }
         Err(Reopen::Failed(e)) => return Err(storage_error(&e)),
     };
@@ -358,7 +363,8 @@ fn resume(
         // A job recorded before identities were kept adopts its regular `.part` file.
         store.adopt_part(job.id, fid).map_err(store_error)?;
     }
-    file.reserve(size).map_err(|e| storage_error(&e))?;
+    file.reserve(size, cfg.min_free_space)
+        .map_err(|e| storage_error(&e))?;
     // The first answer covers the first missing range from where it was asked.
     let h = &o.head.head;
     let first = match (h.status, h.content_range()) {

@@ -21,7 +21,7 @@ mod url_name;
 mod conformance;
 
 pub use content_disposition::{from_content_disposition, header_value_from_bytes};
-pub use sanitize::{sanitize, MAX_NAME_BYTES};
+pub use sanitize::{is_bidi_control, is_invisible, sanitize, MAX_NAME_BYTES};
 pub use unique::unique_name;
 pub use url_name::from_url;
 

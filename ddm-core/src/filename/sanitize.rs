@@ -5,13 +5,15 @@
 //! Rules, in order (documented in `docs/filenames.md`):
 //! 1. `/` and `\` are path separators: the path is discarded and the last component that
 //!    still yields a usable name is kept (`/etc/shadow` -> `shadow`, `a/..` -> `a`).
-//! 2. Whitespace, dots and control characters are trimmed from both ends. Dropping every
+//! 2. Invisible characters that only steer how text is shown ([`is_invisible`]: zero-width
+//!    space, LRM, RLM, ALM, BOM) are dropped: two names that look the same are the same.
+//! 3. Whitespace, dots and control characters are trimmed from both ends. Dropping every
 //!    leading dot rules out `.`, `..` and hidden files (`.bashrc` -> `bashrc`); trailing
 //!    dots and spaces are also invalid on Windows and confusing everywhere.
-//! 3. Remaining control characters (NUL included) and bidi embedding/override/isolate
-//!    characters (used to fake extensions) become `_`. Other Unicode, RTL scripts
-//!    included, is kept.
-//! 4. At most [`MAX_NAME_BYTES`] bytes, cut on a char boundary, keeping the extension.
+//! 4. Remaining control characters (NUL included) and bidi embedding/override/isolate
+//!    characters (used to fake extensions) become `_`. Other Unicode, RTL scripts, ZWJ in
+//!    emoji and ZWNJ in Persian or Indic words included, is kept.
+//! 5. At most [`MAX_NAME_BYTES`] bytes, cut on a char boundary, keeping the extension.
 
 /// Longest name, in bytes, a download gets: common filesystems (ext4, btrfs, xfs, APFS)
 /// accept 255, and the `.part` file that is written first needs 5 more.
@@ -24,7 +26,8 @@ pub fn sanitize(raw: &str) -> Option<String> {
 }
 
 fn sanitize_component(component: &str) -> Option<String> {
-    let trimmed = component.trim_matches(|c: char| c.is_whitespace() || c == '.' || c.is_control());
+    let visible: String = component.chars().filter(|&c| !is_invisible(c)).collect();
+    let trimmed = visible.trim_matches(|c: char| c.is_whitespace() || c == '.' || c.is_control());
     if trimmed.is_empty() {
         return None;
     }
@@ -38,7 +41,24 @@ fn sanitize_component(component: &str) -> Option<String> {
 /// Control characters, and the bidi controls that can reorder a name on screen
 /// (LRE, RLE, PDF, LRO, RLO, LRI, RLI, FSI, PDI).
 fn is_unsafe(c: char) -> bool {
-    c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+    c.is_control() || is_bidi_control(c)
+}
+
+/// The bidi embedding, override and isolate controls (LRE, RLE, PDF, LRO, RLO, LRI, RLI, FSI,
+/// PDI): they reorder the text after them (`invoice<RLO>fdp.exe` shows as `invoiceexe.pdf`).
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Characters that are not seen but change what is: zero-width space (U+200B), the bidi
+/// marks LRM, RLM and ALM (U+200E, U+200F, U+061C) and the byte order mark / zero-width
+/// no-break space (U+FEFF). ZWNJ and ZWJ (U+200C, U+200D) are not among them: Persian and
+/// Indic words and emoji sequences need them, and they reorder nothing.
+pub fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{200B}' | '\u{200E}' | '\u{200F}' | '\u{061C}' | '\u{FEFF}'
+    )
 }
 
 /// Splits `name` into stem and extension (with its dot): `"a.txt"` -> `("a", ".txt")`.
@@ -155,6 +175,21 @@ mod tests {
     }
 
     #[test]
+    fn invisible_characters_are_dropped() {
+        assert_eq!(
+            s("a\u{200F}b\u{061C}c\u{200B}d\u{FEFF}e\u{200E}.txt").as_deref(),
+            Some("abcde.txt")
+        );
+        // Dropping them first: what they hid is trimmed as usual.
+        assert_eq!(s("\u{FEFF}.bashrc").as_deref(), Some("bashrc"));
+        assert_eq!(s("\u{200B}\u{200B}"), None);
+        // ZWNJ in a Persian word and ZWJ in an emoji sequence are part of the text.
+        for kept in ["می\u{200C}خواهم.txt", "👨\u{200D}👩\u{200D}👧.png"] {
+            assert_eq!(s(kept).as_deref(), Some(kept));
+        }
+    }
+
+    #[test]
     fn unicode_names_kept() {
         for name in [
             "שלום עולם.txt",
@@ -210,7 +245,8 @@ mod tests {
     #[test]
     fn invariants_on_generated_names() {
         const ALPHABET: &[&str] = &[
-            "a", ".", "..", "/", "\\", " ", "\0", "\n", "é", "€", "😀", "\u{202E}", "x.tar.gz", "~",
+            "a", ".", "..", "/", "\\", " ", "\0", "\n", "é", "€", "😀", "\u{202E}", "x.tar.gz",
+            "~", "\u{200B}", "\u{200F}", "\u{FEFF}",
         ];
         let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
         let mut next = move || {
@@ -230,7 +266,8 @@ mod tests {
                 "{raw:?} -> {name:?}"
             );
             assert!(
-                !name.contains(['/', '\\']) && !name.chars().any(is_unsafe),
+                !name.contains(['/', '\\'])
+                    && !name.chars().any(|c| is_unsafe(c) || is_invisible(c)),
                 "{raw:?} -> {name:?}"
             );
             assert!(

@@ -196,6 +196,8 @@ pub struct Job {
     pub conns: Option<u32>,
     /// The `.part` file this job created (and, after the rename, its finished file).
     pub part_id: Option<FileId>,
+    /// The destination directory, as it was when the job created its `.part` file there.
+    pub dir_id: Option<FileId>,
     /// The protocol of the last first answer (`HTTP/1.1`, `HTTP/2`).
     pub protocol: Option<String>,
 }

@@ -36,6 +36,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0003_limits.sql"),
     include_str!("migrations/0004_live_connections.sql"),
     include_str!("migrations/0005_protocol.sql"),
+    include_str!("migrations/0006_dir_identity.sql"),
 ];
 /// How long a writer waits for another process's write to finish. Writes are single short
 /// statements or small IMMEDIATE transactions, so this is only ever reached by a stuck process.
@@ -211,7 +212,7 @@ impl Store {
                 StoreError::Sql { source, .. } => open_err(source.to_string()),
                 other => other,
             })?;
-            match Self::init(conn, path, true) {
+            match Self::init(conn, path, Access::ReadWrite) {
                 Err(StoreError::Sql { source, .. }) if is_busy(&source) && tries < 100 => {
                     tries += 1;
                     std::thread::sleep(Duration::from_millis(50));
@@ -227,10 +228,46 @@ impl Store {
     /// A private in-memory database (unit tests).
     pub fn open_in_memory() -> Result<Store> {
         let conn = Connection::open_in_memory().map_err(|e| classify(Path::new(":memory:"), e))?;
-        Self::init(conn, Path::new(":memory:"), false)
+        Self::init(conn, Path::new(":memory:"), Access::Memory)
     }
 
-    fn init(conn: Connection, path: &Path, file: bool) -> Result<Store> {
+    /// Open for a verb that only reads (`status`, `top`): as [`Store::open`] where the data
+    /// directory can be written; where it cannot (a read-only mount, no write permission) the
+    /// database is opened read-only, and where there is none, an empty one stands in (no jobs),
+    /// instead of failing with "unable to open database file".
+    pub fn open_for_reading(path: &Path) -> Result<Store> {
+        let dir = path.parent().unwrap_or(Path::new("."));
+        if writable(dir) {
+            return Store::open(path);
+        }
+        if std::fs::symlink_metadata(path).is_err() {
+            return Store::open_in_memory();
+        }
+        Store::open_read_only(path)
+    }
+
+    /// The database read-only. A WAL database needs its `-shm` index: when no process has it
+    /// open (so there is none) and none can be created, it is read as immutable, which is
+    /// exact when nothing can write the directory anyway.
+    fn open_read_only(path: &Path) -> Result<Store> {
+        let ro = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let shared = Connection::open_with_flags(path, ro)
+            .map_err(|e| classify(path, e))
+            .and_then(|c| Self::init(c, path, Access::ReadOnly));
+        match shared {
+            Err(StoreError::Sql { source, .. })
+                if source.sqlite_error_code() == Some(ErrorCode::CannotOpen) =>
+            {
+                let uri = format!("file:{}?immutable=1", uri_path(path));
+                let conn = Connection::open_with_flags(uri, ro | OpenFlags::SQLITE_OPEN_URI)
+                    .map_err(|e| classify(path, e))?;
+                Self::init(conn, path, Access::ReadOnly)
+            }
+            other => other,
+        }
+    }
+
+    fn init(conn: Connection, path: &Path, access: Access) -> Result<Store> {
         let err = |e| classify(path, e);
         conn.busy_timeout(BUSY_TIMEOUT).map_err(err)?;
         // Reading the schema first detects "file is not a database" before we write anything.
@@ -252,7 +289,7 @@ impl Store {
                     .into(),
             });
         }
-        if file {
+        if access == Access::ReadWrite {
             conn.pragma_update(None, "journal_mode", "WAL")
                 .map_err(err)?;
         }
@@ -269,11 +306,11 @@ impl Store {
             path: path.to_path_buf(),
             writer: writer(path),
         };
-        store.migrate()?;
+        store.migrate(access == Access::ReadOnly)?;
         Ok(store)
     }
 
-    fn migrate(&mut self) -> Result<()> {
+    fn migrate(&mut self, read_only: bool) -> Result<()> {
         let path = self.path.clone();
         let err = |e| classify(&path, e);
         let newer = |version: i64| StoreError::Open {
@@ -292,6 +329,14 @@ impl Store {
         }
         if version as usize == MIGRATIONS.len() {
             return Ok(());
+        }
+        if read_only {
+            return Err(StoreError::Open {
+                path: path.clone(),
+                msg: "it was written by an older ddm and must be upgraded, which needs its \
+                      directory to be writable"
+                    .into(),
+            });
         }
         // Another process may be migrating the same database right now: take the write lock
         // first, then look again.
@@ -346,6 +391,38 @@ impl Store {
             Err(e) => tracing::debug!("job database: checkpoint after deleting secrets: {e}"),
         }
     }
+}
+
+/// How a connection was opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Access {
+    ReadWrite,
+    ReadOnly,
+    Memory,
+}
+
+/// Can this process create files in `dir`?
+fn writable(dir: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(c) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else {
+        return false;
+    };
+    // SAFETY: a valid NUL-terminated path.
+    unsafe { libc::access(c.as_ptr(), libc::W_OK) == 0 }
+}
+
+/// `path` for a `file:` URI: every byte but unreserved ones and `/` percent-encoded.
+fn uri_path(path: &Path) -> String {
+    use std::os::unix::ffi::OsStrExt;
+    let mut out = String::new();
+    for &b in path.as_os_str().as_bytes() {
+        if b.is_ascii_alphanumeric() || b"/-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 fn is_busy(e: &rusqlite::Error) -> bool {

@@ -14,7 +14,8 @@ use std::path::{Path, PathBuf};
 
 const JOB_COLUMNS: &str = "id, url, final_url, dest_dir, file_name, name_fixed, size, etag, \
      last_modified, ranges, piece_size, bitmap, state, error, error_kind, settings, bytes_done, \
-     created_at, updated_at, speed, conns, part_dev, part_ino, part_born, protocol";
+     created_at, updated_at, speed, conns, part_dev, part_ino, part_born, protocol, dir_dev, \
+     dir_ino, dir_born";
 
 /// `?, ?, ?` for a list of `n` parameters.
 fn placeholders(n: usize) -> String {
@@ -346,6 +347,19 @@ impl Store {
         Ok(())
     }
 
+    /// Record the identity of the destination directory of a job recorded before directory
+    /// identities were kept.
+    pub fn adopt_dir(&mut self, id: i64, dir: FileId) -> Result<()> {
+        self.conn
+            .execute(
+                "UPDATE jobs SET dir_dev = ?2, dir_ino = ?3, dir_born = ?4 \
+                 WHERE id = ?1 AND dir_dev IS NULL",
+                params![id, dir.dev as i64, dir.ino as i64, dir.born],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
     /// Record the identity of a `.part` file a job recorded before identities were kept.
     pub fn adopt_part(&mut self, id: i64, part: FileId) -> Result<()> {
         self.conn
@@ -474,21 +488,23 @@ impl StoreTx<'_> {
             .map_err(|e| self.err(e))
     }
 
-    /// Record what the probe learned, the reserved name and the identity of the `.part` file
-    /// the job created, and reset progress (a fresh start of the transfer).
+    /// Record what the probe learned, the reserved name, the identity of the `.part` file the
+    /// job created and of the directory it is in, and reset progress (a fresh start of the
+    /// transfer).
     pub fn save_remote(
         &self,
         id: i64,
         m: &RemoteMeta,
         bitmap: &[u8],
         part: Option<FileId>,
+        dir: Option<FileId>,
     ) -> Result<()> {
         let n = exec_cached(
             &self.tx,
             "UPDATE jobs SET final_url = ?2, file_name = ?3, size = ?4, etag = ?5, \
                  last_modified = ?6, ranges = ?7, piece_size = ?8, bitmap = ?9, bytes_done = 0, \
-                 part_dev = ?10, part_ino = ?11, part_born = ?13, protocol = ?14, updated_at = ?12 \
-                 WHERE id = ?1",
+                 part_dev = ?10, part_ino = ?11, part_born = ?13, protocol = ?14, updated_at = ?12, \
+                 dir_dev = ?15, dir_ino = ?16, dir_born = ?17 WHERE id = ?1",
             params![
                 id,
                 m.final_url,
@@ -503,7 +519,10 @@ impl StoreTx<'_> {
                 part.map(|p| p.ino as i64),
                 now(),
                 part.and_then(|p| p.born),
-                m.protocol
+                m.protocol,
+                dir.map(|d| d.dev as i64),
+                dir.map(|d| d.ino as i64),
+                dir.and_then(|d| d.born)
             ],
         )
         .map_err(|e| self.err(e))?;
@@ -546,6 +565,7 @@ impl StoreTx<'_> {
                 "UPDATE jobs SET final_url = NULL, size = NULL, etag = NULL, last_modified = NULL, \
                  ranges = NULL, piece_size = NULL, bitmap = NULL, bytes_done = 0, \
                  part_dev = NULL, part_ino = NULL, part_born = NULL, \
+                 dir_dev = NULL, dir_ino = NULL, dir_born = NULL, \
                  file_name = CASE WHEN name_fixed THEN file_name ELSE NULL END, updated_at = ?2 \
                  WHERE id = ?1",
                 params![id, now()],
@@ -586,17 +606,23 @@ fn row_to_job(r: &Row) -> rusqlite::Result<Result<Job>> {
             }))
         }
     };
-    let part_id = match (
-        r.get::<_, Option<i64>>("part_dev")?,
-        r.get::<_, Option<i64>>("part_ino")?,
-    ) {
-        (Some(dev), Some(ino)) => Some(FileId {
-            dev: dev as u64,
-            ino: ino as u64,
-            born: r.get("part_born")?,
-        }),
-        _ => None,
+    let id_of = |what: &str| -> rusqlite::Result<Option<FileId>> {
+        Ok(
+            match (
+                r.get::<_, Option<i64>>(format!("{what}_dev").as_str())?,
+                r.get::<_, Option<i64>>(format!("{what}_ino").as_str())?,
+            ) {
+                (Some(dev), Some(ino)) => Some(FileId {
+                    dev: dev as u64,
+                    ino: ino as u64,
+                    born: r.get(format!("{what}_born").as_str())?,
+                }),
+                _ => None,
+            },
+        )
     };
+    let part_id = id_of("part")?;
+    let dir_id = id_of("dir")?;
     Ok(Ok(Job {
         id,
         url: r.get("url")?,
@@ -618,6 +644,7 @@ fn row_to_job(r: &Row) -> rusqlite::Result<Result<Job>> {
         speed: r.get::<_, Option<i64>>("speed")?.map(|v| v as u64),
         conns: r.get::<_, Option<i64>>("conns")?.map(|v| v as u32),
         part_id,
+        dir_id,
         protocol: r.get("protocol")?,
     }))
 }

@@ -111,7 +111,13 @@ fn remote_meta_checkpoint_and_reset() {
         born: Some(1_700_000_000_123_456_789),
     };
     let tx = s.begin().unwrap();
-    tx.save_remote(id, &meta(), &[0, 0], Some(fid)).unwrap();
+    let did = FileId {
+        dev: 7,
+        ino: 2,
+        born: None,
+    };
+    tx.save_remote(id, &meta(), &[0, 0], Some(fid), Some(did))
+        .unwrap();
     tx.commit().unwrap();
     s.checkpoint(id, &[0b1010_0000, 0], 2 << 20, Some(5), Some(3))
         .unwrap();
@@ -126,6 +132,7 @@ fn remote_meta_checkpoint_and_reset() {
     assert_eq!(j.conns, Some(3));
     assert_eq!(j.part_id, Some(fid), "identities survive the i64 column");
     assert_eq!(j.part_id.unwrap().born, fid.born);
+    assert_eq!(j.dir_id, Some(did));
     assert_eq!(j.path(), Some(PathBuf::from("/tmp/dl/1.bin")));
     assert_eq!(j.percent(), Some(20.0));
     s.pause(&[id]).unwrap();
@@ -146,7 +153,7 @@ fn remote_meta_checkpoint_and_reset() {
     let j = s.get(id).unwrap();
     assert_eq!((j.size, j.bytes_done, j.bitmap.len()), (None, 0, 0));
     assert_eq!(j.file_name, None, "a chosen-by-server name is re-chosen");
-    assert_eq!(j.part_id, None);
+    assert_eq!((j.part_id, j.dir_id), (None, None));
 }
 
 #[test]

@@ -78,7 +78,7 @@ fn job_io(dir: &std::path::Path) -> Arc<JobIo> {
         None,
     );
     let file = crate::storage::PartFile::create_new(&dir.join("p.bin")).unwrap();
-    file.reserve(100).unwrap();
+    file.reserve(100, None).unwrap();
     io.set_file(file);
     Arc::new(io)
 }

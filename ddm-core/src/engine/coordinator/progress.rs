@@ -81,7 +81,8 @@ impl Coordinator<'_> {
             // No resume state without ranges: progress is shown, not trusted.
             None => (Vec::new(), snap.total()),
         };
-        tracing::debug!(job = self.p.job_id, done, "checkpoint");
+        // Every second of every download: trace, so that ddm.log does not grow with it.
+        tracing::trace!(job = self.p.job_id, done, "checkpoint");
         let conns = (self.busy > 0).then_some(self.busy as u32);
         self.record.save(&bitmap, done, self.last_speed, conns)
     }
