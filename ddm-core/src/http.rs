@@ -553,8 +553,33 @@ pub fn classify_with<H>(e: &curl::Error, easy: &mut Easy2<H>) -> Failure {
     f
 }
 
+/// An answer that is not HTTP as it should be (no status line, garbage framing, a header
+/// flood): named as an invalid answer, never as a reset or a refused redirect. curl tells
+/// them by its message only.
+fn invalid_answer(e: &curl::Error) -> Option<Failure> {
+    // curl 8: "a value or data field grew larger than allowed" (headers past 300 KB).
+    const CURLE_TOO_LARGE: curl_sys::CURLcode = 100;
+    let why = e.extra_description().unwrap_or_default();
+    let what = if e.code() == curl_sys::CURLE_FTP_WEIRD_SERVER_REPLY
+        || (e.is_unsupported_protocol() && why.contains("HTTP/0.9"))
+    {
+        "the answer has no valid HTTP status line (HTTP/0.9 or garbage)"
+    } else if e.is_recv_error() && why.contains("chunk") {
+        "bad chunked framing"
+    } else if (e.is_recv_error() && why.contains("response headers")) || e.code() == CURLE_TOO_LARGE
+    {
+        "the response headers are too large"
+    } else {
+        return None;
+    };
+    Some(Failure::InvalidResponse(format!("{what} ({why})")))
+}
+
 /// Map a curl error to a retry-classifier failure.
 pub fn classify_curl(e: &curl::Error) -> Failure {
+    if let Some(f) = invalid_answer(e) {
+        return f;
+    }
     if e.is_couldnt_connect() {
         Failure::ConnectRefused
     } else if e.is_couldnt_resolve_host() || e.is_couldnt_resolve_proxy() {

@@ -208,7 +208,13 @@ pub fn interpret(
     let (ranges, get_size) = match (g.status, g.content_range()) {
         // Asked past the end (an empty file cannot satisfy bytes=0-): the total is known.
         _ if total_416.is_some() => (total_416 != Some(0), total_416),
-        (206, Some(cr)) if cr.first == a.start && cr.total.is_some() => (true, cr.total),
+        (206, Some(cr))
+            if cr.first == a.start
+                && cr.total.is_some()
+                && crate::transfer::length_disagrees(g, &cr).is_none() =>
+        {
+            (true, cr.total)
+        }
         // The size it states still holds for the single stream (never a part for the whole).
         (206, cr) => {
             notes.push("the server's 206 answer was unusable; using one connection".into());

@@ -138,3 +138,149 @@ fn the_size_an_answer_stated_holds_for_a_single_stream() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert_same_file(&env.out().join("f.bin"), &body);
 }
+
+/// A 206 for `req`'s range of `body`, at most `cap` bytes long (Content-Range and
+/// Content-Length say what is sent).
+fn capped(req: &RawRequest, body: &[u8], cap: u64) -> Vec<u8> {
+    let len = body.len() as u64;
+    let (a, b) = req.range().unwrap();
+    let b = b.unwrap_or(len - 1).min(len - 1).min(a + cap - 1);
+    let mut h = validators();
+    h.push(("Content-Range", format!("bytes {a}-{b}/{len}")));
+    answer(206, &h, &body[a as usize..=b as usize])
+}
+
+#[test]
+fn a_server_that_caps_each_range_answer_is_progress_not_failure() {
+    // Each range answer is at most 100 KB, with headers that say so: short but correct.
+    let body = pattern(SIZE, 1403);
+    let b = body.clone();
+    let s = RawServer::start(move |req| {
+        RawReply::Keep(match req.range() {
+            Some(_) => capped(req, &b, 100_000),
+            None => answer(200, &validators(), &b),
+        })
+    })
+    .unwrap();
+    let env = Env::new();
+    let t = std::time::Instant::now();
+    let o = env.run(&["get", &s.url("/f.bin"), "-c", "4"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_same_file(&env.out().join("f.bin"), &body);
+    assert!(t.elapsed().as_secs() < 20, "took {:?}", t.elapsed());
+    // Every answer was taken as progress: each byte sent once, every request a range.
+    let log = s.log();
+    assert!(log.iter().all(|r| r.range().is_some()), "{log:?}");
+    assert!(log.len() <= SIZE / 100_000 + 8, "{} requests", log.len());
+}
+
+#[test]
+fn a_206_whose_length_contradicts_its_range_is_never_used() {
+    // Content-Length 1000 short of the Content-Range span, on every range answer: the range
+    // answers are unusable, the whole file comes in one stream.
+    let body = pattern(SIZE, 1404);
+    let b = body.clone();
+    let s = RawServer::start(move |req| {
+        RawReply::Keep(match req.range() {
+            Some((a, e)) => {
+                let len = b.len() as u64;
+                let e = e.unwrap_or(len - 1).min(len - 1);
+                let mut out = format!(
+                    "HTTP/1.1 206 Partial\r\nETag: \"h1\"\r\nContent-Range: bytes {a}-{e}/{len}\r\n\
+                     Content-Length: {}\r\n\r\n",
+                    e - a + 1 - 1000
+                )
+                .into_bytes();
+                out.extend_from_slice(&b[a as usize..(e + 1 - 1000) as usize]);
+                out
+            }
+            None => answer(200, &validators(), &b),
+        })
+    })
+    .unwrap();
+    let env = Env::new();
+    let t = std::time::Instant::now();
+    let o = env.run(&["get", &s.url("/f.bin"), "-c", "4"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_same_file(&env.out().join("f.bin"), &body);
+    assert!(t.elapsed().as_secs() < 10, "took {:?}", t.elapsed());
+    let ranged = s.log().iter().filter(|r| r.range().is_some()).count();
+    assert_eq!(ranged, 1, "only the first request asked for a range");
+
+    // The same contradiction after a good first answer: refused at once, naming it.
+    let b = body.clone();
+    let s = RawServer::start(move |req| {
+        RawReply::Keep(match req.range() {
+            Some((0, _)) => honest(req, &b, &validators()),
+            Some((a, e)) => {
+                let len = b.len() as u64;
+                let e = e.unwrap_or(len - 1).min(len - 1);
+                let mut h = validators();
+                // The range says one byte less than is sent (and Content-Length counts).
+                h.push(("Content-Range", format!("bytes {a}-{}/{len}", e - 1)));
+                answer(206, &h, &b[a as usize..=e as usize])
+            }
+            None => answer(200, &validators(), &b),
+        })
+    })
+    .unwrap();
+    let env = Env::new();
+    let t = std::time::Instant::now();
+    let o = env.run(&["get", &s.url("/f.bin"), "-c", "2"]);
+    assert!(!o.status.success(), "{}", stderr(&o));
+    assert!(t.elapsed().as_secs() < 15, "took {:?}", t.elapsed());
+    let msg = env.job(1)["error"].as_str().unwrap().to_string();
+    assert!(
+        msg.contains("invalid response") && msg.contains("Content-Length"),
+        "{msg}"
+    );
+}
+
+/// What each hostile answer must be called, and never.
+fn refused_as_invalid(script: impl Fn(&RawRequest) -> RawReply + Send + Sync + 'static) -> String {
+    let s = RawServer::start(script).unwrap();
+    let env = Env::new();
+    let t = std::time::Instant::now();
+    let o = env.run(&["get", &s.url("/f.bin")]);
+    let took = t.elapsed();
+    let err = stderr(&o);
+    assert!(!o.status.success(), "{err}");
+    assert!(took.as_secs() < 15, "took {took:?}: {err}");
+    let msg = env.job(1)["error"].as_str().unwrap().to_string();
+    eprintln!("{msg} ({took:?})");
+    assert!(msg.contains("invalid response"), "{msg}");
+    for wrong in ["non-http", "reset"] {
+        assert!(!msg.contains(wrong), "{msg}");
+    }
+    msg
+}
+
+#[test]
+fn garbage_answers_are_named_as_invalid_answers_not_as_something_else() {
+    // HTTP/0.9: a body without any status line.
+    let msg = refused_as_invalid(|_| RawReply::Close(pattern(4096, 1405)));
+    assert!(msg.contains("status line"), "{msg}");
+    // A garbage status line.
+    let msg = refused_as_invalid(|_| {
+        RawReply::Close(b"HTXP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello".to_vec())
+    });
+    assert!(msg.contains("status line"), "{msg}");
+    // Bad chunked framing.
+    let msg = refused_as_invalid(|_| {
+        RawReply::Close(
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n"
+                .to_vec(),
+        )
+    });
+    assert!(msg.contains("chunked"), "{msg}");
+    // A header flood: a megabyte of headers.
+    let msg = refused_as_invalid(|_| {
+        let mut out = b"HTTP/1.1 200 OK\r\n".to_vec();
+        for i in 0..20_000 {
+            out.extend_from_slice(format!("X-Flood-{i}: {}\r\n", "a".repeat(40)).as_bytes());
+        }
+        out.extend_from_slice(b"Content-Length: 5\r\n\r\nhello");
+        RawReply::Close(out)
+    });
+    assert!(msg.contains("header"), "{msg}");
+}

@@ -24,6 +24,7 @@ mod pool;
 mod sink;
 
 pub use pool::Pool;
+pub(crate) use sink::length_disagrees;
 
 use crate::http::{Head, HttpOptions};
 use crate::retry::Failure;

@@ -286,6 +286,9 @@ impl Sink {
                     h.get("content-range").unwrap_or("(missing)")
                 ))
             })?;
+            if let Some(why) = length_disagrees(h, &cr) {
+                return Err(Failure::InvalidResponse(why));
+            }
             let end = self.req_end;
             if cr.first != self.start_pos || cr.last >= end || cr.total != task.size {
                 return Err(Failure::InvalidResponse(format!(
@@ -423,7 +426,10 @@ impl Sink {
         }
         let task = self.task();
         let span = task.seg.span();
-        if span.pos != self.req_end || span.pos >= span.end {
+        // The answer ended where it asked, or where its Content-Range said (a server that
+        // caps each answer: short but complete, progress, asked on from there).
+        let promised = self.head.content_range().map(|cr| cr.last + 1);
+        if (span.pos != self.req_end && Some(span.pos) != promised) || span.pos >= span.end {
             return false;
         }
         let window = task.io.window.load(Ordering::Relaxed).max(1);
@@ -599,6 +605,19 @@ impl Handler for Sink {
         }
         true
     }
+}
+
+/// A 206 whose Content-Length is not the span its Content-Range names cannot be trusted for
+/// either: what is wrong, if it is.
+pub(crate) fn length_disagrees(h: &Head, cr: &http::ContentRange) -> Option<String> {
+    let span = cr.last - cr.first + 1;
+    let len = h.content_length()?;
+    (len != span).then(|| {
+        format!(
+            "Content-Length {len} disagrees with Content-Range bytes {}-{} ({span} bytes)",
+            cr.first, cr.last
+        )
+    })
 }
 
 /// Where a request for the rest of a segment (`pos..end`) ends with this window: after the
