@@ -13,6 +13,12 @@
 #   fast      256 MiB, unthrottled, no delay: body bytes sent / file size per tool (one run;
 #             "sent" is what the server wrote to its sockets, so bytes still in kernel buffers
 #             when a client drops a connection count too)
+#   cost      256 MiB, unthrottled, but every range answer costs the server 120 ms (an object
+#             store); ddm with its defaults vs curl (one stream) and aria2c -x16 -s16
+#   reqs      the fast file again: requests and TCP connections of ddm with its defaults and
+#             with -c 16 (target: requests <= connections + 8), and its time vs curl
+#   closing   256 MiB, unthrottled, every response closes its connection (a proxy that keeps
+#             no client connection alive): requests, connections and time, ddm vs curl, aria2c
 #   q         queue: 100 files x 256 KiB, unthrottled, 40 ms first-byte delay
 #   q0        the same queue without the delay
 #   queue     = q q0
@@ -38,13 +44,13 @@ cd "$ROOT"
 DDM=${DDM:-target/release/ddm}; RUNS=${RUNS:-5}; PORT=${PORT:-18090}
 DIR=${BENCH_DIR:-/tmp/ddm-faults}; TIMEOUT=${TIMEOUT:-300}; CONN=16
 FAST_SIZE=$((256 << 20)); NQ=100
-ALL=(plain nohead slow4 cap6 cap6-429 fast q q0)
+ALL=(plain nohead slow4 cap6 cap6-429 fast cost reqs closing q q0)
 
 [ $# -gt 0 ] || set -- "${ALL[@]}"
 SCEN=()
 for a in "$@"; do
   case $a in
-    plain|nohead|slow4|cap6|cap6-429|fast|q|q0) SCEN+=("$a") ;;
+    plain|nohead|slow4|cap6|cap6-429|fast|cost|reqs|closing|q|q0) SCEN+=("$a") ;;
     queue) SCEN+=(q q0) ;;
     all) SCEN+=("${ALL[@]}") ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed -e '/^# shellcheck/d' -e '$d' -e 's/^# \{0,1\}//'; exit 0 ;;
@@ -182,6 +188,32 @@ fast() {
   done
 }
 
+# --- 256 MiB where requests cost: requests, connections, time ---------------------------
+# per_request NAME PATH TOOL...: TOOL is ddm (defaults), ddm16 (-c 16), curl or aria2c.
+per_request() {
+  SCENARIO=$1
+  local url=$BASE$2 out=$OUT_DIR/f.bin want; want=$(sha "$DIR/want/fast")
+  verify_one() { [ "$(sha "$OUT_DIR/f.bin")" = "$want" ]; }
+  shift 2
+  echo "== $SCENARIO: $url"
+  local ok=() t cmd
+  for t in "$@"; do
+    case $t in
+      ddm) cmd="$DDM --home $HOME_DIR get $url -o $out" ;;
+      ddm16) cmd="$DDM --home $HOME_DIR get $url -o $out -c $CONN" ;;
+      curl) cmd="curl -sS --fail -o $out $url" ;;
+      aria2c) cmd="aria2c -q -x$CONN -s$CONN -k1M --file-allocation=falloc --allow-overwrite=true -d $OUT_DIR -o f.bin $url" ;;
+    esac
+    if check "$t" "path=$(sed 's#^http://[^/]*##' <<<"$url")" verify_one $cmd; then
+      ok+=("$t|$cmd")
+      local ratio; ratio=$(python3 -c "print(f'{$(field sent "$LAST_STATS")/$FAST_SIZE:.4f}')")
+      SUMMARY+=("$(printf '%-9s %-8s requests=%s connections=%s sent/size %s (check run)' "$SCENARIO" "$t" "$(field requests "$LAST_STATS")" "$(field connections "$LAST_STATS")" "$ratio")")
+    fi
+  done
+  local pair
+  for pair in "${ok[@]}"; do time_it "${pair%%|*}" "${pair#*|}"; done
+}
+
 # --- queue of 100 small files ------------------------------------------------------------
 queue() {
   SCENARIO=$1
@@ -215,6 +247,9 @@ EOF
 for s in "${SCEN[@]}"; do
   case $s in
     fast) fast ;;
+    cost) per_request cost /cost/f256.bin ddm curl aria2c ;;
+    reqs) per_request reqs /fast/f256.bin ddm ddm16 curl ;;
+    closing) per_request closing /closing/f256.bin ddm curl aria2c ;;
     q|q0) queue "$s" ;;
     *) big "$s" ;;
   esac

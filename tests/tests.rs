@@ -10,6 +10,7 @@ mod har;
 mod integrity;
 mod living;
 mod reach;
+mod requests;
 mod resume;
 mod speed;
 mod storage;

@@ -92,6 +92,8 @@ pub struct Resource {
     pub(crate) gzip: bool,
     pub(crate) gzip_always: bool,
     pub(crate) first_byte_delay: Option<Duration>,
+    pub(crate) range_delay: Option<Duration>,
+    pub(crate) close_each: bool,
     pub(crate) faults: Vec<Fault>,
 }
 
@@ -111,6 +113,8 @@ impl fmt::Debug for Resource {
             .field("gzip", &self.gzip)
             .field("gzip_always", &self.gzip_always)
             .field("first_byte_delay", &self.first_byte_delay)
+            .field("range_delay", &self.range_delay)
+            .field("close_each", &self.close_each)
             .field("faults", &self.faults)
             .finish()
     }
@@ -155,6 +159,8 @@ impl Resource {
             gzip: false,
             gzip_always: false,
             first_byte_delay: None,
+            range_delay: None,
+            close_each: false,
             faults: Vec::new(),
         }
     }
@@ -272,6 +278,21 @@ impl Resource {
     /// comes before the response counts as in flight for [`Fault::ConnCap`].
     pub fn first_byte_delay(mut self, d: Duration) -> Self {
         self.first_byte_delay = (!d.is_zero()).then_some(d);
+        self
+    }
+
+    /// Wait this long before answering a request that carries a `Range` header (a whole-file
+    /// GET is answered at once): an object store where each range answer costs the server
+    /// think time while one stream of the whole object runs at full speed. Default: none.
+    pub fn range_delay(mut self, d: Duration) -> Self {
+        self.range_delay = (!d.is_zero()).then_some(d);
+        self
+    }
+
+    /// Close the connection after every response (`Connection: close`), like a proxy that
+    /// keeps no client connection alive: every request needs a new TCP connection.
+    pub fn close_each(mut self) -> Self {
+        self.close_each = true;
         self
     }
 

@@ -234,6 +234,12 @@ fn serve_resource(r: &Reply, entry: &Arc<Entry>, mut keep: bool) -> io::Result<b
             return Ok(false);
         }
     }
+    if let (Some(d), Some(_)) = (res.range_delay, req.header("range")) {
+        if !body::sleep_unless(&r.inner.shutdown, d) {
+            return Ok(false);
+        }
+    }
+    keep &= !res.close_each;
     if let Some(want) = &res.basic_auth {
         if req.header("authorization") != Some(want.as_str()) {
             let mut h = Head::new(401);

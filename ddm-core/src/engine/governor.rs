@@ -9,7 +9,12 @@
 //! - **Grow while it pays.** After each step, once every connection has had time to show its
 //!   speed, the total is compared with the step before: a step that added at least
 //!   [`GROW_GAIN`] of the added connections' fair share is followed by another, up to the
-//!   ceiling; a step that did not is undone and growing stops.
+//!   ceiling; a step that did not is undone and growing stops. A connection's first
+//!   [`SETTLE`] is not its speed (servers such as nginx send each new request a second's
+//!   worth at once; TCP starts slow): the total is the job's steady rate over the last
+//!   [`STEP_WINDOW`] (measured by the coordinator), taken only once every connection has
+//!   been receiving for `SETTLE + STEP_WINDOW`, so newcomers' bursts never make a step look
+//!   better or the step before look better than it was.
 //! - **Caps are learned fast.** A refusal (429/503, a connection closed unanswered while
 //!   others work) lowers the target at once to what is working. After a quiet while the
 //!   count is tried one higher, and kept only if the total grew; what was seen working at
@@ -27,8 +32,11 @@ pub const ADAPTIVE_START: usize = 4;
 /// A growth step is kept when the total grows by at least this share of what the new
 /// connections would add at the old per-connection speed.
 pub const GROW_GAIN: f64 = 0.5;
-/// How long a step is measured (after its new connections' first bytes).
-pub const STEP_WINDOW: Duration = Duration::from_millis(300);
+/// The window the total speed is averaged over (the coordinator's `total`).
+pub const STEP_WINDOW: Duration = Duration::from_millis(500);
+/// A connection's start that does not count as its speed: a server's burst for a new
+/// request, TCP's slow start. Steps and slow connections are judged after it.
+pub const SETTLE: Duration = Duration::from_millis(1000);
 /// A connection this long under a quarter of the median is replaced.
 pub const SLOW_FOR: Duration = Duration::from_millis(200);
 /// Judge a connection only after it has been receiving this long.
@@ -153,12 +161,11 @@ impl Governor {
             return;
         }
         let Some(step) = self.step else { return };
-        // Measure once every connection of this step has shown its speed for a window.
-        let shown = conns
-            .iter()
-            .filter(|c| c.receiving_for >= STEP_WINDOW)
-            .count();
-        if shown < self.target || now.duration_since(step.since) < STEP_WINDOW {
+        // Measure once every connection of this step has shown its steady speed for a
+        // window (the total averages the last window).
+        let steady = SETTLE + STEP_WINDOW;
+        let shown = conns.iter().filter(|c| c.receiving_for >= steady).count();
+        if shown < self.target || now.duration_since(step.since) < steady {
             return;
         }
         if step.from > 0 {
@@ -226,7 +233,21 @@ impl Governor {
         if judged.len() < 3 || self.replaced >= self.ceiling {
             return Vec::new();
         }
-        let mut speeds: Vec<f64> = judged.iter().map(|c| c.speed).collect();
+        // A connection in its first second may look slow (TCP's slow start) but never makes
+        // the others look slow: once some have settled, a young one counts at most as fast as
+        // the fastest settled one (a server's burst for its new request is not its speed).
+        let settled = judged
+            .iter()
+            .filter(|c| c.receiving_for >= SETTLE)
+            .map(|c| c.speed)
+            .fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.max(v))));
+        let mut speeds: Vec<f64> = judged
+            .iter()
+            .map(|c| match settled {
+                Some(cap) if c.receiving_for < SETTLE => c.speed.min(cap),
+                _ => c.speed,
+            })
+            .collect();
         speeds.sort_by(|a, b| a.total_cmp(b));
         let median = speeds[speeds.len() / 2];
         let mut out = Vec::new();
@@ -280,11 +301,11 @@ mod tests {
         let mut g = Governor::new(16, true, false, t0);
         assert_eq!(g.target(), 4);
         // Every connection gets 4 MiB/s: doubling doubles the total.
-        g.on_sample(at(t0, 400), 16.0 * MIB, &conns(&[4.0 * MIB; 4], 350));
+        g.on_sample(at(t0, 1600), 16.0 * MIB, &conns(&[4.0 * MIB; 4], 1550));
         assert_eq!(g.target(), 8);
-        g.on_sample(at(t0, 800), 32.0 * MIB, &conns(&[4.0 * MIB; 8], 350));
+        g.on_sample(at(t0, 3200), 32.0 * MIB, &conns(&[4.0 * MIB; 8], 1550));
         assert_eq!(g.target(), 16);
-        g.on_sample(at(t0, 1200), 64.0 * MIB, &conns(&[4.0 * MIB; 16], 350));
+        g.on_sample(at(t0, 4800), 64.0 * MIB, &conns(&[4.0 * MIB; 16], 1550));
         assert_eq!(g.target(), 16, "the ceiling");
     }
 
@@ -292,12 +313,12 @@ mod tests {
     fn a_step_that_adds_nothing_is_undone_and_growing_stops() {
         let t0 = Instant::now();
         let mut g = Governor::new(16, true, false, t0);
-        g.on_sample(at(t0, 400), 100.0 * MIB, &conns(&[25.0 * MIB; 4], 350));
+        g.on_sample(at(t0, 1600), 100.0 * MIB, &conns(&[25.0 * MIB; 4], 1550));
         assert_eq!(g.target(), 8);
         // Eight share what four had (the link, not the server, is the limit).
-        g.on_sample(at(t0, 800), 104.0 * MIB, &conns(&[13.0 * MIB; 8], 350));
+        g.on_sample(at(t0, 3200), 104.0 * MIB, &conns(&[13.0 * MIB; 8], 1550));
         assert_eq!(g.target(), 4);
-        g.on_sample(at(t0, 2000), 104.0 * MIB, &conns(&[26.0 * MIB; 4], 350));
+        g.on_sample(at(t0, 5000), 104.0 * MIB, &conns(&[26.0 * MIB; 4], 1550));
         assert_eq!(g.target(), 4, "settled");
     }
 
@@ -307,6 +328,34 @@ mod tests {
         let mut g = Governor::new(16, true, false, t0);
         g.on_sample(at(t0, 100), 1.0, &conns(&[4.0 * MIB; 4], 50));
         assert_eq!(g.target(), 4);
+        // Nor while a connection is in its first second (a server's burst for a new
+        // request is not its speed).
+        g.on_sample(at(t0, 1600), 16.0 * MIB, &conns(&[4.0 * MIB; 4], 1550));
+        assert_eq!(g.target(), 8);
+        let mut young = conns(&[4.0 * MIB; 8], 1550);
+        for c in &mut young[4..] {
+            c.receiving_for = Duration::from_millis(900);
+        }
+        g.on_sample(at(t0, 3200), 10.0 * MIB, &young);
+        assert_eq!(g.target(), 8, "not judged yet");
+    }
+
+    #[test]
+    fn newcomers_bursts_make_no_old_connection_look_slow() {
+        // nginx's limit_rate sends each new request a second's worth at once: for a while the
+        // newcomers look ten times faster than the four that have settled.
+        let t0 = Instant::now();
+        let mut g = Governor::new(8, false, false, t0);
+        let mut speeds = vec![0.25 * MIB; 4];
+        speeds.extend([2.5 * MIB; 4]);
+        let mut burst = conns(&speeds, 3000);
+        for c in &mut burst[4..] {
+            c.receiving_for = Duration::from_millis(300);
+        }
+        for ms in [0, 200, 400, 600] {
+            let acts = g.on_sample(at(t0, 3000 + ms), 11.0 * MIB, &burst);
+            assert!(acts.is_empty(), "{acts:?}");
+        }
     }
 
     #[test]

@@ -260,7 +260,7 @@ fn run_inner(
         &io,
         ctl,
         &ch,
-        prepare::first_span(job),
+        prepare::first_span(job, prepare::single_connection(store, job, cfg)),
         cfg.max_attempts,
         obs,
         &mut control,

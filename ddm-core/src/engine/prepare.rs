@@ -88,8 +88,10 @@ pub fn finished(job: &Job, dir: &Dir) -> Option<Finished> {
 }
 
 /// The span the first request asks for: the first range the job is missing (within the
-/// first window), or the first window of a job that knows nothing yet.
-pub fn first_span(job: &Job) -> (u64, u64) {
+/// first window), or the first window of a job that knows nothing yet. A job that will use
+/// one connection (`single`) asks for all of it in one request: the whole missing range, or
+/// the whole file.
+pub fn first_span(job: &Job, single: bool) -> (u64, u64) {
     let known = job.final_url.is_some() && job.file_name.is_some() && job.ranges == Some(true);
     let pieces = match (known, job.size) {
         (true, Some(size)) => {
@@ -98,10 +100,20 @@ pub fn first_span(job: &Job) -> (u64, u64) {
         }
         _ => None,
     };
+    let window = if single { u64::MAX } else { FIRST_WINDOW };
     match pieces.and_then(|p| p.missing().into_iter().next()) {
-        Some(r) => (r.start, r.end.min(r.start + FIRST_WINDOW)),
-        None => (0, FIRST_WINDOW),
+        Some(r) => (r.start, r.end.min(r.start.saturating_add(window))),
+        None => (0, window),
     }
+}
+
+/// The job will use one connection (`-c 1`, or its host's saved count or cap is 1).
+pub fn single_connection(store: &Store, job: &Job, cfg: &Config) -> bool {
+    let url = job.final_url.as_deref().unwrap_or(&job.url);
+    let host = url::Url::parse(url)
+        .map(|u| host_key(&u))
+        .unwrap_or_default();
+    connections(store, job, cfg, &host, true).0 == 1
 }
 
 /// Interpret the first answer and get the job ready to transfer in `dir`, its directory.

@@ -16,6 +16,8 @@
 //! | `/cap6/f.bin` | same | same, more than 6 GETs in flight: 503 + `Retry-After: 1` |
 //! | `/cap6-429/f.bin` | same | same with 429 |
 //! | `/fast/f256.bin` | 256 MiB | unthrottled, no delay |
+//! | `/cost/f256.bin` | the same body | unthrottled; every answer to a `Range` request waits 120 ms first (an object store's per-range cost), a whole GET does not |
+//! | `/closing/f256.bin` | the same body | unthrottled; every response closes its connection (a proxy that keeps no client connection alive) |
 //! | `/q/f1.bin`..`/q/f100.bin` | 256 KiB each | unthrottled, 40 ms before every status line |
 //! | `/q0/f1.bin`..`/q0/f100.bin` | the same bodies | unthrottled, no delay |
 //!
@@ -57,6 +59,8 @@ struct Layout {
     rate: u64,
     /// First-byte delay of the delayed scenarios.
     delay: Duration,
+    /// Think time of each range answer in `/cost`.
+    range_cost: Duration,
 }
 
 impl Layout {
@@ -67,6 +71,7 @@ impl Layout {
         files: 100,
         rate: 4 << 20,
         delay: Duration::from_millis(40),
+        range_cost: Duration::from_millis(120),
     };
 }
 
@@ -121,6 +126,18 @@ fn install(server: &Server, l: Layout) -> Bodies {
     server.add(
         "/fast/f256.bin",
         Resource::shared(fast.clone()).etag("\"ddm-bench-256\""),
+    );
+    server.add(
+        "/cost/f256.bin",
+        Resource::shared(fast.clone())
+            .etag("\"ddm-bench-256\"")
+            .range_delay(l.range_cost),
+    );
+    server.add(
+        "/closing/f256.bin",
+        Resource::shared(fast.clone())
+            .etag("\"ddm-bench-256\"")
+            .close_each(),
     );
 
     let small: Vec<Arc<Vec<u8>>> = (1..=l.files)
@@ -263,6 +280,7 @@ mod tests {
             files: 3,
             rate: 1 << 20,
             delay: Duration::from_millis(5),
+            range_cost: Duration::from_millis(5),
         };
         let server = Server::start().unwrap();
         let bodies = install(&server, l);
@@ -284,6 +302,9 @@ mod tests {
         assert!(get(p, "/q/f3.bin").starts_with("HTTP/1.1 200"));
         assert!(get(p, "/q0/f1.bin").starts_with("HTTP/1.1 200"));
         assert!(get(p, "/fast/f256.bin").starts_with("HTTP/1.1 200"));
+        assert!(get(p, "/cost/f256.bin").starts_with("HTTP/1.1 200"));
+        let closing = get(p, "/closing/f256.bin");
+        assert!(closing.contains("Connection: close"), "{closing}");
         assert!(get(p, "/_stats?path=/plain/f.bin")
             .ends_with("\r\n\r\nsent=4096 requests=1 connections=1 heads=0 errors=0\n"));
         assert!(get(p, "/_stats?prefix=/q").contains("sent=200 requests=2 connections=2"));

@@ -259,6 +259,22 @@ impl<'a> Coordinator<'a> {
             workers.push(Some(a.worker));
             busy = 1;
         }
+        let ceiling = if p.mode == Mode::Range {
+            p.connections.max(1)
+        } else {
+            1
+        };
+        // The work is cut for the connections that open now (a count that grows takes its
+        // work by stealing), so each connection asks once for a long range.
+        let gov = Governor::new(ceiling, p.adaptive, p.capped, Instant::now());
+        let opening = gov.target();
+        // The first answer may run to the end of the file (asked open-ended): its connection
+        // keeps a fair share of what is missing and the rest goes to the others.
+        if let (Some(first), Some(pm)) = (slots.first(), &pieces) {
+            let missing: u64 = pm.missing().iter().map(|r| r.end - r.start).sum();
+            let share = (missing / opening.max(1) as u64).max(split::MIN_TAKE);
+            first.seg.cut(first.seg.origin.saturating_add(share));
+        }
         let taken: Vec<std::ops::Range<u64>> = slots
             .iter()
             .map(|s| s.seg.origin..s.seg.span().end)
@@ -272,9 +288,9 @@ impl<'a> Coordinator<'a> {
                 // The first answer's window may be shorter than a fair share: the rest of that
                 // share waits for the same connection, after its window.
                 if let (Some(first), Some(gap)) = (taken.first(), missing.first().cloned()) {
-                    let share = pm.size() / p.connections.max(1) as u64;
+                    let share = pm.size() / opening.max(1) as u64;
                     let want = share.saturating_sub(first.end - first.start);
-                    if gap.start == first.end && want >= split::MIN_TAKE && p.connections > 1 {
+                    if gap.start == first.end && want >= split::MIN_TAKE && opening > 1 {
                         let end = (gap.start + want).min(gap.end);
                         let mut slot = Slot::new(Segment::new(gap.start, end));
                         slot.kept_for = Some(0);
@@ -282,7 +298,7 @@ impl<'a> Coordinator<'a> {
                         missing = subtract(&missing, std::slice::from_ref(&(gap.start..end)));
                     }
                 }
-                let others = p.connections.saturating_sub(busy).max(1);
+                let others = opening.saturating_sub(busy).max(1);
                 for r in initial_segments(&missing, others) {
                     slots.push(Slot::new(Segment::new(r.start, r.end)));
                 }
@@ -293,12 +309,6 @@ impl<'a> Coordinator<'a> {
             }
             None => {}
         }
-        let ceiling = if p.mode == Mode::Range {
-            p.connections.max(1)
-        } else {
-            1
-        };
-        let gov = Governor::new(ceiling, p.adaptive, p.capped, Instant::now());
         let policy = retry::Policy {
             max_attempts: p.cfg.max_attempts,
             ..retry::Policy::default()

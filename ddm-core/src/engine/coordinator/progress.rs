@@ -20,6 +20,19 @@ impl Coordinator<'_> {
                 .sum::<u64>()
     }
 
+    /// Bytes per second received over (at least) the last `over`, from the progress
+    /// samples; None before there is that much history.
+    pub(super) fn recent_rate(&self, over: Duration) -> Option<f64> {
+        let now = Instant::now();
+        let (t, b) = self
+            .samples
+            .iter()
+            .rev()
+            .find(|(t, _)| now.duration_since(*t) >= over)?;
+        let dt = now.duration_since(*t).as_secs_f64();
+        Some(self.bytes_now().saturating_sub(*b) as f64 / dt)
+    }
+
     pub(super) fn progress(&mut self) -> Progress {
         let now = Instant::now();
         let bytes = self.bytes_now();

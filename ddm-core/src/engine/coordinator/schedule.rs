@@ -16,10 +16,12 @@ const RACE_MAX: u64 = 4 << 20;
 /// The most a race may be expected to fetch twice: what the slow owner still delivers while
 /// the race runs (the race's copy of those bytes is dropped). Beyond it a steal is cheaper.
 const RACE_DUPLICATE: f64 = 256.0 * 1024.0;
-/// A task's first request asks for at most this: the round trip that sizes windows may rest
-/// on one early sample (a fresh connection's first answer waits for the server to take it
-/// up, which on a busy machine is milliseconds); later windows follow what is measured then.
-const OPENING_WINDOW: u64 = 4 << 20;
+/// A request window lasts at least this long at the connection's speed: every request
+/// costs something (a round trip, the server's think time, a log line, on some servers a new
+/// connection), so a connection asks seldom, a second of transfer at the least.
+const WINDOW_SECS: f64 = 1.0;
+/// Least time a steal that cuts a response (from an owner that is no straggler) must save.
+const CUT_GAIN_SECS: f64 = 0.5;
 /// Windows are never smaller than this.
 const MIN_WINDOW: u64 = 1 << 20;
 /// Per-connection speed assumed before any is measured (bytes/s): optimistic, so windows err
@@ -103,7 +105,7 @@ impl Coordinator<'_> {
             },
             mode: self.p.mode,
             window: if self.slots[i].is_plain() {
-                self.window().min(OPENING_WINDOW)
+                self.window()
             } else {
                 u64::MAX
             },
@@ -285,6 +287,18 @@ impl Coordinator<'_> {
             self.slots.push(slot);
             return Some(self.slots.len() - 1);
         }
+        // A steal inside the owner's request cuts its response: what the server had sent past
+        // the cut (socket buffers, megabytes on a fast link) is wasted, and the connection is
+        // lost. Worth it against a straggler; from a peer not much slower than the thief,
+        // only for a real gain.
+        if at < asked && !straggler {
+            let owner = (at - span.claimed) as f64 / victim.speed;
+            let thief = ttfb + (span.end - at) as f64 / thief_speed;
+            let alone = remaining as f64 / victim.speed;
+            if alone - owner.max(thief) < CUT_GAIN_SECS {
+                return None;
+            }
+        }
         let old_end = victim.seg.cut(at)?;
         tracing::debug!(from = span.claimed, at, old_end, "steal");
         self.slots.push(Slot::new(Segment::new(at, old_end)));
@@ -293,10 +307,12 @@ impl Coordinator<'_> {
 
     /// How much one request asks for. Short windows let a steal take what lies past the
     /// owner's current request without cutting its response (what a cut connection had in
-    /// flight, megabytes of socket buffers on a fast link, is sent for nothing); each window
-    /// costs a round trip, so a window lasts at least [`WINDOW_TRIPS`] round trips at the
-    /// connection's speed (at an assumed 100 MB/s until speeds are measured): ~1 MiB on
-    /// loopback, the whole segment over a WAN. The round trip is the least wait any request
+    /// flight, megabytes of socket buffers on a fast link, is sent for nothing); but each
+    /// window costs a request, so a window lasts at least [`WINDOW_SECS`] and at least
+    /// [`WINDOW_TRIPS`] round trips at the connection's speed (at an assumed 100 MB/s until
+    /// speeds are measured): the whole segment on a fast link or where the server thinks
+    /// before each answer, a few windows per segment where connections are slow (where
+    /// steals pay). The round trip is the least wait any request
     /// saw from going out to its answer (queueing on a busy machine only adds to it); before
     /// one is timed, the first answer's wait, connection set-up included. The result is also
     /// published in [`JobIo::window`](crate::transfer::JobIo::window) for running segments.
@@ -315,7 +331,7 @@ impl Coordinator<'_> {
             v if v > 0.0 => v,
             _ => ASSUMED_SPEED,
         };
-        let w = ((speed * rtt * WINDOW_TRIPS) as u64).max(MIN_WINDOW);
+        let w = ((speed * (rtt * WINDOW_TRIPS).max(WINDOW_SECS)) as u64).max(MIN_WINDOW);
         if self.io.window.swap(w, Ordering::Relaxed) != w {
             tracing::trace!(rtt_ms = rtt * 1e3, speed, window = w, "request window");
         }
@@ -388,8 +404,22 @@ impl Coordinator<'_> {
                 })
             })
             .collect();
-        let total = conns.iter().map(|c| c.speed).sum();
-        for action in self.gov.on_sample(now, total, &conns) {
+        // The job's steady rate over the last window: received bytes, not a sum of
+        // smoothed samples that a burst inflates.
+        let total = self
+            .recent_rate(crate::engine::governor::STEP_WINDOW)
+            .unwrap_or_else(|| conns.iter().map(|c| c.speed).sum());
+        let before = self.gov.target();
+        let actions = self.gov.on_sample(now, total, &conns);
+        if self.gov.target() != before {
+            tracing::debug!(
+                job = self.p.job_id,
+                total,
+                "connections {before} -> {}",
+                self.gov.target()
+            );
+        }
+        for action in actions {
             match action {
                 Action::Replace(w) => {
                     if let Some(s) = self.slots.iter().find(|s| s.worker == Some(w)) {
