@@ -32,8 +32,9 @@ pub const ADAPTIVE_START: usize = 4;
 /// A growth step is kept when the total grows by at least this share of what the new
 /// connections would add at the old per-connection speed.
 pub const GROW_GAIN: f64 = 0.5;
-/// The window the total speed is averaged over (the coordinator's `total`).
-pub const STEP_WINDOW: Duration = Duration::from_millis(500);
+/// The window the total speed is averaged over (the coordinator's `total`): long enough to
+/// smooth the bursts a server gives each new request.
+pub const STEP_WINDOW: Duration = Duration::from_millis(1500);
 /// A connection's start that does not count as its speed: a server's burst for a new
 /// request, TCP's slow start. Steps and slow connections are judged after it.
 pub const SETTLE: Duration = Duration::from_millis(1000);
@@ -301,11 +302,11 @@ mod tests {
         let mut g = Governor::new(16, true, false, t0);
         assert_eq!(g.target(), 4);
         // Every connection gets 4 MiB/s: doubling doubles the total.
-        g.on_sample(at(t0, 1600), 16.0 * MIB, &conns(&[4.0 * MIB; 4], 1550));
+        g.on_sample(at(t0, 2600), 16.0 * MIB, &conns(&[4.0 * MIB; 4], 2550));
         assert_eq!(g.target(), 8);
-        g.on_sample(at(t0, 3200), 32.0 * MIB, &conns(&[4.0 * MIB; 8], 1550));
+        g.on_sample(at(t0, 5200), 32.0 * MIB, &conns(&[4.0 * MIB; 8], 2550));
         assert_eq!(g.target(), 16);
-        g.on_sample(at(t0, 4800), 64.0 * MIB, &conns(&[4.0 * MIB; 16], 1550));
+        g.on_sample(at(t0, 7800), 64.0 * MIB, &conns(&[4.0 * MIB; 16], 2550));
         assert_eq!(g.target(), 16, "the ceiling");
     }
 
@@ -313,12 +314,12 @@ mod tests {
     fn a_step_that_adds_nothing_is_undone_and_growing_stops() {
         let t0 = Instant::now();
         let mut g = Governor::new(16, true, false, t0);
-        g.on_sample(at(t0, 1600), 100.0 * MIB, &conns(&[25.0 * MIB; 4], 1550));
+        g.on_sample(at(t0, 2600), 100.0 * MIB, &conns(&[25.0 * MIB; 4], 2550));
         assert_eq!(g.target(), 8);
         // Eight share what four had (the link, not the server, is the limit).
-        g.on_sample(at(t0, 3200), 104.0 * MIB, &conns(&[13.0 * MIB; 8], 1550));
+        g.on_sample(at(t0, 5200), 104.0 * MIB, &conns(&[13.0 * MIB; 8], 2550));
         assert_eq!(g.target(), 4);
-        g.on_sample(at(t0, 5000), 104.0 * MIB, &conns(&[26.0 * MIB; 4], 1550));
+        g.on_sample(at(t0, 9000), 104.0 * MIB, &conns(&[26.0 * MIB; 4], 2550));
         assert_eq!(g.target(), 4, "settled");
     }
 
@@ -330,13 +331,13 @@ mod tests {
         assert_eq!(g.target(), 4);
         // Nor while a connection is in its first second (a server's burst for a new
         // request is not its speed).
-        g.on_sample(at(t0, 1600), 16.0 * MIB, &conns(&[4.0 * MIB; 4], 1550));
+        g.on_sample(at(t0, 2600), 16.0 * MIB, &conns(&[4.0 * MIB; 4], 2550));
         assert_eq!(g.target(), 8);
-        let mut young = conns(&[4.0 * MIB; 8], 1550);
+        let mut young = conns(&[4.0 * MIB; 8], 2550);
         for c in &mut young[4..] {
             c.receiving_for = Duration::from_millis(900);
         }
-        g.on_sample(at(t0, 3200), 10.0 * MIB, &young);
+        g.on_sample(at(t0, 5200), 10.0 * MIB, &young);
         assert_eq!(g.target(), 8, "not judged yet");
     }
 
