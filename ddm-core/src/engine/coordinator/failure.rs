@@ -10,6 +10,7 @@
 
 use super::{Coordinator, Slot, Stop};
 use crate::engine::Event;
+use crate::identity::{self, Identity, Verdict};
 use crate::jobs::storage_error;
 use crate::model::{ErrorKind, JobError};
 use crate::retry::{self, Decision, Failure};
@@ -226,15 +227,27 @@ impl Coordinator<'_> {
             Err(e) => return self.resolution_failed(e),
         };
         self.resolving = None;
-        let same = info.size == self.p.size
-            && (self.p.etag.is_none() || info.etag == self.p.etag)
-            && (self.p.last_modified.is_none() || info.last_modified == self.p.last_modified);
-        if !same {
+        // The same source as the one that served the bytes: trusted on its size when no
+        // validator can be compared (`identity`), as on resume.
+        let known = Identity {
+            size: self.p.size,
+            etag: self.p.etag.as_deref(),
+            last_modified: self.p.last_modified.as_deref(),
+        };
+        if let Verdict::Differs(d) = identity::compare(&known, &Identity::of_info(&info)) {
             return Some(Stop::Failed(JobError::new(
                 ErrorKind::RemoteChanged,
-                "the original URL now leads to a different file",
+                format!(
+                    "the original URL now leads to a different file ({}); partial data kept",
+                    d.join(", ")
+                ),
             )));
         }
+        // Its answers are checked against (and `If-Range` carries) what this link gives: a
+        // validator it no longer gives would make every conditional range answer the whole
+        // file.
+        self.p.etag = info.etag.clone();
+        self.p.last_modified = info.last_modified.clone();
         self.p.url = info.final_url.clone();
         self.sources[0].url = info.final_url.clone();
         self.url_gen += 1;
