@@ -20,7 +20,7 @@ use crate::model::{ErrorKind, JobError};
 use crate::pieces::{piece_size_for, PieceMap};
 use crate::resolver::{self, Answered, RemoteInfo};
 use crate::storage::{part_path, Dir, PartFile, Reopen};
-use crate::store::{host_key, Job, RemoteMeta, Store};
+use crate::store::{host_key, Job, JobSettings, RemoteMeta, Store};
 use crate::transfer::Mode;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -60,13 +60,18 @@ pub fn changes(job: &Job, info: &RemoteInfo) -> Vec<String> {
 /// The HTTP options of a job: its headers, with credentials (the URL's, `--user`'s, the
 /// netrc's) scoped to the URL it was given. Fails when its netrc file cannot be read.
 pub fn job_http(job: &Job, cfg: &Config) -> Result<HttpOptions, JobError> {
-    let mut o = HttpOptions::from_config(cfg, job.settings.headers.clone(), job.settings.insecure)
-        .scoped_to(&job.url)
-        .with_user(job.settings.user.as_ref())
-        .with_network(&job.settings.network)
-        .with_netrc(job.settings.netrc.as_ref())
+    http_for(&job.url, &job.settings, cfg)
+}
+
+/// The HTTP options of a job with `settings` for `url` (see [`job_http`]).
+pub fn http_for(url: &str, settings: &JobSettings, cfg: &Config) -> Result<HttpOptions, JobError> {
+    let mut o = HttpOptions::from_config(cfg, settings.headers.clone(), settings.insecure)
+        .scoped_to(url)
+        .with_user(settings.user.as_ref())
+        .with_network(&settings.network)
+        .with_netrc(settings.netrc.as_ref())
         .map_err(|e| JobError::new(ErrorKind::Probe, e))?;
-    o.cookies = job.settings.cookies.clone();
+    o.cookies = settings.cookies.clone();
     Ok(o)
 }
 

@@ -15,8 +15,10 @@ mod follow;
 
 /// Download one URL now, with a live progress bar. Running the same command again after an
 /// interruption continues where it stopped. When a `ddm run` works the same data directory,
-/// the job is handed to it and its progress followed here (same bar, same exit code).
-/// Exit 0 when the file is in place, 6 when it was paused or removed from another terminal.
+/// the job is handed to it and its progress followed here (same bar, same exit code). When
+/// the link expires mid-way, `get` waits for a fresh one (`ddm set-url ID URL` from another
+/// terminal; up to `link_wait_secs`). Exit 0 when the file is in place, 6 when it was paused
+/// or removed from another terminal, 7 when it waits for a fresh link.
 ///
 /// Example: ddm get https://example.org/big.iso -o big.iso --connections 16
 #[derive(Debug, clap::Args)]
@@ -71,6 +73,11 @@ pub fn run(g: &Global, a: Args) -> CliResult {
             Outcome::Interrupted => Code::Interrupted,
             // Paused or removed from another terminal: the file is not there.
             Outcome::Paused | Outcome::Removed => Code::Stopped,
+            // Ctrl-C while it waited: interrupted, as any Ctrl-C.
+            Outcome::Waiting(_) if ctl.interrupt.load(std::sync::atomic::Ordering::Relaxed) => {
+                Code::Interrupted
+            }
+            Outcome::Waiting(_) => Code::Waiting,
             Outcome::Failed(e) => crate::exit::failed(e),
         });
     }
