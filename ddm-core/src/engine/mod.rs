@@ -24,7 +24,7 @@ mod split;
 pub use coordinator::Stats;
 pub use first::FIRST_WINDOW;
 pub use measure::{measure, Measurement};
-pub use prepare::{changes, http_for, job_http};
+pub use prepare::{http_for, job_http};
 
 use crate::config::Config;
 use crate::jobs::{self, storage_error, store_error};
