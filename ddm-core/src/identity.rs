@@ -18,8 +18,8 @@
 //! resume, its original URL resolved again, every range answer on one source) is trusted on
 //! its size, since the server that served the bytes says nothing changed; a **different
 //! source** (a mirror, a fresh link for `set-url`, `get` or `add`) whose headers prove nothing
-//! must prove it with its bytes (`relink::prove_by_bytes`; a mirror is always checked by its
-//! bytes, `engine/coordinator/verify.rs`).
+//! must prove it with its bytes (`relink::same_file`; a mirror is always checked by its bytes,
+//! `engine/coordinator/verify.rs`).
 
 use crate::http::Head;
 use crate::resolver::RemoteInfo;

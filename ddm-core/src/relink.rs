@@ -51,13 +51,13 @@ pub enum NotSame {
 /// Does the new link, probed as `info` (with `opts`, the job's options for it), serve
 /// `job`'s file? Network: the bytes are fetched when the headers prove nothing.
 pub fn same_file(job: &Job, info: &RemoteInfo, opts: &HttpOptions) -> Result<Proof, NotSame> {
-    if job.bytes_done == 0 {
-        return Ok(Proof::NothingKept);
-    }
     let proven = match identity::compare(&Identity::of_job(job), &Identity::of_info(info)) {
         Verdict::Differs(d) => return Err(NotSame::Differs(d.join(", "))),
         Verdict::Same { proven } => proven,
     };
+    if job.bytes_done == 0 {
+        return Ok(Proof::NothingKept);
+    }
     if !info.ranges {
         return Err(NotSame::NoRanges);
     }
@@ -173,9 +173,12 @@ pub fn set_url(
     settings: &JobSettings,
 ) -> Result<UrlSet, SetUrlError> {
     let job = store.get(id)?;
-    // Checked before the transaction: it may ask the network.
+    // Checked before the transaction: it may ask the network. A job with nothing kept takes
+    // any file.
     let proof = if restart {
         None
+    } else if job.bytes_done == 0 {
+        Some(Proof::NothingKept)
     } else {
         Some(same_file(&job, info, opts).map_err(|n| SetUrlError::of(id, n))?)
     };
