@@ -19,6 +19,9 @@ pub enum Code {
     NoSpace = 5,
     /// `get`: the job was paused or removed from another terminal; the file is not there.
     Stopped = 6,
+    /// The download link expired and no fresh one came within `link_wait_secs`: the job
+    /// waits for one (`ddm set-url ID URL`, `ddm get URL`), its progress kept.
+    Waiting = 7,
     /// Interrupted (Ctrl-C); the job is left resumable.
     Interrupted = 130,
 }

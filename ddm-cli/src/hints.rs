@@ -41,6 +41,14 @@ pub fn hint(kind: ErrorKind, id: i64) -> String {
     }
 }
 
+/// How to continue a job that waits for a fresh link (its own expired).
+pub fn waiting_hint(id: i64) -> String {
+    format!(
+        "give it a fresh link: `ddm set-url {id} NEWURL` (or `ddm get NEWURL`); its progress \
+         is kept"
+    )
+}
+
 /// `message; hint`, for one line on a terminal.
 pub fn with_hint(e: &JobError, id: i64) -> String {
     format!("{}; {}", e.message, hint(e.kind, id))

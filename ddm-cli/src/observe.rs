@@ -2,7 +2,7 @@
 //! events (`--json`) for scripts. Drawn on a fixed cadence, never per chunk.
 
 use crate::board::Board;
-use crate::hints::{hint, with_hint};
+use crate::hints::{hint, waiting_hint, with_hint};
 use crate::line::{bar_line, Eta, Shown};
 use crate::ui::{self, clean};
 use ddm_core::engine::{CountSource, Event, Observer, Outcome, Progress};
@@ -32,6 +32,8 @@ pub struct JobView<'a> {
     /// Job id and the short name shown on the board.
     bar: Option<(i64, String)>,
     last_line: Option<Instant>,
+    /// The job waits for a fresh link: its line says so instead of its progress.
+    waiting: bool,
 }
 
 impl Drop for JobView<'_> {
@@ -75,6 +77,7 @@ impl Display {
             eta: Eta::default(),
             bar: None,
             last_line: None,
+            waiting: false,
         }
     }
 
@@ -122,6 +125,9 @@ impl Display {
                     Outcome::Interrupted => {
                         serde_json::json!({"event": "interrupted", "job": id})
                     }
+                    Outcome::Waiting(why) => serde_json::json!({
+                        "event": "waiting", "job": id, "reason": why, "ended": true,
+                        "hint": waiting_hint(id)}),
                 };
                 self.json(v);
             }
@@ -153,8 +159,12 @@ impl Display {
                     Outcome::Interrupted => format!(
                         "job {id}: interrupted; progress saved, `ddm run` (or the same `ddm get`) continues it"
                     ),
+                    Outcome::Waiting(why) => format!(
+                        "job {id}: waiting for a fresh link ({why}); {}",
+                        waiting_hint(id)
+                    ),
                 };
-                if matches!(o, Outcome::Failed(_)) || !self.quiet {
+                if matches!(o, Outcome::Failed(_) | Outcome::Waiting(_)) || !self.quiet {
                     self.print(&msg);
                 }
             }
@@ -173,7 +183,7 @@ impl JobView<'_> {
                 "speed": p.speed as u64, "eta_seconds": eta,
                 "connections": p.connections, "elapsed": p.elapsed.as_secs_f64()})),
             Mode::Bar => {
-                if let Some((job, name)) = &self.bar {
+                if let Some((job, name)) = self.bar.as_ref().filter(|_| !self.waiting) {
                     let shown = Shown {
                         bytes: p.bytes,
                         size: p.size,
@@ -211,6 +221,35 @@ impl JobView<'_> {
                     p.connections
                 );
             }
+        }
+    }
+}
+
+impl JobView<'_> {
+    /// The job waits for a fresh link (`Some(why)`), or one came (`None`).
+    fn waiting(&mut self, why: Option<&str>) {
+        self.waiting = why.is_some();
+        let job = self.job;
+        match (&self.d.mode, why) {
+            (Mode::Json, Some(why)) => self.d.json(serde_json::json!({
+                "event": "waiting", "job": job, "reason": why, "hint": waiting_hint(job)})),
+            (Mode::Json, None) => self
+                .d
+                .json(serde_json::json!({"event": "link", "job": job})),
+            (_, Some(why)) => {
+                // Said even with --quiet: the job needs the user.
+                self.d.print(&format!(
+                    "job {job}: waiting for a fresh link: {why}; {}",
+                    waiting_hint(job)
+                ));
+                if let Some((id, name)) = &self.bar {
+                    let line = format!("{id:>4}  {name}  waiting for a fresh link");
+                    self.d.board.set(*id, line);
+                }
+            }
+            (_, None) => self
+                .d
+                .say(&format!("job {job}: a fresh link came; going on")),
         }
     }
 }
@@ -260,6 +299,7 @@ impl Observer for JobView<'_> {
                 }
             }
             Event::Progress(p) => self.progress(p),
+            Event::Waiting(why) => self.waiting(why),
             Event::Note(n) => match self.d.mode {
                 Mode::Json => self
                     .d

@@ -71,6 +71,10 @@ pub struct Config {
     pub log_max_size: u64,
     /// Rotated logs kept (`ddm.log.1` newest … `ddm.log.N`); 0: none.
     pub log_keep: u32,
+    /// How long a job whose download link expired (refused after progress, with no way to
+    /// resolve it again) waits for a fresh one (`ddm set-url`, `ddm get NEWURL`) before it
+    /// rests as `waiting`; 0: it rests at once.
+    pub link_wait_secs: u64,
 }
 
 /// Space to leave free on a file system (`min_free_space`).
@@ -216,6 +220,7 @@ impl Default for Config {
             min_free_space: None,
             log_max_size: 10 << 20,
             log_keep: 3,
+            link_wait_secs: 600,
         }
     }
 }
@@ -300,6 +305,12 @@ impl Config {
         }
         if self.log_max_size < 4096 {
             return Err("key `log_max_size`: must be at least 4096 bytes (4K)".into());
+        }
+        if self.link_wait_secs > 7 * 24 * 3600 {
+            return Err(format!(
+                "key `link_wait_secs`: {} is out of range (0 to 604800, a week)",
+                self.link_wait_secs
+            ));
         }
         if self.log_keep > 100 {
             return Err(format!(

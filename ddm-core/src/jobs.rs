@@ -99,7 +99,7 @@ fn own_dir(job: &Job) -> Option<Dir> {
 
 /// Delete the `.part` file the job created, if it is still there (identity checked, in the
 /// job's own directory). Returns whether it was deleted.
-fn delete_own_part(job: &Job) -> bool {
+pub(crate) fn delete_own_part(job: &Job) -> bool {
     match (own_dir(job), &job.file_name, job.part_id) {
         (Some(dir), Some(name), Some(fid)) => dir.remove_own(part_name(name), fid).unwrap_or(false),
         _ => false,
@@ -278,96 +278,6 @@ pub fn remove(store: &mut Store, id: i64, delete_file: bool) -> Result<Removed, 
         }
     }
     Ok(out)
-}
-
-/// Why `set-url` left a job as it was.
-#[derive(Debug, thiserror::Error)]
-pub enum SetUrlError {
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error("job {0} is running; pause it first (`ddm pause {0}`), then set the URL and resume")]
-    Running(i64),
-    #[error("job {0} is already done")]
-    Done(i64),
-    #[error(
-        "the new URL serves a different file ({1}); the partial data of job {0} was kept. \
-         `--restart` downloads from the new URL from zero"
-    )]
-    Differs(i64, String),
-    #[error(
-        "the new URL does not serve byte ranges, so the partial data of job {0} cannot be \
-         continued from it; `--restart` downloads from the new URL from zero"
-    )]
-    NoRanges(i64),
-}
-
-/// What `set-url` did.
-#[derive(Debug, Clone, PartialEq)]
-pub struct UrlSet {
-    /// Bytes of progress kept (0 after a restart or for a job that had none).
-    pub kept: u64,
-    pub restarted: bool,
-    /// The job's state afterwards (a failed job is queued again).
-    pub state: StateKind,
-}
-
-/// `set-url`: give job `id` the URL `url`, which `info` describes (probed with the job's
-/// settings). Progress is kept when the new URL serves the same file (same size, and the same
-/// ETag and Last-Modified where both servers give them) with ranges; otherwise refused, naming
-/// the difference, unless `restart` (progress and the job's own `.part` are discarded).
-/// `settings` replaces the job's settings (credentials moved or dropped by the caller).
-pub fn set_url(
-    store: &mut Store,
-    id: i64,
-    url: &str,
-    info: &crate::resolver::RemoteInfo,
-    restart: bool,
-    settings: &crate::store::JobSettings,
-) -> Result<UrlSet, SetUrlError> {
-    let tx = store.begin()?;
-    let job = tx.get(id)?;
-    match job.state.kind() {
-        StateKind::Running => return Err(SetUrlError::Running(id)),
-        StateKind::Done => return Err(SetUrlError::Done(id)),
-        _ => {}
-    }
-    let has_progress = job.bytes_done > 0;
-    if has_progress && !restart {
-        let diff = crate::engine::changes(&job, info);
-        if !diff.is_empty() {
-            return Err(SetUrlError::Differs(id, diff.join(", ")));
-        }
-        if !info.ranges {
-            return Err(SetUrlError::NoRanges(id));
-        }
-    }
-    if restart {
-        delete_own_part(&job);
-        tx.reset_progress(id)?;
-    }
-    let fresh = restart || job.final_url.is_none();
-    tx.set_url(
-        id,
-        url,
-        (!fresh).then_some(info.final_url.as_str()),
-        if fresh { None } else { info.etag.as_deref() },
-        if fresh {
-            None
-        } else {
-            info.last_modified.as_deref()
-        },
-    )?;
-    let mut settings = settings.clone();
-    // A captured redirect chain's start belongs to the old URL.
-    settings.origin_url = None;
-    tx.set_settings(id, &settings)?;
-    let state = tx.get(id)?.state.kind();
-    tx.commit()?;
-    Ok(UrlSet {
-        kept: if restart { 0 } else { job.bytes_done },
-        restarted: restart && has_progress,
-        state,
-    })
 }
 
 /// `resume --restart`: forget a paused, failed or queued job's progress and delete the

@@ -1,7 +1,8 @@
 //! ddm-core: the library behind the `ddm` command.
 //!
 //! Components (see ARCHITECTURE.md): paths/config, value types (`model`), the job store,
-//! the job lifecycle (`jobs`), the resolver (probe), filename choice, pieces (segmenter +
+//! the job lifecycle (`jobs`), one notion of the same remote file (`identity`), a
+//! fresh link for a job (`relink`), the resolver (probe), filename choice, pieces (segmenter +
 //! completion bitmap), storage, transfer workers, the engine coordinator, the retry
 //! classifier, host policy and the job runner.
 
@@ -13,6 +14,7 @@ pub mod engine;
 pub mod filename;
 pub mod har;
 pub mod http;
+pub mod identity;
 pub mod input;
 pub mod jobs;
 pub mod lock;
@@ -21,6 +23,7 @@ pub mod netrc;
 pub mod paths;
 pub mod pieces;
 pub mod rate;
+pub mod relink;
 pub mod resolver;
 pub mod retry;
 pub mod runner;

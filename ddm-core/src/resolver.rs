@@ -52,6 +52,9 @@ const HEAD_PATIENCE: std::time::Duration = std::time::Duration::from_secs(10);
 struct Collector {
     head: Head,
     body: u64,
+    /// The body bytes of a ranged fetch ([`fetch_range`]), up to `keep` of them.
+    kept: Vec<u8>,
+    keep: u64,
 }
 
 /// Body bytes read at most: the head is what we want (a 200 to our Range would be the whole
@@ -68,10 +71,13 @@ impl Handler for Collector {
         let enough = if http::is_redirect(self.head.status) {
             BODY_LIMIT
         } else {
-            1
+            self.keep.max(1)
         };
         if self.body > enough {
             return Ok(0);
+        }
+        if self.keep > 0 && !http::is_redirect(self.head.status) {
+            self.kept.extend_from_slice(data);
         }
         Ok(data.len())
     }
@@ -82,29 +88,59 @@ struct Answer {
     final_url: String,
     /// URLs redirected from, in order.
     chain: Vec<String>,
+    /// The body of a ranged fetch.
+    body: Vec<u8>,
 }
 
-/// One request (HEAD, or GET of `bytes=0-0`), following redirects hop by hop.
-fn request(url: &str, o: &HttpOptions, head_only: bool) -> Result<Answer, Failure> {
+/// What a request asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ask {
+    Head,
+    /// `GET` of `bytes=0-0`.
+    FirstByte,
+    /// `GET` of `bytes=START-(START+LEN-1)`, the body kept.
+    Range(u64, u64),
+}
+
+/// The most a ranged fetch ([`fetch_range`]) brings into memory.
+pub const FETCH_MAX: u64 = 1 << 20;
+
+/// One request, following redirects hop by hop.
+fn request(url: &str, o: &HttpOptions, ask: Ask) -> Result<Answer, Failure> {
     let mut easy = Easy2::new(Collector::default());
     let setup = |e: curl::Error| Failure::Other(format!("cannot set up request: {e}"));
     http::configure(&mut easy, o).map_err(setup)?;
-    if head_only {
-        easy.nobody(true).map_err(setup)?;
-        // A HEAD that never answers only delays the GET fallback: do not wait long.
-        easy.low_speed_time(o.stall_timeout.min(HEAD_PATIENCE))
-            .map_err(setup)?;
-    } else {
-        easy.range("0-0").map_err(setup)?;
-    }
+    let keep = match ask {
+        Ask::Head => {
+            easy.nobody(true).map_err(setup)?;
+            // A HEAD that never answers only delays the GET fallback: do not wait long.
+            easy.low_speed_time(o.stall_timeout.min(HEAD_PATIENCE))
+                .map_err(setup)?;
+            0
+        }
+        Ask::FirstByte => {
+            easy.range("0-0").map_err(setup)?;
+            0
+        }
+        Ask::Range(start, len) => {
+            let len = len.clamp(1, FETCH_MAX);
+            easy.range(&format!("{start}-{}", start + len - 1))
+                .map_err(setup)?;
+            len
+        }
+    };
     let mut current =
         url::Url::parse(url).map_err(|e| Failure::Other(format!("not a URL: {e}")))?;
     let mut chain = Vec::new();
     loop {
         http::target(&mut easy, o, current.as_str(), &[]).map_err(setup)?;
-        *easy.get_mut() = Collector::default();
+        *easy.get_mut() = Collector {
+            keep,
+            ..Collector::default()
+        };
         let res = easy.perform();
         let head = std::mem::take(&mut easy.get_mut().head);
+        let body = std::mem::take(&mut easy.get_mut().kept);
         match res {
             Ok(()) => {}
             // We stop an answer after its first bytes on purpose.
@@ -119,6 +155,7 @@ fn request(url: &str, o: &HttpOptions, head_only: bool) -> Result<Answer, Failur
                 head,
                 final_url: current.to_string(),
                 chain,
+                body,
             });
         };
         if chain.len() as u32 >= MAX_REDIRECTS {
@@ -147,7 +184,7 @@ pub fn probe(url: &str, o: &HttpOptions) -> Result<RemoteInfo, ProbeError> {
         failure,
     };
     let mut notes = Vec::new();
-    let head = match request(url, o, true) {
+    let head = match request(url, o, Ask::Head) {
         Ok(a) if (200..300).contains(&a.head.status) => Some(a),
         Ok(a) => {
             notes.push(format!("HEAD answered {}; used GET instead", a.head.status));
@@ -162,7 +199,7 @@ pub fn probe(url: &str, o: &HttpOptions) -> Result<RemoteInfo, ProbeError> {
         }
     };
     let get_url = head.as_ref().map(|a| a.final_url.as_str()).unwrap_or(url);
-    let get = request(get_url, o, false).map_err(err)?;
+    let get = request(get_url, o, Ask::FirstByte).map_err(err)?;
     let mut redirects = head.as_ref().map(|a| a.chain.clone()).unwrap_or_default();
     redirects.extend(get.chain.iter().cloned());
     let answer = Answered {
@@ -173,6 +210,40 @@ pub fn probe(url: &str, o: &HttpOptions) -> Result<RemoteInfo, ProbeError> {
         start: 0,
     };
     interpret(answer, head.as_ref().map(|a| &a.head), notes).map_err(err)
+}
+
+/// Bytes `start..start+len` (at most [`FETCH_MAX`]) of the file at `url`, after redirects:
+/// only from a 206 that starts where asked and carries them all (to compare a fresh link's
+/// bytes with those a job has, `relink`).
+pub fn fetch_range(
+    url: &str,
+    o: &HttpOptions,
+    start: u64,
+    len: u64,
+) -> Result<Vec<u8>, ProbeError> {
+    let err = |failure| ProbeError {
+        url: url.to_string(),
+        failure,
+    };
+    let len = len.clamp(1, FETCH_MAX);
+    let a = request(url, o, Ask::Range(start, len)).map_err(err)?;
+    if !(200..300).contains(&a.head.status) {
+        return Err(err(a.head.failure()));
+    }
+    let whole = a.head.status == 206
+        && a.head.content_range().is_some_and(|cr| cr.first == start)
+        && a.body.len() as u64 == len;
+    if !whole || a.head.encoded().is_some() {
+        return Err(err(Failure::InvalidResponse(format!(
+            "asked for bytes {start}-{}, got an answer that does not carry them ({} {})",
+            start + len - 1,
+            a.head.status,
+            a.head
+                .get("content-range")
+                .unwrap_or("without Content-Range")
+        ))));
+    }
+    Ok(a.body)
 }
 
 /// A GET answer to `Range: bytes=START-…`, after redirects.

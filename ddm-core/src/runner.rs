@@ -4,8 +4,9 @@
 //! How many run at once comes from the budget: a new job starts while a connection is free
 //! (counting the jobs still opening their first one), so a queue of small files runs many
 //! at a time and a few large ones share the budget; `max_active_jobs` can cap it. It returns
-//! when no queued job is left and none is running, or after Ctrl-C once every running job
-//! has checkpointed.
+//! when no queued job is left and none is running (a job waiting for a fresh link is still
+//! its runner's, up to `link_wait_secs`), or after Ctrl-C once every running job has
+//! checkpointed.
 
 use crate::budget::Ticket;
 use crate::config::Config;
@@ -13,7 +14,7 @@ use crate::engine::{run_job, Control, Event, Observer, Outcome};
 use crate::model::ErrorKind;
 use crate::store::{Result, Store};
 use std::path::Path;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{channel, RecvTimeoutError};
 use std::time::Duration;
 
@@ -30,24 +31,49 @@ pub struct Summary {
     pub ran: usize,
     pub done: usize,
     pub failed: usize,
+    /// Jobs that rest waiting for a fresh link (theirs expired; none came in time).
+    pub waiting: usize,
     /// A job failed because a disk (the destination or the job database's) is full.
     pub no_space: bool,
     pub interrupted: bool,
 }
 
-/// A job's observer while it starts: once it transfers (it holds its first connection), the
-/// unit promised to it is no longer counted apart.
+/// A job's observer while it starts: once it transfers (it holds its first connection), or
+/// waits for a fresh link (it holds none), the unit promised to it is no longer counted
+/// apart. A job waiting for a fresh link is counted in `waiting`: it takes no place among
+/// `max_active_jobs`.
 struct Starting<'a> {
     inner: Box<dyn Observer + Send + 'a>,
     ticket: Ticket<'a>,
+    waiting: &'a AtomicUsize,
+    waits: bool,
 }
 
 impl Observer for Starting<'_> {
     fn event(&mut self, e: Event<'_>) {
-        if matches!(e, Event::Started { .. }) {
-            self.ticket.redeem();
+        match e {
+            Event::Started { .. } => self.ticket.redeem(),
+            Event::Waiting(why) => {
+                self.ticket.redeem();
+                if why.is_some() != self.waits {
+                    self.waits = why.is_some();
+                    match self.waits {
+                        true => self.waiting.fetch_add(1, Ordering::AcqRel),
+                        false => self.waiting.fetch_sub(1, Ordering::AcqRel),
+                    };
+                }
+            }
+            _ => {}
         }
         self.inner.event(e);
+    }
+}
+
+impl Drop for Starting<'_> {
+    fn drop(&mut self) {
+        if self.waits {
+            self.waiting.fetch_sub(1, Ordering::AcqRel);
+        }
     }
 }
 
@@ -66,6 +92,8 @@ pub fn run_queue(
     let (tx, rx) = channel::<(i64, Outcome)>();
     let mut summary = Summary::default();
     let mut active = 0usize;
+    // Of those, jobs waiting for a fresh link (they hold no connection).
+    let waiting = AtomicUsize::new(0);
     // A store that cannot be written stops the claiming; running jobs still end normally.
     let mut store_failure = None;
     // Store connections of jobs that ended, for the next jobs: opening one reads the schema
@@ -76,7 +104,10 @@ pub fn run_queue(
             let stopping = ctl.interrupt.load(Ordering::Relaxed)
                 || summary.interrupted
                 || store_failure.is_some();
-            while !stopping && active < max && (active == 0 || ctl.connections.free() > 0) {
+            while !stopping
+                && active - waiting.load(Ordering::Acquire).min(active) < max
+                && (active == 0 || ctl.connections.free() > 0)
+            {
                 let job = match store.claim_next() {
                     Ok(Some(job)) => job,
                     Ok(None) => break,
@@ -90,6 +121,7 @@ pub fn run_queue(
                 let tx = tx.clone();
                 let ticket = ctl.connections.ticket();
                 let connections = &connections;
+                let waiting = &waiting;
                 scope.spawn(move || {
                     let reused = connections.lock().ok().and_then(|mut c| c.pop());
                     let outcome = match reused.map_or_else(|| Store::open(db), Ok) {
@@ -97,6 +129,8 @@ pub fn run_queue(
                             let mut obs = Starting {
                                 inner: reporter.observer(job.id),
                                 ticket,
+                                waiting,
+                                waits: false,
                             };
                             let outcome = run_job(&mut st, job.id, cfg, ctl, &mut obs);
                             // A connection that failed a write is not handed on.
@@ -129,6 +163,7 @@ pub fn run_queue(
                             summary.no_space |= e.kind == ErrorKind::NoSpace;
                         }
                         Outcome::Interrupted => summary.interrupted = true,
+                        Outcome::Waiting(_) => summary.waiting += 1,
                         Outcome::Paused | Outcome::Removed => {}
                     }
                     reporter.finished(id, &outcome);

@@ -12,6 +12,7 @@
 
 mod changes;
 mod common;
+mod expired;
 mod failures;
 mod gauntlet;
 mod links;

@@ -1,4 +1,5 @@
-//! `ddm add`: queue downloads (offline; the server is first contacted when the job runs).
+//! `ddm add`: queue downloads (offline, unless a stopped job in the destination directory may
+//! be the file a URL serves: then the URL is asked, and a fresh link continues that job).
 
 use super::jobopts::{parse_urls, JobOpts};
 use crate::cli::Global;
@@ -6,8 +7,33 @@ use crate::ctx::Ctx;
 use crate::exit::{store, CliResult, Code};
 use crate::ui::{self, outln};
 use ddm_core::model::redact_url;
+use ddm_core::relink::{self, Proof};
+use ddm_core::store::Job;
 
-/// Queue one or more downloads and print their ids. Does not touch the network.
+/// What `get` and `add` say when a fresh link continues a stopped job.
+pub fn continuing(job: &Job, proof: &Proof) -> String {
+    let of = job
+        .size
+        .map(|s| format!(" of {}", ui::bytes(s)))
+        .unwrap_or_default();
+    let how = match proof {
+        Proof::Validators => "same size and validators".to_string(),
+        Proof::Bytes(r) => format!("same size, bytes {}-{} compared", r.start, r.end - 1),
+        Proof::NothingKept => "same name and size".to_string(),
+    };
+    format!(
+        "continuing job {} with the new link ({}: {how}; {}{of} kept)",
+        job.id,
+        ui::clean(job.file_name.as_deref().unwrap_or("")),
+        ui::bytes(job.bytes_done)
+    )
+}
+
+/// Queue one or more downloads and print their ids. A URL is first contacted when its job
+/// runs, except when a stopped job (paused, failed, or waiting because its link expired) in
+/// the destination directory may be the same file: then it is asked now, and a fresh link
+/// for that job's file (same name, size and validators) continues that job instead of
+/// starting a second download; its id is printed.
 ///
 /// Example: ddm add https://example.org/big.iso -d ~/Downloads --connections 16
 #[derive(Debug, clap::Args)]
@@ -26,6 +52,25 @@ pub fn run(g: &Global, a: Args) -> CliResult {
         .map(|u| a.opts.to_job(u, urls.len() > 1))
         .collect::<Result<Vec<_>, _>>()?;
     let mut ctx = Ctx::open(g)?;
+    // A fresh link for a stopped job's file continues that job (its id is printed in the
+    // URL's place).
+    let mut attached: Vec<Option<i64>> = Vec::new();
+    let mut jobs_new = Vec::new();
+    for job in jobs {
+        match relink::continue_with(&mut ctx.store, &job, &ctx.config).map_err(store)? {
+            Some((was, proof)) => {
+                if !g.quiet {
+                    eprintln!("{}", continuing(&was, &proof));
+                }
+                attached.push(Some(was.id));
+            }
+            None => {
+                attached.push(None);
+                jobs_new.push(job);
+            }
+        }
+    }
+    let jobs = jobs_new;
     // The same URL already waiting (or running) in the queue is probably a mistake: say so.
     let queued: std::collections::HashMap<String, i64> = ctx
         .store
@@ -50,7 +95,11 @@ pub fn run(g: &Global, a: Args) -> CliResult {
     for (id, job) in ids.iter().zip(&jobs) {
         tracing::info!(id, url = %redact_url(&job.url), "queued");
     }
-    for id in ids {
+    let mut new_ids = ids.into_iter();
+    for id in attached
+        .into_iter()
+        .filter_map(|a| a.or_else(|| new_ids.next()))
+    {
         outln!("{id}");
     }
     super::run::say_if_no_runner(&ctx, g);

@@ -6,7 +6,8 @@ use crate::exit::{store, CliResult, Code};
 use crate::ui::outln;
 use ddm_core::store::StateKind;
 
-/// Pause queued or running jobs; they keep their progress. `ddm resume` continues them.
+/// Pause queued, running or waiting jobs; they keep their progress. `ddm resume` continues
+/// them.
 ///
 /// Example: ddm pause 3 4   |   ddm pause --all
 #[derive(Debug, clap::Args)]
@@ -18,7 +19,7 @@ pub struct Args {
         value_name = "ID"
     )]
     pub ids: Vec<i64>,
-    /// Every queued or running job.
+    /// Every queued, running or waiting job.
     #[arg(long)]
     pub all: bool,
 }
@@ -27,7 +28,7 @@ pub fn run(g: &Global, a: Args) -> CliResult {
     let mut ctx = Ctx::open(g)?;
     let ids = if a.all {
         ctx.store
-            .ids_in(&[StateKind::Queued, StateKind::Running])
+            .ids_in(&[StateKind::Queued, StateKind::Running, StateKind::Waiting])
             .map_err(store)?
     } else {
         a.ids.clone()

@@ -1,4 +1,5 @@
-//! `ddm resume`: put paused or failed jobs back in the queue (`--restart` discards progress).
+//! `ddm resume`: put paused, failed or waiting jobs back in the queue (`--restart` discards
+//! progress).
 
 use crate::cli::Global;
 use crate::ctx::Ctx;
@@ -7,7 +8,8 @@ use crate::ui::outln;
 use ddm_core::jobs;
 use ddm_core::store::StateKind;
 
-/// Queue paused or failed jobs again; `ddm run` continues them from their progress.
+/// Queue paused, failed or waiting jobs again; `ddm run` continues them from their progress
+/// (a job waiting for a fresh link asks its old one again: `ddm set-url` gives a new one).
 ///
 /// Example: ddm resume 3   |   ddm resume --all   |   ddm resume 3 --restart
 #[derive(Debug, clap::Args)]
@@ -19,7 +21,7 @@ pub struct Args {
         value_name = "ID"
     )]
     pub ids: Vec<i64>,
-    /// Every paused or failed job.
+    /// Every paused, failed or waiting job.
     #[arg(long)]
     pub all: bool,
     /// Discard the partial data (the `.part` file the job created) and start over, e.g. after
@@ -32,7 +34,7 @@ pub fn run(g: &Global, a: Args) -> CliResult {
     let mut ctx = Ctx::open(g)?;
     let ids = if a.all {
         ctx.store
-            .ids_in(&[StateKind::Paused, StateKind::Failed])
+            .ids_in(&[StateKind::Paused, StateKind::Failed, StateKind::Waiting])
             .map_err(store)?
     } else {
         a.ids.clone()

@@ -11,7 +11,8 @@ use ddm_core::runner::run_queue;
 use std::sync::Arc;
 
 /// Download queued jobs until none is left, then exit (0 if every job it ran finished, 1 if
-/// one failed, 5 if a disk was full). Jobs run at once while connections are free (config
+/// one failed, 5 if a disk was full, 7 if one waits for a fresh link: its own expired and
+/// none came within `link_wait_secs`, during which the runner stays up for a `set-url`). Jobs run at once while connections are free (config
 /// `max_total_connections`, `max_connections_per_host`, `max_active_jobs`), sharing them and
 /// their open connections; jobs added meanwhile are picked up. Jobs a crashed runner left
 /// `running` are queued again first. One runner per data directory.
@@ -61,6 +62,8 @@ pub fn run(g: &Global, a: Args) -> CliResult {
         Code::NoSpace
     } else if summary.failed > 0 {
         Code::Failed
+    } else if summary.waiting > 0 {
+        Code::Waiting
     } else {
         Code::Ok
     })

@@ -1,17 +1,20 @@
 //! `ddm set-url`: give a job a new URL (an expired signed link, a moved file), keeping its
-//! progress when the new URL serves the same file.
+//! progress when the new URL serves the same file; a runner working the job (transferring,
+//! or waiting for a fresh link) goes on with it without stopping.
 
 use crate::cli::Global;
 use crate::ctx::Ctx;
 use crate::exit::{store, usage, CliError, CliResult, Code};
 use crate::ui::{self, clean, outln};
-use ddm_core::jobs::{self, SetUrlError};
 use ddm_core::model::{redact_url, Origin};
+use ddm_core::relink::{self, Proof, SetUrlError};
 use ddm_core::store::{Job, StateKind};
 
-/// Change a job's URL. The new URL is asked first: the partial data is kept when it serves the
-/// same file (same size, and the same ETag and Last-Modified where both servers give them),
-/// and the change is refused, naming the difference, otherwise.
+/// Change a job's URL, also while it runs or waits for a fresh link (its runner goes on with
+/// the new one). The new URL is asked first: the partial data is kept when it serves the
+/// same file (same size, and the same ETag and Last-Modified where both servers give them;
+/// when they give none in common, a piece the job has is fetched from it and compared), and
+/// the change is refused, naming the difference, otherwise.
 ///
 /// Example: ddm set-url 3 'https://cdn.example.org/big.iso?token=new'
 #[derive(Debug, clap::Args)]
@@ -47,7 +50,7 @@ pub fn run(g: &Global, a: Args) -> CliResult {
     let mut ctx = Ctx::open(g)?;
     let job = ctx.store.get(a.id).map_err(store)?;
     match job.state.kind() {
-        StateKind::Running => return Err(usage(SetUrlError::Running(a.id))),
+        StateKind::Running if a.restart => return Err(usage(SetUrlError::RunningRestart(a.id))),
         StateKind::Done => return Err(usage(SetUrlError::Done(a.id))),
         _ => {}
     }
@@ -81,18 +84,29 @@ pub fn run(g: &Global, a: Args) -> CliResult {
             anyhow::anyhow!("{e}; job {} keeps its URL", a.id),
         )
     })?;
-    let done = jobs::set_url(&mut ctx.store, a.id, &url, &info, a.restart, &settings).map_err(
-        |e| match e {
-            SetUrlError::Store(e) => store(e),
-            e @ (SetUrlError::Running(_) | SetUrlError::Done(_)) => usage(e),
-            e => CliError::new(Code::Failed, e),
-        },
-    )?;
+    let done = relink::set_url(
+        &mut ctx.store,
+        a.id,
+        &url,
+        &info,
+        &opts,
+        a.restart,
+        &settings,
+    )
+    .map_err(|e| match e {
+        SetUrlError::Store(e) => store(e),
+        e @ (SetUrlError::RunningRestart(_) | SetUrlError::Done(_)) => usage(e),
+        e => CliError::new(Code::Failed, e),
+    })?;
+    let how = match &done.proof {
+        Some(Proof::Bytes(r)) => format!(", bytes {}-{} compared", r.start, r.end - 1),
+        _ => String::new(),
+    };
     let what = match (done.kept, done.restarted) {
         (_, true) => "progress discarded, starting from zero".to_string(),
         (0, false) => "nothing downloaded yet".to_string(),
         (kept, false) => format!(
-            "same file{}; {} kept",
+            "same file{}{how}; {} kept",
             info.size
                 .map(|s| format!(" ({})", ui::bytes(s)))
                 .unwrap_or_default(),
@@ -100,11 +114,21 @@ pub fn run(g: &Global, a: Args) -> CliResult {
         ),
     };
     outln!("{}: URL set to {} ({what})", a.id, clean(&redact_url(&url)));
+    let runner = ddm_core::lock::holder_alive(&ctx.paths.lock_file());
     match done.state {
         StateKind::Paused => {
             eprintln!("job {} is paused: `ddm resume {}` continues it", a.id, a.id)
         }
         StateKind::Queued => super::run::say_if_no_runner(&ctx, g),
+        StateKind::Running if runner && !g.quiet => eprintln!(
+            "job {}: the runner working it {} with the new URL",
+            a.id,
+            if done.was_waiting {
+                "stops waiting and goes on"
+            } else {
+                "goes on"
+            }
+        ),
         _ => {}
     }
     Ok(Code::Ok)

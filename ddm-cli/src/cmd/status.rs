@@ -3,14 +3,16 @@
 use crate::cli::Global;
 use crate::ctx::Ctx;
 use crate::exit::{store, CliResult, Code};
-use crate::hints::{hint, with_hint};
+use crate::hints::{hint, waiting_hint, with_hint};
 use crate::ui::{self, clean};
 use ddm_core::model::redact_url;
-use ddm_core::store::Job;
+use ddm_core::store::{Job, StateKind};
 use std::io::Write;
 
-/// Show jobs: id, state, progress, size, speed (while running), name, and the error of
-/// failed jobs. `--json` prints a JSON array with stable field names.
+/// Show jobs: id, state, progress, size, speed (while running), name, the error of failed
+/// jobs, and why a waiting job waits (its download link expired: give it a fresh one with
+/// `ddm set-url ID URL` or `ddm get URL`). `--json` prints a JSON array with stable field
+/// names.
 ///
 /// Example: ddm status   |   ddm status 3 --json
 #[derive(Debug, clap::Args)]
@@ -19,7 +21,8 @@ pub struct Args {
     #[arg(value_name = "ID")]
     pub id: Option<i64>,
     /// JSON array of job objects (id, state, url, final_url, protocol, path, size, bytes_done,
-    /// speed and connections while running, error, error_kind, hint).
+    /// speed and connections while running, error, error_kind, waiting (why a waiting job
+    /// waits), hint).
     #[arg(long, conflicts_with = "watch")]
     pub json: bool,
     /// A live view of the whole queue, refreshed in place (the same as `ddm top`).
@@ -53,11 +56,12 @@ pub fn run(g: &Global, a: Args) -> CliResult {
 }
 
 pub fn to_json(j: &Job, runner_alive: bool) -> serde_json::Value {
-    let running = j.state == ddm_core::store::JobState::Running && runner_alive;
+    let running = j.shown() == StateKind::Running && runner_alive;
     let err = j.state.error();
+    let waiting = j.waits_for_link();
     serde_json::json!({
         "id": j.id,
-        "state": j.state.name(),
+        "state": j.shown().name(),
         "url": redact_url(&j.url),
         "final_url": j.final_url.as_deref().map(redact_url),
         "protocol": j.protocol,
@@ -68,7 +72,10 @@ pub fn to_json(j: &Job, runner_alive: bool) -> serde_json::Value {
         "connections": if running { j.conns } else { None },
         "error": err.map(|e| e.message.as_str()),
         "error_kind": err.map(|e| e.kind.as_str()),
-        "hint": err.map(|e| hint(e.kind, j.id)),
+        "waiting": waiting,
+        "hint": err
+            .map(|e| hint(e.kind, j.id))
+            .or_else(|| waiting.map(|_| waiting_hint(j.id))),
     })
 }
 
@@ -88,7 +95,7 @@ fn write_table(out: &mut impl Write, jobs: &[Job], runner_alive: bool) -> std::i
             None => "-".into(),
         };
         let size = j.size.map(ui::bytes).unwrap_or_else(|| "?".into());
-        let running = j.state == ddm_core::store::JobState::Running;
+        let running = j.shown() == StateKind::Running;
         let speed = match (running && runner_alive, j.speed) {
             (true, Some(s)) => ui::speed(s),
             _ => String::new(),
@@ -98,7 +105,7 @@ fn write_table(out: &mut impl Write, jobs: &[Job], runner_alive: bool) -> std::i
             out,
             "{:>5}  {:<8} {:>6}  {:>10}  {:>11}  {}",
             j.id,
-            j.state.name(),
+            j.shown().name(),
             pct,
             size,
             speed,
@@ -106,6 +113,10 @@ fn write_table(out: &mut impl Write, jobs: &[Job], runner_alive: bool) -> std::i
         )?;
         if let Some(e) = j.state.error() {
             writeln!(out, "{:>5}  error: {}", "", clean(&with_hint(e, j.id)))?;
+        }
+        if let Some(w) = j.waits_for_link() {
+            let w = format!("{w}; {}", waiting_hint(j.id));
+            writeln!(out, "{:>5}  waiting for a fresh link: {}", "", clean(&w))?;
         }
     }
     let orphans = jobs

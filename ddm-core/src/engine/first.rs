@@ -5,8 +5,9 @@
 //!
 //! Failures before a usable head are retried like a probe (a few attempts, backoff,
 //! `Retry-After`); a captured link that expired (403/410) is resolved again from the
-//! capture's first URL. The waits are cut into short slices, so pause, remove and Ctrl-C act
-//! within a fraction of a second.
+//! capture's first URL; a link refused (400/403/410) for good on a job that has progress
+//! expired, and the job waits for a fresh one (`linkwait.rs`). The waits are cut into short
+//! slices, so pause, remove and Ctrl-C act within a fraction of a second.
 
 use super::{Control, Event, Observer};
 use crate::model::{ErrorKind, JobError, Origin};
@@ -33,6 +34,8 @@ pub enum NoHead {
     /// Paused, removed or interrupted meanwhile.
     Stopped(super::coordinator::Stop),
     Failed(JobError),
+    /// The job has progress and its link is refused (it expired): why.
+    Expired(String),
 }
 
 /// A usable head, with the worker waiting for the answer (`Reply::Go` or `Reply::Abort`).
@@ -179,6 +182,20 @@ pub fn open(
                     url = m.clone();
                     attempt = 0;
                     continue;
+                }
+                if job.bytes_done > 0
+                    && matches!(
+                        failure,
+                        Failure::Http {
+                            status: 400 | 403 | 410,
+                            ..
+                        }
+                    )
+                {
+                    return Err(NoHead::Expired(format!(
+                        "the download link was refused ({failure}) when the download went on: \
+                         it probably expired"
+                    )));
                 }
                 let msg = match &failure {
                     Failure::Proxy(m) => m.clone(),

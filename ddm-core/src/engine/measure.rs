@@ -76,6 +76,7 @@ pub fn measure(
         capped: false,
         limit: Some(limit),
         deadline: super::coordinator::deadline::Deadline::off(),
+        relink: None,
         cfg,
     };
     let mut obs = NoObserver;

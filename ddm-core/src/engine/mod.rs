@@ -15,6 +15,7 @@ mod coverage;
 mod finish;
 mod first;
 mod governor;
+mod linkwait;
 mod measure;
 mod prepare;
 mod record;
@@ -23,7 +24,7 @@ mod split;
 pub use coordinator::Stats;
 pub use first::FIRST_WINDOW;
 pub use measure::{measure, Measurement};
-pub use prepare::{changes, job_http};
+pub use prepare::{http_for, job_http};
 
 use crate::config::Config;
 use crate::jobs::{self, storage_error, store_error};
@@ -133,6 +134,9 @@ pub enum Event<'a> {
     },
     Progress(&'a Progress),
     Note(String),
+    /// The job's download link was refused and cannot be resolved again: it waits for a
+    /// fresh one (`Some(why)`), or a fresh one came and it goes on (`None`).
+    Waiting(Option<&'a str>),
 }
 
 pub trait Observer {
@@ -159,6 +163,9 @@ pub enum Outcome {
     Removed,
     /// Ctrl-C: the job went back to the queue, resumable.
     Interrupted,
+    /// The job's link expired and no fresh one came within `link_wait_secs` (or Ctrl-C came
+    /// while it waited): it rests waiting for one, its progress kept.
+    Waiting(String),
     Failed(JobError),
 }
 
@@ -173,9 +180,16 @@ pub fn run_job(
     obs: &mut dyn Observer,
 ) -> Outcome {
     let started = Instant::now();
-    let outcome = match store.get(job_id) {
-        Ok(job) => run_inner(store, &job, cfg, ctl, obs, started),
-        Err(e) => Outcome::Failed(store_error(e)),
+    // A pass ends early only when the job was given a new link that the pass could not take
+    // in place: the next one starts from the first request with it.
+    let outcome = loop {
+        match store.get(job_id) {
+            Ok(job) => match run_inner(store, &job, cfg, ctl, obs, started) {
+                Pass::Ended(o) => break o,
+                Pass::Again => continue,
+            },
+            Err(e) => break Outcome::Failed(store_error(e)),
+        }
     };
     if matches!(outcome, Outcome::Failed(_) | Outcome::Interrupted) {
         // Still ours (running): a job that got no data gives its reserved space back.
@@ -187,6 +201,7 @@ pub fn run_job(
         // Already recorded by whoever asked.
         Outcome::Paused | Outcome::Removed => None,
         Outcome::Interrupted => Some(JobState::Queued),
+        Outcome::Waiting(why) => Some(JobState::Waiting(why.clone())),
         Outcome::Failed(e) => Some(JobState::Failed(e.clone())),
     };
     if let Some(s) = state {
@@ -201,6 +216,19 @@ pub fn run_job(
     outcome
 }
 
+/// How one pass of a run ended.
+enum Pass {
+    Ended(Outcome),
+    /// The job was given a new link this pass could not take in place: start again with it.
+    Again,
+}
+
+impl From<Outcome> for Pass {
+    fn from(o: Outcome) -> Self {
+        Pass::Ended(o)
+    }
+}
+
 fn run_inner(
     store: &mut Store,
     job: &crate::store::Job,
@@ -208,12 +236,12 @@ fn run_inner(
     ctl: &Control,
     obs: &mut dyn Observer,
     started: Instant,
-) -> Outcome {
+) -> Pass {
     // The job's directory, open for the whole run: everything happens relative to it, and a
     // directory that is not the one the job started in is refused before any request.
     let dir = match jobs::open_dir(job) {
         Ok(d) => d,
-        Err(e) => return Outcome::Failed(e),
+        Err(e) => return Outcome::Failed(e).into(),
     };
     if job.dir_id.is_none() && job.part_id.is_some() {
         // A job recorded before directory identities were kept adopts this one.
@@ -226,7 +254,7 @@ fn run_inner(
             "{} is already complete (finished before ddm could record it)",
             f.path.display()
         )));
-        return finish::record_done(store, job.id, f.path, f.size, 0, started);
+        return finish::record_done(store, job.id, f.path, f.size, 0, started).into();
     }
     let cancel = Arc::new(AtomicBool::new(false));
     if let Ok(g) = store.global_rate() {
@@ -239,7 +267,7 @@ fn run_inner(
     });
     let opts = match prepare::job_http(job, cfg) {
         Ok(o) => o,
-        Err(e) => return Outcome::Failed(e),
+        Err(e) => return Outcome::Failed(e).into(),
     };
     let io = Arc::new(JobIo::new(opts, Some(gate.clone())));
     let (tx, rx) = std::sync::mpsc::channel();
@@ -267,7 +295,14 @@ fn run_inner(
     ) {
         Ok(o) => o,
         Err(first::NoHead::Stopped(stop)) => return stopped(stop),
-        Err(first::NoHead::Failed(e)) => return Outcome::Failed(e),
+        Err(first::NoHead::Failed(e)) => return Outcome::Failed(e).into(),
+        // Refused on a job with progress: wait for a fresh link, then start again with it.
+        Err(first::NoHead::Expired(why)) => {
+            return match linkwait::for_link(store, job, cfg, ctl, obs, &why) {
+                Ok(()) => Pass::Again,
+                Err(o) => o.into(),
+            }
+        }
     };
     let prep = match prepare::from_head(store, job, &dir, cfg, obs, &opened) {
         Ok(p) => p,
@@ -275,7 +310,7 @@ fn run_inner(
             opened.worker.reply(Reply::Abort);
             let _ = first::wait_done(&rx);
             ctl.hand_back(opened.worker, None, opened.origin.as_ref());
-            return Outcome::Failed(e);
+            return Outcome::Failed(e).into();
         }
     };
     let ranged = prep.pieces.is_some();
@@ -363,12 +398,18 @@ fn run_inner(
         capped: prep.capped,
         limit: None,
         deadline,
+        relink: Some(coordinator::Relink {
+            wait: Duration::from_secs(cfg.link_wait_secs),
+            url: job.url.clone(),
+            settings: job.settings.clone(),
+        }),
         cfg,
     };
     let mut rec = record::JobRecord {
         store: &mut *store,
         job: job.id,
         max_rate: cfg.max_rate,
+        link_gen: job.link_gen,
     };
     let mut coord = Coordinator::new(
         params,
@@ -407,20 +448,23 @@ fn run_inner(
         return Outcome::Failed(JobError::new(
             ErrorKind::Internal,
             "internal error: transfers ended but pieces are missing",
-        ));
+        ))
+        .into();
     }
     let moved = io.received.load(std::sync::atomic::Ordering::Relaxed);
     let Ok(io) = Arc::try_unwrap(io) else {
         return Outcome::Failed(JobError::new(
             ErrorKind::Internal,
             "internal error: workers still hold the file",
-        ));
+        ))
+        .into();
     };
     let Some(file) = io.into_file() else {
         return Outcome::Failed(JobError::new(
             ErrorKind::Internal,
             "internal error: no file",
-        ));
+        ))
+        .into();
     };
     // A ranged file is the size every answer confirmed; a stream without ranges is as long
     // as it went, which the worker held to the length its answer (or, without one, the
@@ -429,25 +473,27 @@ fn run_inner(
         (true, Some(s), _) => s,
         (_, _, Some(n)) => {
             if let Err(e) = file.set_len(n) {
-                return Outcome::Failed(storage_error(&e));
+                return Outcome::Failed(storage_error(&e)).into();
             }
             n
         }
         (_, s, None) => s.unwrap_or(0),
     };
-    finish::finish(store, job, &file, &prep.name, size, moved, started, obs)
+    finish::finish(store, job, &file, &prep.name, size, moved, started, obs).into()
 }
 
-/// The outcome of a transfer that stopped before completing.
-fn stopped(stop: Stop) -> Outcome {
-    match stop {
+/// How a pass that stopped before completing ends.
+fn stopped(stop: Stop) -> Pass {
+    Pass::Ended(match stop {
         Stop::Paused => Outcome::Paused,
         Stop::Removed => Outcome::Removed,
         Stop::Interrupted => Outcome::Interrupted,
+        Stop::Waiting(why) => Outcome::Waiting(why),
+        Stop::Relink => return Pass::Again,
         Stop::Failed(e) => Outcome::Failed(e),
         Stop::Complete => Outcome::Failed(JobError::new(
             ErrorKind::Internal,
             "internal error: completed without a transfer",
         )),
-    }
+    })
 }

@@ -4,8 +4,9 @@
 //! body can be kept (it almost always can).
 //!
 //! The remote must be the same file: before continuing, size, ETag and Last-Modified from the
-//! first answer are compared with the stored ones; if any differs and progress exists, the
-//! job fails naming what changed (two versions are never spliced). An existing `.part` file
+//! first answer are compared with the stored ones by the one rule of `identity` (a validator
+//! only one side gives is no difference); if any differs and progress exists, the job fails
+//! naming what changed (two versions are never spliced). An existing `.part` file
 //! is continued only if it is the one this job created (its identity), never through a
 //! symlink, and only in the job's own directory, open for the run (`jobs::open_dir`).
 
@@ -13,12 +14,13 @@ use super::first::{Opened, FIRST_WINDOW};
 use super::{Event, Observer};
 use crate::config::Config;
 use crate::http::HttpOptions;
+use crate::identity::{self, Identity};
 use crate::jobs::{self, storage_error, store_error, Reserved};
 use crate::model::{ErrorKind, JobError};
 use crate::pieces::{piece_size_for, PieceMap};
 use crate::resolver::{self, Answered, RemoteInfo};
 use crate::storage::{part_path, Dir, PartFile, Reopen};
-use crate::store::{host_key, Job, RemoteMeta, Store};
+use crate::store::{host_key, Job, JobSettings, RemoteMeta, Store};
 use crate::transfer::Mode;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -46,36 +48,30 @@ pub struct Finished {
     pub size: u64,
 }
 
-/// What differs between the stored validators and a fresh answer (empty: same file).
+/// What differs between what the job recorded and a fresh answer (empty: the same file, by
+/// the one rule of `identity`; the job's own URL is trusted on its size when no validator
+/// can be compared).
 pub fn changes(job: &Job, info: &RemoteInfo) -> Vec<String> {
-    let mut out = Vec::new();
-    if job.size != info.size {
-        let show = |s: Option<u64>| s.map(|v| format!("{v} bytes")).unwrap_or("unknown".into());
-        out.push(format!("size {} → {}", show(job.size), show(info.size)));
-    }
-    if let (Some(a), Some(b)) = (&job.etag, &info.etag) {
-        if a != b {
-            out.push(format!("ETag {a} → {b}"));
-        }
-    }
-    if let (Some(a), Some(b)) = (&job.last_modified, &info.last_modified) {
-        if a != b {
-            out.push(format!("Last-Modified {a} → {b}"));
-        }
-    }
-    out
+    identity::compare(&Identity::of_job(job), &Identity::of_info(info))
+        .differences()
+        .to_vec()
 }
 
 /// The HTTP options of a job: its headers, with credentials (the URL's, `--user`'s, the
 /// netrc's) scoped to the URL it was given. Fails when its netrc file cannot be read.
 pub fn job_http(job: &Job, cfg: &Config) -> Result<HttpOptions, JobError> {
-    let mut o = HttpOptions::from_config(cfg, job.settings.headers.clone(), job.settings.insecure)
-        .scoped_to(&job.url)
-        .with_user(job.settings.user.as_ref())
-        .with_network(&job.settings.network)
-        .with_netrc(job.settings.netrc.as_ref())
+    http_for(&job.url, &job.settings, cfg)
+}
+
+/// The HTTP options of a job with `settings` for `url` (see [`job_http`]).
+pub fn http_for(url: &str, settings: &JobSettings, cfg: &Config) -> Result<HttpOptions, JobError> {
+    let mut o = HttpOptions::from_config(cfg, settings.headers.clone(), settings.insecure)
+        .scoped_to(url)
+        .with_user(settings.user.as_ref())
+        .with_network(&settings.network)
+        .with_netrc(settings.netrc.as_ref())
         .map_err(|e| JobError::new(ErrorKind::Probe, e))?;
-    o.cookies = job.settings.cookies.clone();
+    o.cookies = settings.cookies.clone();
     Ok(o)
 }
 

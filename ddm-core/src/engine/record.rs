@@ -1,13 +1,14 @@
 //! Where a running transfer's durable state goes, behind a trait so the coordinator does not
 //! know the store: checkpoints (the bitmap, once the data under it is fdatasync'ed), a moved
-//! download URL, and what the outside world asks (pause, remove, rate limits). `ddm get` and
-//! `ddm run` record into the job store; `ddm bench` records nothing.
+//! download URL, that the job waits for a fresh link, and what the outside world asks (pause,
+//! remove, rate limits, a new link). `ddm get` and `ddm run` record into the job store;
+//! `ddm bench` records nothing.
 
 use super::coordinator::Stop;
 use super::Control;
 use crate::jobs::store_error;
 use crate::model::JobError;
-use crate::store::{JobState, Store};
+use crate::store::{JobState, Link, Store};
 use std::sync::atomic::Ordering;
 
 /// What the world outside asks of a running job.
@@ -18,6 +19,8 @@ pub struct Asked {
     pub job_rate: Option<Option<u64>>,
     /// The global rate limit now (`ddm limit --global`, else the config), when known.
     pub global_rate: Option<Option<u64>>,
+    /// A new link the job was given since the last look (`set-url`, `get`/`add`).
+    pub link: Option<Link>,
 }
 
 pub trait Checkpointer {
@@ -32,6 +35,8 @@ pub trait Checkpointer {
     ) -> Result<(), JobError>;
     /// The download URL moved (a signed link resolved again).
     fn moved(&mut self, final_url: &str);
+    /// The job waits for a fresh link (`Some(why)`), or no longer does.
+    fn waiting(&mut self, why: Option<&str>);
     /// Pause, remove, Ctrl-C and rate limits.
     fn asked(&mut self, ctl: &Control) -> Asked;
 }
@@ -45,6 +50,7 @@ impl Checkpointer for NoRecord {
         Ok(())
     }
     fn moved(&mut self, _: &str) {}
+    fn waiting(&mut self, _: Option<&str>) {}
     fn asked(&mut self, ctl: &Control) -> Asked {
         Asked {
             stop: ctl
@@ -63,6 +69,8 @@ pub struct JobRecord<'a> {
     pub job: i64,
     /// `max_rate` from the config, for when `ddm limit --global` set nothing.
     pub max_rate: Option<u64>,
+    /// The job's `link_gen` as last seen: a new link moves it.
+    pub link_gen: i64,
 }
 
 /// Must the job stop: Ctrl-C, or a pause or remove recorded in the store (by another
@@ -99,8 +107,24 @@ impl Checkpointer for JobRecord<'_> {
     fn moved(&mut self, final_url: &str) {
         let _ = self.store.set_final_url(self.job, final_url);
     }
+    fn waiting(&mut self, why: Option<&str>) {
+        if let Err(e) = self.store.set_waiting(self.job, why) {
+            tracing::warn!("cannot record that job {} waits for a link: {e}", self.job);
+        }
+    }
     fn asked(&mut self, ctl: &Control) -> Asked {
+        let link = match self.store.new_link(self.job, self.link_gen) {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::warn!("cannot read job {}'s link: {e}", self.job);
+                None
+            }
+        };
+        if let Some(l) = &link {
+            self.link_gen = l.gen;
+        }
         Asked {
+            link,
             stop: poll_stop(Some(self.store), self.job, ctl),
             job_rate: self.store.job_rate(self.job).ok(),
             global_rate: self

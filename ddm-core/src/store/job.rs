@@ -10,11 +10,15 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::path::PathBuf;
 
-/// The state of a job; a failed job carries its error, nothing else does.
+/// The state of a job; a failed job carries its error, a waiting one why it waits, nothing
+/// else carries anything.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum JobState {
     Queued,
     Running,
+    /// Its download link expired (refused after progress) and no runner holds it: it waits
+    /// for a fresh link (`set-url`, or `get`/`add` of the new URL), its progress kept.
+    Waiting(String),
     Paused,
     Done,
     Failed(JobError),
@@ -25,6 +29,7 @@ pub enum JobState {
 pub enum StateKind {
     Queued,
     Running,
+    Waiting,
     Paused,
     Done,
     Failed,
@@ -36,6 +41,7 @@ impl StateKind {
         match self {
             StateKind::Queued => "queued",
             StateKind::Running => "running",
+            StateKind::Waiting => "waiting",
             StateKind::Paused => "paused",
             StateKind::Done => "done",
             StateKind::Failed => "failed",
@@ -45,6 +51,7 @@ impl StateKind {
         [
             StateKind::Queued,
             StateKind::Running,
+            StateKind::Waiting,
             StateKind::Paused,
             StateKind::Done,
             StateKind::Failed,
@@ -59,6 +66,7 @@ impl JobState {
         match self {
             JobState::Queued => StateKind::Queued,
             JobState::Running => StateKind::Running,
+            JobState::Waiting(_) => StateKind::Waiting,
             JobState::Paused => StateKind::Paused,
             JobState::Done => StateKind::Done,
             JobState::Failed(_) => StateKind::Failed,
@@ -77,10 +85,23 @@ impl JobState {
             _ => None,
         }
     }
-    pub(crate) fn from_db(name: &str, error: Option<String>, kind: Option<String>) -> Self {
+    /// Why it waits for a fresh link, when it does (at rest).
+    pub fn waiting(&self) -> Option<&str> {
+        match self {
+            JobState::Waiting(why) => Some(why),
+            _ => None,
+        }
+    }
+    pub(crate) fn from_db(
+        name: &str,
+        error: Option<String>,
+        kind: Option<String>,
+        waiting: Option<String>,
+    ) -> Self {
         match StateKind::from_name(name) {
             Some(StateKind::Queued) => JobState::Queued,
             Some(StateKind::Running) => JobState::Running,
+            Some(StateKind::Waiting) => JobState::Waiting(waiting.unwrap_or_default()),
             Some(StateKind::Paused) => JobState::Paused,
             Some(StateKind::Done) => JobState::Done,
             Some(StateKind::Failed) => JobState::Failed(JobError::new(
@@ -200,12 +221,33 @@ pub struct Job {
     pub dir_id: Option<FileId>,
     /// The protocol of the last first answer (`HTTP/1.1`, `HTTP/2`).
     pub protocol: Option<String>,
+    /// Why the job waits for a fresh link: while its runner holds it (state `running`), or
+    /// at rest (state `waiting`); None when it does not wait.
+    pub waiting: Option<String>,
+    /// How many times the job was given a new link (`set-url`, a fresh link attached by
+    /// `get`/`add`): a runner working the job picks a new one up when this moves.
+    pub link_gen: i64,
 }
 
 impl Job {
     /// Destination path, when the name is known.
     pub fn path(&self) -> Option<PathBuf> {
         self.file_name.as_ref().map(|n| self.dest_dir.join(n))
+    }
+    /// The state to show: `waiting` also while a runner holds the job waiting for a fresh
+    /// link (it is `running` in the store: the runner still owns it).
+    pub fn shown(&self) -> StateKind {
+        match self.state {
+            JobState::Running if self.waiting.is_some() => StateKind::Waiting,
+            ref s => s.kind(),
+        }
+    }
+    /// Why the job waits for a fresh link, if it does (held by a runner or at rest).
+    pub fn waits_for_link(&self) -> Option<&str> {
+        match self.shown() {
+            StateKind::Waiting => self.waiting.as_deref().or(self.state.waiting()),
+            _ => None,
+        }
     }
     /// Percentage done, when the size is known.
     pub fn percent(&self) -> Option<f64> {
@@ -249,6 +291,7 @@ mod tests {
         for s in [
             JobState::Queued,
             JobState::Running,
+            JobState::Waiting("the link expired".into()),
             JobState::Paused,
             JobState::Done,
             JobState::Failed(JobError::new(ErrorKind::Checksum, "e")),
@@ -257,11 +300,12 @@ mod tests {
                 s.name(),
                 s.error().map(|e| e.message.clone()),
                 s.error().map(|e| e.kind.as_str().to_string()),
+                s.waiting().map(str::to_string),
             );
             assert_eq!(back, s);
         }
         assert_eq!(
-            JobState::from_db("bogus", None, None)
+            JobState::from_db("bogus", None, None, None)
                 .error()
                 .map(|e| e.kind),
             Some(ErrorKind::Internal)

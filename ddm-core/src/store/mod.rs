@@ -14,11 +14,13 @@
 
 mod hosts;
 mod job;
+mod link;
 mod queries;
 
 pub use crate::model::Header;
 pub use hosts::{host_key, HostPolicy};
 pub use job::{Job, JobSettings, JobState, NewJob, RemoteMeta, StateKind};
+pub use link::Link;
 pub use queries::StoreTx;
 
 use rusqlite::{Connection, ErrorCode, OpenFlags};
@@ -37,6 +39,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0004_live_connections.sql"),
     include_str!("migrations/0005_protocol.sql"),
     include_str!("migrations/0006_dir_identity.sql"),
+    include_str!("migrations/0007_link_wait.sql"),
 ];
 /// How long a writer waits for another process's write to finish. Writes are single short
 /// statements or small IMMEDIATE transactions, so this is only ever reached by a stuck process.

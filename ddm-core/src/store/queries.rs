@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 const JOB_COLUMNS: &str = "id, url, final_url, dest_dir, file_name, name_fixed, size, etag, \
      last_modified, ranges, piece_size, bitmap, state, error, error_kind, settings, bytes_done, \
      created_at, updated_at, speed, conns, part_dev, part_ino, part_born, protocol, dir_dev, \
-     dir_ino, dir_born";
+     dir_ino, dir_born, waiting, link_gen";
 
 /// `?, ?, ?` for a list of `n` parameters.
 fn placeholders(n: usize) -> String {
@@ -68,13 +68,14 @@ impl Store {
     pub fn state(&self, id: i64) -> Result<Option<JobState>> {
         row_cached(
             &self.conn,
-            "SELECT state, error, error_kind FROM jobs WHERE id = ?1",
+            "SELECT state, error, error_kind, waiting FROM jobs WHERE id = ?1",
             [id],
             |r| {
                 Ok(JobState::from_db(
                     &r.get::<_, String>("state")?,
                     r.get("error")?,
                     r.get("error_kind")?,
+                    r.get("waiting")?,
                 ))
             },
         )
@@ -85,7 +86,8 @@ impl Store {
     /// Atomically move the oldest queued job to `running` and return it (one statement).
     pub fn claim_next(&mut self) -> Result<Option<Job>> {
         let sql = format!(
-            "UPDATE jobs SET state = 'running', error = NULL, error_kind = NULL, updated_at = ?1 \
+            "UPDATE jobs SET state = 'running', error = NULL, error_kind = NULL, waiting = NULL, \
+             updated_at = ?1 \
              WHERE id = (SELECT id FROM jobs WHERE state = 'queued' ORDER BY id LIMIT 1) \
              RETURNING {JOB_COLUMNS}"
         );
@@ -103,8 +105,8 @@ impl Store {
     /// Returns the job as claimed; a done job is returned unchanged.
     pub fn claim(&mut self, id: i64) -> Result<Job> {
         let sql = format!(
-            "UPDATE jobs SET state = 'running', error = NULL, error_kind = NULL, updated_at = ?2 \
-             WHERE id = ?1 AND state != 'done' RETURNING {JOB_COLUMNS}"
+            "UPDATE jobs SET state = 'running', error = NULL, error_kind = NULL, waiting = NULL, \
+             updated_at = ?2 WHERE id = ?1 AND state != 'done' RETURNING {JOB_COLUMNS}"
         );
         match self
             .conn
@@ -117,31 +119,34 @@ impl Store {
         }
     }
 
-    /// Jobs a dead runner left `running` go back to the queue. Returns how many.
+    /// Jobs a dead runner left `running` go back to the queue (one it held waiting for a
+    /// fresh link too: its next run asks the link again). Returns how many.
     pub fn recover_running(&mut self) -> Result<usize> {
         self.conn
             .execute(
-                "UPDATE jobs SET state = 'queued', speed = NULL, conns = NULL, updated_at = ?1 \
-                 WHERE state = 'running'",
+                "UPDATE jobs SET state = 'queued', speed = NULL, conns = NULL, waiting = NULL, \
+                 updated_at = ?1 WHERE state = 'running'",
                 [now()],
             )
             .map_err(|e| self.err(e))
     }
 
-    /// Pause queued or running jobs. Returns the ids that changed; every id must exist.
+    /// Pause queued, running or waiting jobs. Returns the ids that changed; every id must
+    /// exist.
     pub fn pause(&mut self, ids: &[i64]) -> Result<Vec<i64>> {
         self.transition(
             ids,
-            &[StateKind::Queued, StateKind::Running],
+            &[StateKind::Queued, StateKind::Running, StateKind::Waiting],
             StateKind::Paused,
         )
     }
 
-    /// Put paused or failed jobs back in the queue. Returns the ids that changed.
+    /// Put paused, failed or waiting jobs back in the queue (a waiting one asks its link
+    /// again). Returns the ids that changed.
     pub fn resume(&mut self, ids: &[i64]) -> Result<Vec<i64>> {
         self.transition(
             ids,
-            &[StateKind::Paused, StateKind::Failed],
+            &[StateKind::Paused, StateKind::Failed, StateKind::Waiting],
             StateKind::Queued,
         )
     }
@@ -160,7 +165,7 @@ impl Store {
             }
             let sql = format!(
                 "UPDATE jobs SET state = ?, error = NULL, error_kind = NULL, speed = NULL, conns = NULL, \
-                 updated_at = ? WHERE id = ? AND state IN ({}) RETURNING id",
+                 waiting = NULL, updated_at = ? WHERE id = ? AND state IN ({}) RETURNING id",
                 placeholders(from.len())
             );
             let mut args: Vec<rusqlite::types::Value> =
@@ -191,21 +196,23 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
-    /// Record how a run of a job ended (queued again, failed), only if it is still `running`:
-    /// a pause or remove from another terminal wins. Returns whether it was recorded.
+    /// Record how a run of a job ended (queued again, failed, waiting for a fresh link), only
+    /// if it is still `running`: a pause or remove from another terminal wins. Returns whether
+    /// it was recorded.
     pub fn end_run(&mut self, id: i64, state: &JobState) -> Result<bool> {
         let e = state.error();
         let _turn = self.write_turn();
         let n = exec_cached(
             &self.conn,
             "UPDATE jobs SET state = ?2, error = ?3, error_kind = ?4, speed = NULL, conns = NULL, \
-                 updated_at = ?5 WHERE id = ?1 AND state = 'running'",
+                 waiting = ?6, updated_at = ?5 WHERE id = ?1 AND state = 'running'",
             params![
                 id,
                 state.name(),
                 e.map(|e| e.message.as_str()),
                 e.map(|e| e.kind.as_str()),
-                now()
+                now(),
+                state.waiting()
             ],
         )
         .map_err(|e| self.err(e))?;
@@ -533,7 +540,8 @@ impl StoreTx<'_> {
     }
 
     /// Point a job at another URL serving the same file (`set-url`): its progress stays; the
-    /// validators become the new server's; a failed job is queued again.
+    /// validators become the new server's; a failed or waiting job is queued again; a running
+    /// one (waiting or not) stays its runner's, which picks the new link up (`link_gen`).
     pub fn set_url(
         &self,
         id: i64,
@@ -546,8 +554,9 @@ impl StoreTx<'_> {
             .tx
             .execute(
                 "UPDATE jobs SET url = ?2, final_url = ?3, etag = ?4, last_modified = ?5, \
-                 error = NULL, error_kind = NULL, \
-                 state = CASE WHEN state = 'failed' THEN 'queued' ELSE state END, \
+                 error = NULL, error_kind = NULL, link_gen = link_gen + 1, \
+                 waiting = CASE WHEN state = 'running' THEN waiting ELSE NULL END, \
+                 state = CASE WHEN state IN ('failed', 'waiting') THEN 'queued' ELSE state END, \
                  updated_at = ?6 WHERE id = ?1",
                 params![id, url, final_url, etag, last_modified, now()],
             )
@@ -591,10 +600,12 @@ fn path_column(r: &Row, name: &str) -> rusqlite::Result<PathBuf> {
 
 fn row_to_job(r: &Row) -> rusqlite::Result<Result<Job>> {
     let id: i64 = r.get("id")?;
+    let waiting: Option<String> = r.get("waiting")?;
     let state = JobState::from_db(
         &r.get::<_, String>("state")?,
         r.get("error")?,
         r.get("error_kind")?,
+        waiting.clone(),
     );
     let settings_json: String = r.get("settings")?;
     let settings = match serde_json::from_str(&settings_json) {
@@ -646,5 +657,7 @@ fn row_to_job(r: &Row) -> rusqlite::Result<Result<Job>> {
         part_id,
         dir_id,
         protocol: r.get("protocol")?,
+        waiting,
+        link_gen: r.get("link_gen")?,
     }))
 }

@@ -388,3 +388,94 @@ fn a_completed_job_forgets_its_credentials_and_keeps_the_rest() {
     s.remove(id).unwrap();
     assert!(!s.complete(id, "x.bin", 5).unwrap());
 }
+
+#[test]
+fn a_job_waiting_for_a_fresh_link_stays_its_runners_then_rests_and_is_queued_by_a_new_link() {
+    let mut s = Store::open_in_memory().unwrap();
+    let id = s.add(&new_job("http://a/1")).unwrap();
+    let job = s.claim_next().unwrap().unwrap();
+    assert_eq!((job.shown(), job.link_gen), (StateKind::Running, 0));
+    // Held by its runner: still running in the store, shown as waiting, with why.
+    s.set_waiting(id, Some("refused")).unwrap();
+    let j = s.get(id).unwrap();
+    assert_eq!(j.state, JobState::Running);
+    assert_eq!(j.shown(), StateKind::Waiting);
+    assert_eq!(j.waits_for_link(), Some("refused"));
+    assert_eq!(s.new_link(id, 0).unwrap(), None);
+    // A new link for a held job: it stays the runner's, which sees the generation move.
+    let tx = s.begin().unwrap();
+    tx.set_url(id, "http://b/1", Some("http://b/1"), Some("\"e\""), None)
+        .unwrap();
+    tx.commit().unwrap();
+    let j = s.get(id).unwrap();
+    assert_eq!((j.state.kind(), j.link_gen), (StateKind::Running, 1));
+    let l = s.new_link(id, 0).unwrap().expect("a new link");
+    assert_eq!((l.gen, l.url.as_str()), (1, "http://b/1"));
+    assert_eq!(s.new_link(id, 1).unwrap(), None);
+    // It rests waiting: not claimed by a runner; a new link queues it again.
+    assert!(s
+        .end_run(id, &JobState::Waiting("no link came".into()))
+        .unwrap());
+    let j = s.get(id).unwrap();
+    assert_eq!(j.state, JobState::Waiting("no link came".into()));
+    assert_eq!(j.waits_for_link(), Some("no link came"));
+    assert!(s.claim_next().unwrap().is_none());
+    assert_eq!(s.ids_in(&[StateKind::Waiting]).unwrap(), vec![id]);
+    let tx = s.begin().unwrap();
+    tx.set_url(id, "http://c/1", None, None, None).unwrap();
+    tx.commit().unwrap();
+    let j = s.get(id).unwrap();
+    assert_eq!(
+        (j.state.clone(), j.waiting.clone()),
+        (JobState::Queued, None)
+    );
+    // Pause and resume take waiting jobs too.
+    let j = s.claim_next().unwrap().unwrap();
+    s.end_run(j.id, &JobState::Waiting("again".into())).unwrap();
+    assert_eq!(s.pause(&[id]).unwrap(), vec![id]);
+    assert_eq!(s.get(id).unwrap().waiting, None);
+    s.claim(id).unwrap();
+    s.end_run(id, &JobState::Waiting("again".into())).unwrap();
+    assert_eq!(s.resume(&[id]).unwrap(), vec![id]);
+}
+
+#[test]
+fn the_waiting_migration_keeps_every_job_and_never_reuses_an_id() {
+    let t = tempfile::tempdir().unwrap();
+    let path = t.path().join("jobs.db");
+    // A database as the version before 0007 left it: job 1 paused, job 2 removed.
+    {
+        let c = rusqlite::Connection::open(&path).unwrap();
+        for m in &MIGRATIONS[..6] {
+            c.execute_batch(m).unwrap();
+        }
+        c.execute_batch(
+            "INSERT INTO jobs (url, dest_dir, file_name, state, created_at, updated_at, \
+             bytes_done, conns, dir_born) VALUES ('http://a/1', '/tmp/dl', 'one.bin', 'paused', \
+             1, 1, 7, NULL, 42);
+             INSERT INTO jobs (url, dest_dir, state, created_at, updated_at) \
+             VALUES ('http://a/2', '/tmp/dl', 'queued', 1, 1);
+             DELETE FROM jobs WHERE id = 2;",
+        )
+        .unwrap();
+        c.pragma_update(None, "user_version", 6).unwrap();
+        c.pragma_update(None, "application_id", APPLICATION_ID)
+            .unwrap();
+    }
+    let mut s = Store::open(&path).unwrap();
+    let old = s.get(1).unwrap();
+    assert_eq!((old.state.clone(), old.link_gen), (JobState::Paused, 0));
+    assert_eq!(
+        (old.url.as_str(), old.file_name.as_deref(), old.bytes_done),
+        ("http://a/1", Some("one.bin"), 7)
+    );
+    assert_eq!(old.dir_id, None, "a birth time alone is no identity");
+    let id = s.add(&new_job("http://a/3")).unwrap();
+    assert_eq!(
+        id, 3,
+        "id 2 was removed before the migration: never given again"
+    );
+    s.claim(id).unwrap();
+    assert!(s.end_run(id, &JobState::Waiting("w".into())).unwrap());
+    assert_eq!(s.get(id).unwrap().state, JobState::Waiting("w".into()));
+}

@@ -7,6 +7,7 @@ pub(super) use attempt::run_task;
 
 use super::{FirstHead, Keep, Mode, Outcome, Reply, Report, Sample, Span, Task};
 use crate::http::{self, Head};
+use crate::identity::Identity;
 use crate::retry::Failure;
 use curl::easy::{Handler, WriteError};
 use std::sync::atomic::Ordering;
@@ -352,17 +353,16 @@ impl Sink {
             }
             None => (task.etag.as_ref(), task.last_modified.as_ref()),
         };
-        if let (Some(want), Some(got)) = (etag, h.get("etag")) {
-            if want != got {
-                return Some(format!("ETag {want} became {got}"));
-            }
-        }
-        if let (Some(want), Some(got)) = (last_modified, h.get("last-modified")) {
-            if want != got {
-                return Some(format!("Last-Modified {want} became {got}"));
-            }
-        }
-        None
+        let known = Identity {
+            size: None,
+            etag: etag.map(String::as_str),
+            last_modified: last_modified.map(String::as_str),
+        };
+        // One rule for every answer (`identity`): a validator only one side gives is no
+        // difference.
+        crate::identity::validators(&known, &Identity::of_head(h))
+            .err()
+            .map(|d| d.join(", "))
     }
 
     /// The transfer ended normally: did it deliver the whole segment?

@@ -23,6 +23,8 @@ pub fn follow(ctx: &mut Ctx, id: i64, ctl: &Control, display: &Display) -> CliRe
     let mut view = display.job(id);
     let started = Instant::now();
     let mut shown = false;
+    // The runner holds the job waiting for a fresh link (said once, and when it ends).
+    let mut waiting = false;
     // A runner that just took the job may still hold it as `queued` for a moment.
     let mut gone_since: Option<Instant> = None;
     loop {
@@ -65,6 +67,11 @@ pub fn follow(ctx: &mut Ctx, id: i64, ctl: &Control, display: &Display) -> CliRe
                 display.finished(id, &Outcome::Paused);
                 return Ok(Followed::Ended(Code::Stopped));
             }
+            JobState::Waiting(why) => {
+                drop(view);
+                display.finished(id, &Outcome::Waiting(why.clone()));
+                return Ok(Followed::Ended(Code::Waiting));
+            }
             JobState::Queued | JobState::Running if !runner => {
                 let since = *gone_since.get_or_insert_with(Instant::now);
                 if since.elapsed() >= Duration::from_millis(500) {
@@ -74,6 +81,10 @@ pub fn follow(ctx: &mut Ctx, id: i64, ctl: &Control, display: &Display) -> CliRe
             JobState::Queued => gone_since = None,
             JobState::Running => {
                 gone_since = None;
+                if waiting != job.waiting.is_some() {
+                    waiting = job.waiting.is_some();
+                    view.event(Event::Waiting(job.waiting.as_deref()));
+                }
                 let name = job.file_name.clone().unwrap_or_else(|| job.url.clone());
                 if !shown {
                     shown = true;

@@ -1,5 +1,6 @@
 //! `ddm get`: add one job and run it in the foreground; the same `get` after an
-//! interruption continues that job instead of starting a new one.
+//! interruption continues that job instead of starting a new one, and so does a `get` of a
+//! fresh link for the file of a stopped job (`relink`).
 
 use super::jobopts::{parse_urls, JobOpts};
 use crate::cli::Global;
@@ -10,13 +11,18 @@ use crate::ui;
 use ddm_core::engine::{run_job, Control, Outcome};
 use ddm_core::jobs;
 use ddm_core::lock::{LockError, RunnerLock};
+use ddm_core::relink;
 
 mod follow;
 
 /// Download one URL now, with a live progress bar. Running the same command again after an
-/// interruption continues where it stopped. When a `ddm run` works the same data directory,
-/// the job is handed to it and its progress followed here (same bar, same exit code).
-/// Exit 0 when the file is in place, 6 when it was paused or removed from another terminal.
+/// interruption continues where it stopped; so does a fresh link for the file of a stopped
+/// job (paused, failed, or waiting because its link expired: same directory and name, same
+/// size and validators), which that job then continues. When a `ddm run` works the same data
+/// directory, the job is handed to it and its progress followed here (same bar, same exit
+/// code). When the link expires mid-way, `get` waits for a fresh one (`ddm set-url ID URL`
+/// from another terminal; up to `link_wait_secs`). Exit 0 when the file is in place, 6 when
+/// it was paused or removed from another terminal, 7 when it waits for a fresh link.
 ///
 /// Example: ddm get https://example.org/big.iso -o big.iso --connections 16
 #[derive(Debug, clap::Args)]
@@ -71,13 +77,27 @@ pub fn run(g: &Global, a: Args) -> CliResult {
             Outcome::Interrupted => Code::Interrupted,
             // Paused or removed from another terminal: the file is not there.
             Outcome::Paused | Outcome::Removed => Code::Stopped,
+            // Ctrl-C while it waited: interrupted, as any Ctrl-C.
+            Outcome::Waiting(_) if ctl.interrupt.load(std::sync::atomic::Ordering::Relaxed) => {
+                Code::Interrupted
+            }
+            Outcome::Waiting(_) => Code::Waiting,
             Outcome::Failed(e) => crate::exit::failed(e),
         });
     }
 }
 
-/// The unfinished job for the same URL and destination, or a new one; says which.
+/// The unfinished job for the same URL and destination, the stopped job whose file a fresh
+/// link serves, or a new one; says which.
 fn add_or_continue(ctx: &mut Ctx, new: &ddm_core::store::NewJob, talk: bool) -> CliResult<i64> {
+    if let Some((job, proof)) =
+        relink::continue_with(&mut ctx.store, new, &ctx.config).map_err(store)?
+    {
+        if talk {
+            eprintln!("{}", super::add::continuing(&job, &proof));
+        }
+        return Ok(job.id);
+    }
     let (id, existing) = jobs::continue_or_add(&mut ctx.store, new).map_err(store)?;
     if let (Some(job), true) = (existing, talk) {
         if job.bytes_done > 0 {

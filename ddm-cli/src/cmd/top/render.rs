@@ -7,10 +7,10 @@
 //! not only the visible ones, so they do not jump while scrolling. Every text that came from a
 //! server (names, errors) has gone through `ui::clean` when a `JobRow` is built.
 
-use crate::hints::with_hint;
+use crate::hints::{waiting_hint, with_hint};
 use crate::ui::{self, clean};
 use ddm_core::model::redact_url;
-use ddm_core::store::{Job, JobState, StateKind};
+use ddm_core::store::{Job, StateKind};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::Line;
 use ratatui::widgets::Paragraph;
@@ -34,15 +34,17 @@ pub struct JobRow {
     pub target: String,
     /// The error and what to do next, for failed jobs.
     pub error: Option<String>,
+    /// Why it waits for a fresh link and how to give one, for waiting jobs.
+    pub waiting: Option<String>,
 }
 
 impl JobRow {
     pub fn from_job(j: &Job, runner_alive: bool) -> JobRow {
-        let running = j.state == JobState::Running && runner_alive;
+        let running = j.shown() == StateKind::Running && runner_alive;
         let url = redact_url(&j.url);
         JobRow {
             id: j.id,
-            state: j.state.kind(),
+            state: j.shown(),
             percent: j.percent().map(|p| p.min(100.0)),
             done: j.bytes_done,
             size: j.size,
@@ -60,6 +62,9 @@ impl JobRow {
                     .unwrap_or_else(|| url.clone()),
             ),
             error: j.state.error().map(|e| clean(&with_hint(e, j.id))),
+            waiting: j
+                .waits_for_link()
+                .map(|w| clean(&format!("{w}; {}", waiting_hint(j.id)))),
         }
     }
 
@@ -279,7 +284,7 @@ fn state_style(s: StateKind) -> Style {
     match s {
         StateKind::Running => Style::default().fg(Color::Green),
         StateKind::Queued => Style::default(),
-        StateKind::Paused => Style::default().fg(Color::Yellow),
+        StateKind::Paused | StateKind::Waiting => Style::default().fg(Color::Yellow),
         StateKind::Done => Style::default().add_modifier(Modifier::DIM),
         StateKind::Failed => Style::default().fg(Color::Red),
     }
@@ -304,6 +309,7 @@ fn title(s: &Screen<'_>, width: usize) -> String {
     );
     let by_state: Vec<String> = [
         StateKind::Running,
+        StateKind::Waiting,
         StateKind::Queued,
         StateKind::Paused,
         StateKind::Failed,
@@ -365,12 +371,16 @@ pub fn lines(s: &Screen<'_>, width: u16, height: u16) -> Vec<Line<'static>> {
     let detail = s
         .selected
         .and_then(|i| s.rows.get(i))
-        .map(|r| match &r.error {
-            Some(e) => Line::styled(
+        .map(|r| match (&r.error, &r.waiting) {
+            (Some(e), _) => Line::styled(
                 fit(&format!("{}: error: {e}", r.id), width),
                 Style::default().fg(Color::Red),
             ),
-            None => Line::raw(fit(&format!("{}: {}", r.id, r.target), width)),
+            (None, Some(w)) => Line::styled(
+                fit(&format!("{}: waiting for a fresh link: {w}", r.id), width),
+                Style::default().fg(Color::Yellow),
+            ),
+            (None, None) => Line::raw(fit(&format!("{}: {}", r.id, r.target), width)),
         });
     out.push(detail.unwrap_or_default());
     out.push(match &s.footer {
@@ -409,6 +419,12 @@ pub fn plain(rows: &[JobRow], runner_alive: bool) -> Vec<String> {
         if let Some(e) = &r.error {
             out.push(format!("{}  error: {e}", " ".repeat(layout.cols[0].1)));
         }
+        if let Some(w) = &r.waiting {
+            out.push(format!(
+                "{}  waiting for a fresh link: {w}",
+                " ".repeat(layout.cols[0].1)
+            ));
+        }
     }
     if !runner_alive && rows.iter().any(|r| r.state == StateKind::Running) {
         out.push(
@@ -438,6 +454,7 @@ mod tests {
             name: name.into(),
             target: format!("/tmp/{name}"),
             error: None,
+            waiting: None,
         }
     }
 

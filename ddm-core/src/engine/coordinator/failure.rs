@@ -10,13 +10,13 @@
 
 use super::{Coordinator, Slot, Stop};
 use crate::engine::Event;
+use crate::identity::{self, Identity, Verdict};
 use crate::jobs::storage_error;
 use crate::model::{ErrorKind, JobError};
 use crate::retry::{self, Decision, Failure};
 use crate::transfer::{Mode, Segment};
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::Receiver;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// What a probe of the original URL answers.
@@ -87,8 +87,8 @@ impl Coordinator<'_> {
                 self.slots[i].not_before = Instant::now();
                 return None;
             }
-            if self.resolving.is_some() {
-                // The link is being resolved again already: wait for the new one.
+            if self.awaits_link() {
+                // The link is being resolved again, or a fresh one awaited: wait for it.
                 self.slots[i].not_before = Instant::now() + Duration::from_secs(3600);
                 self.awaiting_url.push(self.slots[i].seg.clone());
                 return None;
@@ -106,6 +106,17 @@ impl Coordinator<'_> {
             if (moved || self.p.first_url != self.p.url) && progressed {
                 self.reresolved_at = Some(received);
                 return self.reresolve(i);
+            }
+            // Refused after progress, with no way to resolve it again (a presigned link given
+            // directly): it expired. The job waits for a fresh link (`link.rs`).
+            if !moved && self.may_wait_for_link() {
+                self.slots[i].not_before = Instant::now() + Duration::from_secs(3600);
+                self.awaiting_url.push(self.slots[i].seg.clone());
+                return self.wait_for_link(format!(
+                    "the download link was refused ({f}) after {} of the file arrived: it \
+                     probably expired",
+                    self.has_arrived()
+                ));
             }
         }
         // A cap shows as 429/503, or as connections closed before any answer while others work.
@@ -226,25 +237,32 @@ impl Coordinator<'_> {
             Err(e) => return self.resolution_failed(e),
         };
         self.resolving = None;
-        let same = info.size == self.p.size
-            && (self.p.etag.is_none() || info.etag == self.p.etag)
-            && (self.p.last_modified.is_none() || info.last_modified == self.p.last_modified);
-        if !same {
+        // The same source as the one that served the bytes: trusted on its size when no
+        // validator can be compared (`identity`), as on resume.
+        let known = Identity {
+            size: self.p.size,
+            etag: self.p.etag.as_deref(),
+            last_modified: self.p.last_modified.as_deref(),
+        };
+        if let Verdict::Differs(d) = identity::compare(&known, &Identity::of_info(&info)) {
             return Some(Stop::Failed(JobError::new(
                 ErrorKind::RemoteChanged,
-                "the original URL now leads to a different file",
+                format!(
+                    "the original URL now leads to a different file ({}); partial data kept",
+                    d.join(", ")
+                ),
             )));
         }
+        // Its answers are checked against (and `If-Range` carries) what this link gives: a
+        // validator it no longer gives would make every conditional range answer the whole
+        // file.
+        self.p.etag = info.etag.clone();
+        self.p.last_modified = info.last_modified.clone();
         self.p.url = info.final_url.clone();
         self.sources[0].url = info.final_url.clone();
         self.url_gen += 1;
         self.record.moved(&info.final_url);
-        let now = Instant::now();
-        for seg in std::mem::take(&mut self.awaiting_url) {
-            if let Some(s) = self.slots.iter_mut().find(|s| Arc::ptr_eq(&s.seg, &seg)) {
-                s.not_before = now;
-            }
-        }
+        self.release_awaiting();
         None
     }
 
@@ -253,6 +271,7 @@ impl Coordinator<'_> {
     /// attempts used up, ends the job with its progress kept.
     fn resolution_failed(&mut self, e: crate::resolver::ProbeError) -> Option<Stop> {
         let failures = self.resolving.as_ref().map_or(0, |r| r.failures) + 1;
+        let final_failure = !retry::is_retryable(&e.failure);
         let jitter = self.next_jitter();
         let now = std::time::SystemTime::now();
         let decision = retry::decide(&e.failure, failures, &self.policy, jitter, now);
@@ -276,6 +295,12 @@ impl Coordinator<'_> {
         } else {
             String::new()
         };
+        // The original URL refuses too (or is gone): only a fresh link can help.
+        if final_failure && self.may_wait_for_link() {
+            return self.wait_for_link(format!(
+                "the download link expired and resolving the original URL again failed: {e}"
+            ));
+        }
         Some(Stop::Failed(JobError::new(
             ErrorKind::Probe,
             format!("the link expired or moved and resolving it again failed{tries}: {e}; progress kept"),

@@ -11,12 +11,14 @@
 
 pub mod deadline;
 mod failure;
+mod link;
 mod progress;
 mod reports;
 mod schedule;
 mod sources;
 mod verify;
 
+pub use link::Relink;
 use verify::Trust;
 
 use super::coverage::Coverage;
@@ -59,6 +61,11 @@ pub enum Stop {
     Removed,
     Interrupted,
     Failed(JobError),
+    /// The link expired and no fresh one came in time (or Ctrl-C while waiting): the job
+    /// rests waiting for one (`link.rs`).
+    Waiting(String),
+    /// A new link that needs other HTTP options: start again from the first request.
+    Relink,
 }
 
 struct Slot {
@@ -154,6 +161,9 @@ pub struct Params<'a> {
     pub limit: Option<u64>,
     /// The run's time and speed limits (`deadline.rs`).
     pub deadline: deadline::Deadline,
+    /// Waiting for a fresh link when the job's expires, and taking new ones (`link.rs`);
+    /// None: an expired link fails (`ddm bench`).
+    pub relink: Option<Relink>,
     pub cfg: &'a Config,
 }
 
@@ -203,6 +213,8 @@ pub struct Coordinator<'a> {
     /// and the ranges waiting for it.
     resolving: Option<failure::Resolution>,
     awaiting_url: Vec<Arc<Segment>>,
+    /// Waiting for a fresh link from the user (`link.rs`).
+    link_wait: Option<link::LinkWait>,
     /// `received` when the URL was last resolved again (another expiry needs progress since).
     reresolved_at: Option<u64>,
     started: Instant,
@@ -353,6 +365,7 @@ impl<'a> Coordinator<'a> {
             url_gen: 0,
             resolving: None,
             awaiting_url: Vec::new(),
+            link_wait: None,
             reresolved_at: None,
             started: Instant::now(),
             samples: VecDeque::new(),
@@ -429,6 +442,7 @@ impl<'a> Coordinator<'a> {
                 self.obs.event(Event::Progress(&p));
             }
         };
+        let stop = self.settle_stop(stop);
         self.shutdown();
         if let Err(e) = self.checkpoint() {
             // Progress that cannot be saved must be said, whatever ended the transfer (a
@@ -455,7 +469,8 @@ impl<'a> Coordinator<'a> {
         stop
     }
 
-    /// Pause, remove, Ctrl-C, and rate limits that changed while the job runs (`ddm limit`).
+    /// Pause, remove, Ctrl-C, rate limits that changed while the job runs (`ddm limit`), and
+    /// a new link given to the job (`link.rs`).
     fn check_control(&mut self) -> Option<Stop> {
         let asked = self.record.asked(self.ctl);
         if let Some(gate) = &self.io.rate {
@@ -466,7 +481,10 @@ impl<'a> Coordinator<'a> {
                 gate.global.set_rate(g);
             }
         }
-        asked.stop
+        match asked.stop {
+            Some(stop) => Some(stop),
+            None => self.on_link(asked.link),
+        }
     }
 
     /// The learned connection cap, if the server refused connections: the most that were

@@ -46,8 +46,8 @@ impl Coordinator<'_> {
         if std::mem::take(&mut self.rebalance_due) {
             self.rebalance();
         }
-        if self.resolving.is_some() {
-            return; // new requests wait for the link being resolved again
+        if self.awaits_link() {
+            return; // new requests wait for the link being resolved again, or a fresh one
         }
         self.issue_checks(now);
         // Resting workers still count: a new connection now would exceed the server's cap.

@@ -222,7 +222,9 @@ impl Coordinator<'_> {
             _ => self.sources[s].pin.get().and_then(|v| v.0.clone()),
         };
         let etags = match (&etag(by), &etag(m)) {
-            (Some(a), Some(b)) if a != b => format!("; its ETag {b} is not {a}"),
+            (Some(a), Some(b)) if !crate::identity::etags_match(a, b) => {
+                format!("; its ETag {b} is not {a}")
+            }
             (Some(_), None) => "; it has no ETag".to_string(),
             _ => String::new(),
         };
