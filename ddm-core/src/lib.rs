@@ -27,6 +27,7 @@ pub mod relink;
 pub mod resolver;
 pub mod retry;
 pub mod runner;
+pub mod service;
 pub mod storage;
 pub mod store;
 pub mod transfer;
