@@ -40,7 +40,7 @@ flock 9
 stamp_want="$(sha256sum "$0" | cut -d' ' -f1)"
 
 ready() {
-  [[ -x "$dir/venv/bin/aria2p" && -x "$dir/venv/bin/python" ]] &&
+  [[ -x "$dir/venv/bin/aria2p" ]] && "$dir/venv/bin/python" -c '' 2>/dev/null &&
     [[ -f "$dir/node_modules/aria2/package.json" ]] &&
     command -v aria2c >/dev/null 2>&1 && command -v node >/dev/null 2>&1 &&
     [[ "$(cat "$dir/.stamp" 2>/dev/null)" == "$stamp_want" ]]
@@ -86,7 +86,10 @@ command -v python3 >/dev/null 2>&1 || {
   apt_ok || die "python3 is missing: install python3 and python3-venv"
   apt_install python3 python3-venv
 }
-if [[ ! -x "$dir/venv/bin/python" ]]; then
+# A venv whose python no longer runs (the interpreter it was made from is gone) is made anew.
+if ! "$dir/venv/bin/python" -c '' 2>/dev/null; then
+  rm -rf "$dir/venv"
+  say "creating the venv $dir/venv with $(python3 --version)"
   if ! python3 -m venv "$dir/venv" 2>/dev/null; then
     rm -rf "$dir/venv"
     apt_ok || die "python3 cannot create a venv: install python3-venv"
