@@ -43,7 +43,8 @@ pub fn aria2p_api(backend: Backend) {
     cmd.args(["--url", &site.url("/file.bin")])
         .args(["--slow-url", &site.url("/slow.bin")])
         .args(["--gone-url", &site.url("/gone.bin")])
-        .args(["--header", "X-Ddm-Client: aria2p-api"]);
+        .args(["--header", "X-Ddm-Client: aria2p-api"])
+        .args(["--header", "X-Ddm-Second: 2"]);
     let gone_len = 1 << 20;
     let lines = client::run(cmd, &d, |l| match l["step"].as_str() {
         Some("paused") => site.on_slow_paused(),
@@ -58,11 +59,12 @@ pub fn aria2p_api(backend: Backend) {
     assert_same_file(&d.dir.join("api.bin"), &site.file);
     assert_same_file(&d.dir.join("slow.bin"), &site.slow);
     site.assert_header("/file.bin", "X-Ddm-Client", "aria2p-api");
+    site.assert_header("/file.bin", "X-Ddm-Second", "2");
     site.assert_slow_resumed();
     d.assert_done(&slow, "slow.bin");
     // The finished download whose result the client removed is gone from the server too.
-    let status = d.call("aria2.tellActive", &[json!(["gid"])]);
-    assert_eq!(status, json!([]), "nothing runs after the script");
+    let active = d.call("aria2.tellActive", &[json!(["gid"])]);
+    assert_eq!(active, json!([]), "nothing runs after the script");
     let stopped = d.call("aria2.tellStopped", &[json!(0), json!(100), json!(["gid"])]);
     assert!(
         !stopped.to_string().contains(&file),

@@ -64,7 +64,7 @@ impl Site {
         after
     }
 
-    /// Call when the client says `/slow.bin` is paused (its script holds it paused for 1 s).
+    /// Call when the client says `/slow.bin` is paused (its script holds it paused for 1.5 s; this looks for 0.7 s).
     pub fn on_slow_paused(&mut self) {
         let sent = self.assert_still("/slow.bin", "the client says the download is paused");
         assert!(

@@ -14,7 +14,7 @@
 const Aria2 = require("aria2");
 
 const WAIT_MS = 20000; // any one wait
-const HOLD_MS = 1000; // how long a download stays paused
+const HOLD_MS = 1500; // how long a download stays paused (the test samples the HTTP server meanwhile)
 
 function emit(step, fields = {}) {
   process.stdout.write(JSON.stringify({ step, ...fields }) + "\n");

@@ -20,7 +20,7 @@ import time
 import aria2p
 
 WAIT = 20.0  # seconds any one wait may take
-HOLD = 1.0  # seconds a download stays paused
+HOLD = 1.5  # seconds a download stays paused (the test samples the HTTP server meanwhile)
 
 
 def emit(step, **fields):

@@ -19,7 +19,7 @@ import sys
 import time
 
 WAIT = 20.0  # seconds any one wait may take
-HOLD = 1.0  # seconds a download stays paused
+HOLD = 1.5  # seconds a download stays paused (the test samples the HTTP server meanwhile)
 ARIA2P = os.path.join(os.path.dirname(sys.executable), "aria2p")
 
 
