@@ -12,6 +12,7 @@ mod living;
 mod reach;
 mod requests;
 mod resume;
+mod rpc;
 mod speed;
 mod storage;
 mod trust;
