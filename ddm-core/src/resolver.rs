@@ -6,6 +6,9 @@
 //! When HEAD is refused or gives no usable length, the GET's answer is used; when HEAD and GET
 //! disagree on the length, the GET (what the download will actually receive) wins.
 //!
+//! A 416 to `bytes=0-0` that names no length (RangeHTTPServer, S3-likes: an empty file) is
+//! asked again once without a range, and that answer is used.
+//!
 //! Redirects (at most 10, http and https only) are followed here, one hop at a time, so each
 //! hop's request carries only the headers allowed for its origin (`http::target`):
 //! credentials never follow a redirect to another host, port or scheme.
@@ -84,18 +87,30 @@ struct Answer {
     chain: Vec<String>,
 }
 
-/// One request (HEAD, or GET of `bytes=0-0`), following redirects hop by hop.
-fn request(url: &str, o: &HttpOptions, head_only: bool) -> Result<Answer, Failure> {
+/// What a probe request asks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ask {
+    Head,
+    /// `GET` with `Range: bytes=0-0`.
+    FirstByte,
+    /// `GET` without a range (its head is read, its body dropped).
+    Whole,
+}
+
+/// One request, following redirects hop by hop.
+fn request(url: &str, o: &HttpOptions, ask: Ask) -> Result<Answer, Failure> {
     let mut easy = Easy2::new(Collector::default());
     let setup = |e: curl::Error| Failure::Other(format!("cannot set up request: {e}"));
     http::configure(&mut easy, o).map_err(setup)?;
-    if head_only {
-        easy.nobody(true).map_err(setup)?;
-        // A HEAD that never answers only delays the GET fallback: do not wait long.
-        easy.low_speed_time(o.stall_timeout.min(HEAD_PATIENCE))
-            .map_err(setup)?;
-    } else {
-        easy.range("0-0").map_err(setup)?;
+    match ask {
+        Ask::Head => {
+            easy.nobody(true).map_err(setup)?;
+            // A HEAD that never answers only delays the GET fallback: do not wait long.
+            easy.low_speed_time(o.stall_timeout.min(HEAD_PATIENCE))
+                .map_err(setup)?;
+        }
+        Ask::FirstByte => easy.range("0-0").map_err(setup)?,
+        Ask::Whole => {}
     }
     let mut current =
         url::Url::parse(url).map_err(|e| Failure::Other(format!("not a URL: {e}")))?;
@@ -147,7 +162,7 @@ pub fn probe(url: &str, o: &HttpOptions) -> Result<RemoteInfo, ProbeError> {
         failure,
     };
     let mut notes = Vec::new();
-    let head = match request(url, o, true) {
+    let head = match request(url, o, Ask::Head) {
         Ok(a) if (200..300).contains(&a.head.status) => Some(a),
         Ok(a) => {
             notes.push(format!("HEAD answered {}; used GET instead", a.head.status));
@@ -162,9 +177,24 @@ pub fn probe(url: &str, o: &HttpOptions) -> Result<RemoteInfo, ProbeError> {
         }
     };
     let get_url = head.as_ref().map(|a| a.final_url.as_str()).unwrap_or(url);
-    let get = request(get_url, o, false).map_err(err)?;
+    let mut get = request(get_url, o, Ask::FirstByte).map_err(err)?;
     let mut redirects = head.as_ref().map(|a| a.chain.clone()).unwrap_or_default();
     redirects.extend(get.chain.iter().cloned());
+    if get.head.status == 416
+        && !get
+            .head
+            .get("content-range")
+            .is_some_and(|v| v.trim().starts_with("bytes */"))
+    {
+        // An empty file (RangeHTTPServer, S3-likes), or no ranges: ask once without one.
+        notes.push(
+            "the server refused bytes=0-0 with a 416 naming no length; asked again without a \
+             range"
+                .into(),
+        );
+        get = request(&get.final_url, o, Ask::Whole).map_err(err)?;
+        redirects.extend(get.chain.iter().cloned());
+    }
     let answer = Answered {
         url,
         head: &get.head,

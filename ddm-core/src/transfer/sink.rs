@@ -195,7 +195,7 @@ impl Sink {
 
     fn start(&mut self, task: Task, span: Span) {
         self.req_end = match task.mode {
-            Mode::Whole => u64::MAX,
+            Mode::Whole | Mode::FirstWhole => u64::MAX,
             Mode::Range => window_end(span.pos, span.end, task.window),
             Mode::First => span.end,
         };
@@ -499,7 +499,7 @@ impl Handler for Sink {
         if !self.head.complete || self.checked || self.stop.is_some() {
             return true;
         }
-        if self.task().mode != Mode::First {
+        if !self.task().mode.is_first() {
             return true;
         }
         if http::is_redirect(self.head.status) {

@@ -64,7 +64,7 @@ pub(in crate::transfer) fn run_task(easy: &mut Easy2<Sink>, task: Task) -> (Outc
         http::target(easy, &opts, url, &extra)?;
         match mode {
             // No Range header at all (an empty string would send `Range: bytes=`).
-            Mode::Whole => no_range(easy),
+            Mode::Whole | Mode::FirstWhole => no_range(easy),
             _ => {
                 let s = easy.get_ref();
                 let range = range_of(&Span {
@@ -87,8 +87,8 @@ pub(in crate::transfer) fn run_task(easy: &mut Easy2<Sink>, task: Task) -> (Outc
         }
         let res = easy.perform();
         let hop = easy.get_mut().next_hop.take();
-        match (hop, mode) {
-            (Some(loc), Mode::First) => {
+        match hop {
+            Some(loc) if mode.is_first() => {
                 let sink = easy.get_mut();
                 let next = match url::Url::parse(&url).and_then(|u| u.join(&loc)) {
                     Ok(n) => n,
