@@ -300,6 +300,59 @@ mod network {
         env.ok(&["get", &url, "--insecure", "-o", "d.bin"]);
         assert_same_file(&env.out().join("d.bin"), &body);
     }
+
+    #[test]
+    fn a_proxy_refusing_connect_for_credentials_is_said_to_ask_for_authentication() {
+        // https through an http proxy: the proxy answers CONNECT with 407, which reaches ddm
+        // as a failed tunnel, not as an HTTP answer. It is the proxy asking for a login, as
+        // curl says, never "connection refused"; final at once (one CONNECT per try).
+        let s = Server::start().unwrap();
+        s.add("/t.bin", Resource::new(pattern(64 * 1024, 515)));
+        let front = TlsFront::start(s.port()).unwrap();
+        let p = Proxy::start(ProxyKind::Http, Some(("pat", SECRET))).unwrap();
+        let env = Env::new();
+        let ca = env.home().join("test-ca.pem");
+        std::fs::create_dir_all(env.home()).unwrap();
+        std::fs::write(&ca, front.ca_pem()).unwrap();
+        let ca = ca.to_str().unwrap();
+        let url = front.url("/t.bin");
+        let cases = [
+            (format!("http://127.0.0.1:{}", p.port()), "none.bin", "give"),
+            (
+                format!("http://pat:wrong-pw-78@127.0.0.1:{}", p.port()),
+                "wrong.bin",
+                "refused",
+            ),
+        ];
+        for (proxy, name, says) in &cases {
+            let before = p.log().len();
+            let o = env.run(&["get", &url, "--cacert", ca, "--proxy", proxy, "-o", name]);
+            assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+            let err = stderr(&o);
+            assert!(
+                err.contains(&format!(
+                    "proxy http://{}127.0.0.1:{}",
+                    if proxy.contains('@') { "pat:***@" } else { "" },
+                    p.port()
+                )) && err.contains("the proxy asks for authentication (407)")
+                    && err.contains(says)
+                    && !err.contains("connection refused"),
+                "{err}"
+            );
+            assert!(!shown(&env, &o).contains("wrong-pw-78"));
+            let asked: Vec<_> = p.log()[before..].to_vec();
+            assert!(
+                !asked.is_empty()
+                    && asked
+                        .iter()
+                        .all(|e| e.method == "CONNECT" && e.status == 407),
+                "{asked:?}"
+            );
+            assert_eq!(asked.len(), 1, "a 407 is final, not retried: {asked:?}");
+            assert!(!env.out().join(name).exists());
+        }
+        assert!(s.log().is_empty(), "nothing reached the origin");
+    }
 }
 
 #[test]

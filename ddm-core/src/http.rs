@@ -143,7 +143,14 @@ impl HttpOptions {
             return f;
         };
         let why = match &f {
-            Failure::Http { status: 407, .. } => "it wants credentials (407); give them in the proxy URL (http://user:password@host:port)".to_string(),
+            Failure::Http { status: 407, .. } if has_login(&p) => {
+                "the proxy asks for authentication (407) and refused the user:password given in \
+                 its URL"
+                    .to_string()
+            }
+            Failure::Http { status: 407, .. } => "the proxy asks for authentication (407); give \
+                 user:password in the proxy URL (http://user:password@host:port)"
+                .to_string(),
             Failure::ConnectRefused => "connection refused".into(),
             Failure::ConnectTimeout => "connection timed out".into(),
             Failure::Resolve => "its host name could not be resolved".into(),
@@ -152,7 +159,11 @@ impl HttpOptions {
                 "TLS failure: {m} (--cacert FILE names the CA to trust; --insecure only if you \
                  trust the proxy)"
             ),
-            Failure::Other(m) if m.to_ascii_lowercase().contains("proxy") || m.contains("CONNECT") => m.clone(),
+            Failure::Other(m)
+                if m.to_ascii_lowercase().contains("proxy") || m.contains("CONNECT") =>
+            {
+                m.clone()
+            }
             _ => return f,
         };
         let shown = crate::model::redact_url(&p);
@@ -355,6 +366,16 @@ fn set_long<H: Handler>(
     Ok(())
 }
 
+/// Does the proxy URL carry a user name (a login to offer)?
+fn has_login(proxy: &str) -> bool {
+    let with_scheme = if proxy.contains("://") {
+        proxy.to_string()
+    } else {
+        format!("http://{proxy}")
+    };
+    url::Url::parse(&with_scheme).is_ok_and(|u| !u.username().is_empty())
+}
+
 fn env_path(name: &str) -> Option<std::path::PathBuf> {
     std::env::var_os(name)
         .filter(|v| !v.is_empty())
@@ -553,9 +574,26 @@ pub fn classify_with<H>(e: &curl::Error, easy: &mut Easy2<H>) -> Failure {
     f
 }
 
+/// The status a proxy answered a `CONNECT` with, when that is why curl failed (it reports
+/// a refused tunnel as "could not connect", naming the status only in its message).
+fn tunnel_status(e: &curl::Error) -> Option<u16> {
+    let m = e.extra_description()?;
+    let rest = m.split("CONNECT tunnel failed, response ").nth(1)?;
+    rest.split(|c: char| !c.is_ascii_digit())
+        .next()?
+        .parse()
+        .ok()
+}
+
 /// Map a curl error to a retry-classifier failure.
 pub fn classify_curl(e: &curl::Error) -> Failure {
-    if e.is_couldnt_connect() {
+    if e.is_couldnt_connect() && tunnel_status(e) == Some(407) {
+        // The proxy wants credentials: final, and told as the proxy's (`explain`).
+        Failure::Http {
+            status: 407,
+            retry_after: None,
+        }
+    } else if e.is_couldnt_connect() {
         Failure::ConnectRefused
     } else if e.is_couldnt_resolve_host() || e.is_couldnt_resolve_proxy() {
         Failure::Resolve
