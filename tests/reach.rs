@@ -615,6 +615,7 @@ fn set_url_restart_starts_a_changed_file_over_and_requeues_a_failed_job() {
     assert_same_file(&env.out().join("f.bin"), &new);
 }
 
+mod digest;
 mod mirrors;
 
 #[test]

@@ -55,6 +55,10 @@ const HEAD_PATIENCE: std::time::Duration = std::time::Duration::from_secs(10);
 struct Collector {
     head: Head,
     body: u64,
+    /// The request carries a login: its first 401 is a challenge libcurl answers.
+    auth: bool,
+    /// 401 heads received.
+    challenges: u32,
 }
 
 /// Body bytes read at most: the head is what we want (a 200 to our Range would be the whole
@@ -63,12 +67,18 @@ const BODY_LIMIT: u64 = 16 * 1024;
 
 impl Handler for Collector {
     fn header(&mut self, data: &[u8]) -> bool {
+        let was_complete = self.head.complete;
         self.head.feed(data);
+        if self.head.complete && !was_complete && self.head.status == 401 {
+            self.challenges += 1;
+        }
         true
     }
     fn write(&mut self, data: &[u8]) -> Result<usize, WriteError> {
         self.body += data.len() as u64;
-        let enough = if http::is_redirect(self.head.status) {
+        let challenged = self.auth && self.head.status == 401 && self.challenges == 1;
+        let enough = if http::is_redirect(self.head.status) || challenged {
+            // Read to keep the connection (and, for a challenge, to be asked again on it).
             BODY_LIMIT
         } else {
             1
@@ -101,25 +111,44 @@ enum Ask {
 fn request(url: &str, o: &HttpOptions, ask: Ask) -> Result<Answer, Failure> {
     let mut easy = Easy2::new(Collector::default());
     let setup = |e: curl::Error| Failure::Other(format!("cannot set up request: {e}"));
-    http::configure(&mut easy, o).map_err(setup)?;
-    match ask {
-        Ask::Head => {
-            easy.nobody(true).map_err(setup)?;
-            // A HEAD that never answers only delays the GET fallback: do not wait long.
-            easy.low_speed_time(o.stall_timeout.min(HEAD_PATIENCE))
-                .map_err(setup)?;
-        }
-        Ask::FirstByte => easy.range("0-0").map_err(setup)?,
-        Ask::Whole => {}
-    }
     let mut current =
         url::Url::parse(url).map_err(|e| Failure::Other(format!("not a URL: {e}")))?;
     let mut chain = Vec::new();
+    // Set when the login's origin asked for Digest (see `http::login`).
+    let mut negotiate = false;
     loop {
+        http::configure(&mut easy, o).map_err(setup)?;
+        match ask {
+            Ask::Head => {
+                easy.nobody(true).map_err(setup)?;
+                // A HEAD that never answers only delays the GET fallback: do not wait long.
+                easy.low_speed_time(o.stall_timeout.min(HEAD_PATIENCE))
+                    .map_err(setup)?;
+            }
+            Ask::FirstByte => easy.range("0-0").map_err(setup)?,
+            Ask::Whole => {}
+        }
         http::target(&mut easy, o, current.as_str(), &[]).map_err(setup)?;
-        *easy.get_mut() = Collector::default();
+        let auth = o.sends_login(current.as_str());
+        if auth && negotiate {
+            http::login::negotiate(&mut easy).map_err(setup)?;
+        }
+        *easy.get_mut() = Collector {
+            auth,
+            ..Collector::default()
+        };
         let res = easy.perform();
         let head = std::mem::take(&mut easy.get_mut().head);
+        if auth
+            && !negotiate
+            && http::login::basic_first(&current)
+            && http::login::wants_digest(&head)
+        {
+            // libcurl took the Digest challenge to Basic for a refusal: start it afresh.
+            easy.reset();
+            negotiate = true;
+            continue;
+        }
         match res {
             Ok(()) => {}
             // We stop an answer after its first bytes on purpose.
