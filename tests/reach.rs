@@ -372,11 +372,13 @@ fn a_tls_failure_says_what_is_wrong_with_the_certificate() {
         let ca = env.home().join(format!("ca-{}.pem", front.port()));
         std::fs::write(&ca, front.ca_pem()).unwrap();
         // The CA is trusted where it signed, so each failure is the one named.
+        // A name of its own each: the failed job before still holds its -o name.
+        let name = format!("t-{}.bin", front.port());
         let mut args = vec![
             "get".to_string(),
             front.url("/t.bin"),
             "-o".into(),
-            "t.bin".into(),
+            name.clone(),
         ];
         if matches!(cert, Cert::Expired | Cert::WrongHost) {
             args.extend(["--cacert".into(), ca.to_str().unwrap().into()]);
@@ -389,7 +391,7 @@ fn a_tls_failure_says_what_is_wrong_with_the_certificate() {
             err.contains("TLS failure") && err.contains(why),
             "{cert:?} should say {why:?}: {err}"
         );
-        assert!(!env.out().join("t.bin").exists());
+        assert!(!env.out().join(&name).exists());
     }
     assert!(
         s.log().is_empty(),
