@@ -4,7 +4,7 @@
 //! redirect to another origin. The server here checks every answer with its own MD5.
 
 use crate::util::*;
-use ddm_testserver::{answer, honest, pattern, RawReply, RawRequest, RawServer};
+use ddm_testserver::{answer, base64, honest, pattern, RawReply, RawRequest, RawServer};
 use md5::{Digest as _, Md5};
 
 const USER: &str = "alice";
@@ -198,4 +198,65 @@ fn user_credentials_answer_a_digest_challenge_and_stay_with_their_origin() {
     // Each connection sent Basic once at most, then Digest.
     let conns: std::collections::BTreeSet<u64> = log.iter().map(|r| r.conn).collect();
     assert!(basic <= conns.len(), "{log:?}");
+}
+
+#[test]
+fn a_connection_reused_for_another_login_starts_its_negotiation_afresh() {
+    // One runner, one job at a time, one connection each: the second job's requests go out on
+    // the handle the first one used. That handle answered a Basic challenge for the first
+    // server; libcurl would send Basic again at once, the second job's password in clear to a
+    // server that asks for Digest. It must not.
+    let body = pattern(256 << 10, 1512);
+    let basic = {
+        let body = body.clone();
+        let want = format!("Basic {}", base64(b"carol:b4sic-pw-77"));
+        RawServer::start(move |req| {
+            RawReply::Keep(if req.header("authorization") == Some(want.as_str()) {
+                honest(req, &body, &[])
+            } else {
+                answer(
+                    401,
+                    &[("WWW-Authenticate", "Basic realm=\"files\"".into())],
+                    b"login",
+                )
+            })
+        })
+        .unwrap()
+    };
+    let dav = {
+        let body = body.clone();
+        RawServer::start(move |req| {
+            RawReply::Keep(if digest_ok(req) {
+                honest(req, &body, &[])
+            } else {
+                challenge()
+            })
+        })
+        .unwrap()
+    };
+    let env = Env::new();
+    std::fs::create_dir_all(env.home()).unwrap();
+    std::fs::write(env.home().join("config.toml"), "max_active_jobs = 1\n").unwrap();
+    let user = format!("{USER}:{PASSWORD}");
+    env.ok(&[
+        "add",
+        &basic.url("/a.bin"),
+        "-u",
+        "carol:b4sic-pw-77",
+        "-c",
+        "1",
+    ]);
+    env.ok(&["add", &dav.url("/b.bin"), "-u", &user, "-c", "1"]);
+    env.ok(&["run", "-q"]);
+    assert_same_file(&env.out().join("a.bin"), &body);
+    assert_same_file(&env.out().join("b.bin"), &body);
+    let log = dav.log();
+    assert!(log.iter().any(digest_ok), "{log:?}");
+    for r in &log {
+        let auth = r.header("authorization").unwrap_or("");
+        assert!(
+            !auth.starts_with("Basic"),
+            "Basic sent to the Digest server: {r:?}"
+        );
+    }
 }
