@@ -300,6 +300,59 @@ mod network {
         env.ok(&["get", &url, "--insecure", "-o", "d.bin"]);
         assert_same_file(&env.out().join("d.bin"), &body);
     }
+
+    #[test]
+    fn a_proxy_refusing_connect_for_credentials_is_said_to_ask_for_authentication() {
+        // https through an http proxy: the proxy answers CONNECT with 407, which reaches ddm
+        // as a failed tunnel, not as an HTTP answer. It is the proxy asking for a login, as
+        // curl says, never "connection refused"; final at once (one CONNECT per try).
+        let s = Server::start().unwrap();
+        s.add("/t.bin", Resource::new(pattern(64 * 1024, 515)));
+        let front = TlsFront::start(s.port()).unwrap();
+        let p = Proxy::start(ProxyKind::Http, Some(("pat", SECRET))).unwrap();
+        let env = Env::new();
+        let ca = env.home().join("test-ca.pem");
+        std::fs::create_dir_all(env.home()).unwrap();
+        std::fs::write(&ca, front.ca_pem()).unwrap();
+        let ca = ca.to_str().unwrap();
+        let url = front.url("/t.bin");
+        let cases = [
+            (format!("http://127.0.0.1:{}", p.port()), "none.bin", "give"),
+            (
+                format!("http://pat:wrong-pw-78@127.0.0.1:{}", p.port()),
+                "wrong.bin",
+                "refused",
+            ),
+        ];
+        for (proxy, name, says) in &cases {
+            let before = p.log().len();
+            let o = env.run(&["get", &url, "--cacert", ca, "--proxy", proxy, "-o", name]);
+            assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+            let err = stderr(&o);
+            assert!(
+                err.contains(&format!(
+                    "proxy http://{}127.0.0.1:{}",
+                    if proxy.contains('@') { "pat:***@" } else { "" },
+                    p.port()
+                )) && err.contains("the proxy asks for authentication (407)")
+                    && err.contains(says)
+                    && !err.contains("connection refused"),
+                "{err}"
+            );
+            assert!(!shown(&env, &o).contains("wrong-pw-78"));
+            let asked: Vec<_> = p.log()[before..].to_vec();
+            assert!(
+                !asked.is_empty()
+                    && asked
+                        .iter()
+                        .all(|e| e.method == "CONNECT" && e.status == 407),
+                "{asked:?}"
+            );
+            assert_eq!(asked.len(), 1, "a 407 is final, not retried: {asked:?}");
+            assert!(!env.out().join(name).exists());
+        }
+        assert!(s.log().is_empty(), "nothing reached the origin");
+    }
 }
 
 #[test]
@@ -319,11 +372,13 @@ fn a_tls_failure_says_what_is_wrong_with_the_certificate() {
         let ca = env.home().join(format!("ca-{}.pem", front.port()));
         std::fs::write(&ca, front.ca_pem()).unwrap();
         // The CA is trusted where it signed, so each failure is the one named.
+        // A name of its own each: the failed job before still holds its -o name.
+        let name = format!("t-{}.bin", front.port());
         let mut args = vec![
             "get".to_string(),
             front.url("/t.bin"),
             "-o".into(),
-            "t.bin".into(),
+            name.clone(),
         ];
         if matches!(cert, Cert::Expired | Cert::WrongHost) {
             args.extend(["--cacert".into(), ca.to_str().unwrap().into()]);
@@ -336,7 +391,7 @@ fn a_tls_failure_says_what_is_wrong_with_the_certificate() {
             err.contains("TLS failure") && err.contains(why),
             "{cert:?} should say {why:?}: {err}"
         );
-        assert!(!env.out().join("t.bin").exists());
+        assert!(!env.out().join(&name).exists());
     }
     assert!(
         s.log().is_empty(),
@@ -562,6 +617,7 @@ fn set_url_restart_starts_a_changed_file_over_and_requeues_a_failed_job() {
     assert_same_file(&env.out().join("f.bin"), &new);
 }
 
+mod digest;
 mod mirrors;
 
 #[test]

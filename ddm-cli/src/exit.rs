@@ -89,6 +89,15 @@ pub fn store(e: ddm_core::store::StoreError) -> CliError {
     }
 }
 
+/// A job that was not added: a name the user gave that is taken is an input error (exit 2,
+/// nothing changed); the store's errors as in [`store`].
+pub fn added(e: ddm_core::jobs::AddError) -> CliError {
+    match e {
+        ddm_core::jobs::AddError::Store(e) => store(e),
+        e => CliError::new(Code::Usage, e),
+    }
+}
+
 /// The exit code of a failed job.
 pub fn failed(e: &ddm_core::model::JobError) -> Code {
     match e.kind {

@@ -25,6 +25,10 @@ pub fn hint(kind: ErrorKind, id: i64) -> String {
             "put the directory back, then `ddm resume {id}`; or `ddm resume {id} --restart` \
              starts over in the directory now at that path"
         ),
+        ErrorKind::Exists => format!(
+            "move or rename that file, then `ddm resume {id}`; or `ddm remove {id}` and add the \
+             download again with --overwrite (replaces the file) or another -o NAME"
+        ),
         ErrorKind::Checksum => {
             format!("check the expected checksum, or `ddm resume {id} --restart` to download again")
         }

@@ -104,6 +104,22 @@ impl Display {
         }
     }
 
+    /// `get` met a download that finished before, its file still in place: nothing was
+    /// asked or written.
+    pub fn already_done(&self, id: i64, path: &std::path::Path, size: u64) {
+        match self.mode {
+            Mode::Json => self.json(serde_json::json!({
+                "event": "done", "job": id, "path": path.display().to_string(), "size": size,
+                "received": 0, "seconds": 0.0, "already": true})),
+            _ => self.say(&format!(
+                "job {id}: already done: {} ({}); nothing downloaded (--overwrite downloads it \
+                 again)",
+                path.display(),
+                ui::bytes(size)
+            )),
+        }
+    }
+
     /// Report how a job ended.
     pub fn finished(&self, id: i64, o: &Outcome) {
         match self.mode {

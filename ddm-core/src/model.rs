@@ -311,6 +311,9 @@ pub enum ErrorKind {
     /// The destination directory is not the one the job started in (replaced by a symlink or
     /// another directory between runs): nothing is written there.
     DirChanged,
+    /// The name the user gave (`-o NAME`) is taken by a file that appeared after the job was
+    /// queued (or by another job): nothing was written there or under another name.
+    Exists,
     /// The finished file does not match the expected checksum.
     Checksum,
     /// The job database could not be written (no space for it, read-only, I/O).
@@ -322,7 +325,7 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
-    pub const ALL: [ErrorKind; 11] = [
+    pub const ALL: [ErrorKind; 12] = [
         ErrorKind::Probe,
         ErrorKind::Transfer,
         ErrorKind::GaveUp,
@@ -330,6 +333,7 @@ impl ErrorKind {
         ErrorKind::Storage,
         ErrorKind::NoSpace,
         ErrorKind::DirChanged,
+        ErrorKind::Exists,
         ErrorKind::Checksum,
         ErrorKind::Store,
         ErrorKind::Deadline,
@@ -344,6 +348,7 @@ impl ErrorKind {
             ErrorKind::Storage => "storage",
             ErrorKind::NoSpace => "no-space",
             ErrorKind::DirChanged => "dir-changed",
+            ErrorKind::Exists => "exists",
             ErrorKind::Checksum => "checksum",
             ErrorKind::Store => "store",
             ErrorKind::Deadline => "deadline",

@@ -6,6 +6,9 @@
 //! When HEAD is refused or gives no usable length, the GET's answer is used; when HEAD and GET
 //! disagree on the length, the GET (what the download will actually receive) wins.
 //!
+//! A 416 to `bytes=0-0` that names no length (RangeHTTPServer, S3-likes: an empty file) is
+//! asked again once without a range, and that answer is used.
+//!
 //! Redirects (at most 10, http and https only) are followed here, one hop at a time, so each
 //! hop's request carries only the headers allowed for its origin (`http::target`):
 //! credentials never follow a redirect to another host, port or scheme.
@@ -55,6 +58,10 @@ struct Collector {
     /// The body bytes of a ranged fetch ([`fetch_range`]), up to `keep` of them.
     kept: Vec<u8>,
     keep: u64,
+    /// The request carries a login: its first 401 is a challenge libcurl answers.
+    auth: bool,
+    /// 401 heads received.
+    challenges: u32,
 }
 
 /// Body bytes read at most: the head is what we want (a 200 to our Range would be the whole
@@ -63,12 +70,18 @@ const BODY_LIMIT: u64 = 16 * 1024;
 
 impl Handler for Collector {
     fn header(&mut self, data: &[u8]) -> bool {
+        let was_complete = self.head.complete;
         self.head.feed(data);
+        if self.head.complete && !was_complete && self.head.status == 401 {
+            self.challenges += 1;
+        }
         true
     }
     fn write(&mut self, data: &[u8]) -> Result<usize, WriteError> {
         self.body += data.len() as u64;
-        let enough = if http::is_redirect(self.head.status) {
+        let challenged = self.auth && self.head.status == 401 && self.challenges == 1;
+        let enough = if http::is_redirect(self.head.status) || challenged {
+            // Read to keep the connection (and, for a challenge, to be asked again on it).
             BODY_LIMIT
         } else {
             self.keep.max(1)
@@ -96,10 +109,12 @@ struct Answer {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Ask {
     Head,
-    /// `GET` of `bytes=0-0`.
+    /// `GET` with `Range: bytes=0-0`.
     FirstByte,
     /// `GET` of `bytes=START-(START+LEN-1)`, the body kept.
     Range(u64, u64),
+    /// `GET` without a range (its head is read, its body dropped).
+    Whole,
 }
 
 /// The most a ranged fetch ([`fetch_range`]) brings into memory.
@@ -109,38 +124,53 @@ pub const FETCH_MAX: u64 = 1 << 20;
 fn request(url: &str, o: &HttpOptions, ask: Ask) -> Result<Answer, Failure> {
     let mut easy = Easy2::new(Collector::default());
     let setup = |e: curl::Error| Failure::Other(format!("cannot set up request: {e}"));
-    http::configure(&mut easy, o).map_err(setup)?;
     let keep = match ask {
-        Ask::Head => {
-            easy.nobody(true).map_err(setup)?;
-            // A HEAD that never answers only delays the GET fallback: do not wait long.
-            easy.low_speed_time(o.stall_timeout.min(HEAD_PATIENCE))
-                .map_err(setup)?;
-            0
-        }
-        Ask::FirstByte => {
-            easy.range("0-0").map_err(setup)?;
-            0
-        }
-        Ask::Range(start, len) => {
-            let len = len.clamp(1, FETCH_MAX);
-            easy.range(&format!("{start}-{}", start + len - 1))
-                .map_err(setup)?;
-            len
-        }
+        Ask::Range(_, len) => len.clamp(1, FETCH_MAX),
+        _ => 0,
     };
     let mut current =
         url::Url::parse(url).map_err(|e| Failure::Other(format!("not a URL: {e}")))?;
     let mut chain = Vec::new();
+    // Set when the login's origin asked for Digest (see `http::login`).
+    let mut negotiate = false;
     loop {
+        http::configure(&mut easy, o).map_err(setup)?;
+        match ask {
+            Ask::Head => {
+                easy.nobody(true).map_err(setup)?;
+                // A HEAD that never answers only delays the GET fallback: do not wait long.
+                easy.low_speed_time(o.stall_timeout.min(HEAD_PATIENCE))
+                    .map_err(setup)?;
+            }
+            Ask::FirstByte => easy.range("0-0").map_err(setup)?,
+            Ask::Range(start, _) => easy
+                .range(&format!("{start}-{}", start + keep - 1))
+                .map_err(setup)?,
+            Ask::Whole => {}
+        }
         http::target(&mut easy, o, current.as_str(), &[]).map_err(setup)?;
+        let auth = o.sends_login(current.as_str());
+        if auth && negotiate {
+            http::login::negotiate(&mut easy).map_err(setup)?;
+        }
         *easy.get_mut() = Collector {
             keep,
+            auth,
             ..Collector::default()
         };
         let res = easy.perform();
         let head = std::mem::take(&mut easy.get_mut().head);
         let body = std::mem::take(&mut easy.get_mut().kept);
+        if auth
+            && !negotiate
+            && http::login::basic_first(&current)
+            && http::login::wants_digest(&head)
+        {
+            // libcurl took the Digest challenge to Basic for a refusal: start it afresh.
+            easy.reset();
+            negotiate = true;
+            continue;
+        }
         match res {
             Ok(()) => {}
             // We stop an answer after its first bytes on purpose.
@@ -199,9 +229,24 @@ pub fn probe(url: &str, o: &HttpOptions) -> Result<RemoteInfo, ProbeError> {
         }
     };
     let get_url = head.as_ref().map(|a| a.final_url.as_str()).unwrap_or(url);
-    let get = request(get_url, o, Ask::FirstByte).map_err(err)?;
+    let mut get = request(get_url, o, Ask::FirstByte).map_err(err)?;
     let mut redirects = head.as_ref().map(|a| a.chain.clone()).unwrap_or_default();
     redirects.extend(get.chain.iter().cloned());
+    if get.head.status == 416
+        && !get
+            .head
+            .get("content-range")
+            .is_some_and(|v| v.trim().starts_with("bytes */"))
+    {
+        // An empty file (RangeHTTPServer, S3-likes), or no ranges: ask once without one.
+        notes.push(
+            "the server refused bytes=0-0 with a 416 naming no length; asked again without a \
+             range"
+                .into(),
+        );
+        get = request(&get.final_url, o, Ask::Whole).map_err(err)?;
+        redirects.extend(get.chain.iter().cloned());
+    }
     let answer = Answered {
         url,
         head: &get.head,

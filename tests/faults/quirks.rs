@@ -1,10 +1,10 @@
 //! Server quirks: short 206 answers, wrong or malformed Content-Range (on transfers, on the
 //! probe, and forever), gzip offered although identity was asked, and an empty file whose
-//! probe gets 416.
+//! probe gets 416 (with its length, or, as RangeHTTPServer and S3-likes answer, without).
 
 use super::common::*;
 use crate::util::*;
-use ddm_testserver::{pattern, Fault, HeadMode, Resource, Server};
+use ddm_testserver::{answer, pattern, Fault, HeadMode, RawReply, RawServer, Resource, Server};
 use std::time::Duration;
 
 #[test]
@@ -189,4 +189,63 @@ fn empty_file_whose_probe_gets_416_is_saved_empty() {
         assert!(took < Duration::from_secs(2), "{name}: took {took:?}");
     }
     assert!(env.jobs().iter().all(|j| j["state"] == "done"));
+}
+
+/// A server that answers every Range with a 416 naming no length (as RangeHTTPServer does
+/// for an empty file, and S3 with its XML error) and a request without one with `body`.
+fn no_length_416(body: Vec<u8>, error_page: &'static [u8]) -> RawServer {
+    RawServer::start(move |req| {
+        RawReply::Keep(match req.range() {
+            Some(_) => answer(
+                416,
+                &[("Content-Type", "application/xml".into())],
+                error_page,
+            ),
+            None => answer(
+                200,
+                &[("Content-Type", "application/octet-stream".into())],
+                &body,
+            ),
+        })
+    })
+    .unwrap()
+}
+
+#[test]
+fn a_416_without_a_length_to_the_first_range_asks_once_without_a_range() {
+    let s3 = b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>InvalidRange</Code>\
+               <Message>The requested range is not satisfiable</Message></Error>";
+    let rangehttp = b"<html><body><h1>416 Requested Range Not Satisfiable</h1></body></html>";
+    for (what, page) in [("S3", &s3[..]), ("RangeHTTPServer", &rangehttp[..])] {
+        // An empty file: saved empty, after one range request and one plain GET.
+        let s = no_length_416(Vec::new(), page);
+        let env = Env::new();
+        let o = env.run(&["get", &s.url("/empty.txt")]);
+        assert!(o.status.success(), "{what}: {}", stderr(&o));
+        assert_same_file(&env.out().join("empty.txt"), &[]);
+        let log = s.log();
+        assert_eq!(log.len(), 2, "{what}: {log:?}");
+        assert_eq!(
+            log[0].range(),
+            Some((0, Some(1_048_575))),
+            "{what}: {log:?}"
+        );
+        assert!(log[1].header("range").is_none(), "{what}: {log:?}");
+        assert_eq!(env.job(1)["state"], "done");
+        // `probe` says the same: an empty file.
+        let out = env.ok(&["probe", &s.url("/empty.txt"), "--json"]);
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["size"], 0, "{what}: {v}");
+        assert_eq!(v["status"], 200, "{what}: {v}");
+    }
+    // A file there after all: the plain answer is a server without ranges, saved whole.
+    let body = pattern(3 * MIB, 1501);
+    let s = no_length_416(body.clone(), &s3[..]);
+    let env = Env::new();
+    let o = env.run(&["get", &s.url("/f.bin")]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_same_file(&env.out().join("f.bin"), &body);
+    let log = s.log();
+    let ranged = log.iter().filter(|r| r.range().is_some()).count();
+    assert_eq!((ranged, log.len()), (1, 2), "{log:?}");
 }

@@ -1,6 +1,8 @@
-//! The real captures in tests/data/har: each is refused with a one-line reason (none holds a
-//! file download), and one patched to hold a download becomes a job with the final URL and the
-//! captured headers (cookies only with --allow-cookies, never printed).
+//! The captures in tests/data/har: the real ones from other projects are refused with a
+//! one-line reason (none holds a file download), one patched to hold a download becomes a job
+//! with the final URL and the captured headers (cookies only with --allow-cookies, never
+//! printed), and `chrome-download-redirect.har` (Chrome's export of a download behind a
+//! redirect, the README's example) is queued as it is.
 
 use super::common::*;
 use crate::util::*;
@@ -29,14 +31,18 @@ fn make_download(v: &mut Value, i: usize, name: &str, mime: &str, size: u64) {
     resp["content"] = json!({"size": size, "mimeType": mime});
 }
 
+/// The capture of a download, a newcomer's first `import-har` (README).
+const DOWNLOAD: &str = "chrome-download-redirect.har";
+
 #[test]
 fn corpus_files_are_refused_with_one_line_reasons() {
-    // None of the real captures holds a file download (see ddm-core's har corpus tests):
-    // each must be refused cleanly, never crash, never queue.
+    // None of the real captures from other projects holds a file download (see ddm-core's
+    // har corpus tests): each must be refused cleanly, never crash, never queue.
     let env = Env::new();
     let mut files: Vec<PathBuf> = std::fs::read_dir(corpus_dir())
         .unwrap()
         .map(|e| e.unwrap().path())
+        .filter(|p| !p.ends_with(DOWNLOAD))
         .collect();
     files.sort();
     assert!(files.len() >= 8, "corpus: {files:?}");
@@ -167,4 +173,51 @@ fn corpus_capture_with_a_download_becomes_a_job_with_final_url_and_headers() {
         ]
     );
     assert_eq!(env.jobs().len(), 3);
+}
+
+#[test]
+fn the_readme_capture_of_a_download_is_queued_as_it_is() {
+    // Chrome's export of a click on a download link: the page, its stylesheet and icon, the
+    // link's 302 (with the site's session cookie) and the signed CDN URL the browser turned
+    // into a download (recorded as net::ERR_ABORTED, size 0: only the headers say 46 MiB).
+    let env = Env::new();
+    let har = corpus_dir().join(DOWNLOAD);
+    let final_url = "https://dl.example.net/releases/2.4.1/tool-2.4.1-x86_64-linux.tar.gz?\
+                     Expires=1764339191&Key-Pair-Id=K2JCJMDEHXQW5F&Signature=";
+    let o = env.run(&["import-har", s(&har), "--dry-run"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    for needle in [
+        "would queue (dry run, nothing saved)",
+        final_url,
+        "first url:  https://tool.example.org/download/latest/tool-linux-x86_64.tar.gz",
+        "name:       tool-2.4.1-x86_64-linux.tar.gz",
+        "size:       46.1 MiB (48312911 bytes)",
+        "browser reported net::ERR_ABORTED; via 1 redirect",
+        "header:     Referer: https://tool.example.org/download/",
+    ] {
+        assert!(out.contains(needle), "{needle:?} not in:\n{out}");
+    }
+    assert!(!out.contains("tool_session"), "{out}");
+    assert!(env.jobs().is_empty(), "a dry run queues nothing");
+
+    let o = env.run(&["import-har", s(&har)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let j = stored(&env, parse_id(&stdout(&o)));
+    assert!(j.url.starts_with(final_url), "{}", j.url);
+    assert_eq!(
+        j.settings.origin_url.as_deref(),
+        Some("https://tool.example.org/download/latest/tool-linux-x86_64.tar.gz")
+    );
+    assert_eq!(
+        header_names(&j),
+        ["User-Agent", "Referer", "Accept", "Accept-Language"]
+    );
+    // The site's session cookie went to the link's host, not to the CDN: none is carried.
+    assert!(j
+        .settings
+        .headers
+        .iter()
+        .all(|h| !h.value.contains("tool_session")));
+    assert_eq!(env.job(1)["state"], "queued");
 }

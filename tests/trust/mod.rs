@@ -11,6 +11,7 @@ mod housekeeping;
 mod limits;
 mod names;
 mod queue;
+mod rerun;
 mod secrets;
 mod space;
 mod words;

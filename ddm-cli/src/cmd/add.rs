@@ -4,7 +4,7 @@
 use super::jobopts::{parse_urls, JobOpts};
 use crate::cli::Global;
 use crate::ctx::Ctx;
-use crate::exit::{store, CliResult, Code};
+use crate::exit::{added, store, CliResult, Code};
 use crate::ui::{self, outln};
 use ddm_core::model::redact_url;
 use ddm_core::relink::{self, Proof};
@@ -81,7 +81,7 @@ pub fn run(g: &Global, a: Args) -> CliResult {
         .map(|j| (j.url, j.id))
         .collect();
     // All or none: one transaction, and the ids are printed only once it is committed.
-    let ids = ctx.store.add_many(&jobs).map_err(store)?;
+    let ids = ddm_core::jobs::add(&mut ctx.store, &jobs).map_err(added)?;
     if !g.quiet {
         for job in &jobs {
             if let Some(other) = queued.get(&job.url) {

@@ -10,7 +10,7 @@
 use super::jobopts::JobOpts;
 use crate::cli::Global;
 use crate::ctx::Ctx;
-use crate::exit::{store, usage, CliResult, Code};
+use crate::exit::{added, usage, CliResult, Code};
 use crate::ui;
 use crate::ui::outln;
 use ddm_core::har::{self, Analysis, Candidate, Options, Pick, PickError};
@@ -113,7 +113,7 @@ pub fn run(g: &Global, a: Args) -> CliResult {
         None
     } else {
         let mut ctx = Ctx::open(g)?;
-        let id = ctx.store.add(&job).map_err(store)?;
+        let id = ddm_core::jobs::add(&mut ctx.store, std::slice::from_ref(&job)).map_err(added)?[0];
         tracing::info!(id, url = %ddm_core::model::redact_url(&job.url), har = %path, entry = chosen.entry, "queued from HAR");
         outln!("{id}");
         if !g.quiet {

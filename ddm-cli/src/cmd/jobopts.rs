@@ -242,6 +242,7 @@ impl HeaderArgs {
 #[derive(Debug, Clone, clap::Args)]
 pub struct JobOpts {
     /// File name (or path) to save as; default: from the server (Content-Disposition) or URL.
+    /// An existing file is not replaced unless --overwrite; `-` (stdout) is refused.
     #[arg(short = 'o', long = "output", value_name = "NAME")]
     pub output: Option<PathBuf>,
     /// Directory to save into (default: the current directory).
@@ -253,7 +254,9 @@ pub struct JobOpts {
     pub connections: Option<u32>,
     #[command(flatten)]
     pub headers: HeaderArgs,
-    /// Replace an existing file instead of saving as 'name (1).ext'.
+    /// Replace an existing file. Without it -o NAME naming an existing file is refused, a
+    /// name from the server that exists becomes 'name (1).ext', and `get` of a download that
+    /// finished (its file in place) does nothing; with it, a fresh copy replaces the file.
     #[arg(long)]
     pub overwrite: bool,
     /// Do not verify TLS certificates (dangerous).
@@ -426,12 +429,19 @@ pub fn read_input(flag: &str, f: &Path, cap: u64, hint: &str) -> Result<Vec<u8>,
     })
 }
 
-/// `-o` must end in a file name (not `.`, `..` or `/`), and with `-d` it must stay inside
-/// that directory.
+/// `-o` must end in a file name (not `.`, `..` or `/`; `-`, stdout, is refused), and with
+/// `-d` it must stay inside that directory.
 fn check_output(o: &Path, with_dir: bool) -> Result<(), CliError> {
     use std::os::unix::ffi::OsStrExt;
     let raw = o.as_os_str().as_bytes();
     let last = raw.rsplit(|&b| b == b'/').next().unwrap_or(raw);
+    if raw == b"-" {
+        return Err(usage(
+            "-o -: ddm cannot write to stdout: it writes the parts of a download at their \
+             places in a file, and resumes from that file. Give a file name (-o ./- names a \
+             file called \"-\"), or save to a file and read it: ddm get URL -o FILE && cat FILE",
+        ));
+    }
     if raw.is_empty() || last.is_empty() || last == b"." || last == b".." {
         return Err(usage(format!(
             "-o {}: not a file name; give the name to save as (use -d for the directory)",

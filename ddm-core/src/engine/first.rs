@@ -3,6 +3,11 @@
 //! separate probe used to: the final URL, size, whether ranges work, validators and name.
 //! Its body is not thrown away: once `prepare` has the file ready, it flows into it.
 //!
+//! A 416 to `bytes=0-…` that names no length (RangeHTTPServer and S3-likes answer so for an
+//! empty file) is not a failure yet: the file is asked for once more without a range, and
+//! that answer is the head (an empty 200 is an empty file; anything else is a server
+//! without ranges).
+//!
 //! Failures before a usable head are retried like a probe (a few attempts, backoff,
 //! `Retry-After`); a captured link that expired (403/410) is resolved again from the
 //! capture's first URL; a link refused (400/403/410) for good on a job that has progress
@@ -74,6 +79,9 @@ pub fn open(
         ..Default::default()
     };
     let mut url = job.url.clone();
+    // Set once the range was refused by a 416 naming no length: the URL that answered it
+    // (asked again without a range) and the redirects that led there.
+    let mut whole: Option<(String, Vec<String>)> = None;
     let mut attempt = 0;
     // When the job's URL cannot answer, its mirrors are asked in turn.
     let mut fallbacks = job.settings.mirrors.iter().peekable();
@@ -87,13 +95,17 @@ pub fn open(
             }
         }
         let worker = ctl.pool.checkout(origin.as_ref());
+        let (ask, mode, span) = match &whole {
+            Some((at, _)) => (at.clone(), Mode::FirstWhole, (0, u64::MAX)),
+            None => (url.clone(), Mode::First, asked),
+        };
         let task = Task {
             io: io.clone(),
             reports: ch.tx.clone(),
             worker: 0,
-            seg: Segment::new(asked.0, asked.1),
-            url: url.clone(),
-            mode: Mode::First,
+            seg: Segment::new(span.0, span.1),
+            url: ask,
+            mode,
             window: u64::MAX,
             keep: Keep::Write,
             size: None,
@@ -103,14 +115,31 @@ pub fn open(
         };
         worker.give(task);
         let failure = match wait(ch.rx, control, io) {
-            Waited::Head(head) if usable(&head) => {
+            Waited::Head(mut head) if usable(&head) => {
+                if let Some((_, before)) = &whole {
+                    head.redirects.splice(0..0, before.iter().cloned());
+                }
                 return Ok(Opened {
                     worker,
                     origin,
                     head,
-                    asked,
+                    asked: span,
                     source: url,
-                })
+                });
+            }
+            Waited::Head(head)
+                if whole.is_none() && span.0 == 0 && refused_without_length(&head) =>
+            {
+                // Empty, or no ranges: ask the URL that answered once more, without a range.
+                tracing::info!(
+                    job = job.id,
+                    "416 without a length to bytes=0-: asking again without a range"
+                );
+                worker.reply(Reply::Abort);
+                let _ = wait_done(ch.rx);
+                ctl.hand_back(worker, origin.clone(), origin.as_ref());
+                whole = Some((head.url.clone(), head.redirects.clone()));
+                continue;
             }
             Waited::Head(head) => {
                 worker.reply(Reply::Abort);
@@ -142,6 +171,7 @@ pub fn open(
                     "the saved download link was refused; resolving the original URL again".into(),
                 ));
                 url = first.clone();
+                whole = None;
                 attempt = 0;
                 continue;
             }
@@ -180,6 +210,7 @@ pub fn open(
                         crate::model::redact_url(m)
                     )));
                     url = m.clone();
+                    whole = None;
                     attempt = 0;
                     continue;
                 }
@@ -214,6 +245,15 @@ fn usable(h: &FirstHead) -> bool {
             && h.head
                 .get("content-range")
                 .is_some_and(|v| v.trim().starts_with("bytes */")))
+}
+
+/// A 416 that does not say how long the file is (no `Content-Range: bytes */LEN`).
+fn refused_without_length(h: &FirstHead) -> bool {
+    h.head.status == 416
+        && !h
+            .head
+            .get("content-range")
+            .is_some_and(|v| v.trim().starts_with("bytes */"))
 }
 
 enum Waited {

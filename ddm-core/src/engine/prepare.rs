@@ -139,8 +139,12 @@ pub fn from_head(
     }
     let probed_before = job.final_url.is_some() && job.file_name.is_some();
     if !probed_before {
-        let wanted = job.file_name.clone().unwrap_or(info.filename.clone());
-        return fresh(store, job, dir, info, cfg, obs, &wanted, o);
+        // A name the user gave (-o) is that name or nothing; the server's may become `(1)`.
+        let (wanted, exact) = match &job.file_name {
+            Some(n) => (n.clone(), job.name_fixed),
+            None => (info.filename.clone(), false),
+        };
+        return fresh(store, job, dir, info, cfg, obs, (&wanted, exact), o);
     }
     let diff = changes(job, &info);
     if !diff.is_empty() && job.bytes_done > 0 {
@@ -267,8 +271,8 @@ fn ready(
     }
 }
 
-/// First run (or a start under a new name): reserve the name, record the remote, create and
-/// preallocate the `.part` file.
+/// First run (or a start under a new name): reserve the name (`wanted`, or with `exact` only
+/// it), record the remote, create and preallocate the `.part` file.
 #[allow(clippy::too_many_arguments)]
 fn fresh(
     store: &mut Store,
@@ -277,11 +281,11 @@ fn fresh(
     info: RemoteInfo,
     cfg: &Config,
     obs: &mut dyn Observer,
-    wanted: &str,
+    (wanted, exact): (&str, bool),
     o: &Opened,
 ) -> Result<Prepared, JobError> {
     let (meta, pieces) = plan(&info);
-    let r = jobs::reserve(store, job, dir, wanted, &meta, &bitmap(&pieces))?;
+    let r = jobs::reserve(store, job, dir, wanted, exact, &meta, &bitmap(&pieces))?;
     if r.name != wanted {
         obs.event(Event::Note(format!(
             "{} already exists or is being downloaded; saving as {}",
@@ -362,7 +366,7 @@ fn resume(
                  it is left alone and the download starts over under a new name",
                 part_path(&dest).display()
             )));
-            return fresh(store, job, dir, info, cfg, obs, &name, o);
+            return fresh(store, job, dir, info, cfg, obs, (&name, false), o);
         }
         Err(Reopen::Failed(e)) => return Err(storage_error(&e)),
     };

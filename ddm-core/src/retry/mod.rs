@@ -135,7 +135,10 @@ impl std::fmt::Display for Failure {
 
 fn status_hint(status: u16) -> &'static str {
     match status {
-        401 => " (unauthorized: the server wants credentials; pass them with --header)",
+        401 => {
+            " (unauthorized: the server wants credentials, or refused the ones given: -u \
+             USER[:PASSWORD], --netrc or -H 'Authorization: ...')"
+        }
         403 => " (forbidden: the link may have expired; get a fresh one)",
         404 => " (not found: check the URL)",
         410 => " (gone: the file was removed from the server)",

@@ -468,6 +468,42 @@ impl StoreTx<'_> {
         }
     }
 
+    /// An unfinished job saving into `dir` under `name`, if any.
+    pub fn find_named(&self, dir: &Path, name: &str) -> Result<Option<Job>> {
+        let sql = format!(
+            "SELECT {JOB_COLUMNS} FROM jobs WHERE dest_dir = ?1 AND file_name = ?2 \
+             AND state != 'done' ORDER BY id LIMIT 1"
+        );
+        match self
+            .tx
+            .query_row(&sql, params![dir_bytes(dir), name], row_to_job)
+            .optional()
+            .map_err(|e| self.err(e))?
+        {
+            Some(job) => Ok(Some(job?)),
+            None => Ok(None),
+        }
+    }
+
+    /// The newest finished job for `url` that saved into `dir`: under `name`, if given, else
+    /// under a name the user did not choose.
+    pub fn find_done(&self, url: &str, dir: &Path, name: Option<&str>) -> Result<Option<Job>> {
+        let sql = format!(
+            "SELECT {JOB_COLUMNS} FROM jobs WHERE url = ?1 AND dest_dir = ?2 \
+             AND state = 'done' AND ((?3 IS NULL AND NOT name_fixed) OR file_name = ?3) \
+             ORDER BY id DESC LIMIT 1"
+        );
+        match self
+            .tx
+            .query_row(&sql, params![url, dir_bytes(dir), name], row_to_job)
+            .optional()
+            .map_err(|e| self.err(e))?
+        {
+            Some(job) => Ok(Some(job?)),
+            None => Ok(None),
+        }
+    }
+
     pub fn set_settings(&self, id: i64, s: &JobSettings) -> Result<()> {
         let json = serde_json::to_string(s).expect("settings serialize");
         self.tx

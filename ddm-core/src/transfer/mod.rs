@@ -162,6 +162,10 @@ pub enum Mode {
     /// The job's first request: a range from the segment's start (open-ended when the end is
     /// unknown), redirects followed, the head reported before a byte is written.
     First,
+    /// The job's first request asked again without a Range header, after the server refused
+    /// `bytes=0-…` with a 416 that names no length (an empty file on RangeHTTPServer or an
+    /// S3-like store); otherwise as [`Mode::First`].
+    FirstWhole,
     /// `Range: bytes=pos-(end-1)` of a known file.
     Range,
     /// The whole body, from offset 0 (a server without ranges).
@@ -197,9 +201,20 @@ pub struct Task {
 /// The validators (ETag, Last-Modified) a source's first answer gave.
 pub type Pin = Arc<OnceLock<(Option<String>, Option<String>)>>;
 
+impl Mode {
+    /// A job's first request: redirects followed, the head reported before a byte is written.
+    pub fn is_first(self) -> bool {
+        matches!(self, Mode::First | Mode::FirstWhole)
+    }
+    /// The request carries a Range header.
+    pub fn ranged(self) -> bool {
+        matches!(self, Mode::First | Mode::Range)
+    }
+}
+
 impl Task {
     fn ranged(&self) -> bool {
-        self.mode != Mode::Whole
+        self.mode.ranged()
     }
 }
 

@@ -61,6 +61,16 @@ pub(super) struct Sink {
     pub(super) won: Option<std::ops::Range<u64>>,
     /// A sample that arrived whole (see [`Keep::Sample`]).
     pub(super) sample: Option<Sample>,
+    /// The current request carries a login: its first 401 is a challenge libcurl answers.
+    auth: bool,
+    /// 401 heads received for the current request.
+    challenges: u32,
+    /// The origin whose login this handle last carried.
+    login: Option<String>,
+    /// That origin asked for Digest: its challenges are answered, Basic is not sent first.
+    pub(super) negotiating: bool,
+    /// The current request sent Basic first (https, not negotiating).
+    basic_first: bool,
 }
 
 fn changed(what: String) -> Failure {
@@ -92,7 +102,58 @@ impl Sink {
             sent: None,
             won: None,
             sample: None,
+            auth: false,
+            challenges: 0,
+            login: None,
+            negotiating: false,
+            basic_first: false,
         }
+    }
+
+    /// A request is about to go out (the first, a redirect hop, the next window, a login
+    /// asked again), carrying a login or not, and with it Basic first (no Digest yet).
+    pub(super) fn request(&mut self, auth: bool, basic_first: bool) {
+        self.auth = auth;
+        self.basic_first = auth && basic_first;
+        self.challenges = 0;
+    }
+
+    /// The handle logs in to `origin` now (None: no login): true when it last logged in
+    /// elsewhere, so libcurl's auth state (the picked scheme, Digest's nonce) must be reset.
+    pub(super) fn login_changes(&mut self, origin: Option<String>) -> bool {
+        let changed = self.login.is_some() && self.login != origin;
+        if changed {
+            self.negotiating = false;
+        }
+        if origin.is_some() || changed {
+            self.login = origin;
+        }
+        changed
+    }
+
+    /// The request ended with a 401 asking for Digest to the Basic sent first (https), a
+    /// head nobody was shown (`challenged`): ask again answering the challenge. Once per
+    /// handle and login.
+    pub(super) fn ask_again_for_digest(&mut self) -> bool {
+        if !self.basic_first
+            || !self.challenged()
+            || self.stop.is_some()
+            || !http::login::wants_digest(&self.head)
+        {
+            return false;
+        }
+        self.negotiating = true;
+        self.head = Head::default();
+        self.dropped = 0;
+        true
+    }
+
+    /// The current head is a login challenge libcurl answers itself on this request (the
+    /// first 401 while credentials are set): not the answer, and its body is dropped. If
+    /// libcurl does not answer it (no scheme it may use), the transfer ends with it and it
+    /// is the failure.
+    fn challenged(&self) -> bool {
+        self.auth && self.head.status == 401 && self.challenges == 1
     }
 
     pub(super) fn written(&self) -> u64 {
@@ -196,7 +257,7 @@ impl Sink {
 
     fn start(&mut self, task: Task, span: Span) {
         self.req_end = match task.mode {
-            Mode::Whole => u64::MAX,
+            Mode::Whole | Mode::FirstWhole => u64::MAX,
             Mode::Range => window_end(span.pos, span.end, task.window),
             Mode::First => span.end,
         };
@@ -501,11 +562,18 @@ impl Handler for Sink {
             let ns = u64::try_from(sent.elapsed().as_nanos()).unwrap_or(u64::MAX - 1);
             task.io.wait_ns.fetch_min(ns, Ordering::Relaxed);
         }
+        let was_complete = self.head.complete;
         self.head.feed(data);
-        if !self.head.complete || self.checked || self.stop.is_some() {
+        if !self.head.complete {
             return true;
         }
-        if self.task().mode != Mode::First {
+        if !was_complete && self.head.status == 401 {
+            self.challenges += 1;
+        }
+        if self.checked || self.stop.is_some() || self.challenged() {
+            return true;
+        }
+        if !self.task().mode.is_first() {
             return true;
         }
         if http::is_redirect(self.head.status) {
@@ -523,8 +591,8 @@ impl Handler for Sink {
     }
 
     fn write(&mut self, data: &[u8]) -> Result<usize, WriteError> {
-        if self.next_hop.is_some() || self.stop == Some(Stop::Cancel) {
-            // A redirect's body, or an aborted first answer being drained.
+        if self.next_hop.is_some() || self.stop == Some(Stop::Cancel) || self.challenged() {
+            // A redirect's or a login challenge's body, or an aborted first answer drained.
             self.dropped += data.len() as u64;
             return Ok(if self.dropped > SMALL_BODY {
                 0

@@ -1,15 +1,17 @@
 //! `ddm get`: add one job and run it in the foreground; the same `get` after an
 //! interruption continues that job instead of starting a new one, and so does a `get` of a
-//! fresh link for the file of a stopped job (`relink`).
+//! fresh link for the file of a stopped job (`relink`); after it finished (its file still in
+//! place) it says so and asks nothing. `-o NAME` naming a file that exists is refused unless
+//! `--overwrite` (`jobs::continue_or_add` decides).
 
 use super::jobopts::{parse_urls, JobOpts};
 use crate::cli::Global;
 use crate::ctx::Ctx;
-use crate::exit::{store, CliError, CliResult, Code};
+use crate::exit::{added, store, CliError, CliResult, Code};
 use crate::observe::Display;
 use crate::ui;
 use ddm_core::engine::{run_job, Control, Outcome};
-use ddm_core::jobs;
+use ddm_core::jobs::{self, GetPlan};
 use ddm_core::lock::{LockError, RunnerLock};
 use ddm_core::relink;
 
@@ -18,11 +20,13 @@ mod follow;
 /// Download one URL now, with a live progress bar. Running the same command again after an
 /// interruption continues where it stopped; so does a fresh link for the file of a stopped
 /// job (paused, failed, or waiting because its link expired: same directory and name, same
-/// size and validators), which that job then continues. When a `ddm run` works the same data
-/// directory, the job is handed to it and its progress followed here (same bar, same exit
-/// code). When the link expires mid-way, `get` waits for a fresh one (`ddm set-url ID URL`
-/// from another terminal; up to `link_wait_secs`). Exit 0 when the file is in place, 6 when
-/// it was paused or removed from another terminal, 7 when it waits for a fresh link.
+/// size and validators), which that job then continues. After it finished (the file still in
+/// place, as it left it) it says so and downloads nothing (--overwrite: a fresh copy). -o
+/// NAME naming an existing file is refused unless --overwrite. When a `ddm run` works the
+/// same data directory, the job is handed to it and its progress followed here (same bar,
+/// same exit code). When the link expires mid-way, `get` waits for a fresh one (`ddm set-url
+/// ID URL` from another terminal; up to `link_wait_secs`). Exit 0 when the file is in place,
+/// 6 when it was paused or removed from another terminal, 7 when it waits for a fresh link.
 ///
 /// Example: ddm get https://example.org/big.iso -o big.iso --connections 16
 #[derive(Debug, clap::Args)]
@@ -49,7 +53,9 @@ pub fn run(g: &Global, a: Args) -> CliResult {
             Ok(lock) => lock,
             Err(LockError::Held { pid, .. }) => {
                 // A runner works this data directory: hand the job to it and follow it.
-                let id = add_or_continue(&mut ctx, &new, talk)?;
+                let Some(id) = add_or_continue(&mut ctx, &new, talk, &display)? else {
+                    return Ok(Code::Ok);
+                };
                 ctx.store.resume(&[id]).map_err(store)?;
                 if talk {
                     eprintln!(
@@ -67,7 +73,9 @@ pub fn run(g: &Global, a: Args) -> CliResult {
             Err(e @ LockError::Io { .. }) => return Err(CliError::new(Code::Env, e)),
         };
         ctx.store.recover_running().map_err(store)?;
-        let id = add_or_continue(&mut ctx, &new, talk)?;
+        let Some(id) = add_or_continue(&mut ctx, &new, talk, &display)? else {
+            return Ok(Code::Ok);
+        };
         ctx.store.claim(id).map_err(store)?;
         let outcome = run_job(&mut ctx.store, id, &ctx.config, &ctl, &mut display.job(id));
         drop(lock);
@@ -88,17 +96,29 @@ pub fn run(g: &Global, a: Args) -> CliResult {
 }
 
 /// The unfinished job for the same URL and destination, the stopped job whose file a fresh
-/// link serves, or a new one; says which.
-fn add_or_continue(ctx: &mut Ctx, new: &ddm_core::store::NewJob, talk: bool) -> CliResult<i64> {
+/// link serves, or a new one; says which. None: the same download is done and its file in
+/// place (said): nothing to run.
+fn add_or_continue(
+    ctx: &mut Ctx,
+    new: &ddm_core::store::NewJob,
+    talk: bool,
+    display: &Display,
+) -> CliResult<Option<i64>> {
     if let Some((job, proof)) =
         relink::continue_with(&mut ctx.store, new, &ctx.config).map_err(store)?
     {
         if talk {
             eprintln!("{}", super::add::continuing(&job, &proof));
         }
-        return Ok(job.id);
+        return Ok(Some(job.id));
     }
-    let (id, existing) = jobs::continue_or_add(&mut ctx.store, new).map_err(store)?;
+    let (id, existing) = match jobs::continue_or_add(&mut ctx.store, new).map_err(added)? {
+        GetPlan::Run(id, existing) => (id, existing),
+        GetPlan::Done(job, path) => {
+            display.already_done(job.id, &path, job.size.unwrap_or(0));
+            return Ok(None);
+        }
+    };
     if let (Some(job), true) = (existing, talk) {
         if job.bytes_done > 0 {
             let of = job
@@ -111,5 +131,5 @@ fn add_or_continue(ctx: &mut Ctx, new: &ddm_core::store::NewJob, talk: bool) -> 
             );
         }
     }
-    Ok(id)
+    Ok(Some(id))
 }

@@ -11,7 +11,8 @@ mod parse;
 mod synthetic;
 mod units;
 
-/// Every file in tests/data/har.
+/// Every capture in tests/data/har from another project (none holds a download; the
+/// README's `chrome-download-redirect.har` does, and is tested by the import-har tests).
 pub(super) const CORPUS: &[&str] = &[
     "gatling-chrome61-redirect-post.har",
     "gatling-firefox56-redirect-post.har",

@@ -51,6 +51,11 @@ pub(in crate::transfer) fn run_task(easy: &mut Easy2<Sink>, task: Task) -> (Outc
         _ => vec![],
     };
     let mut url = task.url.clone();
+    if easy.get_mut().login_changes(opts.login_origin()) {
+        // libcurl keeps the auth scheme it picked (and Digest's nonce) on the handle: a job
+        // logging in elsewhere starts from nothing (the open connections stay).
+        easy.reset();
+    }
     {
         let sink = easy.get_mut();
         sink.start(task, span);
@@ -62,9 +67,17 @@ pub(in crate::transfer) fn run_task(easy: &mut Easy2<Sink>, task: Task) -> (Outc
         // The debug callback times each request (see `Sink::debug`).
         easy.verbose(true)?;
         http::target(easy, &opts, url, &extra)?;
+        let login = opts.sends_login(url);
+        let negotiating = easy.get_ref().negotiating;
+        if login && negotiating {
+            http::login::negotiate(easy)?;
+        }
+        let basic_first =
+            !negotiating && url::Url::parse(url).is_ok_and(|u| http::login::basic_first(&u));
+        easy.get_mut().request(login, basic_first);
         match mode {
             // No Range header at all (an empty string would send `Range: bytes=`).
-            Mode::Whole => no_range(easy),
+            Mode::Whole | Mode::FirstWhole => no_range(easy),
             _ => {
                 let s = easy.get_ref();
                 let range = range_of(&Span {
@@ -86,9 +99,15 @@ pub(in crate::transfer) fn run_task(easy: &mut Easy2<Sink>, task: Task) -> (Outc
             );
         }
         let res = easy.perform();
+        if easy.get_mut().ask_again_for_digest() {
+            // libcurl took the Digest challenge to the Basic it sent for a refusal (it keeps
+            // that nonce): its auth state starts afresh, the connection stays.
+            easy.reset();
+            continue;
+        }
         let hop = easy.get_mut().next_hop.take();
-        match (hop, mode) {
-            (Some(loc), Mode::First) => {
+        match hop {
+            Some(loc) if mode.is_first() => {
                 let sink = easy.get_mut();
                 let next = match url::Url::parse(&url).and_then(|u| u.join(&loc)) {
                     Ok(n) => n,

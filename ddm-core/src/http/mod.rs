@@ -8,7 +8,10 @@
 //! libcurl never follows a redirect by itself here: the resolver follows them one hop at a
 //! time ([`crate::resolver`]), so that for every request [`target`] decides which headers go
 //! with it. Credentials (secret headers, a password in the URL) go only to the origin of the
-//! URL the user gave (`model::Origin`); every other header follows redirects.
+//! URL the user gave (`model::Origin`); every other header follows redirects. How a login
+//! goes out there (Basic, Digest, when) is `login`'s.
+
+pub mod login;
 
 use crate::model::{Header, Origin};
 use crate::retry::Failure;
@@ -143,7 +146,14 @@ impl HttpOptions {
             return f;
         };
         let why = match &f {
-            Failure::Http { status: 407, .. } => "it wants credentials (407); give them in the proxy URL (http://user:password@host:port)".to_string(),
+            Failure::Http { status: 407, .. } if has_login(&p) => {
+                "the proxy asks for authentication (407) and refused the user:password given in \
+                 its URL"
+                    .to_string()
+            }
+            Failure::Http { status: 407, .. } => "the proxy asks for authentication (407); give \
+                 user:password in the proxy URL (http://user:password@host:port)"
+                .to_string(),
             Failure::ConnectRefused => "connection refused".into(),
             Failure::ConnectTimeout => "connection timed out".into(),
             Failure::Resolve => "its host name could not be resolved".into(),
@@ -152,7 +162,11 @@ impl HttpOptions {
                 "TLS failure: {m} (--cacert FILE names the CA to trust; --insecure only if you \
                  trust the proxy)"
             ),
-            Failure::Other(m) if m.to_ascii_lowercase().contains("proxy") || m.contains("CONNECT") => m.clone(),
+            Failure::Other(m)
+                if m.to_ascii_lowercase().contains("proxy") || m.contains("CONNECT") =>
+            {
+                m.clone()
+            }
             _ => return f,
         };
         let shown = crate::model::redact_url(&p);
@@ -227,6 +241,21 @@ impl HttpOptions {
             });
         }
         self
+    }
+
+    /// Does a request to `url` carry a login (`user:password` of the URL, `-u`, netrc)? Its
+    /// first answer may then be a challenge (401) that libcurl answers on the same request
+    /// ([`login`]).
+    pub fn sends_login(&self, url: &str) -> bool {
+        self.userinfo.is_some() && url::Url::parse(url).is_ok_and(|u| self.in_scope(&u))
+    }
+
+    /// Where this job's login goes (its origin), if it has one: a handle that answered
+    /// another origin's challenge is reset before it logs in here (libcurl keeps the scheme
+    /// it picked, and Digest's nonce, from one request to the next).
+    pub fn login_origin(&self) -> Option<String> {
+        self.userinfo.as_ref()?;
+        self.scope.as_ref().map(|o| o.to_string())
     }
 
     /// May credentials go to `url`?
@@ -355,6 +384,16 @@ fn set_long<H: Handler>(
     Ok(())
 }
 
+/// Does the proxy URL carry a user name (a login to offer)?
+fn has_login(proxy: &str) -> bool {
+    let with_scheme = if proxy.contains("://") {
+        proxy.to_string()
+    } else {
+        format!("http://{proxy}")
+    };
+    url::Url::parse(&with_scheme).is_ok_and(|u| !u.username().is_empty())
+}
+
 fn env_path(name: &str) -> Option<std::path::PathBuf> {
     std::env::var_os(name)
         .filter(|v| !v.is_empty())
@@ -380,19 +419,10 @@ pub fn target<H: Handler>(
         u.to_string()
     });
     easy.url(bare.as_deref().unwrap_or(url))?;
-    match (&o.userinfo, in_scope) {
-        (Some((user, pass)), true) => {
-            easy.username(user)?;
-            easy.password(pass)?;
-        }
-        _ => {
-            // SAFETY: NULL clears a string option on a valid easy handle.
-            unsafe {
-                let h = easy.raw();
-                curl_sys::curl_easy_setopt(h, curl_sys::CURLOPT_USERNAME, std::ptr::null::<u8>());
-                curl_sys::curl_easy_setopt(h, curl_sys::CURLOPT_PASSWORD, std::ptr::null::<u8>());
-            }
-        }
+    match (&o.userinfo, &parsed) {
+        // Basic at once over https, as the server asks over http (`login`).
+        (Some((user, pass)), Some(u)) if in_scope => login::set(easy, u, user, pass)?,
+        _ => login::clear(easy)?,
     }
     let mut list = List::new();
     let headers: Vec<&Header> = match &parsed {
@@ -575,12 +605,29 @@ fn invalid_answer(e: &curl::Error) -> Option<Failure> {
     Some(Failure::InvalidResponse(format!("{what} ({why})")))
 }
 
+/// The status a proxy answered a `CONNECT` with, when that is why curl failed (it reports
+/// a refused tunnel as "could not connect", naming the status only in its message).
+fn tunnel_status(e: &curl::Error) -> Option<u16> {
+    let m = e.extra_description()?;
+    let rest = m.split("CONNECT tunnel failed, response ").nth(1)?;
+    rest.split(|c: char| !c.is_ascii_digit())
+        .next()?
+        .parse()
+        .ok()
+}
+
 /// Map a curl error to a retry-classifier failure.
 pub fn classify_curl(e: &curl::Error) -> Failure {
     if let Some(f) = invalid_answer(e) {
         return f;
     }
-    if e.is_couldnt_connect() {
+    if e.is_couldnt_connect() && tunnel_status(e) == Some(407) {
+        // The proxy wants credentials: final, and told as the proxy's (`explain`).
+        Failure::Http {
+            status: 407,
+            retry_after: None,
+        }
+    } else if e.is_couldnt_connect() {
         Failure::ConnectRefused
     } else if e.is_couldnt_resolve_host() || e.is_couldnt_resolve_proxy() {
         Failure::Resolve
@@ -617,171 +664,4 @@ pub fn classify_curl(e: &curl::Error) -> Failure {
 }
 
 #[cfg(test)]
-mod tests {
-    #[test]
-    fn debug_shows_no_secret() {
-        let cfg = crate::config::Config::default();
-        let mut o = HttpOptions::from_config(
-            &cfg,
-            vec![crate::model::Header::new(
-                "Authorization",
-                "Bearer hdr-secret",
-            )],
-            false,
-        )
-        .scoped_to("https://u:url-secret@a.example/f")
-        .with_network(&crate::model::Network {
-            proxy: Some("http://p:proxy-secret@proxy.example:3128".into()),
-            ..Default::default()
-        });
-        o.cookies =
-            crate::cookies::parse("a.example\tFALSE\t/\tFALSE\t0\tsid\tcookie-secret\n", 0).cookies;
-        let shown = format!("{o:?}");
-        for secret in ["hdr-secret", "url-secret", "proxy-secret", "cookie-secret"] {
-            assert!(!shown.contains(secret), "{secret} in {shown}");
-        }
-    }
-
-    use super::*;
-
-    #[test]
-    fn credentials_stay_with_their_origin() {
-        let mut marked = Header::new("X-Session", "m");
-        marked.secret = true;
-        let o = HttpOptions {
-            user_agent: "t".into(),
-            headers: vec![
-                Header::new("Cookie", "s=1"),
-                Header::new("Referer", "r"),
-                marked,
-            ],
-            connect_timeout: Duration::from_secs(1),
-            stall_timeout: Duration::from_secs(1),
-            insecure: false,
-            scope: None,
-            userinfo: None,
-            cookies: Vec::new(),
-            proxy: None,
-            noproxy: None,
-            cacert: None,
-            capath: None,
-            http1: false,
-        }
-        .scoped_to("https://u:p%40ss@a.example/start");
-        assert_eq!(o.userinfo, Some(("u".into(), "p@ss".into())));
-        let names = |u: &str| {
-            o.headers_for(&url::Url::parse(u).unwrap())
-                .map(|h| h.name.clone())
-                .collect::<Vec<_>>()
-        };
-        assert_eq!(names("https://a.example/f?sig=1").len(), 3);
-        for other in [
-            "https://cdn.example/f",
-            "http://a.example/f",
-            "https://a.example:8443/f",
-        ] {
-            assert_eq!(names(other), vec!["Referer".to_string()], "{other}");
-        }
-    }
-
-    #[test]
-    fn head_keeps_only_last_response() {
-        let mut h = Head::default();
-        for l in [
-            "HTTP/1.1 302 Found\r\n",
-            "Location: /b\r\n",
-            "\r\n",
-            "HTTP/1.1 206 Partial Content\r\n",
-            "Content-Range: bytes 0-0/1234\r\n",
-            "ETag: \"x\"\r\n",
-            "\r\n",
-        ] {
-            h.feed(l.as_bytes());
-        }
-        assert_eq!(h.status, 206);
-        assert!(h.complete);
-        assert_eq!(h.get("location"), None);
-        assert_eq!(h.get("etag"), Some("\"x\""));
-        assert_eq!(
-            h.content_range(),
-            Some(ContentRange {
-                first: 0,
-                last: 0,
-                total: Some(1234)
-            })
-        );
-    }
-
-    #[test]
-    fn http2_status_lines_have_no_reason_phrase() {
-        let mut h = Head::default();
-        for l in [
-            "HTTP/2 206\r\n",
-            "content-range: bytes 0-0/1234\r\n",
-            "\r\n",
-        ] {
-            h.feed(l.as_bytes());
-        }
-        assert_eq!((h.version.as_str(), h.status), ("HTTP/2", 206));
-        assert!(h.complete);
-        assert_eq!(h.content_range().unwrap().total, Some(1234));
-    }
-
-    #[test]
-    fn http2_errors_are_resets() {
-        for code in [curl_sys::CURLE_HTTP2, curl_sys::CURLE_HTTP2_STREAM] {
-            assert_eq!(
-                classify_curl(&curl::Error::new(code)),
-                Failure::Reset,
-                "{code}"
-            );
-        }
-    }
-
-    #[test]
-    fn latin1_header_bytes_keep_their_characters() {
-        let mut h = Head::default();
-        h.feed(b"HTTP/1.1 200 OK\r\n");
-        h.feed(b"Content-Disposition: attachment; filename=\"r\xe9sum\xe9.pdf\"\r\n");
-        let cd = h.get("content-disposition").unwrap();
-        assert_eq!(
-            crate::filename::from_content_disposition(cd).as_deref(),
-            Some("r\u{e9}sum\u{e9}.pdf")
-        );
-    }
-
-    #[test]
-    fn content_range_parsing() {
-        assert_eq!(
-            parse_content_range("bytes 100-199/1000"),
-            Some(ContentRange {
-                first: 100,
-                last: 199,
-                total: Some(1000)
-            })
-        );
-        assert_eq!(parse_content_range("bytes 0-9/*").unwrap().total, None);
-        for bad in [
-            "bytes */1000",
-            "bytes 10-5/100",
-            "bytes 0-100/100",
-            "items 0-1/2",
-            "bytes a-b/c",
-            "garbage",
-            "",
-        ] {
-            assert_eq!(parse_content_range(bad), None, "{bad}");
-        }
-    }
-
-    #[test]
-    fn encoding_detection() {
-        let mut h = Head::default();
-        h.feed(b"HTTP/1.1 200 OK\r\n");
-        assert_eq!(h.encoded(), None);
-        h.feed(b"Content-Encoding: identity\r\n");
-        assert_eq!(h.encoded(), None);
-        h.feed(b"Content-Encoding: gzip\r\n");
-        assert_eq!(h.encoded(), Some("gzip"));
-    }
-}
+mod tests;

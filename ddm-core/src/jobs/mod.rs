@@ -1,6 +1,7 @@
-//! The job lifecycle, in one place for every verb: continue-or-add (`ddm get`), name
-//! reservation, recognising a job that already finished, and deleting only the files a job
-//! created (`remove`, `resume --restart`).
+//! The job lifecycle, in one place for every verb: adding jobs (`add.rs`: continue-or-add for
+//! `ddm get`, a finished job not downloaded again, a name the user gave never taken from
+//! someone else), name reservation, recognising a job that already finished, and deleting
+//! only the files a job created (`remove`, `resume --restart`).
 //!
 //! **One name, one job, atomically.** Choosing a file name, creating its `.part` file
 //! (`O_CREAT|O_EXCL|O_NOFOLLOW`) and recording both the name and the file's identity happen
@@ -19,10 +20,14 @@
 //! `.part` is gone but whose final file is the regular file with its recorded identity (and
 //! size) is done: it is recorded as done, never downloaded again.
 
+mod add;
+
+pub use add::{add, continue_or_add, AddError, GetPlan};
+
 use crate::filename::unique_name;
 use crate::model::{ErrorKind, JobError};
 use crate::storage::{self, part_name, part_path, Dir, Found, PartFile};
-use crate::store::{Job, NewJob, RemoteMeta, StateKind, Store, StoreError};
+use crate::store::{Job, RemoteMeta, StateKind, Store, StoreError};
 use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -45,22 +50,6 @@ pub fn storage_error(e: &storage::StorageError) -> JobError {
         ErrorKind::Storage
     };
     JobError::new(kind, e.to_string())
-}
-
-/// `ddm get`: the unfinished job for the same URL and destination (its settings replaced by
-/// the new ones), or a new job. Returns the id and, when continuing, the job as it was.
-pub fn continue_or_add(store: &mut Store, new: &NewJob) -> Result<(i64, Option<Job>), StoreError> {
-    let tx = store.begin()?;
-    let found = tx.find_unfinished(&new.url, &new.dest_dir, new.file_name.as_deref())?;
-    let out = match found {
-        Some(job) => {
-            tx.set_settings(job.id, &new.settings)?;
-            (job.id, Some(job))
-        }
-        None => (tx.add(new)?, None),
-    };
-    tx.commit()?;
-    Ok(out)
 }
 
 /// Open the job's destination directory for this run: the directory at its path, which must
@@ -89,7 +78,7 @@ pub fn open_dir(job: &Job) -> Result<Arc<Dir>, JobError> {
 
 /// The job's destination directory, if it is still the one the job recorded (or none was
 /// recorded): where `remove` and `--restart` may delete the job's files.
-fn own_dir(job: &Job) -> Option<Dir> {
+pub(super) fn own_dir(job: &Job) -> Option<Dir> {
     let dir = Dir::open(&job.dest_dir).ok()?;
     match job.dir_id {
         Some(rec) if dir.id().ok()? != rec => None,
@@ -131,12 +120,14 @@ pub struct Reserved {
 
 /// Reserve a name for `job` (starting from `wanted`) in `dir` (its destination, open), create
 /// its `.part` file exclusively and record it, the directory's identity, `meta` and a fresh
-/// `bitmap`, all in one transaction.
+/// `bitmap`, all in one transaction. With `exact` (a name the user gave, `-o NAME`) only
+/// `wanted` will do: taken, the job fails (`exists`) rather than saving as `NAME (1)`.
 pub fn reserve(
     store: &mut Store,
     job: &Job,
     dir: &Arc<Dir>,
     wanted: &str,
+    exact: bool,
     meta: &RemoteMeta,
     bitmap: &[u8],
 ) -> Result<Reserved, JobError> {
@@ -153,6 +144,9 @@ pub fn reserve(
         let name = unique_name(wanted, |c| {
             lost.contains(c) || in_use.contains(c) || name_taken(dir, c, job.settings.overwrite)
         });
+        if exact && name != wanted {
+            return Err(name_gone(job, dir, wanted, in_use.contains(wanted)));
+        }
         match PartFile::create_in(dir, &name) {
             Ok(f) => break (name, f),
             Err(e) if e.kind == std::io::ErrorKind::AlreadyExists && lost.len() < 1000 => {
@@ -174,6 +168,29 @@ pub fn reserve(
         return Err(store_error(e));
     }
     Ok(Reserved { name, file })
+}
+
+/// Why a name the user gave cannot be reserved.
+fn name_gone(job: &Job, dir: &Dir, wanted: &str, other_job: bool) -> JobError {
+    let path = dir.join(wanted);
+    let why = if other_job {
+        format!("another unfinished job saves to {}", path.display())
+    } else if job.settings.overwrite || dir.taken(part_name(wanted)) {
+        format!(
+            "{} exists and is not this job's",
+            part_path(&path).display()
+        )
+    } else {
+        format!(
+            "{} exists (it appeared after the job was queued); ddm does not replace a file \
+             unless asked",
+            path.display()
+        )
+    };
+    JobError::new(
+        ErrorKind::Exists,
+        format!("{why}; nothing was written, and not under another name either"),
+    )
 }
 
 /// Is `name` in `dir` unavailable on disk? Its `.part` always counts (even a dangling
@@ -214,7 +231,7 @@ pub fn restart_in_place(
                 file,
             })
         }
-        _ => reserve(store, job, dir, name, meta, bitmap),
+        _ => reserve(store, job, dir, name, false, meta, bitmap),
     }
 }
 
