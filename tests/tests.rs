@@ -11,6 +11,7 @@ mod integrity;
 mod living;
 mod reach;
 mod resume;
+mod rules;
 mod speed;
 mod storage;
 mod trust;

@@ -4,11 +4,9 @@ use crate::cli::Global;
 use crate::ctx::Ctx;
 use crate::exit::{store, CliError, CliResult, Code};
 use crate::observe::Display;
-use ddm_core::budget::ConnectionBudget;
 use ddm_core::engine::Control;
 use ddm_core::lock::{LockError, RunnerLock};
 use ddm_core::runner::run_queue;
-use std::sync::Arc;
 
 /// Download queued jobs until none is left, then exit (0 if every job it ran finished, 1 if
 /// one failed, 5 if a disk was full). Jobs run at once while connections are free (config
@@ -41,11 +39,7 @@ pub fn lock(ctx: &Ctx) -> CliResult<RunnerLock> {
 pub fn run(g: &Global, a: Args) -> CliResult {
     let mut ctx = Ctx::open(g)?;
     let _lock = lock(&ctx)?;
-    let mut ctl = Control::new(crate::signals::install());
-    ctl.connections = Arc::new(ConnectionBudget::with_host_limit(
-        ctx.config.max_total_connections as usize,
-        ctx.config.max_connections_per_host as usize,
-    ));
+    let ctl = Control::from_config(&ctx.config, crate::signals::install());
     let display = Display::new(a.json, g.quiet, g.verbose);
     let recovered = ctx.store.recover_running().map_err(store)?;
     if recovered > 0 {

@@ -48,19 +48,20 @@ pub struct Control {
     pub rate: Arc<Bucket>,
 }
 
-impl Default for Control {
-    fn default() -> Self {
-        Control::new(Arc::default())
-    }
-}
-
 impl Control {
-    pub fn new(interrupt: Arc<AtomicBool>) -> Self {
+    /// The one way to build a runner's services, used by every verb that downloads (`run`,
+    /// `get`, `bench`, `demo`): the budget holds the config's `max_total_connections` and
+    /// `max_connections_per_host`, the global bucket its `max_rate`. (There is no unlimited
+    /// default: a verb that forgot the caps once opened 32 connections to a host allowed 8.)
+    pub fn from_config(cfg: &Config, interrupt: Arc<AtomicBool>) -> Self {
         Control {
             interrupt,
-            connections: Arc::default(),
+            connections: Arc::new(crate::budget::ConnectionBudget::with_host_limit(
+                cfg.max_total_connections as usize,
+                cfg.max_connections_per_host as usize,
+            )),
             pool: Arc::default(),
-            rate: Bucket::new(None),
+            rate: Bucket::new(cfg.max_rate),
         }
     }
 
@@ -283,9 +284,10 @@ fn run_inner(
     io.set_file(prep.file);
     let url = prep.info.final_url.clone();
     let origin = crate::model::Origin::parse(&url);
-    if let (Some(o), true) = (&origin, prep.capped) {
-        // The host refuses more than this: all jobs on it share that many.
-        ctl.connections.cap_host(o, prep.connections);
+    if let (Some(o), Some(cap)) = (&origin, prep.host_cap) {
+        // The host refuses more than this: all jobs on it share that many (its cap, not this
+        // job's own count: a job with `-c 2` does not hold the others to 2).
+        ctl.connections.cap_host(o, cap);
     }
     // The first answer's body flows on into its segment, or the answer is dropped.
     let adopted = match prep.first {
@@ -337,6 +339,13 @@ fn run_inner(
         redirects: &opened.head.redirects,
         protocol: &protocol,
     });
+    if let Some(asked) = prep.lowered_from {
+        obs.event(Event::Note(format!(
+            "{asked} connections asked for, {} at most: max_connections_per_host in the \
+             config caps what all jobs together open to one host",
+            prep.connections
+        )));
+    }
     let params = Params {
         job_id: job.id,
         name: prep.name.clone(),

@@ -35,7 +35,7 @@ pub fn run(g: &Global, a: Args) -> CliResult {
     let url = parse_urls(std::slice::from_ref(&a.url))?.remove(0);
     let new = a.opts.to_job(&url, false)?;
     let mut ctx = Ctx::open(g)?;
-    let ctl = Control::new(crate::signals::install());
+    let ctl = Control::from_config(&ctx.config, crate::signals::install());
     let display = Display::new(a.json, g.quiet, g.verbose);
     let talk = !g.quiet && !a.json;
     loop {
