@@ -400,7 +400,11 @@ fn run_inner(
     let stream_len = coord.stream_len;
     drop(coord);
     cancel.store(true, std::sync::atomic::Ordering::Relaxed);
-    if let Some(cap) = learned {
+    if let Some(own) = learned {
+        // What the host allows is what all jobs on it had working when it refused (the cap
+        // the budget learned while they shared it), not this job's share of it.
+        let shared = origin.as_ref().and_then(|o| ctl.connections.host_cap(o));
+        let cap = shared.map_or(own, |h| h.max(own));
         let _ = store.set_host_cap(&prep.host, cap as u32);
         if let Some(o) = &origin {
             ctl.connections.cap_host(o, cap);

@@ -117,13 +117,7 @@ impl Coordinator<'_> {
                     Failure::Reset | Failure::Partial | Failure::ConnectRefused
                 ));
         if refused {
-            self.stats.throttled += 1;
-            if let Some(limit) = self.gov.on_refusal(Instant::now(), self.busy) {
-                self.obs.event(Event::Note(format!(
-                    "the server refuses more connections ({f}); continuing with {limit}"
-                )));
-                self.rebalance_due = true;
-            }
+            self.refused(i, &f); // caps.rs
         }
         // A connection that delivered real progress and then broke is a flaky network, not
         // a stuck range: go again at once, without spending the job's retry budget.

@@ -9,6 +9,7 @@
 //! terminal takes effect within a second, and decides completion from the bitmap, never from
 //! "the queue is empty". A checkpoint the store cannot save stops the job with that error.
 
+mod caps;
 pub mod deadline;
 mod failure;
 mod progress;
@@ -195,6 +196,8 @@ pub struct Coordinator<'a> {
     gov: Governor,
     /// The target was lowered: spread the unstarted work over the allowed connections.
     rebalance_due: bool,
+    /// The server's refusal was said (once; later ones go to the log).
+    cap_said: bool,
     policy: retry::Policy,
     budget: retry::Budget,
     /// Bumped each time the URL is resolved again; attempts on an older one just retry.
@@ -338,6 +341,7 @@ impl<'a> Coordinator<'a> {
             rx,
             gov,
             rebalance_due: false,
+            cap_said: false,
             policy,
             budget,
             url_gen: 0,
