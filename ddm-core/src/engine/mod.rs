@@ -18,6 +18,7 @@ mod governor;
 mod measure;
 mod prepare;
 mod record;
+mod reprobe;
 mod split;
 
 pub use coordinator::Stats;

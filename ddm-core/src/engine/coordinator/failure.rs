@@ -185,13 +185,15 @@ impl Coordinator<'_> {
         None
     }
 
-    /// Probe the original URL on a thread of its own. The job's options decide per hop which
-    /// headers may go (credentials stay on the origin the user gave).
+    /// Probe the original URL on a thread of its own, with a unit of the budget and a worker
+    /// of the pool like any request (`engine/reprobe.rs`). The job's options decide per hop
+    /// which headers may go (credentials stay on the origin the user gave).
     fn spawn_probe(&self) -> Receiver<Probed> {
         let (tx, rx) = std::sync::mpsc::channel();
         let (url, opts) = (self.p.first_url.clone(), self.io.opts.clone());
+        let (ctl, stop) = (self.ctl.clone(), self.ended.clone());
         std::thread::spawn(move || {
-            let _ = tx.send(crate::resolver::probe(&url, &opts));
+            let _ = tx.send(crate::engine::reprobe::probe(&ctl, &url, &opts, &stop));
         });
         rx
     }

@@ -208,6 +208,9 @@ pub struct Coordinator<'a> {
     awaiting_url: Vec<Arc<Segment>>,
     /// `received` when the URL was last resolved again (another expiry needs progress since).
     reresolved_at: Option<u64>,
+    /// Set when the transfer ends: a resolution still running off the loop gives up (it
+    /// holds a unit and a worker of the runner, never the job's file).
+    ended: Arc<std::sync::atomic::AtomicBool>,
     started: Instant,
     samples: VecDeque<(Instant, u64)>,
     /// Speed of the last progress sample (bytes/s), recorded with each checkpoint.
@@ -348,6 +351,7 @@ impl<'a> Coordinator<'a> {
             resolving: None,
             awaiting_url: Vec::new(),
             reresolved_at: None,
+            ended: Arc::default(),
             started: Instant::now(),
             samples: VecDeque::new(),
             last_speed: None,

@@ -125,6 +125,7 @@ impl Coordinator<'_> {
     /// open connections, for the next job), then their units to the budget.
     pub(super) fn shutdown(&mut self) {
         self.io.cancel.store(true, Ordering::Relaxed);
+        self.ended.store(true, Ordering::Relaxed);
         let deadline = Instant::now() + Duration::from_secs(30);
         while self.busy > 0 && Instant::now() < deadline {
             match self.rx.recv_timeout(Duration::from_millis(200)) {
