@@ -84,7 +84,12 @@ impl Display {
         let _ = out.flush();
     }
 
-    fn say(&self, msg: &str) {
+    /// A line about job `job` (not with `-q`).
+    pub fn say_job(&self, job: i64, msg: &str) {
+        self.say(&format!("job {job}: {msg}"));
+    }
+
+    pub fn say(&self, msg: &str) {
         if self.quiet {
             return;
         }

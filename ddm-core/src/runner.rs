@@ -1,17 +1,19 @@
-//! The job runner behind `ddm run`: claims queued jobs (oldest first) and works them at once,
-//! each on its own thread with its own store connection, all sharing the connection budget,
-//! the worker pool (open connections go from one job to the next) and the global rate limit.
-//! How many run at once comes from the budget: a new job starts while a connection is free
-//! (counting the jobs still opening their first one), so a queue of small files runs many
-//! at a time and a few large ones share the budget; `max_active_jobs` can cap it. It returns
-//! when no queued job is left and none is running, or after Ctrl-C once every running job
-//! has checkpointed.
+//! The job runner behind `ddm run` and `ddm get`: claims queued jobs (oldest first) and works
+//! them at once, each on its own thread with its own store connection, all sharing the
+//! connection budget, the worker pool (open connections go from one job to the next) and the
+//! global rate limit. How many run at once comes from the budget: a new job starts while a
+//! connection is free (counting the jobs still opening their first one), so a queue of small
+//! files runs many at a time and a few large ones share the budget; `max_active_jobs` can cap
+//! it. `ddm run` works the whole queue; `ddm get` works its own job and the jobs queued while
+//! it holds the data directory (so a job `ddm add`ed meanwhile is never left waiting for a
+//! runner that will not come). It returns when no such job is left and none is running, or
+//! after Ctrl-C once every running job has checkpointed.
 
 use crate::budget::Ticket;
 use crate::config::Config;
 use crate::engine::{run_job, Control, Event, Observer, Outcome};
 use crate::model::ErrorKind;
-use crate::store::{Result, Store};
+use crate::store::{QueueMark, Result, Store};
 use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{channel, RecvTimeoutError};
@@ -51,12 +53,23 @@ impl Observer for Starting<'_> {
     }
 }
 
+/// Which queued jobs a runner works.
+#[derive(Debug, Clone, Copy)]
+pub enum Scope {
+    /// Every queued job (`ddm run`).
+    All,
+    /// `ddm get`: its own job (claimed by the caller) first, then the jobs queued after the
+    /// mark, taken when it started (added, resumed or handed to it meanwhile).
+    Foreground { job: i64, after: QueueMark },
+}
+
 /// Work the queue of the database at `db` (the caller holds the runner lock).
 pub fn run_queue(
     db: &Path,
     cfg: &Config,
     ctl: &Control,
     reporter: &dyn Reporter,
+    scope: Scope,
 ) -> Result<Summary> {
     let mut store = Store::open(db)?;
     let max = match cfg.max_active_jobs {
@@ -71,34 +84,44 @@ pub fn run_queue(
     // Store connections of jobs that ended, for the next jobs: opening one reads the schema
     // and its statement cache starts empty, a cost a queue of small files paid per job.
     let connections: std::sync::Mutex<Vec<Store>> = std::sync::Mutex::new(Vec::new());
-    std::thread::scope(|scope| {
+    // The foreground job, claimed already, goes first whatever the budget says.
+    let (mut own, mark) = match scope {
+        Scope::All => (None, None),
+        Scope::Foreground { job, after } => (Some(job), Some(after)),
+    };
+    std::thread::scope(|threads| {
         loop {
             let stopping = ctl.interrupt.load(Ordering::Relaxed)
                 || summary.interrupted
                 || store_failure.is_some();
-            while !stopping && active < max && (active == 0 || ctl.connections.free() > 0) {
-                let job = match store.claim_next() {
-                    Ok(Some(job)) => job,
-                    Ok(None) => break,
-                    Err(e) => {
-                        store_failure = Some(e);
-                        break;
-                    }
+            while !stopping
+                && (own.is_some() || active < max && (active == 0 || ctl.connections.free() > 0))
+            {
+                let job = match own.take() {
+                    Some(id) => id,
+                    None => match store.claim_next_after(mark) {
+                        Ok(Some(job)) => job.id,
+                        Ok(None) => break,
+                        Err(e) => {
+                            store_failure = Some(e);
+                            break;
+                        }
+                    },
                 };
                 active += 1;
                 summary.ran += 1;
                 let tx = tx.clone();
                 let ticket = ctl.connections.ticket();
                 let connections = &connections;
-                scope.spawn(move || {
+                threads.spawn(move || {
                     let reused = connections.lock().ok().and_then(|mut c| c.pop());
                     let outcome = match reused.map_or_else(|| Store::open(db), Ok) {
                         Ok(mut st) => {
                             let mut obs = Starting {
-                                inner: reporter.observer(job.id),
+                                inner: reporter.observer(job),
                                 ticket,
                             };
-                            let outcome = run_job(&mut st, job.id, cfg, ctl, &mut obs);
+                            let outcome = run_job(&mut st, job, cfg, ctl, &mut obs);
                             // A connection that failed a write is not handed on.
                             let store_failed = matches!(&outcome, Outcome::Failed(e)
                                 if matches!(e.kind, ErrorKind::Store | ErrorKind::NoSpace));
@@ -111,7 +134,7 @@ pub fn run_queue(
                         }
                         Err(e) => Outcome::Failed(crate::jobs::store_error(e)),
                     };
-                    let _ = tx.send((job.id, outcome));
+                    let _ = tx.send((job, outcome));
                 });
             }
             if active == 0 {

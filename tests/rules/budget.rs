@@ -38,7 +38,10 @@ fn bench_measures_recommends_and_saves_no_count_above_the_per_host_cap() {
     // Each connection is throttled: more connections always pay, so without the cap the
     // recommendation would be the highest count measured.
     let server = Server::start().unwrap();
-    server.add("/t.bin", Resource::new(pattern(8 * MIB, 1502)).rate(2 << 20));
+    server.add(
+        "/t.bin",
+        Resource::new(pattern(8 * MIB, 1502)).rate(2 << 20),
+    );
     let env = Env::new();
     config(&env, "max_connections_per_host = 4\n");
     let (o, peak) = peak_open(&server, || {
@@ -81,7 +84,10 @@ fn bench_measures_recommends_and_saves_no_count_above_the_per_host_cap() {
 fn a_recommendation_saved_under_a_higher_cap_is_held_to_the_current_one() {
     // `bench --save` of 16, then the cap is lowered to 4: later jobs open at most 4.
     let server = Server::start().unwrap();
-    server.add("/t.bin", Resource::new(pattern(8 * MIB, 1504)).rate(2 << 20));
+    server.add(
+        "/t.bin",
+        Resource::new(pattern(8 * MIB, 1504)).rate(2 << 20),
+    );
     let env = Env::new();
     let v: serde_json::Value = serde_json::from_str(&env.ok(&[
         "bench",

@@ -5,6 +5,7 @@
 //! Seen from the server: its count of open connections and its log.
 
 mod budget;
+mod foreground;
 mod reprobe;
 mod shared_cap;
 

@@ -24,7 +24,10 @@ fn resolving_an_expired_link_again_waits_for_the_hosts_share_like_any_request() 
     );
     server.signed_redirect("/dl/r", "/files/r.bin", Duration::from_millis(1200));
     let b = pattern(2 * MIB, 1521);
-    server.add("/b.bin", Resource::new(b.clone()).etag("\"b\"").rate(2 << 20));
+    server.add(
+        "/b.bin",
+        Resource::new(b.clone()).etag("\"b\"").rate(2 << 20),
+    );
     let env = Env::new();
     config(&env, "max_connections_per_host = 1\n");
     env.ok(&["add", &server.url("/dl/r"), "-o", "r.bin", "-c", "1"]);

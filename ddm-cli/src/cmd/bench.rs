@@ -78,7 +78,10 @@ pub fn run(g: &Global, a: Args) -> CliResult {
         eprintln!(
             "note: --counts {} left out: above max_connections_per_host ({cap}), which no job \
              opens (raise it in config.toml to measure more)",
-            over.iter().map(usize::to_string).collect::<Vec<_>>().join(",")
+            over.iter()
+                .map(usize::to_string)
+                .collect::<Vec<_>>()
+                .join(",")
         );
     }
     let http = a.headers.http(&ctx.config, &url, a.insecure)?;

@@ -45,7 +45,14 @@ pub fn run(g: &Global, a: Args) -> CliResult {
     if recovered > 0 {
         tracing::warn!("{recovered} job(s) left running by a previous runner were queued again");
     }
-    let summary = run_queue(&ctx.paths.db_file(), &ctx.config, &ctl, &display).map_err(store)?;
+    let summary = run_queue(
+        &ctx.paths.db_file(),
+        &ctx.config,
+        &ctl,
+        &display,
+        ddm_core::runner::Scope::All,
+    )
+    .map_err(store)?;
     if summary.ran == 0 && !g.quiet && !a.json {
         eprintln!("nothing queued (add jobs with `ddm add URL`)");
     }

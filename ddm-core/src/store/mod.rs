@@ -15,11 +15,13 @@
 mod hosts;
 mod job;
 mod queries;
+mod queue;
 
 pub use crate::model::Header;
 pub use hosts::{host_key, HostPolicy};
 pub use job::{Job, JobSettings, JobState, NewJob, RemoteMeta, StateKind};
 pub use queries::StoreTx;
+pub use queue::QueueMark;
 
 use rusqlite::{Connection, ErrorCode, OpenFlags};
 use std::collections::HashMap;

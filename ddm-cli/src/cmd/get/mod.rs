@@ -7,16 +7,21 @@ use crate::ctx::Ctx;
 use crate::exit::{store, CliError, CliResult, Code};
 use crate::observe::Display;
 use crate::ui;
-use ddm_core::engine::{run_job, Control, Outcome};
+use ddm_core::engine::{Control, Outcome};
 use ddm_core::jobs;
 use ddm_core::lock::{LockError, RunnerLock};
+use ddm_core::runner::{run_queue, Scope};
 
 mod follow;
+mod foreground;
 
 /// Download one URL now, with a live progress bar. Running the same command again after an
 /// interruption continues where it stopped. When a `ddm run` works the same data directory,
-/// the job is handed to it and its progress followed here (same bar, same exit code).
-/// Exit 0 when the file is in place, 6 when it was paused or removed from another terminal.
+/// the job is handed to it and its progress followed here (same bar, same exit code). While
+/// it runs, `get` is that directory's runner: jobs queued meanwhile (`ddm add`, `ddm resume`)
+/// run here too, and it exits once they are over; jobs queued before it started are left to
+/// `ddm run`. Exit 0 when the file is in place, 6 when it was paused or removed from another
+/// terminal.
 ///
 /// Example: ddm get https://example.org/big.iso -o big.iso --connections 16
 #[derive(Debug, clap::Args)]
@@ -63,9 +68,17 @@ pub fn run(g: &Global, a: Args) -> CliResult {
         ctx.store.recover_running().map_err(store)?;
         let id = add_or_continue(&mut ctx, &new, talk)?;
         ctx.store.claim(id).map_err(store)?;
-        let outcome = run_job(&mut ctx.store, id, &ctx.config, &ctl, &mut display.job(id));
+        // From here on, jobs queued meanwhile are this runner's too.
+        let after = ctx.store.queue_mark().map_err(store)?;
+        let fg = foreground::Foreground::new(&display, id, talk);
+        let scope = Scope::Foreground { job: id, after };
+        let summary = run_queue(&ctx.paths.db_file(), &ctx.config, &ctl, &fg, scope);
         drop(lock);
-        display.finished(id, &outcome);
+        let outcome = match (fg.outcome(), summary) {
+            (Some(o), _) => o,
+            (None, Err(e)) => return Err(store(e)),
+            (None, Ok(_)) => Outcome::Interrupted,
+        };
         return Ok(match &outcome {
             Outcome::Done { .. } => Code::Ok,
             Outcome::Interrupted => Code::Interrupted,
