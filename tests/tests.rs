@@ -7,6 +7,7 @@ mod download;
 mod faults;
 mod h2;
 mod har;
+mod honest;
 mod integrity;
 mod living;
 mod reach;

@@ -184,7 +184,8 @@ pub fn open(
                     Failure::Proxy(m) => m.clone(),
                     f => format!("{}: {f}", crate::model::redact_url(&url)),
                 };
-                return Err(NoHead::Failed(JobError::new(ErrorKind::Probe, msg)));
+                let kind = retry::error_kind(&failure, ErrorKind::Probe);
+                return Err(NoHead::Failed(JobError::new(kind, msg)));
             }
         }
     }

@@ -40,7 +40,7 @@ pub(crate) fn final_error(f: &Failure) -> JobError {
         Failure::Other(m) if m.starts_with("internal error") => {
             JobError::new(ErrorKind::Internal, m.clone())
         }
-        f => JobError::new(ErrorKind::Transfer, f.to_string()),
+        f => JobError::new(retry::error_kind(f, ErrorKind::Transfer), f.to_string()),
     }
 }
 
