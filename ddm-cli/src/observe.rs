@@ -176,7 +176,8 @@ impl JobView<'_> {
             Mode::Json => self.d.json(serde_json::json!({
                 "event": "progress", "job": p.job, "bytes": p.bytes, "size": p.size,
                 "speed": p.speed as u64, "eta_seconds": eta,
-                "connections": p.connections, "elapsed": p.elapsed.as_secs_f64()})),
+                "connections": p.connections, "connections_max": p.max_connections,
+                "elapsed": p.elapsed.as_secs_f64()})),
             Mode::Bar => {
                 if let Some((job, name)) = &self.bar {
                     let shown = Shown {
@@ -185,6 +186,7 @@ impl JobView<'_> {
                         speed,
                         eta,
                         connections: p.connections,
+                        max_connections: p.max_connections,
                     };
                     let line = bar_line(*job, name, &shown, crate::board::width());
                     self.d.board.set(*job, line);
@@ -213,7 +215,7 @@ impl JobView<'_> {
                     p.size.map(ui::bytes).unwrap_or_else(|| "?".into()),
                     ui::speed(p.speed as u64),
                     eta.map_or("--".into(), ui::duration),
-                    p.connections
+                    crate::line::conns(p.connections, p.max_connections)
                 );
             }
         }
@@ -233,8 +235,9 @@ impl Observer for JobView<'_> {
                 redirects,
                 protocol,
             } => {
+                // The ceiling, not what is open: the progress lines show both (`3/16 conn`).
                 let count = format!(
-                    "{connections} connection{} (from {})",
+                    "up to {connections} connection{} ({})",
                     if connections == 1 { "" } else { "s" },
                     source.as_str()
                 );

@@ -3,6 +3,7 @@
 //! that name their job, a summary at the end of `ddm run`, and verbs that show and do what
 //! their help says. Checked on the words printed, the exit codes and the server's log.
 
+mod counts;
 mod hints;
 
 use crate::util::*;

@@ -9,8 +9,9 @@ use ddm_core::model::redact_url;
 use ddm_core::store::Job;
 use std::io::Write;
 
-/// Show jobs: id, state, progress, size, speed (while running), name, and the error of
-/// failed jobs. `--json` prints a JSON array with stable field names.
+/// Show jobs: id, state, progress, size, speed and connections (while running: open now and
+/// the most it may open, `3/16`), name, and the error of failed jobs. `--json` prints a JSON
+/// array with stable field names.
 ///
 /// Example: ddm status   |   ddm status 3 --json
 #[derive(Debug, clap::Args)]
@@ -19,7 +20,8 @@ pub struct Args {
     #[arg(value_name = "ID")]
     pub id: Option<i64>,
     /// JSON array of job objects (id, state, url, final_url, protocol, path, size, bytes_done,
-    /// speed and connections while running, error, error_kind, hint).
+    /// speed and connections (open) while running, connections_max (the most it may open) for
+    /// an unfinished job, error, error_kind, hint).
     #[arg(long, conflicts_with = "watch")]
     pub json: bool,
     /// A live view of the whole queue, refreshed in place (the same as `ddm top`).
@@ -42,17 +44,26 @@ pub fn run(g: &Global, a: Args) -> CliResult {
     // Jobs left `running` by a killed runner have no live speed.
     let live = ddm_core::lock::holder_alive(&ctx.paths.lock_file());
     if a.json {
-        let arr: Vec<_> = jobs.iter().map(|j| to_json(j, live)).collect();
+        let arr: Vec<_> = jobs
+            .iter()
+            .map(|j| to_json(j, live, ceiling(&ctx, j)))
+            .collect();
         let text = serde_json::to_string_pretty(&arr).map_err(|e| io(e.into()))?;
         writeln!(out, "{}", ui::json_text(&text)).map_err(io)?;
     } else {
-        write_table(&mut out, &jobs, live).map_err(io)?;
+        let rows: Vec<(&Job, Option<usize>)> = jobs.iter().map(|j| (j, ceiling(&ctx, j))).collect();
+        write_table(&mut out, &rows, live).map_err(io)?;
     }
     out.flush().map_err(io)?;
     Ok(Code::Ok)
 }
 
-pub fn to_json(j: &Job, runner_alive: bool) -> serde_json::Value {
+/// The most connections job `j` may open, as the runner decides it (None when done).
+fn ceiling(ctx: &Ctx, j: &Job) -> Option<usize> {
+    ddm_core::engine::ceiling(&ctx.store, j, &ctx.config)
+}
+
+pub fn to_json(j: &Job, runner_alive: bool, max: Option<usize>) -> serde_json::Value {
     let running = j.state == ddm_core::store::JobState::Running && runner_alive;
     let err = j.state.error();
     serde_json::json!({
@@ -66,22 +77,27 @@ pub fn to_json(j: &Job, runner_alive: bool) -> serde_json::Value {
         "bytes_done": j.bytes_done,
         "speed": if running { j.speed } else { None },
         "connections": if running { j.conns } else { None },
+        "connections_max": max,
         "error": err.map(|e| e.message.as_str()),
         "error_kind": err.map(|e| e.kind.as_str()),
         "hint": err.map(|e| hint(e.kind, j.id)),
     })
 }
 
-fn write_table(out: &mut impl Write, jobs: &[Job], runner_alive: bool) -> std::io::Result<()> {
-    if jobs.is_empty() {
+fn write_table(
+    out: &mut impl Write,
+    rows: &[(&Job, Option<usize>)],
+    runner_alive: bool,
+) -> std::io::Result<()> {
+    if rows.is_empty() {
         return writeln!(out, "no jobs (queue one with `ddm add URL`)");
     }
     writeln!(
         out,
-        "{:>5}  {:<8} {:>6}  {:>10}  {:>11}  NAME",
-        "ID", "STATE", "DONE", "SIZE", "SPEED"
+        "{:>5}  {:<8} {:>6}  {:>10}  {:>11}  {:>5}  NAME",
+        "ID", "STATE", "DONE", "SIZE", "SPEED", "CONN"
     )?;
-    for j in jobs {
+    for &(j, max) in rows {
         let pct = match j.percent() {
             Some(p) => format!("{:.1}%", p.min(100.0)),
             None if j.bytes_done > 0 => ui::bytes(j.bytes_done),
@@ -89,28 +105,35 @@ fn write_table(out: &mut impl Write, jobs: &[Job], runner_alive: bool) -> std::i
         };
         let size = j.size.map(ui::bytes).unwrap_or_else(|| "?".into());
         let running = j.state == ddm_core::store::JobState::Running;
-        let speed = match (running && runner_alive, j.speed) {
+        let live = running && runner_alive;
+        let speed = match (live, j.speed) {
             (true, Some(s)) => ui::speed(s),
+            _ => String::new(),
+        };
+        // Open now out of the most it may open, while a runner works it.
+        let conn = match (live, max) {
+            (true, Some(m)) => crate::line::conns(j.conns.unwrap_or(0) as usize, m),
             _ => String::new(),
         };
         let name = clean(&j.file_name.clone().unwrap_or_else(|| redact_url(&j.url)));
         writeln!(
             out,
-            "{:>5}  {:<8} {:>6}  {:>10}  {:>11}  {}",
+            "{:>5}  {:<8} {:>6}  {:>10}  {:>11}  {:>5}  {}",
             j.id,
             j.state.name(),
             pct,
             size,
             speed,
+            conn,
             name
         )?;
         if let Some(e) = j.state.error() {
             writeln!(out, "{:>5}  error: {}", "", clean(&with_hint(e, j.id)))?;
         }
     }
-    let orphans = jobs
+    let orphans = rows
         .iter()
-        .any(|j| j.state == ddm_core::store::JobState::Running);
+        .any(|(j, _)| j.state == ddm_core::store::JobState::Running);
     if orphans && !runner_alive {
         writeln!(
             out,

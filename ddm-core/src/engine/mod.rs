@@ -24,7 +24,7 @@ mod split;
 pub use coordinator::Stats;
 pub use first::FIRST_WINDOW;
 pub use measure::{measure, Measurement};
-pub use prepare::{changes, job_http};
+pub use prepare::{ceiling, changes, job_http};
 
 use crate::config::Config;
 use crate::jobs::{self, storage_error, store_error};
@@ -92,6 +92,9 @@ pub struct Progress {
     pub speed: f64,
     /// Connections transferring now.
     pub connections: usize,
+    /// The most the job may have open now (grown while it pays, lowered by a refusal; one
+    /// without ranges): the ceiling, shown apart from what is open.
+    pub max_connections: usize,
     pub elapsed: Duration,
 }
 
@@ -125,7 +128,8 @@ pub enum Event<'a> {
         job: i64,
         name: &'a str,
         size: Option<u64>,
-        /// The most connections, and where that number came from.
+        /// The most connections the job may open (none is open yet beyond the first), and
+        /// where that number came from.
         connections: usize,
         source: CountSource,
         ranged: bool,

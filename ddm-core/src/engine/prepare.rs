@@ -219,6 +219,18 @@ fn connections(store: &Store, job: &Job, cfg: &Config, host: &str, ranged: bool)
     }
 }
 
+/// The most connections a job may open (what `status` and `top` show beside those open
+/// now): as [`connections`] decides it when the job runs, from what is known of it so far;
+/// None for a finished job.
+pub fn ceiling(store: &Store, job: &Job, cfg: &Config) -> Option<usize> {
+    if job.state.is_done() {
+        return None;
+    }
+    let url = job.final_url.as_deref().unwrap_or(&job.url);
+    let host = url::Url::parse(url).map(|u| host_key(&u)).ok()?;
+    Some(connections(store, job, cfg, &host, job.ranges != Some(false)).n)
+}
+
 /// What the store records of a fresh start, and the empty piece map (None without ranges).
 fn plan(info: &RemoteInfo) -> (RemoteMeta, Option<PieceMap>) {
     let ranged = info.ranges && info.size.is_some();

@@ -44,6 +44,7 @@ impl Coordinator<'_> {
             bytes,
             speed,
             connections: self.busy,
+            max_connections: self.gov.target(),
             elapsed: self.started.elapsed(),
         }
     }
