@@ -22,6 +22,8 @@ pub struct Display {
     quiet: bool,
     verbose: u8,
     board: Board,
+    /// Jobs running from a server without byte ranges: stopping one keeps nothing.
+    no_ranges: std::sync::Mutex<std::collections::HashSet<i64>>,
 }
 
 /// One job's view: its line on the board (terminal) or its line cadence (plain output).
@@ -65,7 +67,17 @@ impl Display {
             quiet,
             verbose,
             board: Board::default(),
+            no_ranges: Default::default(),
         }
+    }
+
+    /// Whether what job `id` received so far can be kept when it stops (forgets the job).
+    fn kept(&self, id: i64) -> bool {
+        !self
+            .no_ranges
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&id)
     }
 
     pub fn job(&self, job: i64) -> JobView<'_> {
@@ -108,6 +120,8 @@ impl Display {
 
     /// Report how a job ended.
     pub fn finished(&self, id: i64, o: &Outcome) {
+        // A stream without ranges cannot be taken up where it stopped: never "progress saved".
+        let kept = self.kept(id);
         match self.mode {
             Mode::Json => {
                 let v = match o {
@@ -122,10 +136,12 @@ impl Display {
                     Outcome::Failed(e) => serde_json::json!({
                         "event": "failed", "job": id, "error": e.message,
                         "error_kind": e.kind.as_str(), "hint": hint(e.kind, id)}),
-                    Outcome::Paused => serde_json::json!({"event": "paused", "job": id}),
+                    Outcome::Paused => {
+                        serde_json::json!({"event": "paused", "job": id, "progress_kept": kept})
+                    }
                     Outcome::Removed => serde_json::json!({"event": "removed", "job": id}),
                     Outcome::Interrupted => {
-                        serde_json::json!({"event": "interrupted", "job": id})
+                        serde_json::json!({"event": "interrupted", "job": id, "progress_kept": kept})
                     }
                 };
                 self.json(v);
@@ -153,8 +169,17 @@ impl Display {
                         )
                     }
                     Outcome::Failed(e) => format!("job {id}: failed: {}", with_hint(e, id)),
+                    Outcome::Paused if !kept => format!(
+                        "job {id}: paused; the server sends no byte ranges, so what was received \
+                         cannot be kept: `ddm resume {id}` starts it over from zero"
+                    ),
                     Outcome::Paused => format!("job {id}: paused (progress kept; `ddm resume {id}`)"),
                     Outcome::Removed => format!("job {id}: removed"),
+                    Outcome::Interrupted if !kept => format!(
+                        "job {id}: interrupted; the server sends no byte ranges, so what was \
+                         received cannot be kept: `ddm run` (or the same `ddm get`) starts it \
+                         over from zero"
+                    ),
                     Outcome::Interrupted => format!(
                         "job {id}: interrupted; progress saved, `ddm run` (or the same `ddm get`) continues it"
                     ),
@@ -235,6 +260,10 @@ impl Observer for JobView<'_> {
                 redirects,
                 protocol,
             } => {
+                if !ranged {
+                    let mut set = self.d.no_ranges.lock().unwrap_or_else(|e| e.into_inner());
+                    set.insert(job);
+                }
                 // The ceiling, not what is open: the progress lines show both (`3/16 conn`).
                 let count = format!(
                     "up to {connections} connection{} ({})",
@@ -272,7 +301,8 @@ impl Observer for JobView<'_> {
                 Mode::Json => self
                     .d
                     .json(serde_json::json!({"event": "note", "job": self.job, "message": n})),
-                _ => self.d.say(&format!("note: {n}")),
+                // Several jobs print here at once (`ddm run`): every note names its job.
+                _ => self.d.say(&format!("job {}: note: {n}", self.job)),
             },
         }
     }

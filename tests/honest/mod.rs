@@ -5,6 +5,7 @@
 
 mod counts;
 mod hints;
+mod notes;
 
 use crate::util::*;
 

@@ -428,7 +428,7 @@ impl<'a> Coordinator<'a> {
             }
         };
         self.shutdown();
-        if let Err(e) = self.checkpoint() {
+        if let Err(e) = self.checkpoint_final() {
             // Progress that cannot be saved must be said, whatever ended the transfer (a
             // removed job has nothing left to save).
             let unsaved = e.kind == ErrorKind::Store || e.kind == ErrorKind::NoSpace;

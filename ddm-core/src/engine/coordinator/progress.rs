@@ -49,6 +49,17 @@ impl Coordinator<'_> {
         }
     }
 
+    /// The checkpoint at the end of a transfer phase. A stream without ranges cannot be taken
+    /// up where it stopped: the store then records nothing of it, so `status` and the next
+    /// run never claim progress that the next run fetches again from zero.
+    pub(super) fn checkpoint_final(&mut self) -> Result<(), JobError> {
+        self.checkpoint()?;
+        if self.pieces.is_none() && self.p.limit.is_none() {
+            return self.record.save(&[], 0, None, None);
+        }
+        Ok(())
+    }
+
     /// Durability order: snapshot what is written, fdatasync, then commit the bitmap.
     pub(super) fn checkpoint(&mut self) -> Result<(), JobError> {
         let mut snap = self.written.clone();
