@@ -27,4 +27,5 @@ pub mod runner;
 pub mod storage;
 pub mod store;
 pub mod transfer;
+pub mod urllist;
 pub mod urls;

@@ -5,6 +5,7 @@
 
 mod counts;
 mod hints;
+mod input_file;
 mod notes;
 
 use crate::util::*;
