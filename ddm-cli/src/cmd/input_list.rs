@@ -4,7 +4,7 @@
 //! aria2's `sha-256=…` spelling), `split=` (-c); its TAB-separated mirrors are `--mirror`s.
 //! Every error names the list and the line.
 
-use super::super::jobopts::{parse_urls, read_input, JobOpts};
+use super::jobopts::{parse_urls, read_input, JobOpts};
 use crate::exit::{usage, CliError};
 use ddm_core::store::NewJob;
 use std::path::{Path, PathBuf};

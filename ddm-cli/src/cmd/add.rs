@@ -1,7 +1,6 @@
 //! `ddm add`: queue downloads (offline; the server is first contacted when the job runs).
 
-mod input;
-
+use super::input_list;
 use super::jobopts::{parse_urls, JobOpts};
 use crate::cli::Global;
 use crate::ctx::Ctx;
@@ -50,7 +49,7 @@ pub fn run(g: &Global, a: Args) -> CliResult {
         }
     }
     let listed = match &a.input {
-        Some(f) => input::jobs(f, &a.opts)?,
+        Some(f) => input_list::jobs(f, &a.opts)?,
         None => Vec::new(),
     };
     let many = urls.len() + listed.len() > 1;
