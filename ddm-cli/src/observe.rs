@@ -118,6 +118,52 @@ impl Display {
         }
     }
 
+    /// The end of a runner: how many jobs did what, each failure with its error and hint,
+    /// the bytes received and the time (`-q`: the failures only).
+    pub fn summary(&self, s: &ddm_core::runner::Summary, elapsed: Duration) {
+        let secs = elapsed.as_secs_f64().max(1e-3);
+        if let Mode::Json = self.mode {
+            let failures: Vec<_> = s
+                .failures
+                .iter()
+                .map(|(id, e)| {
+                    serde_json::json!({"job": id, "error": e.message,
+                        "error_kind": e.kind.as_str(), "hint": hint(e.kind, *id)})
+                })
+                .collect();
+            self.json(serde_json::json!({
+                "event": "summary", "ran": s.ran, "done": s.done, "failed": s.failed,
+                "stopped": s.stopped, "interrupted": s.interrupted, "received": s.received,
+                "seconds": secs, "failures": failures}));
+            return;
+        }
+        let mut parts = vec![format!("{} done", s.done)];
+        if s.failed > 0 {
+            parts.push(format!("{} failed", s.failed));
+        }
+        if s.stopped > 0 {
+            parts.push(format!("{} paused or removed", s.stopped));
+        }
+        if s.interrupted {
+            parts.push("interrupted (the rest is queued, progress kept)".into());
+        }
+        let line = format!(
+            "summary: {} job{} ran: {}; {} received in {} ({})",
+            s.ran,
+            if s.ran == 1 { "" } else { "s" },
+            parts.join(", "),
+            ui::bytes(s.received),
+            ui::duration(secs),
+            ui::speed((s.received as f64 / secs) as u64)
+        );
+        self.say(&line);
+        for (id, e) in &s.failures {
+            let msg = format!("  job {id} failed: {}", with_hint(e, *id));
+            // Failures are said even with -q.
+            self.print(&msg);
+        }
+    }
+
     /// Report how a job ended.
     pub fn finished(&self, id: i64, o: &Outcome) {
         // A stream without ranges cannot be taken up where it stopped: never "progress saved".

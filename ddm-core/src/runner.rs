@@ -27,11 +27,18 @@ pub trait Reporter: Sync {
     fn finished(&self, job: i64, outcome: &Outcome);
 }
 
+/// What a runner did, for the summary it ends with.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Summary {
     pub ran: usize,
     pub done: usize,
     pub failed: usize,
+    /// Paused or removed from another terminal while they ran.
+    pub stopped: usize,
+    /// Body bytes the jobs that finished received in this run.
+    pub received: u64,
+    /// The failed jobs and why, in the order they ended.
+    pub failures: Vec<(i64, crate::model::JobError)>,
     /// A job failed because a disk (the destination or the job database's) is full.
     pub no_space: bool,
     pub interrupted: bool,
@@ -146,13 +153,17 @@ pub fn run_queue(
                 Ok((id, outcome)) => {
                     active -= 1;
                     match &outcome {
-                        Outcome::Done { .. } => summary.done += 1,
+                        Outcome::Done { moved, .. } => {
+                            summary.done += 1;
+                            summary.received += moved;
+                        }
                         Outcome::Failed(e) => {
                             summary.failed += 1;
+                            summary.failures.push((id, e.clone()));
                             summary.no_space |= e.kind == ErrorKind::NoSpace;
                         }
                         Outcome::Interrupted => summary.interrupted = true,
-                        Outcome::Paused | Outcome::Removed => {}
+                        Outcome::Paused | Outcome::Removed => summary.stopped += 1,
                     }
                     reporter.finished(id, &outcome);
                 }

@@ -7,6 +7,7 @@ mod counts;
 mod hints;
 mod input_file;
 mod notes;
+mod summary;
 
 use crate::util::*;
 

@@ -12,7 +12,8 @@ use ddm_core::runner::run_queue;
 /// one failed, 5 if a disk was full). Jobs run at once while connections are free (config
 /// `max_total_connections`, `max_connections_per_host`, `max_active_jobs`), sharing them and
 /// their open connections; jobs added meanwhile are picked up. Jobs a crashed runner left
-/// `running` are queued again first. One runner per data directory.
+/// `running` are queued again first. One runner per data directory. It ends with a summary:
+/// jobs done and failed (each failure with its error and what to do), bytes received, time.
 ///
 /// Example: ddm run   |   ddm run --json > events.ndjson
 #[derive(Debug, clap::Args)]
@@ -41,6 +42,7 @@ pub fn run(g: &Global, a: Args) -> CliResult {
     let _lock = lock(&ctx)?;
     let ctl = Control::from_config(&ctx.config, crate::signals::install());
     let display = Display::new(a.json, g.quiet, g.verbose);
+    let started = std::time::Instant::now();
     let recovered = ctx.store.recover_running().map_err(store)?;
     if recovered > 0 {
         tracing::warn!("{recovered} job(s) left running by a previous runner were queued again");
@@ -55,6 +57,8 @@ pub fn run(g: &Global, a: Args) -> CliResult {
     .map_err(store)?;
     if summary.ran == 0 && !g.quiet && !a.json {
         eprintln!("nothing queued (add jobs with `ddm add URL`)");
+    } else if summary.ran > 0 {
+        display.summary(&summary, started.elapsed());
     }
     Ok(if summary.interrupted {
         Code::Interrupted
