@@ -8,6 +8,7 @@ mod hints;
 mod input_file;
 mod notes;
 mod summary;
+mod verbs;
 
 use crate::util::*;
 

@@ -70,4 +70,12 @@ fn connections_freed_by_jobs_that_end_go_to_the_jobs_still_running_on_the_host()
     let err = stderr(&o);
     let said = err.matches("refuses more connections").count();
     assert_eq!(said, 1, "said {said} times:\n{err}");
+    // What is saved for the host is what the server allowed, not one job's share of it.
+    let v: serde_json::Value =
+        serde_json::from_str(&env.ok(&["status", "--long", "--json"])).unwrap();
+    let saved = v["caps"]["hosts"][0]["max_connections"].as_u64();
+    assert!(
+        matches!(saved, Some(3..=4)),
+        "saved cap {saved:?}; the server allows 4: {v}"
+    );
 }

@@ -11,9 +11,12 @@ use std::io::Write;
 
 /// Show jobs: id, state, progress, size, speed and connections (while running: open now and
 /// the most it may open, `3/16`), name, and the error of failed jobs. `--json` prints a JSON
-/// array with stable field names.
+/// array with stable field names. `--long` first says where ddm keeps its data (the data
+/// directory, the config file), which runner works it, and the caps in force (connections in
+/// all and per host, what hosts taught, speed limits), and gives each job its destination
+/// directory.
 ///
-/// Example: ddm status   |   ddm status 3 --json
+/// Example: ddm status   |   ddm status 3 --json   |   ddm status --long
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Only this job.
@@ -27,6 +30,10 @@ pub struct Args {
     /// A live view of the whole queue, refreshed in place (the same as `ddm top`).
     #[arg(long, conflicts_with = "id")]
     pub watch: bool,
+    /// Also the data directory, the config file, the runner and the caps in force (with
+    /// `--json`: an object {data_directory, config_file, runner_pid, caps, jobs}).
+    #[arg(short = 'l', long, conflicts_with = "watch")]
+    pub long: bool,
 }
 
 pub fn run(g: &Global, a: Args) -> CliResult {
@@ -43,19 +50,65 @@ pub fn run(g: &Global, a: Args) -> CliResult {
     let io = |e: std::io::Error| crate::exit::CliError::new(Code::Env, e);
     // Jobs left `running` by a killed runner have no live speed.
     let live = ddm_core::lock::holder_alive(&ctx.paths.lock_file());
+    let runner = ddm_core::lock::holder(&ctx.paths.lock_file());
     if a.json {
         let arr: Vec<_> = jobs
             .iter()
             .map(|j| to_json(j, live, ceiling(&ctx, j)))
             .collect();
-        let text = serde_json::to_string_pretty(&arr).map_err(|e| io(e.into()))?;
+        let v = if a.long {
+            serde_json::json!({
+                "data_directory": ctx.paths.state_dir.display().to_string(),
+                "config_file": ctx.paths.config_file.display().to_string(),
+                "config_file_exists": ctx.paths.config_file.is_file(),
+                "runner_pid": runner,
+                "caps": crate::caps::json(&ctx.store, &ctx.config).map_err(store)?,
+                "jobs": arr,
+            })
+        } else {
+            serde_json::Value::Array(arr)
+        };
+        let text = serde_json::to_string_pretty(&v).map_err(|e| io(e.into()))?;
         writeln!(out, "{}", ui::json_text(&text)).map_err(io)?;
     } else {
+        if a.long {
+            for line in long_header(&ctx, runner, &jobs)? {
+                writeln!(out, "{line}").map_err(io)?;
+            }
+            writeln!(out).map_err(io)?;
+        }
         let rows: Vec<(&Job, Option<usize>)> = jobs.iter().map(|j| (j, ceiling(&ctx, j))).collect();
-        write_table(&mut out, &rows, live).map_err(io)?;
+        write_table(&mut out, &rows, live, a.long).map_err(io)?;
     }
     out.flush().map_err(io)?;
     Ok(Code::Ok)
+}
+
+/// Where ddm keeps its data, who works it, and the caps in force.
+fn long_header(ctx: &Ctx, runner: Option<u32>, jobs: &[Job]) -> CliResult<Vec<String>> {
+    let p = &ctx.paths;
+    let mut out = vec![
+        format!(
+            "data directory: {} (jobs.db, ddm.log)",
+            clean(&p.state_dir.display().to_string())
+        ),
+        format!(
+            "config file: {}{}",
+            clean(&p.config_file.display().to_string()),
+            if p.config_file.is_file() {
+                ""
+            } else {
+                " (none: the defaults apply)"
+            }
+        ),
+        match runner {
+            Some(pid) => format!("runner: pid {pid} works this data directory"),
+            None => "runner: none (`ddm run` works the queue)".to_string(),
+        },
+    ];
+    out.extend(crate::caps::connection_lines(&ctx.store, &ctx.config).map_err(store)?);
+    out.extend(crate::caps::rate_lines(&ctx.store, &ctx.config, jobs).map_err(store)?);
+    Ok(out)
 }
 
 /// The most connections job `j` may open, as the runner decides it (None when done).
@@ -88,6 +141,7 @@ fn write_table(
     out: &mut impl Write,
     rows: &[(&Job, Option<usize>)],
     runner_alive: bool,
+    long: bool,
 ) -> std::io::Result<()> {
     if rows.is_empty() {
         return writeln!(out, "no jobs (queue one with `ddm add URL`)");
@@ -127,6 +181,15 @@ fn write_table(
             conn,
             name
         )?;
+        if long {
+            writeln!(
+                out,
+                "{:>5}  into {}, from {}",
+                "",
+                clean(&j.dest_dir.display().to_string()),
+                clean(&redact_url(&j.url))
+            )?;
+        }
         if let Some(e) = j.state.error() {
             writeln!(out, "{:>5}  error: {}", "", clean(&with_hint(e, j.id)))?;
         }
