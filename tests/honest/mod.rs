@@ -4,6 +4,7 @@
 //! their help says. Checked on the words printed, the exit codes and the server's log.
 
 mod counts;
+mod crash_bound;
 mod hints;
 mod input_file;
 mod notes;
