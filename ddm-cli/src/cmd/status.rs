@@ -51,10 +51,13 @@ pub fn run(g: &Global, a: Args) -> CliResult {
     // Jobs left `running` by a killed runner have no live speed.
     let live = ddm_core::lock::holder_alive(&ctx.paths.lock_file());
     let runner = ddm_core::lock::holder(&ctx.paths.lock_file());
+    // The most connections each job may open, as the runner decides it (None when done).
+    let max = ddm_core::engine::ceilings(&ctx.store, &jobs, &ctx.config);
     if a.json {
         let arr: Vec<_> = jobs
             .iter()
-            .map(|j| to_json(j, live, ceiling(&ctx, j)))
+            .zip(&max)
+            .map(|(j, m)| to_json(j, live, *m))
             .collect();
         let v = if a.long {
             serde_json::json!({
@@ -77,7 +80,7 @@ pub fn run(g: &Global, a: Args) -> CliResult {
             }
             writeln!(out).map_err(io)?;
         }
-        let rows: Vec<(&Job, Option<usize>)> = jobs.iter().map(|j| (j, ceiling(&ctx, j))).collect();
+        let rows: Vec<(&Job, Option<usize>)> = jobs.iter().zip(max).collect();
         write_table(&mut out, &rows, live, a.long).map_err(io)?;
     }
     out.flush().map_err(io)?;
@@ -109,11 +112,6 @@ fn long_header(ctx: &Ctx, runner: Option<u32>, jobs: &[Job]) -> CliResult<Vec<St
     out.extend(crate::caps::connection_lines(&ctx.store, &ctx.config).map_err(store)?);
     out.extend(crate::caps::rate_lines(&ctx.store, &ctx.config, jobs).map_err(store)?);
     Ok(out)
-}
-
-/// The most connections job `j` may open, as the runner decides it (None when done).
-fn ceiling(ctx: &Ctx, j: &Job) -> Option<usize> {
-    ddm_core::engine::ceiling(&ctx.store, j, &ctx.config)
 }
 
 pub fn to_json(j: &Job, runner_alive: bool, max: Option<usize>) -> serde_json::Value {

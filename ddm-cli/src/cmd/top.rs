@@ -83,11 +83,13 @@ fn rows(store: &Store, lock_file: &Path, cfg: &Config) -> Result<(Vec<JobRow>, b
     // Jobs left `running` by a killed runner have no live speed.
     let alive = ddm_core::lock::holder_alive(lock_file);
     let jobs = store.list()?;
-    let row = |j| {
-        let max = ddm_core::engine::ceiling(store, j, cfg);
-        JobRow::from_job(j, alive, max)
-    };
-    Ok((jobs.iter().map(row).collect(), alive))
+    let max = ddm_core::engine::ceilings(store, &jobs, cfg);
+    let rows = jobs
+        .iter()
+        .zip(max)
+        .map(|(j, m)| JobRow::from_job(j, alive, m))
+        .collect();
+    Ok((rows, alive))
 }
 
 fn snapshot(ctx: &Ctx) -> CliResult {

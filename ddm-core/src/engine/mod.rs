@@ -24,7 +24,7 @@ mod split;
 pub use coordinator::Stats;
 pub use first::FIRST_WINDOW;
 pub use measure::{measure, Measurement};
-pub use prepare::{ceiling, changes, job_http};
+pub use prepare::{ceiling, ceilings, changes, job_http};
 
 use crate::config::Config;
 use crate::jobs::{self, storage_error, store_error};
