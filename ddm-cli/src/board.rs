@@ -56,7 +56,7 @@ impl Inner {
 impl Board {
     /// Set (or add) the line of `job` and redraw.
     pub fn set(&self, job: i64, line: String) {
-        let mut b = self.inner.lock().unwrap();
+        let mut b = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         match b.lines.iter_mut().find(|(j, _)| *j == job) {
             Some(slot) => slot.1 = line,
             None => b.lines.push((job, line)),
@@ -69,7 +69,7 @@ impl Board {
 
     /// Drop the line of `job`.
     pub fn remove(&self, job: i64) {
-        let mut b = self.inner.lock().unwrap();
+        let mut b = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         let mut err = std::io::stderr().lock();
         b.clear(&mut err);
         b.lines.retain(|(j, _)| *j != job);
@@ -79,7 +79,7 @@ impl Board {
 
     /// Print a message above the board.
     pub fn println(&self, msg: &str) {
-        let mut b = self.inner.lock().unwrap();
+        let mut b = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         let mut err = std::io::stderr().lock();
         b.clear(&mut err);
         let _ = writeln!(err, "{msg}");

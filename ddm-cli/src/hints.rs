@@ -1,5 +1,8 @@
 //! What to do next after a job failed, by the kind of failure. The library names what went
-//! wrong (`JobError`); the verbs and job ids a user types belong here.
+//! wrong (`JobError`); the verbs and job ids a user types belong here. Each hint says what
+//! can help for that kind, never a sentence the message already says, and `ddm resume` only
+//! where trying again can succeed (not after a 404, a refused login or an untrusted
+//! certificate: the same request meets the same answer).
 
 use ddm_core::model::{ErrorKind, JobError};
 
@@ -9,6 +12,19 @@ pub fn hint(kind: ErrorKind, id: i64) -> String {
         ErrorKind::Probe => {
             format!("check the URL and the network; `ddm resume {id}` tries again")
         }
+        ErrorKind::Auth => format!(
+            "give credentials by running the same `ddm get` with `-u USER`, `--netrc` or \
+             `-H 'Authorization: …'` (it continues this job), or a fresh link with \
+             `ddm set-url {id} URL`"
+        ),
+        ErrorKind::NotFound => format!(
+            "check the URL; `ddm set-url {id} URL` gives this job the right one (its progress \
+             is kept)"
+        ),
+        ErrorKind::Tls => "the same `ddm get` with `--cacert FILE` (or `cacert` in \
+             config.toml) continues this job trusting that CA; resuming without it meets the \
+             same certificate"
+            .to_string(),
         ErrorKind::Transfer => format!(
             "`ddm resume {id}` tries again (progress kept); `ddm resume {id} --restart` starts over"
         ),

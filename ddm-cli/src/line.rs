@@ -17,7 +17,14 @@ pub struct Shown {
     pub speed: Option<f64>,
     /// Seconds left; None until it can be told.
     pub eta: Option<f64>,
+    /// Connections open now, and the most the job may open: shown apart (`3/16 conn`).
     pub connections: usize,
+    pub max_connections: usize,
+}
+
+/// `open/ceiling`, e.g. `3/16`.
+pub fn conns(open: usize, max: usize) -> String {
+    format!("{open}/{max}")
 }
 
 const BAR_MAX: usize = 30;
@@ -33,19 +40,18 @@ fn numbers(s: &Shown, compact: bool) -> String {
     };
     let speed = s.speed.map_or("…".into(), |v| ui::speed(v as u64));
     let eta = s.eta.map_or("--".into(), ui::duration);
+    let c = conns(s.connections, s.max_connections);
     if compact {
         format!(
-            "{:>9}/{:<9} {pct} {speed:>10} {eta:>5} {:>2}c",
+            "{:>9}/{:<9} {pct} {speed:>10} {eta:>5} {c:>5}c",
             ui::bytes(s.bytes),
             total,
-            s.connections
         )
     } else {
         format!(
-            "{:>10}/{:<10} {pct}  {speed:>11}  ETA {eta:>6}  {:>2} conn",
+            "{:>10}/{:<10} {pct}  {speed:>11}  ETA {eta:>6}  {c:>5} conn",
             ui::bytes(s.bytes),
             total,
-            s.connections
         )
     }
 }
@@ -142,12 +148,13 @@ mod tests {
             size: Some(256 << 20),
             speed: Some(12.5 * 1048576.0),
             eta: Some(15.0),
-            connections: 16,
+            connections: 12,
+            max_connections: 16,
         }
     }
 
     fn has_numbers(line: &str) {
-        for part in ["64.0 MiB", "256.0 MiB", "25%", "12.5 MiB/s", "15s", "16"] {
+        for part in ["64.0 MiB", "256.0 MiB", "25%", "12.5 MiB/s", "15s", "12/16"] {
             assert!(line.contains(part), "{part:?} missing from {line:?}");
         }
     }
@@ -187,6 +194,7 @@ mod tests {
             speed: None,
             eta: None,
             connections: 1,
+            max_connections: 1,
         };
         let line = bar_line(2, "x", &s, 80);
         assert!(!line.contains("0 B/s"), "{line}");

@@ -6,6 +6,7 @@
 
 mod argv;
 mod board;
+mod caps;
 mod cli;
 mod cmd;
 mod ctx;

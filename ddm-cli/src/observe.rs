@@ -22,6 +22,8 @@ pub struct Display {
     quiet: bool,
     verbose: u8,
     board: Board,
+    /// Jobs running from a server without byte ranges: stopping one keeps nothing.
+    no_ranges: std::sync::Mutex<std::collections::HashSet<i64>>,
 }
 
 /// One job's view: its line on the board (terminal) or its line cadence (plain output).
@@ -67,7 +69,17 @@ impl Display {
             quiet,
             verbose,
             board: Board::default(),
+            no_ranges: Default::default(),
         }
+    }
+
+    /// Whether what job `id` received so far can be kept when it stops (forgets the job).
+    fn kept(&self, id: i64) -> bool {
+        !self
+            .no_ranges
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&id)
     }
 
     pub fn job(&self, job: i64) -> JobView<'_> {
@@ -87,7 +99,12 @@ impl Display {
         let _ = out.flush();
     }
 
-    fn say(&self, msg: &str) {
+    /// A line about job `job` (not with `-q`).
+    pub fn say_job(&self, job: i64, msg: &str) {
+        self.say(&format!("job {job}: {msg}"));
+    }
+
+    pub fn say(&self, msg: &str) {
         if self.quiet {
             return;
         }
@@ -120,8 +137,59 @@ impl Display {
         }
     }
 
+    /// The end of a runner: how many jobs did what, each failure with its error and hint,
+    /// the bytes received and the time (`-q`: the failures only).
+    pub fn summary(&self, s: &ddm_core::runner::Summary, elapsed: Duration) {
+        let secs = elapsed.as_secs_f64().max(1e-3);
+        if let Mode::Json = self.mode {
+            let failures: Vec<_> = s
+                .failures
+                .iter()
+                .map(|(id, e)| {
+                    serde_json::json!({"job": id, "error": e.message,
+                        "error_kind": e.kind.as_str(), "hint": hint(e.kind, *id)})
+                })
+                .collect();
+            self.json(serde_json::json!({
+                "event": "summary", "ran": s.ran, "done": s.done, "failed": s.failed,
+                "stopped": s.stopped, "waiting": s.waiting, "interrupted": s.interrupted, "received": s.received,
+                "seconds": secs, "failures": failures}));
+            return;
+        }
+        let mut parts = vec![format!("{} done", s.done)];
+        if s.failed > 0 {
+            parts.push(format!("{} failed", s.failed));
+        }
+        if s.stopped > 0 {
+            parts.push(format!("{} paused or removed", s.stopped));
+        }
+        if s.waiting > 0 {
+            parts.push(format!("{} waiting for a fresh link", s.waiting));
+        }
+        if s.interrupted {
+            parts.push("interrupted (the rest is queued, progress kept)".into());
+        }
+        let line = format!(
+            "summary: {} job{} ran: {}; {} received in {} ({})",
+            s.ran,
+            if s.ran == 1 { "" } else { "s" },
+            parts.join(", "),
+            ui::bytes(s.received),
+            ui::duration(secs),
+            ui::speed((s.received as f64 / secs) as u64)
+        );
+        self.say(&line);
+        for (id, e) in &s.failures {
+            let msg = format!("  job {id} failed: {}", with_hint(e, *id));
+            // Failures are said even with -q.
+            self.print(&msg);
+        }
+    }
+
     /// Report how a job ended.
     pub fn finished(&self, id: i64, o: &Outcome) {
+        // A stream without ranges cannot be taken up where it stopped: never "progress saved".
+        let kept = self.kept(id);
         match self.mode {
             Mode::Json => {
                 let v = match o {
@@ -136,10 +204,12 @@ impl Display {
                     Outcome::Failed(e) => serde_json::json!({
                         "event": "failed", "job": id, "error": e.message,
                         "error_kind": e.kind.as_str(), "hint": hint(e.kind, id)}),
-                    Outcome::Paused => serde_json::json!({"event": "paused", "job": id}),
+                    Outcome::Paused => {
+                        serde_json::json!({"event": "paused", "job": id, "progress_kept": kept})
+                    }
                     Outcome::Removed => serde_json::json!({"event": "removed", "job": id}),
                     Outcome::Interrupted => {
-                        serde_json::json!({"event": "interrupted", "job": id})
+                        serde_json::json!({"event": "interrupted", "job": id, "progress_kept": kept})
                     }
                     Outcome::Waiting(why) => serde_json::json!({
                         "event": "waiting", "job": id, "reason": why, "ended": true,
@@ -170,8 +240,17 @@ impl Display {
                         )
                     }
                     Outcome::Failed(e) => format!("job {id}: failed: {}", with_hint(e, id)),
+                    Outcome::Paused if !kept => format!(
+                        "job {id}: paused; the server sends no byte ranges, so what was received \
+                         cannot be kept: `ddm resume {id}` starts it over from zero"
+                    ),
                     Outcome::Paused => format!("job {id}: paused (progress kept; `ddm resume {id}`)"),
                     Outcome::Removed => format!("job {id}: removed"),
+                    Outcome::Interrupted if !kept => format!(
+                        "job {id}: interrupted; the server sends no byte ranges, so what was \
+                         received cannot be kept: `ddm run` (or the same `ddm get`) starts it \
+                         over from zero"
+                    ),
                     Outcome::Interrupted => format!(
                         "job {id}: interrupted; progress saved, `ddm run` (or the same `ddm get`) continues it"
                     ),
@@ -197,7 +276,8 @@ impl JobView<'_> {
             Mode::Json => self.d.json(serde_json::json!({
                 "event": "progress", "job": p.job, "bytes": p.bytes, "size": p.size,
                 "speed": p.speed as u64, "eta_seconds": eta,
-                "connections": p.connections, "elapsed": p.elapsed.as_secs_f64()})),
+                "connections": p.connections, "connections_max": p.max_connections,
+                "elapsed": p.elapsed.as_secs_f64()})),
             Mode::Bar => {
                 if let Some((job, name)) = self.bar.as_ref().filter(|_| !self.waiting) {
                     let shown = Shown {
@@ -206,6 +286,7 @@ impl JobView<'_> {
                         speed,
                         eta,
                         connections: p.connections,
+                        max_connections: p.max_connections,
                     };
                     let line = bar_line(*job, name, &shown, crate::board::width());
                     self.d.board.set(*job, line);
@@ -234,7 +315,7 @@ impl JobView<'_> {
                     p.size.map(ui::bytes).unwrap_or_else(|| "?".into()),
                     ui::speed(p.speed as u64),
                     eta.map_or("--".into(), ui::duration),
-                    p.connections
+                    crate::line::conns(p.connections, p.max_connections)
                 );
             }
         }
@@ -283,8 +364,13 @@ impl Observer for JobView<'_> {
                 redirects,
                 protocol,
             } => {
+                if !ranged {
+                    let mut set = self.d.no_ranges.lock().unwrap_or_else(|e| e.into_inner());
+                    set.insert(job);
+                }
+                // The ceiling, not what is open: the progress lines show both (`3/16 conn`).
                 let count = format!(
-                    "{connections} connection{} (from {})",
+                    "up to {connections} connection{} ({})",
                     if connections == 1 { "" } else { "s" },
                     source.as_str()
                 );
@@ -320,7 +406,8 @@ impl Observer for JobView<'_> {
                 Mode::Json => self
                     .d
                     .json(serde_json::json!({"event": "note", "job": self.job, "message": n})),
-                _ => self.d.say(&format!("note: {n}")),
+                // Several jobs print here at once (`ddm run`): every note names its job.
+                _ => self.d.say(&format!("job {}: note: {n}", self.job)),
             },
         }
     }

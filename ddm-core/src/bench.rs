@@ -53,6 +53,33 @@ pub fn recommend(results: &[Measurement]) -> usize {
     rec.connections
 }
 
+/// The counts to measure, ascending and without repeats: those asked for (by default 1, 2,
+/// 4, … up to the cap), none above what one job may open to a host
+/// ([`Config::host_connections`]): a count the budget would not let a job open measures
+/// nothing real and must never be recommended or saved. Returns them and the counts left
+/// out for that reason.
+pub fn counts(asked: Option<&[usize]>, cfg: &Config) -> (Vec<usize>, Vec<usize>) {
+    let cap = cfg.host_connections();
+    let mut all: Vec<usize> = match asked {
+        Some(a) => a.to_vec(),
+        None => {
+            let mut v: Vec<usize> = std::iter::successors(Some(1usize), |n| Some(n * 2))
+                .take_while(|&n| n < cap)
+                .collect();
+            v.push(cap);
+            v
+        }
+    };
+    all.sort_unstable();
+    all.dedup();
+    let (keep, over): (Vec<usize>, Vec<usize>) = all.into_iter().partition(|&n| n <= cap);
+    if keep.is_empty() {
+        // Only counts above the cap were asked for: the cap is the most that can be measured.
+        return (vec![cap], over);
+    }
+    (keep, over)
+}
+
 /// What to measure.
 #[derive(Debug)]
 pub struct Plan<'a> {
@@ -163,6 +190,26 @@ mod tests {
             failed: None,
             spread: 0.0,
         }
+    }
+
+    #[test]
+    fn counts_stay_within_what_one_job_may_open_to_a_host() {
+        let cfg = Config {
+            max_connections_per_host: 8,
+            ..Config::default()
+        };
+        assert_eq!(counts(None, &cfg), (vec![1, 2, 4, 8], vec![]));
+        assert_eq!(
+            counts(Some(&[16, 1, 4, 32, 4]), &cfg),
+            (vec![1, 4], vec![16, 32])
+        );
+        assert_eq!(counts(Some(&[32]), &cfg), (vec![8], vec![32]));
+        let cfg = Config {
+            max_connections_per_host: 12,
+            max_total_connections: 6,
+            ..Config::default()
+        };
+        assert_eq!(counts(None, &cfg), (vec![1, 2, 4, 6], vec![]));
     }
 
     #[test]

@@ -30,6 +30,8 @@ struct Host {
     used: usize,
     /// A lower limit learned for this host (it refused more), if any.
     cap: Option<usize>,
+    /// A job has said that this host refuses connections.
+    announced: bool,
 }
 
 impl ConnectionBudget {
@@ -142,6 +144,35 @@ impl ConnectionBudget {
     pub fn cap_host(&self, host: &Origin, n: usize) {
         let mut hosts = self.lock();
         hosts.entry(host.clone()).or_default().cap = Some(n.max(1));
+        drop(hosts);
+        // A raised cap has units free at once.
+        self.released.notify_all();
+    }
+
+    /// A host refused a connection while `n` worked on it (all jobs together): it allows
+    /// no more than that, for every job on it. Only ever lowers the cap.
+    pub fn lower_cap(&self, host: &Origin, n: usize) {
+        let mut hosts = self.lock();
+        let e = hosts.entry(host.clone()).or_default();
+        e.cap = Some(e.cap.unwrap_or(self.per_host).min(n).max(1));
+    }
+
+    /// True the first time it is asked for `host`: the one job that says the host refuses
+    /// connections (so a runner says it once, not once per job or refused request).
+    pub fn announce(&self, host: &Origin) -> bool {
+        let mut hosts = self.lock();
+        let e = hosts.entry(host.clone()).or_default();
+        !std::mem::replace(&mut e.announced, true)
+    }
+
+    /// The cap learned for `host` in this runner, if any.
+    pub fn host_cap(&self, host: &Origin) -> Option<usize> {
+        self.lock().get(host).and_then(|h| h.cap)
+    }
+
+    /// Units in use for `host`, by all jobs together.
+    pub fn host_used(&self, host: &Origin) -> usize {
+        self.lock().get(host).map_or(0, |h| h.used)
     }
 
     pub fn in_use(&self) -> usize {
@@ -223,6 +254,26 @@ mod tests {
         b.cap_host(&c, 1);
         assert!(!b.try_take(Some(&c)), "c refuses more than one");
         assert_eq!(b.in_use(), 4);
+    }
+
+    #[test]
+    fn a_cap_learned_while_several_jobs_share_a_host_only_ever_lowers() {
+        let b = ConnectionBudget::with_host_limit(64, 16);
+        let a = host("http://a.example/");
+        for _ in 0..6 {
+            assert!(b.try_take(Some(&a)));
+        }
+        assert_eq!(b.host_used(&a), 6);
+        assert_eq!(b.host_cap(&a), None);
+        b.lower_cap(&a, 5);
+        b.lower_cap(&a, 7);
+        assert_eq!(b.host_cap(&a), Some(5), "never raised by a later refusal");
+        b.give(Some(&a));
+        b.give(Some(&a));
+        assert!(b.try_take(Some(&a)), "4 in use, 5 allowed");
+        assert!(!b.try_take(Some(&a)), "the host's 5 are in use");
+        b.cap_host(&a, 8);
+        assert!(b.try_take(Some(&a)), "a job's end may set it higher");
     }
 
     #[test]

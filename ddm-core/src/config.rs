@@ -249,6 +249,15 @@ impl Config {
         }
     }
 
+    /// The most connections one job may have open to its host: the budget's share for a
+    /// host (`max_connections_per_host`, within `max_total_connections`). A job's count
+    /// (`-c`, a saved `bench` recommendation) and `bench`'s counts never go above it.
+    pub fn host_connections(&self) -> usize {
+        self.max_connections_per_host
+            .min(self.max_total_connections)
+            .max(1) as usize
+    }
+
     pub fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
         let invalid = |msg: String| ConfigError::Invalid {
             path: path.to_path_buf(),

@@ -14,6 +14,8 @@ use std::path::{Path, PathBuf};
 pub const COOKIES_CAP: u64 = 16 << 20;
 /// The most bytes read from a checksum file (`--checksum-file`).
 pub const CHECKSUMS_CAP: u64 = 16 << 20;
+/// The most bytes read from a list of URLs (`ddm add -i`).
+pub const URL_LIST_CAP: u64 = 16 << 20;
 /// The most bytes read from a HAR capture (`ddm import-har`).
 pub const HAR_CAP: u64 = 256 << 20;
 

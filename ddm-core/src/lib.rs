@@ -31,4 +31,5 @@ pub mod service;
 pub mod storage;
 pub mod store;
 pub mod transfer;
+pub mod urllist;
 pub mod urls;

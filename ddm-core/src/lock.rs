@@ -69,18 +69,18 @@ impl RunnerLock {
 /// Is the process recorded in the lock file alive? (Read only: taking the lock just to look
 /// would make a runner starting at that moment fail.)
 pub fn holder_alive(path: &Path) -> bool {
-    let Ok(text) = std::fs::read_to_string(path) else {
-        return false;
-    };
-    let Ok(pid) = text.trim().parse::<libc::pid_t>() else {
-        return false;
-    };
-    if pid <= 0 {
-        return false;
-    }
+    holder(path).is_some()
+}
+
+/// The pid of the runner working the data directory, if it is alive (read only, like
+/// [`holder_alive`]).
+pub fn holder(path: &Path) -> Option<u32> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let pid = text.trim().parse::<libc::pid_t>().ok().filter(|&p| p > 0)?;
     // SAFETY: signal 0 only checks that the process exists.
     let rc = unsafe { libc::kill(pid, 0) };
-    rc == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+    let alive = rc == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM);
+    alive.then_some(pid as u32)
 }
 
 #[cfg(test)]

@@ -296,8 +296,15 @@ pub fn redact_text(text: &str) -> String {
 /// `error_kind`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ErrorKind {
-    /// The server could not be asked (refused, unreachable, TLS) or refused the file (404, 401).
+    /// The server could not be asked (refused, unreachable, a proxy failed) or answered
+    /// something unusable.
     Probe,
+    /// The server wants credentials or refuses them (401, 403).
+    Auth,
+    /// The server has no such file (404, 410).
+    NotFound,
+    /// The server's certificate is not trusted (or the TLS handshake failed).
+    Tls,
     /// A transfer failed for good (a final HTTP status or an unusable answer mid-download).
     Transfer,
     /// Retries were spent on a failure that may go away (flaky network, overloaded server).
@@ -325,8 +332,11 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
-    pub const ALL: [ErrorKind; 12] = [
+    pub const ALL: [ErrorKind; 15] = [
         ErrorKind::Probe,
+        ErrorKind::Auth,
+        ErrorKind::NotFound,
+        ErrorKind::Tls,
         ErrorKind::Transfer,
         ErrorKind::GaveUp,
         ErrorKind::RemoteChanged,
@@ -342,6 +352,9 @@ impl ErrorKind {
     pub fn as_str(self) -> &'static str {
         match self {
             ErrorKind::Probe => "probe",
+            ErrorKind::Auth => "auth",
+            ErrorKind::NotFound => "not-found",
+            ErrorKind::Tls => "tls",
             ErrorKind::Transfer => "transfer",
             ErrorKind::GaveUp => "gave-up",
             ErrorKind::RemoteChanged => "remote-changed",

@@ -1,18 +1,20 @@
-//! The job runner behind `ddm run`: claims queued jobs (oldest first) and works them at once,
-//! each on its own thread with its own store connection, all sharing the connection budget,
-//! the worker pool (open connections go from one job to the next) and the global rate limit.
-//! How many run at once comes from the budget: a new job starts while a connection is free
-//! (counting the jobs still opening their first one), so a queue of small files runs many
-//! at a time and a few large ones share the budget; `max_active_jobs` can cap it. It returns
-//! when no queued job is left and none is running (a job waiting for a fresh link is still
-//! its runner's, up to `link_wait_secs`), or after Ctrl-C once every running job has
-//! checkpointed.
+//! The job runner behind `ddm run` and `ddm get`: claims queued jobs (oldest first) and works
+//! them at once, each on its own thread with its own store connection, all sharing the
+//! connection budget, the worker pool (open connections go from one job to the next) and the
+//! global rate limit. How many run at once comes from the budget: a new job starts while a
+//! connection is free (counting the jobs still opening their first one), so a queue of small
+//! files runs many at a time and a few large ones share the budget; `max_active_jobs` can cap
+//! it. `ddm run` works the whole queue; `ddm get` works its own job and the jobs queued while
+//! it holds the data directory (so a job `ddm add`ed meanwhile is never left waiting for a
+//! runner that will not come). It returns when no such job is left and none is running (a job
+//! waiting for a fresh link is still its runner's, up to `link_wait_secs`), or after Ctrl-C
+//! once every running job has checkpointed.
 
 use crate::budget::Ticket;
 use crate::config::Config;
 use crate::engine::{run_job, Control, Event, Observer, Outcome};
 use crate::model::ErrorKind;
-use crate::store::{Result, Store};
+use crate::store::{QueueMark, Result, Store};
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{channel, RecvTimeoutError};
@@ -26,6 +28,7 @@ pub trait Reporter: Sync {
     fn finished(&self, job: i64, outcome: &Outcome);
 }
 
+/// What a runner did, for the summary it ends with.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Summary {
     pub ran: usize,
@@ -33,6 +36,12 @@ pub struct Summary {
     pub failed: usize,
     /// Jobs that rest waiting for a fresh link (theirs expired; none came in time).
     pub waiting: usize,
+    /// Paused or removed from another terminal while they ran.
+    pub stopped: usize,
+    /// Body bytes the jobs that finished received in this run.
+    pub received: u64,
+    /// The failed jobs and why, in the order they ended.
+    pub failures: Vec<(i64, crate::model::JobError)>,
     /// A job failed because a disk (the destination or the job database's) is full.
     pub no_space: bool,
     pub interrupted: bool,
@@ -77,12 +86,23 @@ impl Drop for Starting<'_> {
     }
 }
 
+/// Which queued jobs a runner works.
+#[derive(Debug, Clone, Copy)]
+pub enum Scope {
+    /// Every queued job (`ddm run`).
+    All,
+    /// `ddm get`: its own job (claimed by the caller) first, then the jobs queued after the
+    /// mark, taken when it started (added, resumed or handed to it meanwhile).
+    Foreground { job: i64, after: QueueMark },
+}
+
 /// Work the queue of the database at `db` (the caller holds the runner lock).
 pub fn run_queue(
     db: &Path,
     cfg: &Config,
     ctl: &Control,
     reporter: &dyn Reporter,
+    scope: Scope,
 ) -> Result<Summary> {
     let mut store = Store::open(db)?;
     let max = match cfg.max_active_jobs {
@@ -99,22 +119,31 @@ pub fn run_queue(
     // Store connections of jobs that ended, for the next jobs: opening one reads the schema
     // and its statement cache starts empty, a cost a queue of small files paid per job.
     let connections: std::sync::Mutex<Vec<Store>> = std::sync::Mutex::new(Vec::new());
-    std::thread::scope(|scope| {
+    // The foreground job, claimed already, goes first whatever the budget says.
+    let (mut own, mark) = match scope {
+        Scope::All => (None, None),
+        Scope::Foreground { job, after } => (Some(job), Some(after)),
+    };
+    std::thread::scope(|threads| {
         loop {
             let stopping = ctl.interrupt.load(Ordering::Relaxed)
                 || summary.interrupted
                 || store_failure.is_some();
             while !stopping
-                && active - waiting.load(Ordering::Acquire).min(active) < max
-                && (active == 0 || ctl.connections.free() > 0)
+                && (own.is_some()
+                    || active - waiting.load(Ordering::Acquire).min(active) < max
+                        && (active == 0 || ctl.connections.free() > 0))
             {
-                let job = match store.claim_next() {
-                    Ok(Some(job)) => job,
-                    Ok(None) => break,
-                    Err(e) => {
-                        store_failure = Some(e);
-                        break;
-                    }
+                let job = match own.take() {
+                    Some(id) => id,
+                    None => match store.claim_next_after(mark) {
+                        Ok(Some(job)) => job.id,
+                        Ok(None) => break,
+                        Err(e) => {
+                            store_failure = Some(e);
+                            break;
+                        }
+                    },
                 };
                 active += 1;
                 summary.ran += 1;
@@ -122,17 +151,17 @@ pub fn run_queue(
                 let ticket = ctl.connections.ticket();
                 let connections = &connections;
                 let waiting = &waiting;
-                scope.spawn(move || {
+                threads.spawn(move || {
                     let reused = connections.lock().ok().and_then(|mut c| c.pop());
                     let outcome = match reused.map_or_else(|| Store::open(db), Ok) {
                         Ok(mut st) => {
                             let mut obs = Starting {
-                                inner: reporter.observer(job.id),
+                                inner: reporter.observer(job),
                                 ticket,
                                 waiting,
                                 waits: false,
                             };
-                            let outcome = run_job(&mut st, job.id, cfg, ctl, &mut obs);
+                            let outcome = run_job(&mut st, job, cfg, ctl, &mut obs);
                             // A connection that failed a write is not handed on.
                             let store_failed = matches!(&outcome, Outcome::Failed(e)
                                 if matches!(e.kind, ErrorKind::Store | ErrorKind::NoSpace));
@@ -145,7 +174,7 @@ pub fn run_queue(
                         }
                         Err(e) => Outcome::Failed(crate::jobs::store_error(e)),
                     };
-                    let _ = tx.send((job.id, outcome));
+                    let _ = tx.send((job, outcome));
                 });
             }
             if active == 0 {
@@ -157,14 +186,18 @@ pub fn run_queue(
                 Ok((id, outcome)) => {
                     active -= 1;
                     match &outcome {
-                        Outcome::Done { .. } => summary.done += 1,
+                        Outcome::Done { moved, .. } => {
+                            summary.done += 1;
+                            summary.received += moved;
+                        }
                         Outcome::Failed(e) => {
                             summary.failed += 1;
+                            summary.failures.push((id, e.clone()));
                             summary.no_space |= e.kind == ErrorKind::NoSpace;
                         }
                         Outcome::Interrupted => summary.interrupted = true,
                         Outcome::Waiting(_) => summary.waiting += 1,
-                        Outcome::Paused | Outcome::Removed => {}
+                        Outcome::Paused | Outcome::Removed => summary.stopped += 1,
                     }
                     reporter.finished(id, &outcome);
                 }

@@ -1,6 +1,7 @@
 //! `ddm add`: queue downloads (offline, unless a stopped job in the destination directory may
 //! be the file a URL serves: then the URL is asked, and a fresh link continues that job).
 
+use super::input_list;
 use super::jobopts::{parse_urls, JobOpts};
 use crate::cli::Global;
 use crate::ctx::Ctx;
@@ -33,24 +34,56 @@ pub fn continuing(job: &Job, proof: &Proof) -> String {
 /// runs, except when a stopped job (paused, failed, or waiting because its link expired) in
 /// the destination directory may be the same file: then it is asked now, and a fresh link
 /// for that job's file (same name, size and validators) continues that job instead of
-/// starting a second download; its id is printed.
+/// starting a second download; its id is printed. All or none: a bad URL or option anywhere
+/// queues nothing.
+///
+/// `-i FILE` (or `-i -` for stdin) reads downloads from a list in aria2's input-file format:
+/// a URL per line, other URLs of the same file (mirrors) after TABs on that line, and
+/// indented `key=value` lines after it for that download alone: `out=NAME`, `dir=DIR`,
+/// `header=K: V` (repeatable), `checksum=sha-256=HEX`, `split=N` (connections). `#` starts a
+/// comment. Any other option is refused with its line number. The flags given here apply to
+/// every download of the list.
 ///
 /// Example: ddm add https://example.org/big.iso -d ~/Downloads --connections 16
+///          ddm add -i urls.txt   |   grep iso links.txt | ddm add -i -
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// http or https URLs.
-    #[arg(required = true, value_name = "URL")]
+    #[arg(required_unless_present = "input", value_name = "URL")]
     pub urls: Vec<String>,
+    /// Read downloads from FILE (`-`: stdin), aria2's input-file format (see above).
+    #[arg(short = 'i', long = "input-file", value_name = "FILE")]
+    pub input: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub opts: JobOpts,
 }
 
 pub fn run(g: &Global, a: Args) -> CliResult {
     let urls = parse_urls(&a.urls)?;
-    let jobs = urls
+    if a.input.is_some() {
+        // One file's flags cannot go to every download of a list.
+        let one_file = [
+            (a.opts.output.is_some(), "-o/--output"),
+            (a.opts.checksum.is_some(), "--checksum"),
+            (!a.opts.mirrors.is_empty(), "--mirror"),
+        ];
+        if let Some((_, flag)) = one_file.iter().find(|(given, _)| *given) {
+            return Err(crate::exit::usage(format!(
+                "{flag} names one file but -i gives a list of downloads; put it in the list \
+                 (out=, checksum=, or the mirrors after a TAB on the URL's line)"
+            )));
+        }
+    }
+    let listed = match &a.input {
+        Some(f) => input_list::jobs(f, &a.opts)?,
+        None => Vec::new(),
+    };
+    let many = urls.len() + listed.len() > 1;
+    let mut jobs = urls
         .iter()
-        .map(|u| a.opts.to_job(u, urls.len() > 1))
+        .map(|u| a.opts.to_job(u, many))
         .collect::<Result<Vec<_>, _>>()?;
+    jobs.extend(listed);
     let mut ctx = Ctx::open(g)?;
     // A fresh link for a stopped job's file continues that job (its id is printed in the
     // URL's place).

@@ -14,8 +14,9 @@ use std::io::IsTerminal;
 /// Download the first bytes of URL with each connection count (twice, best run counts), then
 /// print throughput, noise, time to first byte, errors and throttle events per count, and
 /// recommend a count: more connections only while each doubling gains at least 15% (or more
-/// than the measured noise), and never one that saw throttling. Data goes to a scratch file
-/// that is removed.
+/// than the measured noise), and never one that saw throttling. No count goes above
+/// `max_connections_per_host` (config), which no job could open. Data goes to a scratch
+/// file that is removed.
 ///
 /// Example: ddm bench https://example.org/big.iso --counts 1,4,8,16 --bytes 128M --save
 #[derive(Debug, clap::Args)]
@@ -23,9 +24,10 @@ pub struct Args {
     /// An http or https URL of a large file.
     #[arg(value_name = "URL")]
     pub url: String,
-    /// Connection counts to try, comma separated (each 1-64).
-    #[arg(long, value_delimiter = ',', default_value = "1,2,4,8,16,32")]
-    pub counts: Vec<u32>,
+    /// Connection counts to try, comma separated (each 1-64; those above the config's
+    /// `max_connections_per_host` are left out). Default: 1, 2, 4, … up to that cap.
+    #[arg(long, value_delimiter = ',')]
+    pub counts: Option<Vec<u32>>,
     /// Bytes to download per count (K, M, G suffixes; binary units).
     #[arg(long, default_value = "64M", value_parser = crate::ui::parse_size)]
     pub bytes: u64,
@@ -62,21 +64,30 @@ fn row(m: &Measurement) -> serde_json::Value {
 
 pub fn run(g: &Global, a: Args) -> CliResult {
     let url = parse_urls(std::slice::from_ref(&a.url))?.remove(0);
-    let mut counts: Vec<usize> = Vec::new();
-    for &c in &a.counts {
+    let mut asked: Option<Vec<usize>> = None;
+    for &c in a.counts.iter().flatten() {
         if !(1..=ddm_core::config::MAX_CONNECTIONS).contains(&c) {
             return Err(usage(format!("--counts: {c} is out of range (1 to 64)")));
         }
-        if !counts.contains(&(c as usize)) {
-            counts.push(c as usize);
-        }
+        asked.get_or_insert_with(Vec::new).push(c as usize);
     }
-    counts.sort_unstable();
     let mut ctx = Ctx::open(g)?;
+    let (counts, over) = ddm_core::bench::counts(asked.as_deref(), &ctx.config);
+    if !over.is_empty() && !g.quiet {
+        let cap = ctx.config.host_connections();
+        eprintln!(
+            "note: --counts {} left out: above max_connections_per_host ({cap}), which no job \
+             opens (raise it in config.toml to measure more)",
+            over.iter()
+                .map(usize::to_string)
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+    }
     let http = a.headers.http(&ctx.config, &url, a.insecure)?;
     let info =
         ddm_core::resolver::probe(&url, &http).map_err(|e| CliError::new(Code::Failed, e))?;
-    let ctl = Control::new(crate::signals::install());
+    let ctl = Control::from_config(&ctx.config, crate::signals::install());
     let scratch = tempfile::Builder::new()
         .prefix("ddm-bench-")
         .tempdir()

@@ -27,7 +27,8 @@ pub struct Args {
     /// Per-connection speed limit of the demo server, MiB/s.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=1024))]
     pub rate_mib: u64,
-    /// Connections for the segmented download.
+    /// Connections for the segmented download (at most 16, the default
+    /// `max_connections_per_host`: the demo keeps to the same caps as every download).
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=64))]
     pub connections: u32,
     /// Skip the single-connection comparison.
@@ -40,6 +41,16 @@ fn env(e: impl Into<anyhow::Error>) -> CliError {
 }
 
 pub fn run(g: &Global, a: Args) -> CliResult {
+    let cfg = Config::default();
+    if a.connections as usize > cfg.host_connections() {
+        return Err(crate::exit::usage(format!(
+            "--connections {}: the demo keeps to the default cap of {} connections per host \
+             (max_connections_per_host), like every download; pick 1 to {}",
+            a.connections,
+            cfg.host_connections(),
+            cfg.host_connections()
+        )));
+    }
     let body = Arc::new(pattern((a.size_mib << 20) as usize, 2026));
     let want = sha256_hex(&body);
     let server = Server::start().map_err(env)?;
@@ -54,8 +65,7 @@ pub fn run(g: &Global, a: Args) -> CliResult {
         .tempdir()
         .map_err(env)?;
     let mut store = Store::open(&work.path().join("jobs.db")).map_err(env)?;
-    let cfg = Config::default();
-    let ctl = Control::new(crate::signals::install());
+    let ctl = Control::from_config(&cfg, crate::signals::install());
     eprintln!(
         "demo: the built-in server serves {} at {} per connection (nothing is kept afterwards)",
         ui::bytes(body.len() as u64),

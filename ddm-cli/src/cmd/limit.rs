@@ -8,17 +8,14 @@ use crate::ui::{self, outln};
 /// Set a speed cap that running downloads follow within a second: one job's (`ddm limit ID
 /// RATE`) or all jobs' together (`ddm limit --global RATE`). RATE is bytes per second with
 /// K, M or G (e.g. 2M), or `none` to lift the cap. The cap is shared by all the connections
-/// it covers. Without RATE, shows the caps in force.
+/// it covers. Without RATE, shows the caps in force: `ddm limit` all of them (the global one
+/// and each job's own), `ddm limit ID` that job's, `ddm limit --global` the global one.
 ///
-/// Example: ddm limit 3 500K   |   ddm limit --global 10M   |   ddm limit --global none
+/// Example: ddm limit   |   ddm limit 3 500K   |   ddm limit --global 10M   |   ddm limit --global none
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The job whose cap to change (see `ddm status`).
-    #[arg(
-        value_name = "ID",
-        required_unless_present = "global",
-        conflicts_with = "global"
-    )]
+    #[arg(value_name = "ID", conflicts_with = "global")]
     pub id: Option<i64>,
     /// The job's new cap: e.g. 2M, 500K, or `none`.
     #[arg(value_name = "RATE")]
@@ -55,7 +52,13 @@ pub fn run(g: &Global, a: Args) -> CliResult {
         }
         return Ok(Code::Ok);
     }
-    let id = a.id.expect("clap requires an id without --global");
+    let Some(id) = a.id else {
+        let jobs = ctx.store.list().map_err(store)?;
+        for line in crate::caps::rate_lines(&ctx.store, &ctx.config, &jobs).map_err(store)? {
+            outln!("{line}");
+        }
+        return Ok(Code::Ok);
+    };
     ctx.store.get(id).map_err(store)?;
     if let Some(rate) = &a.rate {
         let r = parse(rate)?;

@@ -1,4 +1,5 @@
-//! One module per verb: each has its `Args` (doc comments are the help text) and `run`.
+//! One module per verb: each has its `Args` (doc comments are the help text) and `run`;
+//! `jobopts` (flags shared by `add` and `get`) and `input_list` (`add -i`) are their helpers.
 
 pub mod add;
 pub mod bench;
@@ -6,6 +7,7 @@ pub mod completions;
 pub mod demo;
 pub mod get;
 pub mod import_har;
+pub mod input_list;
 pub mod jobopts;
 pub mod limit;
 pub mod man;

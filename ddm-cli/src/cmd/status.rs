@@ -9,25 +9,32 @@ use ddm_core::model::redact_url;
 use ddm_core::store::{Job, StateKind};
 use std::io::Write;
 
-/// Show jobs: id, state, progress, size, speed (while running), name, the error of failed
-/// jobs, and why a waiting job waits (its download link expired: give it a fresh one with
-/// `ddm set-url ID URL` or `ddm get URL`). `--json` prints a JSON array with stable field
-/// names.
+/// Show jobs: id, state, progress, size, speed and connections (while running: open now and
+/// the most it may open, `3/16`), name, the error of failed jobs, and why a waiting job waits
+/// (its download link expired: give it a fresh one with `ddm set-url ID URL` or `ddm get
+/// URL`). `--json` prints a JSON array with stable field names. `--long` first says where ddm
+/// keeps its data (the data directory, the config file), which runner works it, and the caps
+/// in force (connections in all and per host, what hosts taught, speed limits), and gives
+/// each job its destination directory.
 ///
-/// Example: ddm status   |   ddm status 3 --json
+/// Example: ddm status   |   ddm status 3 --json   |   ddm status --long
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Only this job.
     #[arg(value_name = "ID")]
     pub id: Option<i64>,
     /// JSON array of job objects (id, state, url, final_url, protocol, path, size, bytes_done,
-    /// speed and connections while running, error, error_kind, waiting (why a waiting job
-    /// waits), hint).
+    /// speed and connections (open) while running, connections_max (the most it may open) for
+    /// an unfinished job, error, error_kind, waiting (why a waiting job waits), hint).
     #[arg(long, conflicts_with = "watch")]
     pub json: bool,
     /// A live view of the whole queue, refreshed in place (the same as `ddm top`).
     #[arg(long, conflicts_with = "id")]
     pub watch: bool,
+    /// Also the data directory, the config file, the runner and the caps in force (with
+    /// `--json`: an object {data_directory, config_file, runner_pid, caps, jobs}).
+    #[arg(short = 'l', long, conflicts_with = "watch")]
+    pub long: bool,
 }
 
 pub fn run(g: &Global, a: Args) -> CliResult {
@@ -44,18 +51,71 @@ pub fn run(g: &Global, a: Args) -> CliResult {
     let io = |e: std::io::Error| crate::exit::CliError::new(Code::Env, e);
     // Jobs left `running` by a killed runner have no live speed.
     let live = ddm_core::lock::holder_alive(&ctx.paths.lock_file());
+    let runner = ddm_core::lock::holder(&ctx.paths.lock_file());
+    // The most connections each job may open, as the runner decides it (None when done).
+    let max = ddm_core::engine::ceilings(&ctx.store, &jobs, &ctx.config);
     if a.json {
-        let arr: Vec<_> = jobs.iter().map(|j| to_json(j, live)).collect();
-        let text = serde_json::to_string_pretty(&arr).map_err(|e| io(e.into()))?;
+        let arr: Vec<_> = jobs
+            .iter()
+            .zip(&max)
+            .map(|(j, m)| to_json(j, live, *m))
+            .collect();
+        let v = if a.long {
+            serde_json::json!({
+                "data_directory": ctx.paths.state_dir.display().to_string(),
+                "config_file": ctx.paths.config_file.display().to_string(),
+                "config_file_exists": ctx.paths.config_file.is_file(),
+                "runner_pid": runner,
+                "caps": crate::caps::json(&ctx.store, &ctx.config).map_err(store)?,
+                "jobs": arr,
+            })
+        } else {
+            serde_json::Value::Array(arr)
+        };
+        let text = serde_json::to_string_pretty(&v).map_err(|e| io(e.into()))?;
         writeln!(out, "{}", ui::json_text(&text)).map_err(io)?;
     } else {
-        write_table(&mut out, &jobs, live).map_err(io)?;
+        if a.long {
+            for line in long_header(&ctx, runner, &jobs)? {
+                writeln!(out, "{line}").map_err(io)?;
+            }
+            writeln!(out).map_err(io)?;
+        }
+        let rows: Vec<(&Job, Option<usize>)> = jobs.iter().zip(max).collect();
+        write_table(&mut out, &rows, live, a.long).map_err(io)?;
     }
     out.flush().map_err(io)?;
     Ok(Code::Ok)
 }
 
-pub fn to_json(j: &Job, runner_alive: bool) -> serde_json::Value {
+/// Where ddm keeps its data, who works it, and the caps in force.
+fn long_header(ctx: &Ctx, runner: Option<u32>, jobs: &[Job]) -> CliResult<Vec<String>> {
+    let p = &ctx.paths;
+    let mut out = vec![
+        format!(
+            "data directory: {} (jobs.db, ddm.log)",
+            clean(&p.state_dir.display().to_string())
+        ),
+        format!(
+            "config file: {}{}",
+            clean(&p.config_file.display().to_string()),
+            if p.config_file.is_file() {
+                ""
+            } else {
+                " (none: the defaults apply)"
+            }
+        ),
+        match runner {
+            Some(pid) => format!("runner: pid {pid} works this data directory"),
+            None => "runner: none (`ddm run` works the queue)".to_string(),
+        },
+    ];
+    out.extend(crate::caps::connection_lines(&ctx.store, &ctx.config).map_err(store)?);
+    out.extend(crate::caps::rate_lines(&ctx.store, &ctx.config, jobs).map_err(store)?);
+    Ok(out)
+}
+
+pub fn to_json(j: &Job, runner_alive: bool, max: Option<usize>) -> serde_json::Value {
     let running = j.shown() == StateKind::Running && runner_alive;
     let err = j.state.error();
     let waiting = j.waits_for_link();
@@ -70,6 +130,7 @@ pub fn to_json(j: &Job, runner_alive: bool) -> serde_json::Value {
         "bytes_done": j.bytes_done,
         "speed": if running { j.speed } else { None },
         "connections": if running { j.conns } else { None },
+        "connections_max": max,
         "error": err.map(|e| e.message.as_str()),
         "error_kind": err.map(|e| e.kind.as_str()),
         "waiting": waiting,
@@ -79,16 +140,21 @@ pub fn to_json(j: &Job, runner_alive: bool) -> serde_json::Value {
     })
 }
 
-fn write_table(out: &mut impl Write, jobs: &[Job], runner_alive: bool) -> std::io::Result<()> {
-    if jobs.is_empty() {
+fn write_table(
+    out: &mut impl Write,
+    rows: &[(&Job, Option<usize>)],
+    runner_alive: bool,
+    long: bool,
+) -> std::io::Result<()> {
+    if rows.is_empty() {
         return writeln!(out, "no jobs (queue one with `ddm add URL`)");
     }
     writeln!(
         out,
-        "{:>5}  {:<8} {:>6}  {:>10}  {:>11}  NAME",
-        "ID", "STATE", "DONE", "SIZE", "SPEED"
+        "{:>5}  {:<8} {:>6}  {:>10}  {:>11}  {:>5}  NAME",
+        "ID", "STATE", "DONE", "SIZE", "SPEED", "CONN"
     )?;
-    for j in jobs {
+    for &(j, max) in rows {
         let pct = match j.percent() {
             Some(p) => format!("{:.1}%", p.min(100.0)),
             None if j.bytes_done > 0 => ui::bytes(j.bytes_done),
@@ -96,21 +162,37 @@ fn write_table(out: &mut impl Write, jobs: &[Job], runner_alive: bool) -> std::i
         };
         let size = j.size.map(ui::bytes).unwrap_or_else(|| "?".into());
         let running = j.shown() == StateKind::Running;
-        let speed = match (running && runner_alive, j.speed) {
+        let live = running && runner_alive;
+        let speed = match (live, j.speed) {
             (true, Some(s)) => ui::speed(s),
+            _ => String::new(),
+        };
+        // Open now out of the most it may open, while a runner works it.
+        let conn = match (live, max) {
+            (true, Some(m)) => crate::line::conns(j.conns.unwrap_or(0) as usize, m),
             _ => String::new(),
         };
         let name = clean(&j.file_name.clone().unwrap_or_else(|| redact_url(&j.url)));
         writeln!(
             out,
-            "{:>5}  {:<8} {:>6}  {:>10}  {:>11}  {}",
+            "{:>5}  {:<8} {:>6}  {:>10}  {:>11}  {:>5}  {}",
             j.id,
             j.shown().name(),
             pct,
             size,
             speed,
+            conn,
             name
         )?;
+        if long {
+            writeln!(
+                out,
+                "{:>5}  into {}, from {}",
+                "",
+                clean(&j.dest_dir.display().to_string()),
+                clean(&redact_url(&j.url))
+            )?;
+        }
         if let Some(e) = j.state.error() {
             writeln!(out, "{:>5}  error: {}", "", clean(&with_hint(e, j.id)))?;
         }
@@ -119,9 +201,9 @@ fn write_table(out: &mut impl Write, jobs: &[Job], runner_alive: bool) -> std::i
             writeln!(out, "{:>5}  waiting for a fresh link: {}", "", clean(&w))?;
         }
     }
-    let orphans = jobs
+    let orphans = rows
         .iter()
-        .any(|j| j.state == ddm_core::store::JobState::Running);
+        .any(|(j, _)| j.state == ddm_core::store::JobState::Running);
     if orphans && !runner_alive {
         writeln!(
             out,

@@ -14,6 +14,7 @@ mod render;
 use crate::cli::Global;
 use crate::ctx::Ctx;
 use crate::exit::{store, CliError, CliResult, Code};
+use ddm_core::config::Config;
 use ddm_core::jobs;
 use ddm_core::store::{Store, StoreError};
 use input::Action;
@@ -26,8 +27,8 @@ use std::time::{Duration, Instant};
 
 /// Watch every job live, refreshed in place; keys pause, resume and remove jobs.
 ///
-/// Shows each job's id, state, progress, bytes, speed, ETA, connections (CONN: open now while
-/// it runs; otherwise the count asked for with `-c`, blank when ddm chooses) and name. Keys: up/down (or j/k) select a
+/// Shows each job's id, state, progress, bytes, speed, ETA, connections (CONN: `3/16` is open
+/// now out of the most it may open while it runs; `-/16` before it runs) and name. Keys: up/down (or j/k) select a
 /// job, `p` pauses it, `r` resumes it, `d` removes it (after a y/n question; its `.part` file
 /// is deleted, a finished file stays), `q`, Esc or Ctrl-C quit. Works while `ddm run` or
 /// `ddm get` work in other terminals. When stdout is not a terminal, prints the table once.
@@ -78,18 +79,21 @@ fn env(e: impl Into<anyhow::Error>) -> CliError {
 }
 
 /// Every job as shown, and whether a runner is alive (`lock_file`'s holder).
-fn rows(store: &Store, lock_file: &Path) -> Result<(Vec<JobRow>, bool), StoreError> {
+fn rows(store: &Store, lock_file: &Path, cfg: &Config) -> Result<(Vec<JobRow>, bool), StoreError> {
     // Jobs left `running` by a killed runner have no live speed.
     let alive = ddm_core::lock::holder_alive(lock_file);
     let jobs = store.list()?;
-    Ok((
-        jobs.iter().map(|j| JobRow::from_job(j, alive)).collect(),
-        alive,
-    ))
+    let max = ddm_core::engine::ceilings(store, &jobs, cfg);
+    let rows = jobs
+        .iter()
+        .zip(max)
+        .map(|(j, m)| JobRow::from_job(j, alive, m))
+        .collect();
+    Ok((rows, alive))
 }
 
 fn snapshot(ctx: &Ctx) -> CliResult {
-    let (rows, alive) = rows(&ctx.store, &ctx.paths.lock_file()).map_err(store)?;
+    let (rows, alive) = rows(&ctx.store, &ctx.paths.lock_file(), &ctx.config).map_err(store)?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     for line in render::plain(&rows, alive) {
         writeln!(out, "{line}").map_err(env)?;
@@ -118,9 +122,9 @@ impl App {
             .and_then(|id| self.rows.iter().position(|r| r.id == id))
     }
 
-    fn refresh(&mut self, store: &Store, lock_file: &Path) {
+    fn refresh(&mut self, store: &Store, lock_file: &Path, cfg: &Config) {
         let old = self.index();
-        match rows(store, lock_file) {
+        match rows(store, lock_file, cfg) {
             Ok((rows, alive)) => {
                 self.rows = rows;
                 self.runner_alive = alive;
@@ -241,7 +245,7 @@ fn event_loop(terminal: &mut DefaultTerminal, ctx: &mut Ctx, every: Duration) ->
     let stop = crate::signals::install();
     let lock_file = ctx.paths.lock_file();
     let mut app = App::default();
-    app.refresh(&ctx.store, &lock_file);
+    app.refresh(&ctx.store, &lock_file, &ctx.config);
     let mut next = Instant::now() + every;
     loop {
         if stop.load(std::sync::atomic::Ordering::SeqCst) {
@@ -263,13 +267,13 @@ fn event_loop(terminal: &mut DefaultTerminal, ctx: &mut Ctx, every: Duration) ->
                     return Ok(Code::Ok);
                 }
                 if matches!(a, Action::Pause | Action::Resume | Action::Confirm(true)) {
-                    app.refresh(&ctx.store, &lock_file);
+                    app.refresh(&ctx.store, &lock_file, &ctx.config);
                 }
             }
             // Other events (a resize) only redraw.
         }
         if Instant::now() >= next {
-            app.refresh(&ctx.store, &lock_file);
+            app.refresh(&ctx.store, &lock_file, &ctx.config);
             next = Instant::now() + every;
         }
     }
@@ -303,13 +307,13 @@ mod tests {
         let mut store = store_with(3);
         let lock = Path::new("/nonexistent/runner.lock");
         let mut app = App::default();
-        app.refresh(&store, lock);
+        app.refresh(&store, lock, &Config::default());
         assert_eq!(app.selected, Some(1));
         assert_eq!(app.index(), Some(0));
 
         assert!(app.key(Action::Down, &mut store));
         assert!(app.key(Action::Pause, &mut store));
-        app.refresh(&store, lock);
+        app.refresh(&store, lock, &Config::default());
         assert_eq!(state(&app, 2), Some(StateKind::Paused));
         assert_eq!(app.footer(), Footer::Message("2: paused".into()));
         app.key(Action::Pause, &mut store);
@@ -318,20 +322,20 @@ mod tests {
             Footer::Message("2: not paused (it is paused)".into())
         );
         app.key(Action::Resume, &mut store);
-        app.refresh(&store, lock);
+        app.refresh(&store, lock, &Config::default());
         assert_eq!(state(&app, 2), Some(StateKind::Queued));
 
         // Removing asks first; anything but yes keeps the job.
         app.key(Action::AskRemove, &mut store);
         assert!(matches!(app.footer(), Footer::Confirm(q) if q.contains("remove job 2")));
         app.key(Action::Confirm(false), &mut store);
-        app.refresh(&store, lock);
+        app.refresh(&store, lock, &Config::default());
         assert_eq!(state(&app, 2), Some(StateKind::Queued));
         assert_eq!(app.footer(), Footer::Message("2: not removed".into()));
 
         app.key(Action::AskRemove, &mut store);
         app.key(Action::Confirm(true), &mut store);
-        app.refresh(&store, lock);
+        app.refresh(&store, lock, &Config::default());
         assert_eq!(state(&app, 2), None);
         assert_eq!(app.footer(), Footer::Message("2: removed".into()));
         // The selection moves to the job that took its place, rows stay in id order.
@@ -347,7 +351,7 @@ mod tests {
         let mut store = store_with(1);
         let lock = Path::new("/nonexistent/runner.lock");
         let mut app = App::default();
-        app.refresh(&store, lock);
+        app.refresh(&store, lock, &Config::default());
         ddm_core::jobs::remove(&mut store, 1, false).unwrap();
         app.key(Action::Pause, &mut store);
         assert_eq!(
@@ -355,7 +359,7 @@ mod tests {
             Footer::Message("1: gone (removed elsewhere)".into())
         );
         app.key(Action::AskRemove, &mut store);
-        app.refresh(&store, lock);
+        app.refresh(&store, lock, &Config::default());
         // The question went with the job.
         assert_eq!(app.asking, None);
         assert!(app.rows.is_empty() && app.selected.is_none());
@@ -372,7 +376,8 @@ mod tests {
                 settings: JobSettings::default(),
             })
             .unwrap();
-        let (rows, alive) = rows(&store, Path::new("/nonexistent/runner.lock")).unwrap();
+        let cfg = Config::default();
+        let (rows, alive) = rows(&store, Path::new("/nonexistent/runner.lock"), &cfg).unwrap();
         assert!(!alive);
         let r = &rows[0];
         assert_eq!(r.name, "evil\\x1b[2Jname\\x9b.bin");

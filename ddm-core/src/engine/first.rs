@@ -232,14 +232,15 @@ pub fn open(
                     Failure::Proxy(m) => m.clone(),
                     f => format!("{}: {f}", crate::model::redact_url(&url)),
                 };
-                return Err(NoHead::Failed(JobError::new(ErrorKind::Probe, msg)));
+                let kind = retry::error_kind(&failure, ErrorKind::Probe);
+                return Err(NoHead::Failed(JobError::new(kind, msg)));
             }
         }
     }
 }
 
 /// A head is usable when it is a success, or a 416 that names the file's length.
-fn usable(h: &FirstHead) -> bool {
+pub(super) fn usable(h: &FirstHead) -> bool {
     (200..300).contains(&h.head.status)
         || (h.head.status == 416
             && h.head
@@ -292,7 +293,7 @@ fn wait(
 }
 
 /// Wait for the worker's end-of-attempt report (after an abort or a cancel).
-pub fn wait_done(rx: &Receiver<Report>) -> Option<Outcome> {
+pub(super) fn wait_done(rx: &Receiver<Report>) -> Option<Outcome> {
     let deadline = Instant::now() + Duration::from_secs(30);
     while Instant::now() < deadline {
         match rx.recv_timeout(Duration::from_millis(200)) {

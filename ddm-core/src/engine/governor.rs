@@ -151,6 +151,15 @@ impl Governor {
         self.judge(now, conns)
     }
 
+    /// The runner's jobs share a host whose cap is `n` (its budget shares the units): a job
+    /// aims at the host's cap, whatever it had working when the cap was met, so units that
+    /// other jobs free come to it.
+    pub fn aim_at_shared(&mut self, n: usize) {
+        if self.throttled {
+            self.target = self.target.max(n.min(self.ceiling));
+        }
+    }
+
     /// The learned cap, if the server refused connections: the most seen working at once.
     pub fn learned_cap(&self) -> Option<usize> {
         self.throttled
@@ -406,6 +415,21 @@ mod tests {
         let all_slow = conns(&[0.1 * MIB; 8], 1000);
         assert!(g.on_sample(at(t0, 1000), 0.8 * MIB, &all_slow).is_empty());
         assert!(g.on_sample(at(t0, 2000), 0.8 * MIB, &all_slow).is_empty());
+    }
+
+    #[test]
+    fn a_job_on_a_shared_host_aims_at_the_hosts_cap() {
+        let t0 = Instant::now();
+        let mut g = Governor::new(16, true, false, t0);
+        g.aim_at_shared(4);
+        assert_eq!(g.target(), 4, "not throttled: the job's own measure");
+        // Refused while it had one connection working; the host's cap is 4, shared.
+        g.on_refusal(t0, 1);
+        assert_eq!(g.target(), 1);
+        g.aim_at_shared(4);
+        assert_eq!(g.target(), 4);
+        g.aim_at_shared(64);
+        assert_eq!(g.target(), 16, "never above the job's ceiling");
     }
 
     #[test]

@@ -19,12 +19,13 @@ mod linkwait;
 mod measure;
 mod prepare;
 mod record;
+mod reprobe;
 mod split;
 
 pub use coordinator::Stats;
 pub use first::FIRST_WINDOW;
 pub use measure::{measure, Measurement};
-pub use prepare::{http_for, job_http};
+pub use prepare::{ceiling, ceilings, http_for, job_http};
 
 use crate::config::Config;
 use crate::jobs::{self, storage_error, store_error};
@@ -49,19 +50,20 @@ pub struct Control {
     pub rate: Arc<Bucket>,
 }
 
-impl Default for Control {
-    fn default() -> Self {
-        Control::new(Arc::default())
-    }
-}
-
 impl Control {
-    pub fn new(interrupt: Arc<AtomicBool>) -> Self {
+    /// The one way to build a runner's services, used by every verb that downloads (`run`,
+    /// `get`, `bench`, `demo`): the budget holds the config's `max_total_connections` and
+    /// `max_connections_per_host`, the global bucket its `max_rate`. (There is no unlimited
+    /// default: a verb that forgot the caps once opened 32 connections to a host allowed 8.)
+    pub fn from_config(cfg: &Config, interrupt: Arc<AtomicBool>) -> Self {
         Control {
             interrupt,
-            connections: Arc::default(),
+            connections: Arc::new(crate::budget::ConnectionBudget::with_host_limit(
+                cfg.max_total_connections as usize,
+                cfg.max_connections_per_host as usize,
+            )),
             pool: Arc::default(),
-            rate: Bucket::new(None),
+            rate: Bucket::new(cfg.max_rate),
         }
     }
 
@@ -91,6 +93,9 @@ pub struct Progress {
     pub speed: f64,
     /// Connections transferring now.
     pub connections: usize,
+    /// The most the job may have open now (grown while it pays, lowered by a refusal; one
+    /// without ranges): the ceiling, shown apart from what is open.
+    pub max_connections: usize,
     pub elapsed: Duration,
 }
 
@@ -124,7 +129,8 @@ pub enum Event<'a> {
         job: i64,
         name: &'a str,
         size: Option<u64>,
-        /// The most connections, and where that number came from.
+        /// The most connections the job may open (none is open yet beyond the first), and
+        /// where that number came from.
         connections: usize,
         source: CountSource,
         ranged: bool,
@@ -318,9 +324,10 @@ fn run_inner(
     io.set_file(prep.file);
     let url = prep.info.final_url.clone();
     let origin = crate::model::Origin::parse(&url);
-    if let (Some(o), true) = (&origin, prep.capped) {
-        // The host refuses more than this: all jobs on it share that many.
-        ctl.connections.cap_host(o, prep.connections);
+    if let (Some(o), Some(cap)) = (&origin, prep.host_cap) {
+        // The host refuses more than this: all jobs on it share that many (its cap, not this
+        // job's own count: a job with `-c 2` does not hold the others to 2).
+        ctl.connections.cap_host(o, cap);
     }
     // The first answer's body flows on into its segment, or the answer is dropped.
     let adopted = match prep.first {
@@ -372,6 +379,13 @@ fn run_inner(
         redirects: &opened.head.redirects,
         protocol: &protocol,
     });
+    if let Some(asked) = prep.lowered_from {
+        obs.event(Event::Note(format!(
+            "{asked} connections asked for, {} at most: max_connections_per_host in the \
+             config caps what all jobs together open to one host",
+            prep.connections
+        )));
+    }
     let params = Params {
         job_id: job.id,
         name: prep.name.clone(),
@@ -432,7 +446,11 @@ fn run_inner(
     let stream_len = coord.stream_len;
     drop(coord);
     cancel.store(true, std::sync::atomic::Ordering::Relaxed);
-    if let Some(cap) = learned {
+    if let Some(own) = learned {
+        // What the host allows is what all jobs on it had working when it refused (the cap
+        // the budget learned while they shared it), not this job's share of it.
+        let shared = origin.as_ref().and_then(|o| ctl.connections.host_cap(o));
+        let cap = shared.map_or(own, |h| h.max(own));
         let _ = store.set_host_cap(&prep.host, cap as u32);
         if let Some(o) = &origin {
             ctl.connections.cap_host(o, cap);

@@ -37,6 +37,10 @@ pub struct Prepared {
     pub source: super::CountSource,
     /// The host is known to refuse more connections than it allows.
     pub capped: bool,
+    /// That host's learned cap (host policy), shared by every job on it.
+    pub host_cap: Option<usize>,
+    /// The count asked for, when `max_connections_per_host` lowered it to `connections`.
+    pub lowered_from: Option<usize>,
     pub host: String,
     /// Where the first answer's body goes (`start..end` with its mode), if it is kept.
     pub first: Option<(u64, u64, Mode)>,
@@ -109,7 +113,7 @@ pub fn single_connection(store: &Store, job: &Job, cfg: &Config) -> bool {
     let host = url::Url::parse(url)
         .map(|u| host_key(&u))
         .unwrap_or_default();
-    connections(store, job, cfg, &host, true).0 == 1
+    connections(store, job, cfg, &host, true).n == 1
 }
 
 /// Interpret the first answer and get the job ready to transfer in `dir`, its directory.
@@ -186,29 +190,76 @@ fn first_use_fresh(info: &RemoteInfo, o: &Opened) -> Option<(u64, u64, Mode)> {
     }
 }
 
-/// The job's most connections, whether the count is ddm's to choose (grown by measured
-/// gain), and whether the host is known to cap connections.
-fn connections(
-    store: &Store,
-    job: &Job,
-    cfg: &Config,
-    host: &str,
-    ranged: bool,
-) -> (usize, bool, bool) {
-    if !ranged {
-        return (1, false, false);
-    }
+/// A job's connection count and where its limits come from.
+struct Count {
+    n: usize,
+    /// The count is ddm's to choose (grown by measured gain).
+    adaptive: bool,
+    /// The host's learned cap (host policy), if it refused connections before.
+    host_cap: Option<usize>,
+    /// The count asked for (`-c`, a saved recommendation) when `max_connections_per_host`
+    /// lowered it.
+    lowered_from: Option<usize>,
+}
+
+/// The job's most connections: its own (`-c`), else the host's saved recommendation, else
+/// the config's; never above the host's learned cap, nor above what the budget lets one job
+/// open to its host (`-c 32` with `max_connections_per_host = 8` is 8: the count shown is the
+/// one that can be opened).
+fn connections(store: &Store, job: &Job, cfg: &Config, host: &str, ranged: bool) -> Count {
     let pol = store.host_policy(host).unwrap_or_default();
-    let chosen = job.settings.connections.or(pol.recommended);
-    let mut n = chosen.unwrap_or(cfg.connections);
-    if let Some(cap) = pol.max_connections {
-        n = n.min(cap);
+    count(&pol, job, cfg, ranged)
+}
+
+/// [`connections`] given the host's policy.
+fn count(pol: &crate::store::HostPolicy, job: &Job, cfg: &Config, ranged: bool) -> Count {
+    if !ranged {
+        return Count {
+            n: 1,
+            adaptive: false,
+            host_cap: None,
+            lowered_from: None,
+        };
     }
-    (
-        n.clamp(1, crate::config::MAX_CONNECTIONS) as usize,
-        chosen.is_none(),
-        pol.max_connections.is_some(),
-    )
+    let chosen = job.settings.connections.or(pol.recommended);
+    let host_cap = pol.max_connections.map(|c| c.max(1) as usize);
+    let wanted = chosen.unwrap_or(cfg.connections) as usize;
+    let n = wanted
+        .min(host_cap.unwrap_or(usize::MAX))
+        .clamp(1, crate::config::MAX_CONNECTIONS as usize);
+    let budget = cfg.host_connections();
+    Count {
+        n: n.min(budget),
+        adaptive: chosen.is_none(),
+        host_cap,
+        lowered_from: (chosen.is_some() && n > budget).then_some(n),
+    }
+}
+
+/// The most connections a job may open (what `status` and `top` show beside those open
+/// now): as [`connections`] decides it when the job runs, from what is known of it so far;
+/// None for a finished job.
+pub fn ceiling(store: &Store, job: &Job, cfg: &Config) -> Option<usize> {
+    ceilings(store, std::slice::from_ref(job), cfg).remove(0)
+}
+
+/// [`ceiling`] of many jobs, each host's policy read once (`status` of 10,000 jobs).
+pub fn ceilings(store: &Store, jobs: &[Job], cfg: &Config) -> Vec<Option<usize>> {
+    let mut policies: std::collections::HashMap<String, crate::store::HostPolicy> =
+        std::collections::HashMap::new();
+    jobs.iter()
+        .map(|job| {
+            if job.state.is_done() {
+                return None;
+            }
+            let url = job.final_url.as_deref().unwrap_or(&job.url);
+            let host = url::Url::parse(url).map(|u| host_key(&u)).ok()?;
+            let pol = policies
+                .entry(host)
+                .or_insert_with_key(|h| store.host_policy(h).unwrap_or_default());
+            Some(count(pol, job, cfg, job.ranges != Some(false)).n)
+        })
+        .collect()
 }
 
 /// What the store records of a fresh start, and the empty piece map (None without ranges).
@@ -250,8 +301,8 @@ fn ready(
     let host = url::Url::parse(&info.final_url)
         .map(|u| host_key(&u))
         .unwrap_or_default();
-    let (connections, adaptive, capped) = connections(store, job, cfg, &host, pieces.is_some());
-    let source = match (pieces.is_some(), job.settings.connections, adaptive) {
+    let count = connections(store, job, cfg, &host, pieces.is_some());
+    let source = match (pieces.is_some(), job.settings.connections, count.adaptive) {
         (false, _, _) => super::CountSource::NoRanges,
         (true, Some(_), _) => super::CountSource::Flag,
         (true, None, false) => super::CountSource::Bench,
@@ -262,10 +313,12 @@ fn ready(
         name: r.name,
         file: r.file,
         pieces,
-        connections,
-        adaptive,
+        connections: count.n,
+        adaptive: count.adaptive,
         source,
-        capped,
+        capped: count.host_cap.is_some(),
+        host_cap: count.host_cap,
+        lowered_from: count.lowered_from,
         host,
         first,
     }

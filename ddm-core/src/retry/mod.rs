@@ -133,18 +133,32 @@ impl std::fmt::Display for Failure {
     }
 }
 
+/// What a status means, in words; what to do about it is the CLI's (`hints.rs`), said once.
 fn status_hint(status: u16) -> &'static str {
     match status {
-        401 => {
-            " (unauthorized: the server wants credentials, or refused the ones given: -u \
-             USER[:PASSWORD], --netrc or -H 'Authorization: ...')"
-        }
+        401 => " (unauthorized: the server wants credentials)",
         403 => " (forbidden: the link may have expired; get a fresh one)",
-        404 => " (not found: check the URL)",
+        404 => " (not found)",
         410 => " (gone: the file was removed from the server)",
         429 => " (too many requests)",
         503 => " (service unavailable)",
         _ => "",
+    }
+}
+
+/// The kind of job error a final failure is, so that what to do next fits it: credentials
+/// for 401/403, another URL for 404/410, a CA for a certificate; `otherwise` for the rest.
+pub fn error_kind(f: &Failure, otherwise: crate::model::ErrorKind) -> crate::model::ErrorKind {
+    use crate::model::ErrorKind;
+    match f {
+        Failure::Http {
+            status: 401 | 403, ..
+        } => ErrorKind::Auth,
+        Failure::Http {
+            status: 404 | 410, ..
+        } => ErrorKind::NotFound,
+        Failure::Tls(_) => ErrorKind::Tls,
+        _ => otherwise,
     }
 }
 

@@ -41,6 +41,30 @@ impl Store {
         .unwrap_or_default())
     }
 
+    /// Every host ddm learned something about, by key.
+    pub fn host_policies(&self) -> Result<Vec<(String, HostPolicy)>> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT host, max_connections, recommended FROM hosts \
+                 WHERE max_connections IS NOT NULL OR recommended IS NOT NULL ORDER BY host",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>("host")?,
+                    HostPolicy {
+                        max_connections: r.get("max_connections")?,
+                        recommended: r.get("recommended")?,
+                    },
+                ))
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(|e| self.err(e))
+    }
+
     /// Remember that `host` refuses more than `n` connections.
     pub fn set_host_cap(&mut self, host: &str, n: u32) -> Result<()> {
         self.conn

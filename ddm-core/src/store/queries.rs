@@ -12,7 +12,8 @@ use std::ffi::OsString;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
-const JOB_COLUMNS: &str = "id, url, final_url, dest_dir, file_name, name_fixed, size, etag, \
+pub(super) const JOB_COLUMNS: &str =
+    "id, url, final_url, dest_dir, file_name, name_fixed, size, etag, \
      last_modified, ranges, piece_size, bitmap, state, error, error_kind, settings, bytes_done, \
      created_at, updated_at, speed, conns, part_dev, part_ino, part_born, protocol, dir_dev, \
      dir_ino, dir_born, waiting, link_gen";
@@ -85,20 +86,7 @@ impl Store {
 
     /// Atomically move the oldest queued job to `running` and return it (one statement).
     pub fn claim_next(&mut self) -> Result<Option<Job>> {
-        let sql = format!(
-            "UPDATE jobs SET state = 'running', error = NULL, error_kind = NULL, waiting = NULL, \
-             updated_at = ?1 \
-             WHERE id = (SELECT id FROM jobs WHERE state = 'queued' ORDER BY id LIMIT 1) \
-             RETURNING {JOB_COLUMNS}"
-        );
-        let _turn = self.write_turn();
-        match row_cached(&self.conn, &sql, [now()], row_to_job)
-            .optional()
-            .map_err(|e| self.err(e))?
-        {
-            Some(job) => Ok(Some(job?)),
-            None => Ok(None),
-        }
+        self.claim_next_after(None)
     }
 
     /// Claim one specific job (`ddm get` continuing it), whatever its state but `done`.
@@ -634,7 +622,7 @@ fn path_column(r: &Row, name: &str) -> rusqlite::Result<PathBuf> {
     })
 }
 
-fn row_to_job(r: &Row) -> rusqlite::Result<Result<Job>> {
+pub(super) fn row_to_job(r: &Row) -> rusqlite::Result<Result<Job>> {
     let id: i64 = r.get("id")?;
     let waiting: Option<String> = r.get("waiting")?;
     let state = JobState::from_db(

@@ -93,13 +93,18 @@ impl Segment {
         self.abandoned.load(std::sync::atomic::Ordering::Relaxed)
     }
     pub fn span(&self) -> Span {
-        // A worker that panicked while holding the lock left consistent numbers (each field
-        // is written whole): the coordinator keeps reading them.
-        *self.span.lock().unwrap_or_else(|e| e.into_inner())
+        *self.lock_span()
+    }
+    /// The numbers, to change them. One rule for everyone who takes the lock (coordinator and
+    /// workers): a holder that panicked left consistent numbers (each field is written whole),
+    /// so its poison is ignored, and one panic never makes every later attempt on the segment
+    /// panic too.
+    pub(crate) fn lock_span(&self) -> std::sync::MutexGuard<'_, Span> {
+        self.span.lock().unwrap_or_else(|e| e.into_inner())
     }
     /// Move `end` down to `at` if nothing at or past `at` is received yet. Returns the old end.
     pub fn cut(&self, at: u64) -> Option<u64> {
-        let mut s = self.span.lock().unwrap_or_else(|e| e.into_inner());
+        let mut s = self.lock_span();
         if at <= s.claimed || at >= s.end {
             return None;
         }
@@ -348,6 +353,8 @@ fn worker_loop(rx: Receiver<Task>, replies: Receiver<Reply>) {
         // A panic must not leave the coordinator waiting for a report that never comes: it
         // becomes this range's failure, and the handle (possibly mid-transfer) is replaced.
         let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            #[cfg(test)]
+            tests::panic_if_asked(&task);
             let r = sink::run_task(&mut easy, task);
             (r, easy.get_ref().ttfb(start))
         }));

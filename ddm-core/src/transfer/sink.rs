@@ -189,7 +189,7 @@ impl Sink {
         let n = self.buf.len() as u64;
         self.buf.clear();
         res.map_err(Failure::Storage)?;
-        task.seg.span.lock().unwrap().pos += n;
+        task.seg.lock_span().pos += n;
         self.written += n;
         Ok(())
     }
@@ -230,7 +230,7 @@ impl Sink {
             return Ok(false);
         };
         let from = {
-            let mut s = raced.span.lock().unwrap_or_else(|e| e.into_inner());
+            let mut s = raced.lock_span();
             if s.claimed >= s.end {
                 return Ok(false);
             }
@@ -616,7 +616,7 @@ impl Handler for Sink {
             return Ok(0);
         }
         let (n, drain) = {
-            let mut span = task.seg.span.lock().unwrap();
+            let mut span = task.seg.lock_span();
             let room = span.end.saturating_sub(span.claimed);
             let n = (data.len() as u64).min(room) as usize;
             span.claimed += n as u64;

@@ -3,7 +3,7 @@
 //! (`bench/faults.sh`). Runs until killed.
 //!
 //! ```text
-//! ddm-faultserver [--port N] [--dump DIR]
+//! ddm-faultserver [--port N] [--dump DIR] [--big MIB]
 //! ```
 //!
 //! Scenarios (bodies from `ddm_testserver::pattern`, ranges and an ETag everywhere):
@@ -20,6 +20,7 @@
 //! | `/closing/f256.bin` | the same body | unthrottled; every response closes its connection (a proxy that keeps no client connection alive) |
 //! | `/q/f1.bin`..`/q/f100.bin` | 256 KiB each | unthrottled, 40 ms before every status line |
 //! | `/q0/f1.bin`..`/q0/f100.bin` | the same bodies | unthrottled, no delay |
+//! | `/big/f.bin` | `--big MIB` MiB (only when given) | unthrottled, no delay (`bench/checkpoint.sh`) |
 //!
 //! `GET /_stats?path=P` (or `?prefix=P`) answers `sent=N requests=N connections=N heads=N
 //! errors=N` for that path (bytes of body sent, GETs, distinct TCP connections, HEADs, GETs
@@ -190,11 +191,13 @@ const USAGE: &str = "usage: ddm-faultserver [--port N] [--dump DIR]\n\
   --dump DIR  first write every scenario body under DIR (for sha256sum checks)\n\
   Scenarios: /plain/f.bin /nohead/f.bin /slow4/f.bin /cap6/f.bin /cap6-429/f.bin \
   /fast/f256.bin /q/f{1..100}.bin /q0/f{1..100}.bin\n\
+  --big MIB   also serve /big/f.bin of MIB MiB, unthrottled (dumped as DIR/big)\n\
   Counters: GET /_stats?path=P (or ?prefix=P), GET /_reset\n";
 
 fn main() -> ExitCode {
     let mut port = DEFAULT_PORT;
     let mut dump_dir: Option<String> = None;
+    let mut big_mib: Option<usize> = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let (flag, inline) = match a.split_once('=') {
@@ -217,6 +220,13 @@ fn main() -> ExitCode {
                     return ExitCode::from(2);
                 }
             },
+            "--big" => match value().and_then(|v| v.parse().ok()).filter(|&m| m > 0) {
+                Some(m) => big_mib = Some(m),
+                None => {
+                    eprint!("--big needs a size in MiB\n{USAGE}");
+                    return ExitCode::from(2);
+                }
+            },
             "--help" | "-h" => {
                 print!("{USAGE}");
                 return ExitCode::SUCCESS;
@@ -236,12 +246,24 @@ fn main() -> ExitCode {
         }
     };
     let bodies = install(&server, Layout::FULL);
+    let big = big_mib.map(|m| {
+        let body = Arc::new(pattern(m * MIB, 2048));
+        server.add(
+            "/big/f.bin",
+            Resource::shared(body.clone()).etag("\"ddm-bench-big\""),
+        );
+        body
+    });
     if let Some(d) = dump_dir {
-        if let Err(e) = dump(Path::new(&d), &bodies) {
+        let big = big.as_ref().map_or(Ok(()), |b| {
+            fs::create_dir_all(&d).and_then(|_| fs::write(Path::new(&d).join("big"), &***b))
+        });
+        if let Err(e) = dump(Path::new(&d), &bodies).and(big) {
             eprintln!("ddm-faultserver: cannot write bodies under {d}: {e}");
             return ExitCode::FAILURE;
         }
     }
+    drop(big);
     // Bodies stay alive in the server; the local handles are not needed any more.
     drop(bodies);
     // If nobody reads stdout, still serve.

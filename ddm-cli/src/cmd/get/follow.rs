@@ -86,14 +86,21 @@ pub fn follow(ctx: &mut Ctx, id: i64, ctl: &Control, display: &Display) -> CliRe
                     view.event(Event::Waiting(job.waiting.as_deref()));
                 }
                 let name = job.file_name.clone().unwrap_or_else(|| job.url.clone());
+                // The runner's own numbers: the connections it has open (checkpointed with
+                // the progress) and the most it may open for this job.
+                let max = ddm_core::engine::ceiling(&ctx.store, &job, &ctx.config).unwrap_or(1);
                 if !shown {
                     shown = true;
                     view.event(Event::Started {
                         job: id,
                         name: &name,
                         size: job.size,
-                        connections: 0,
-                        source: CountSource::Adaptive,
+                        connections: max,
+                        source: if job.settings.connections.is_some() {
+                            CountSource::Flag
+                        } else {
+                            CountSource::Adaptive
+                        },
                         ranged: job.ranges.unwrap_or(false),
                         redirects: &[],
                         protocol: "",
@@ -105,7 +112,8 @@ pub fn follow(ctx: &mut Ctx, id: i64, ctl: &Control, display: &Display) -> CliRe
                     size: job.size,
                     bytes: job.bytes_done,
                     speed: job.speed.unwrap_or(0) as f64,
-                    connections: 0,
+                    connections: job.conns.unwrap_or(0) as usize,
+                    max_connections: max,
                     elapsed: started.elapsed(),
                 };
                 view.event(Event::Progress(&p));

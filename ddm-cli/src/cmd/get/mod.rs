@@ -10,12 +10,14 @@ use crate::ctx::Ctx;
 use crate::exit::{added, store, CliError, CliResult, Code};
 use crate::observe::Display;
 use crate::ui;
-use ddm_core::engine::{run_job, Control, Outcome};
+use ddm_core::engine::{Control, Outcome};
 use ddm_core::jobs::{self, GetPlan};
 use ddm_core::lock::{LockError, RunnerLock};
 use ddm_core::relink;
+use ddm_core::runner::{run_queue, Scope};
 
 mod follow;
+mod foreground;
 
 /// Download one URL now, with a live progress bar. Running the same command again after an
 /// interruption continues where it stopped; so does a fresh link for the file of a stopped
@@ -24,9 +26,12 @@ mod follow;
 /// place, as it left it) it says so and downloads nothing (--overwrite: a fresh copy). -o
 /// NAME naming an existing file is refused unless --overwrite. When a `ddm run` works the
 /// same data directory, the job is handed to it and its progress followed here (same bar,
-/// same exit code). When the link expires mid-way, `get` waits for a fresh one (`ddm set-url
-/// ID URL` from another terminal; up to `link_wait_secs`). Exit 0 when the file is in place,
-/// 6 when it was paused or removed from another terminal, 7 when it waits for a fresh link.
+/// same exit code). While it runs, `get` is that directory's runner: jobs queued meanwhile
+/// (`ddm add`, `ddm resume`) run here too, and it exits once they are over; jobs queued
+/// before it started are left to `ddm run`. When the link expires mid-way, `get` waits for a
+/// fresh one (`ddm set-url ID URL` from another terminal; up to `link_wait_secs`). Exit 0
+/// when the file is in place, 6 when it was paused or removed from another terminal, 7 when
+/// it waits for a fresh link.
 ///
 /// Example: ddm get https://example.org/big.iso -o big.iso --connections 16
 #[derive(Debug, clap::Args)]
@@ -45,7 +50,7 @@ pub fn run(g: &Global, a: Args) -> CliResult {
     let url = parse_urls(std::slice::from_ref(&a.url))?.remove(0);
     let new = a.opts.to_job(&url, false)?;
     let mut ctx = Ctx::open(g)?;
-    let ctl = Control::new(crate::signals::install());
+    let ctl = Control::from_config(&ctx.config, crate::signals::install());
     let display = Display::new(a.json, g.quiet, g.verbose);
     let talk = !g.quiet && !a.json;
     loop {
@@ -77,9 +82,17 @@ pub fn run(g: &Global, a: Args) -> CliResult {
             return Ok(Code::Ok);
         };
         ctx.store.claim(id).map_err(store)?;
-        let outcome = run_job(&mut ctx.store, id, &ctx.config, &ctl, &mut display.job(id));
+        // From here on, jobs queued meanwhile are this runner's too.
+        let after = ctx.store.queue_mark().map_err(store)?;
+        let fg = foreground::Foreground::new(&display, id, talk);
+        let scope = Scope::Foreground { job: id, after };
+        let summary = run_queue(&ctx.paths.db_file(), &ctx.config, &ctl, &fg, scope);
         drop(lock);
-        display.finished(id, &outcome);
+        let outcome = match (fg.outcome(), summary) {
+            (Some(o), _) => o,
+            (None, Err(e)) => return Err(store(e)),
+            (None, Ok(_)) => Outcome::Interrupted,
+        };
         return Ok(match &outcome {
             Outcome::Done { .. } => Code::Ok,
             Outcome::Interrupted => Code::Interrupted,

@@ -27,8 +27,10 @@ pub struct JobRow {
     pub size: Option<u64>,
     /// Bytes per second, only while a live runner works the job.
     pub speed: Option<u64>,
-    /// Connections open while the job runs; otherwise those asked for (`-c N`), if any.
+    /// Connections open while the job runs (None otherwise).
     pub connections: Option<u32>,
+    /// The most the job may open (None when done): shown apart, `3/16`.
+    pub max_connections: Option<u32>,
     pub name: String,
     /// Where the file goes (or the URL while the name is unknown), for the detail line.
     pub target: String,
@@ -39,7 +41,8 @@ pub struct JobRow {
 }
 
 impl JobRow {
-    pub fn from_job(j: &Job, runner_alive: bool) -> JobRow {
+    /// `max`: the most connections the job may open (`engine::ceiling`).
+    pub fn from_job(j: &Job, runner_alive: bool, max: Option<usize>) -> JobRow {
         let running = j.shown() == StateKind::Running && runner_alive;
         let url = redact_url(&j.url);
         JobRow {
@@ -49,12 +52,12 @@ impl JobRow {
             done: j.bytes_done,
             size: j.size,
             speed: if running { j.speed } else { None },
-            // Open now while it runs, else the count it asked for (`-c`).
             connections: if running {
-                j.conns
+                Some(j.conns.unwrap_or(0))
             } else {
-                j.settings.connections
+                None
             },
+            max_connections: max.map(|m| m as u32),
             name: clean(j.file_name.as_deref().unwrap_or(&url)),
             target: clean(
                 &j.path()
@@ -157,7 +160,13 @@ impl Col {
                 (_, Some(s)) => ui::duration(s),
                 (_, None) => "--".into(),
             },
-            Col::Conn => r.connections.map(|c| c.to_string()).unwrap_or_default(),
+            // Open now out of the most it may open; before it runs, only the ceiling.
+            Col::Conn => match (r.connections, r.max_connections) {
+                (Some(open), Some(max)) => format!("{open}/{max}"),
+                (Some(open), None) => open.to_string(),
+                (None, Some(max)) if r.state != StateKind::Done => format!("-/{max}"),
+                _ => String::new(),
+            },
         }
     }
 }
@@ -451,6 +460,7 @@ mod tests {
             size: None,
             speed: None,
             connections: None,
+            max_connections: None,
             name: name.into(),
             target: format!("/tmp/{name}"),
             error: None,
@@ -467,6 +477,7 @@ mod tests {
                 size: Some(64 << 20),
                 speed: Some(3 << 20),
                 connections: Some(8),
+                max_connections: Some(16),
                 ..row(1, StateKind::Running, long)
             },
             JobRow {

@@ -40,7 +40,7 @@ pub(crate) fn final_error(f: &Failure) -> JobError {
         Failure::Other(m) if m.starts_with("internal error") => {
             JobError::new(ErrorKind::Internal, m.clone())
         }
-        f => JobError::new(ErrorKind::Transfer, f.to_string()),
+        f => JobError::new(retry::error_kind(f, ErrorKind::Transfer), f.to_string()),
     }
 }
 
@@ -128,13 +128,7 @@ impl Coordinator<'_> {
                     Failure::Reset | Failure::Partial | Failure::ConnectRefused
                 ));
         if refused {
-            self.stats.throttled += 1;
-            if let Some(limit) = self.gov.on_refusal(Instant::now(), self.busy) {
-                self.obs.event(Event::Note(format!(
-                    "the server refuses more connections ({f}); continuing with {limit}"
-                )));
-                self.rebalance_due = true;
-            }
+            self.refused(i, &f); // caps.rs
         }
         // A connection that delivered real progress and then broke is a flaky network, not
         // a stuck range: go again at once, without spending the job's retry budget.
@@ -202,13 +196,15 @@ impl Coordinator<'_> {
         None
     }
 
-    /// Probe the original URL on a thread of its own. The job's options decide per hop which
-    /// headers may go (credentials stay on the origin the user gave).
+    /// Probe the original URL on a thread of its own, with a unit of the budget and a worker
+    /// of the pool like any request (`engine/reprobe.rs`). The job's options decide per hop
+    /// which headers may go (credentials stay on the origin the user gave).
     fn spawn_probe(&self) -> Receiver<Probed> {
         let (tx, rx) = std::sync::mpsc::channel();
         let (url, opts) = (self.p.first_url.clone(), self.io.opts.clone());
+        let (ctl, stop) = (self.ctl.clone(), self.ended.clone());
         std::thread::spawn(move || {
-            let _ = tx.send(crate::resolver::probe(&url, &opts));
+            let _ = tx.send(crate::engine::reprobe::probe(&ctl, &url, &opts, &stop));
         });
         rx
     }

@@ -4,11 +4,13 @@
 //! connections from the largest remaining range, retries failures through the classifier,
 //! lowers the connection count when the server throttles, checkpoints durable progress
 //! (write → fdatasync → commit the bitmap: after a crash only committed pieces are trusted)
-//! about once a second *and* every `CHECKPOINT_BYTES` received, so a crash costs at most the
-//! pieces in flight plus a few MiB, polls the store so a `pause`/`remove` from another
+//! about once a second *and* every `CHECKPOINT_BYTES` received whatever the file's size, so a
+//! crash costs at most the pieces in flight plus 16 MiB (plus what arrives during an
+//! fdatasync, when the link outruns the disk), polls the store so a `pause`/`remove` from another
 //! terminal takes effect within a second, and decides completion from the bitmap, never from
 //! "the queue is empty". A checkpoint the store cannot save stops the job with that error.
 
+mod caps;
 pub mod deadline;
 mod failure;
 mod link;
@@ -45,10 +47,12 @@ const PROGRESS_EVERY: Duration = Duration::from_millis(200);
 const SAMPLE_EVERY: Duration = Duration::from_millis(100);
 /// Start kernel writeback after this many new bytes, so the final fsync finds little to do.
 const WRITEBACK_EVERY: u64 = 32 << 20;
-/// Checkpoint after this many bytes received since the last one (or a sixteenth of the
-/// file, if more), whatever the time: at 128 MiB/s a one-second cadence alone would lose a
-/// second of transfer to a crash; at a gigabyte per second the fdatasync of each checkpoint
-/// must not slow the transfer down.
+/// Checkpoint after this many bytes received since the last one, whatever the time and the
+/// file's size: at 128 MiB/s a one-second cadence alone would lose a second of transfer to a
+/// crash. This is the documented crash-loss bound, so it does not grow with the file (a
+/// sixteenth of it once was: up to 1 GiB for a 16 GiB file); its fdatasync costs little,
+/// since kernel writeback started after every `WRITEBACK_EVERY` bytes has written most of
+/// the data already (measured in docs/benchmarks.md, `bench/checkpoint.sh`).
 const CHECKPOINT_BYTES: u64 = 16 << 20;
 /// How long a worker rests after we cut its response on a host that caps connections.
 const COOL_DOWN: Duration = Duration::from_millis(300);
@@ -205,6 +209,8 @@ pub struct Coordinator<'a> {
     gov: Governor,
     /// The target was lowered: spread the unstarted work over the allowed connections.
     rebalance_due: bool,
+    /// The server's refusal was said (once; later ones go to the log).
+    cap_said: bool,
     policy: retry::Policy,
     budget: retry::Budget,
     /// Bumped each time the URL is resolved again; attempts on an older one just retry.
@@ -217,6 +223,9 @@ pub struct Coordinator<'a> {
     link_wait: Option<link::LinkWait>,
     /// `received` when the URL was last resolved again (another expiry needs progress since).
     reresolved_at: Option<u64>,
+    /// Set when the transfer ends: a resolution still running off the loop gives up (it
+    /// holds a unit and a worker of the runner, never the job's file).
+    ended: Arc<std::sync::atomic::AtomicBool>,
     started: Instant,
     samples: VecDeque<(Instant, u64)>,
     /// Speed of the last progress sample (bytes/s), recorded with each checkpoint.
@@ -360,6 +369,7 @@ impl<'a> Coordinator<'a> {
             rx,
             gov,
             rebalance_due: false,
+            cap_said: false,
             policy,
             budget,
             url_gen: 0,
@@ -367,6 +377,7 @@ impl<'a> Coordinator<'a> {
             awaiting_url: Vec::new(),
             link_wait: None,
             reresolved_at: None,
+            ended: Arc::default(),
             started: Instant::now(),
             samples: VecDeque::new(),
             last_speed: None,
@@ -392,7 +403,7 @@ impl<'a> Coordinator<'a> {
         let checkpoint_every = Duration::from_secs_f64(self.p.cfg.checkpoint_secs);
         let mut flushed = 0u64;
         let mut checkpointed = 0u64;
-        let checkpoint_bytes = CHECKPOINT_BYTES.max(self.p.size.unwrap_or(0) / 16);
+        let checkpoint_bytes = CHECKPOINT_BYTES;
         self.assign();
         let stop = loop {
             if let Some(stop) = self.drain_reports() {
@@ -444,7 +455,7 @@ impl<'a> Coordinator<'a> {
         };
         let stop = self.settle_stop(stop);
         self.shutdown();
-        if let Err(e) = self.checkpoint() {
+        if let Err(e) = self.checkpoint_final() {
             // Progress that cannot be saved must be said, whatever ended the transfer (a
             // removed job has nothing left to save).
             let unsaved = e.kind == ErrorKind::Store || e.kind == ErrorKind::NoSpace;

@@ -2,7 +2,7 @@
 //! bytes as written, ends a race, and hands a failure to the failure policy; at the end,
 //! every worker is stopped and given back to the runner's pool.
 
-use super::{Coordinator, Role, Stop, COOL_DOWN, TICK};
+use super::{Coordinator, Role, Stop, COOL_DOWN};
 use crate::retry::Failure;
 use crate::transfer::{Done, Mode, Outcome, Report};
 use std::sync::atomic::Ordering;
@@ -17,7 +17,7 @@ impl Coordinator<'_> {
         loop {
             let r = if first {
                 first = false;
-                match self.rx.recv_timeout(TICK) {
+                match self.rx.recv_timeout(self.tick()) {
                     Ok(r) => r,
                     Err(RecvTimeoutError::Timeout) => return None,
                     Err(RecvTimeoutError::Disconnected) => return None,
@@ -125,6 +125,7 @@ impl Coordinator<'_> {
     /// open connections, for the next job), then their units to the budget.
     pub(super) fn shutdown(&mut self) {
         self.io.cancel.store(true, Ordering::Relaxed);
+        self.ended.store(true, Ordering::Relaxed);
         let deadline = Instant::now() + Duration::from_secs(30);
         while self.busy > 0 && Instant::now() < deadline {
             match self.rx.recv_timeout(Duration::from_millis(200)) {

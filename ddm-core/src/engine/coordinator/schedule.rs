@@ -410,6 +410,13 @@ impl Coordinator<'_> {
             .recent_rate(crate::engine::governor::STEP_WINDOW)
             .unwrap_or_else(|| conns.iter().map(|c| c.speed).sum());
         let before = self.gov.target();
+        if let Some(cap) = self
+            .origin
+            .as_ref()
+            .and_then(|o| self.ctl.connections.host_cap(o))
+        {
+            self.gov.aim_at_shared(cap);
+        }
         let actions = self.gov.on_sample(now, total, &conns);
         if self.gov.target() != before {
             tracing::debug!(
