@@ -48,9 +48,18 @@ pub struct Control {
     pub connections: Arc<crate::budget::ConnectionBudget>,
     pub pool: Arc<Pool>,
     pub rate: Arc<Bucket>,
+    /// Bumped by a command given in this process (`ddm serve`: pause, remove, a rate, a new
+    /// link): running jobs read the store at once instead of at their next poll.
+    pub nudged: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Control {
+    /// Tell running jobs that the store holds a command for one of them.
+    pub fn nudge(&self) {
+        self.nudged
+            .fetch_add(1, std::sync::atomic::Ordering::Release);
+    }
+
     /// The one way to build a runner's services, used by every verb that downloads (`run`,
     /// `get`, `bench`, `demo`): the budget holds the config's `max_total_connections` and
     /// `max_connections_per_host`, the global bucket its `max_rate`. (There is no unlimited
@@ -64,6 +73,7 @@ impl Control {
             )),
             pool: Arc::default(),
             rate: Bucket::new(cfg.max_rate),
+            nudged: Arc::default(),
         }
     }
 
@@ -97,6 +107,21 @@ pub struct Progress {
     /// without ranges): the ceiling, shown apart from what is open.
     pub max_connections: usize,
     pub elapsed: Duration,
+    /// One per open connection: what it works and how fast.
+    pub lanes: Vec<Lane>,
+}
+
+/// One open connection of a running job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lane {
+    /// The source it asks (the job's URL or a mirror), credentials redacted.
+    pub url: String,
+    /// The range it works: `from..to`, received up to `pos`.
+    pub from: u64,
+    pub to: u64,
+    pub pos: u64,
+    /// Bytes per second.
+    pub speed: u64,
 }
 
 /// Where a job's connection count came from.

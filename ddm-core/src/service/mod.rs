@@ -9,6 +9,8 @@
 //! recorded in the store like the CLI's.
 
 use crate::model::{Credentials, ErrorKind, Header, Network};
+pub use crate::engine::Lane;
+pub use crate::store::Move;
 use crate::store::Job;
 use std::path::PathBuf;
 use std::sync::mpsc::Receiver;
@@ -39,18 +41,6 @@ pub struct Live {
     pub lanes: Vec<Lane>,
 }
 
-/// One open connection of a running job.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Lane {
-    /// The source it asks (the job's URL or a mirror), credentials redacted.
-    pub url: String,
-    /// The range it works: `from..to`, received up to `pos`.
-    pub from: u64,
-    pub to: u64,
-    pub pos: u64,
-    /// Bytes per second.
-    pub speed: u64,
-}
 
 /// A new job, as a front asks for it. Everything a front may set; what it may not set (hook
 /// commands, log or config paths) has no field here.
@@ -110,17 +100,6 @@ pub enum Notice {
     Stopped(i64),
     Complete(i64),
     Error(i64),
-}
-
-/// Where a job moves in the queue (aria2's `changePosition`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Move {
-    /// To this place from the start.
-    Set(i64),
-    /// By this many places (negative: towards the start).
-    Cur(i64),
-    /// To this many places from the end (0 or negative).
-    End(i64),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -227,6 +227,8 @@ pub struct Job {
     /// How many times the job was given a new link (`set-url`, a fresh link attached by
     /// `get`/`add`): a runner working the job picks a new one up when this moves.
     pub link_gen: i64,
+    /// The job's place in the queue order (queued jobs are claimed by it, then by id).
+    pub position: i64,
 }
 
 impl Job {

@@ -16,6 +16,7 @@ mod hosts;
 mod job;
 mod link;
 mod queries;
+mod order;
 mod queue;
 
 pub use crate::model::Header;
@@ -23,6 +24,7 @@ pub use hosts::{host_key, HostPolicy};
 pub use job::{Job, JobSettings, JobState, NewJob, RemoteMeta, StateKind};
 pub use link::Link;
 pub use queries::StoreTx;
+pub use order::Move;
 pub use queue::QueueMark;
 
 use rusqlite::{Connection, ErrorCode, OpenFlags};
@@ -42,6 +44,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0005_protocol.sql"),
     include_str!("migrations/0006_dir_identity.sql"),
     include_str!("migrations/0007_link_wait.sql"),
+    include_str!("migrations/0008_position.sql"),
 ];
 /// How long a writer waits for another process's write to finish. Writes are single short
 /// statements or small IMMEDIATE transactions, so this is only ever reached by a stuck process.
@@ -63,6 +66,8 @@ pub enum StoreError {
     Damaged { path: PathBuf, msg: String },
     #[error("no job with id {0} (see `ddm status` for the ids)")]
     NotFound(i64),
+    #[error("job {0} is not in the queue (only queued, paused or waiting jobs have a place)")]
+    NotQueued(i64),
     #[error("job database {path}: {source}")]
     Sql {
         path: PathBuf,

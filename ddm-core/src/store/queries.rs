@@ -16,7 +16,7 @@ pub(super) const JOB_COLUMNS: &str =
     "id, url, final_url, dest_dir, file_name, name_fixed, size, etag, \
      last_modified, ranges, piece_size, bitmap, state, error, error_kind, settings, bytes_done, \
      created_at, updated_at, speed, conns, part_dev, part_ino, part_born, protocol, dir_dev, \
-     dir_ino, dir_born, waiting, link_gen";
+     dir_ino, dir_born, waiting, link_gen, position";
 
 /// `?, ?, ?` for a list of `n` parameters.
 fn placeholders(n: usize) -> String {
@@ -386,7 +386,7 @@ impl Store {
 /// One `BEGIN IMMEDIATE` transaction: reads inside it see what it will write over; nothing
 /// is kept unless [`StoreTx::commit`] succeeds.
 pub struct StoreTx<'a> {
-    tx: Transaction<'a>,
+    pub(super) tx: Transaction<'a>,
     path: PathBuf,
     /// This process's write turn, held until the transaction ends (dropped after `tx`).
     _turn: std::sync::MutexGuard<'a, ()>,
@@ -399,7 +399,7 @@ impl std::fmt::Debug for StoreTx<'_> {
 }
 
 impl StoreTx<'_> {
-    fn err(&self, e: rusqlite::Error) -> StoreError {
+    pub(super) fn err(&self, e: rusqlite::Error) -> StoreError {
         classify(&self.path, e)
     }
 
@@ -683,5 +683,6 @@ pub(super) fn row_to_job(r: &Row) -> rusqlite::Result<Result<Job>> {
         protocol: r.get("protocol")?,
         waiting,
         link_gen: r.get("link_gen")?,
+        position: r.get::<_, Option<i64>>("position")?.unwrap_or(id),
     }))
 }

@@ -35,7 +35,7 @@ impl Store {
             "UPDATE jobs SET state = 'running', error = NULL, error_kind = NULL, waiting = NULL, \
              updated_at = ?1 \
              WHERE id = (SELECT id FROM jobs WHERE state = 'queued' \
-               AND (?2 IS NULL OR id > ?2 OR updated_at > ?3) ORDER BY id LIMIT 1) \
+               AND (?2 IS NULL OR id > ?2 OR updated_at > ?3) ORDER BY position, id LIMIT 1) \
              RETURNING {JOB_COLUMNS}"
         );
         let _turn = self.write_turn();

@@ -115,6 +115,7 @@ pub fn follow(ctx: &mut Ctx, id: i64, ctl: &Control, display: &Display) -> CliRe
                     connections: job.conns.unwrap_or(0) as usize,
                     max_connections: max,
                     elapsed: started.elapsed(),
+                    lanes: Vec::new(),
                 };
                 view.event(Event::Progress(&p));
             }

@@ -397,6 +397,7 @@ impl<'a> Coordinator<'a> {
             ));
         }
         let mut last_control = Instant::now();
+        let mut seen_nudge = self.ctl.nudged.load(Ordering::Acquire);
         let mut last_progress = Instant::now() - PROGRESS_EVERY;
         let mut last_sample = Instant::now();
         let mut last_checkpoint = Instant::now();
@@ -424,8 +425,10 @@ impl<'a> Coordinator<'a> {
                     f.start_writeback();
                 }
             }
-            if last_control.elapsed() >= CONTROL_EVERY {
+            let nudged = self.ctl.nudged.load(Ordering::Acquire);
+            if last_control.elapsed() >= CONTROL_EVERY || nudged != seen_nudge {
                 last_control = Instant::now();
+                seen_nudge = nudged;
                 if let Some(stop) = self.check_control() {
                     break stop;
                 }

@@ -73,7 +73,30 @@ impl Coordinator<'_> {
             connections: self.busy,
             max_connections: self.gov.target(),
             elapsed: self.started.elapsed(),
+            lanes: self.lanes(),
         }
+    }
+
+    /// The open connections: each one's source, range and speed.
+    fn lanes(&self) -> Vec<crate::engine::Lane> {
+        self.slots
+            .iter()
+            .filter(|s| s.worker.is_some() && s.is_plain())
+            .map(|s| {
+                let span = s.seg.span();
+                let url = match s.source {
+                    0 => &self.p.url,
+                    k => &self.sources[k].url,
+                };
+                crate::engine::Lane {
+                    url: crate::model::redact_url(url),
+                    from: s.seg.origin,
+                    to: span.end,
+                    pos: span.claimed,
+                    speed: s.speed.max(0.0) as u64,
+                }
+            })
+            .collect()
     }
 
     /// The checkpoint at the end of a transfer phase. A stream without ranges cannot be taken
