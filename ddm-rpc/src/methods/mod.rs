@@ -112,7 +112,10 @@ pub(crate) fn call(
         *denied = true;
         return Err(Fault::method(auth::UNAUTHORIZED));
     }
-    tracing::debug!(method, "rpc call");
+    // The name only (never the parameters: they may hold credentials), and only a known one.
+    if let Some(m) = METHODS.iter().find(|m| **m == method) {
+        tracing::debug!(method = m, "rpc call");
+    }
     let p = Params {
         method,
         list: params,

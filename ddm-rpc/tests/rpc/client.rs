@@ -17,7 +17,7 @@ pub const SECRET: &str = "s3cret-Token-0123456789abcdef";
 pub struct Server {
     pub mock: Arc<Mock>,
     pub addr: SocketAddr,
-    _handle: Handle,
+    pub handle: Option<Handle>,
 }
 
 pub fn serve(mock: Mock) -> Server {
@@ -32,7 +32,7 @@ pub fn serve_with(mock: Mock, f: impl FnOnce(&mut ServeConfig)) -> Server {
     Server {
         mock,
         addr: handle.addr(),
-        _handle: handle,
+        handle: Some(handle),
     }
 }
 

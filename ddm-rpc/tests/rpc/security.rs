@@ -341,3 +341,30 @@ fn a_flood_of_connections_past_the_cap_is_closed_and_service_resumes() {
     );
     drop(held);
 }
+
+#[test]
+fn stopping_the_front_closes_its_port_and_its_sessions() {
+    let mut s = serve(Mock::with(vec![]));
+    let mut w = ws(s.addr, None).unwrap();
+    let a = ws_call(
+        &mut w,
+        &json!({"id": 1, "method": "system.listMethods"}),
+        &mut vec![],
+    );
+    assert!(a["result"].is_array());
+    let t = Instant::now();
+    s.handle.take().unwrap().stop();
+    assert!(
+        t.elapsed() < Duration::from_secs(3),
+        "stop took {:?}",
+        t.elapsed()
+    );
+    let ended = loop {
+        match w.read() {
+            Ok(tungstenite::Message::Close(_)) | Err(_) => break true,
+            Ok(_) => continue,
+        }
+    };
+    assert!(ended);
+    assert!(TcpStream::connect(s.addr).is_err(), "still listening");
+}
