@@ -8,10 +8,10 @@
 //! SQLite read per call. Commands reach a running job directly (no polling delay) and are
 //! recorded in the store like the CLI's.
 
-use crate::model::{Credentials, ErrorKind, Header, Network};
 pub use crate::engine::Lane;
-pub use crate::store::Move;
+use crate::model::{Credentials, ErrorKind, Header, Network};
 use crate::store::Job;
+pub use crate::store::Move;
 use std::path::PathBuf;
 use std::sync::mpsc::Receiver;
 
@@ -40,7 +40,6 @@ pub struct Live {
     /// One per open connection.
     pub lanes: Vec<Lane>,
 }
-
 
 /// A new job, as a front asks for it. Everything a front may set; what it may not set (hook
 /// commands, log or config paths) has no field here.

@@ -15,16 +15,16 @@
 mod hosts;
 mod job;
 mod link;
-mod queries;
 mod order;
+mod queries;
 mod queue;
 
 pub use crate::model::Header;
 pub use hosts::{host_key, HostPolicy};
 pub use job::{Job, JobSettings, JobState, NewJob, RemoteMeta, StateKind};
 pub use link::Link;
-pub use queries::StoreTx;
 pub use order::Move;
+pub use queries::StoreTx;
 pub use queue::QueueMark;
 
 use rusqlite::{Connection, ErrorCode, OpenFlags};

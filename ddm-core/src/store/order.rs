@@ -92,11 +92,22 @@ mod tests {
         let ids = add(&mut s, 4);
         assert_eq!(s.queue_order().unwrap(), ids);
         assert_eq!(s.move_job(ids[3], Move::Set(0)).unwrap(), 0);
-        assert_eq!(s.queue_order().unwrap(), vec![ids[3], ids[0], ids[1], ids[2]]);
+        assert_eq!(
+            s.queue_order().unwrap(),
+            vec![ids[3], ids[0], ids[1], ids[2]]
+        );
         assert_eq!(s.move_job(ids[3], Move::Cur(2)).unwrap(), 2);
         assert_eq!(s.move_job(ids[0], Move::End(0)).unwrap(), 3);
-        assert_eq!(s.move_job(ids[2], Move::Set(99)).unwrap(), 3, "past the end: last");
-        assert_eq!(s.move_job(ids[2], Move::Cur(-99)).unwrap(), 0, "before the start: first");
+        assert_eq!(
+            s.move_job(ids[2], Move::Set(99)).unwrap(),
+            3,
+            "past the end: last"
+        );
+        assert_eq!(
+            s.move_job(ids[2], Move::Cur(-99)).unwrap(),
+            0,
+            "before the start: first"
+        );
         let order = s.queue_order().unwrap();
         assert_eq!(order, vec![ids[2], ids[1], ids[3], ids[0]]);
         // The runner claims in that order; a new job goes last.
@@ -109,6 +120,9 @@ mod tests {
             s.move_job(ids[2], Move::Set(0)),
             Err(StoreError::NotQueued(j)) if j == ids[2]
         ));
-        assert!(matches!(s.move_job(999, Move::Set(0)), Err(StoreError::NotFound(999))));
+        assert!(matches!(
+            s.move_job(999, Move::Set(0)),
+            Err(StoreError::NotFound(999))
+        ));
     }
 }
