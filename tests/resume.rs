@@ -234,3 +234,38 @@ fn second_ctrl_c_exits_at_once_and_nothing_is_corrupted() {
     assert_eq!(env.jobs().len(), 1);
     assert_same_file(&env.out().join("d.bin"), &body);
 }
+
+#[test]
+fn a_pause_inside_a_piece_keeps_every_byte_received() {
+    // 1 MiB at 128 KiB/s on two connections: pieces are 256 KiB, so at a pause after
+    // about a second no piece is whole. What was written is kept byte-exact (not only whole
+    // pieces): the resume asks only for what is missing.
+    let server = Server::start().unwrap();
+    let size = 1u64 << 20;
+    let body = pattern(size as usize, 27);
+    server.add(
+        "/p.bin",
+        Resource::new(body.clone()).etag("\"p1\"").rate(128 << 10),
+    );
+    let env = Env::new();
+    env.ok(&["status"]);
+    let mut child = env.spawn(&["get", &server.url("/p.bin"), "-c", "2"]);
+    wait_for(Duration::from_secs(10), "some bytes sent", || {
+        (server.bytes_sent("/p.bin") > 100 << 10).then_some(())
+    });
+    env.ok(&["pause", "1"]);
+    let st = wait_child(&mut child, Duration::from_secs(10));
+    assert_eq!(st.code(), Some(6), "paused");
+    let kept = durable(&env, 1);
+    assert!(kept > 64 << 10, "bytes inside begun pieces kept: {kept}");
+    let sent_before = server.bytes_sent("/p.bin");
+    server.add("/p.bin", Resource::new(body.clone()).etag("\"p1\""));
+    env.ok(&["resume", "1"]);
+    env.ok(&["get", &server.url("/p.bin"), "-c", "2"]);
+    assert_same_file(&env.out().join("p.bin"), &body);
+    let sent_after = server.bytes_sent("/p.bin") - sent_before;
+    assert!(
+        sent_after <= size - kept + (64 << 10),
+        "after the pause {sent_after} bytes were sent; {kept} of {size} were kept"
+    );
+}

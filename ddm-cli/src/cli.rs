@@ -32,6 +32,7 @@ pub struct Global {
 pub enum Command {
     Add(cmd::add::Args),
     Run(cmd::run::Args),
+    Serve(cmd::serve::Args),
     Status(cmd::status::Args),
     Top(cmd::top::Args),
     Pause(cmd::pause::Args),

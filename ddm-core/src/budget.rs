@@ -32,6 +32,10 @@ struct Host {
     cap: Option<usize>,
     /// A job has said that this host refuses connections.
     announced: bool,
+    /// Connections receiving a body from this host now, and the most at once: the server
+    /// let that many work, so a cap it teaches is never below it.
+    receiving: usize,
+    peak_receiving: usize,
 }
 
 impl ConnectionBudget {
@@ -154,7 +158,27 @@ impl ConnectionBudget {
     pub fn lower_cap(&self, host: &Origin, n: usize) {
         let mut hosts = self.lock();
         let e = hosts.entry(host.clone()).or_default();
-        e.cap = Some(e.cap.unwrap_or(self.per_host).min(n).max(1));
+        // Refusals race with requests in flight (a refused one gives its unit back before
+        // the next is counted): never below what the host let work at once.
+        e.cap = Some(
+            e.cap
+                .unwrap_or(self.per_host)
+                .min(n)
+                .max(e.peak_receiving)
+                .max(1),
+        );
+    }
+
+    /// A connection to `host` started receiving a body (`starts`), or stopped.
+    pub fn receiving(&self, host: &Origin, starts: bool) {
+        let mut hosts = self.lock();
+        let e = hosts.entry(host.clone()).or_default();
+        if starts {
+            e.receiving += 1;
+            e.peak_receiving = e.peak_receiving.max(e.receiving);
+        } else {
+            e.receiving = e.receiving.saturating_sub(1);
+        }
     }
 
     /// True the first time it is asked for `host`: the one job that says the host refuses

@@ -71,10 +71,44 @@ pub struct Config {
     pub log_max_size: u64,
     /// Rotated logs kept (`ddm.log.1` newest … `ddm.log.N`); 0: none.
     pub log_keep: u32,
+    /// `ddm serve`: where it listens, its secret, which web page may call it, where files go.
+    pub serve: Serve,
     /// How long a job whose download link expired (refused after progress, with no way to
     /// resolve it again) waits for a fresh one (`ddm set-url`, `ddm get NEWURL`) before it
     /// rests as `waiting`; 0: it rests at once.
     pub link_wait_secs: u64,
+}
+
+/// The `[serve]` table: `ddm serve`'s settings (its flags win).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Serve {
+    /// The port of aria2's JSON-RPC (`/jsonrpc`); aria2's own default.
+    pub port: u16,
+    /// The address listened on; 127.0.0.1 unless said otherwise.
+    pub listen: String,
+    /// The secret token every call must carry; None: generated once and kept in
+    /// `serve.secret` beside the config file.
+    pub secret: Option<String>,
+    /// The one web page origin (or `*`) whose requests get CORS headers.
+    pub allow_origin: Option<String>,
+    /// Where jobs added without a directory go; None: the user's download directory.
+    pub dir: Option<std::path::PathBuf>,
+    /// Other directories an RPC call may name (`dir`); the default one always may.
+    pub allowed_dirs: Vec<std::path::PathBuf>,
+}
+
+impl Default for Serve {
+    fn default() -> Self {
+        Serve {
+            port: 6800,
+            listen: "127.0.0.1".into(),
+            secret: None,
+            allow_origin: None,
+            dir: None,
+            allowed_dirs: Vec::new(),
+        }
+    }
 }
 
 /// Space to leave free on a file system (`min_free_space`).
@@ -220,6 +254,7 @@ impl Default for Config {
             min_free_space: None,
             log_max_size: 10 << 20,
             log_keep: 3,
+            serve: Serve::default(),
             link_wait_secs: 600,
         }
     }

@@ -16,8 +16,9 @@ use crate::engine::{run_job, Control, Event, Observer, Outcome};
 use crate::model::ErrorKind;
 use crate::store::{QueueMark, Result, Store};
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{channel, RecvTimeoutError};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// How a runner shows jobs (implemented by the CLI).
@@ -87,13 +88,19 @@ impl Drop for Starting<'_> {
 }
 
 /// Which queued jobs a runner works.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub enum Scope {
     /// Every queued job (`ddm run`).
     All,
     /// `ddm get`: its own job (claimed by the caller) first, then the jobs queued after the
     /// mark, taken when it started (added, resumed or handed to it meanwhile).
     Foreground { job: i64, after: QueueMark },
+    /// `ddm serve`: every queued job, and it stays up when the queue is empty until `stop`
+    /// is set; `max_active` (0: the budget decides) can change while it runs.
+    Service {
+        stop: Arc<AtomicBool>,
+        max_active: Arc<AtomicUsize>,
+    },
 }
 
 /// Work the queue of the database at `db` (the caller holds the runner lock).
@@ -105,9 +112,14 @@ pub fn run_queue(
     scope: Scope,
 ) -> Result<Summary> {
     let mut store = Store::open(db)?;
-    let max = match cfg.max_active_jobs {
+    let max_of = |n: usize| match n {
         0 => usize::MAX,
-        n => n as usize,
+        n => n,
+    };
+    let max_cfg = max_of(cfg.max_active_jobs as usize);
+    let (service_stop, live_max) = match &scope {
+        Scope::Service { stop, max_active } => (Some(stop.clone()), Some(max_active.clone())),
+        _ => (None, None),
     };
     let (tx, rx) = channel::<(i64, Outcome)>();
     let mut summary = Summary::default();
@@ -121,12 +133,18 @@ pub fn run_queue(
     let connections: std::sync::Mutex<Vec<Store>> = std::sync::Mutex::new(Vec::new());
     // The foreground job, claimed already, goes first whatever the budget says.
     let (mut own, mark) = match scope {
-        Scope::All => (None, None),
+        Scope::All | Scope::Service { .. } => (None, None),
         Scope::Foreground { job, after } => (Some(job), Some(after)),
     };
     std::thread::scope(|threads| {
         loop {
+            let max = live_max
+                .as_ref()
+                .map_or(max_cfg, |m| max_of(m.load(Ordering::Relaxed)));
             let stopping = ctl.interrupt.load(Ordering::Relaxed)
+                || service_stop
+                    .as_ref()
+                    .is_some_and(|s| s.load(Ordering::Relaxed))
                 || summary.interrupted
                 || store_failure.is_some();
             while !stopping
@@ -177,7 +195,10 @@ pub fn run_queue(
                     let _ = tx.send((job, outcome));
                 });
             }
-            if active == 0 {
+            let serving = service_stop
+                .as_ref()
+                .is_some_and(|s| !s.load(Ordering::Relaxed));
+            if active == 0 && !serving {
                 return;
             }
             // Wake up now and then: jobs queued meanwhile (`ddm add`) start without waiting

@@ -52,6 +52,4 @@ macro_rules! against {
 }
 
 against!(aria2c, Backend::Aria2c);
-// `ddm serve` is being built (issue 16): delete the ignore line below to switch these on.
-against!(ddm, Backend::Ddm,
-    #[ignore = "ddm serve does not exist yet (issue 16): enable in tests/rpc/mod.rs when it lands"]);
+against!(ddm, Backend::Ddm);

@@ -18,7 +18,7 @@ fn connections_freed_by_jobs_that_end_go_to_the_jobs_still_running_on_the_host()
     let big = pattern(16 * MIB, 1510);
     server.add(
         "/q/big.bin",
-        Resource::new(big.clone()).etag("\"b\"").rate(2 << 20),
+        Resource::new(big.clone()).etag("\"b\"").rate(1 << 20),
     );
     let mut urls = vec![server.url("/q/big.bin")];
     let mut small = Vec::new();
@@ -29,7 +29,7 @@ fn connections_freed_by_jobs_that_end_go_to_the_jobs_still_running_on_the_host()
             &path,
             Resource::new(body.clone())
                 .etag(&format!("\"s{i}\""))
-                .rate(2 << 20),
+                .rate(1 << 20),
         );
         urls.push(server.url(&path));
         small.push(body);
@@ -62,8 +62,9 @@ fn connections_freed_by_jobs_that_end_go_to_the_jobs_still_running_on_the_host()
         log.iter().any(|e| e.status == 503),
         "the server's cap was never met"
     );
-    // 22 MiB over at most 4 connections of 2 MiB/s is 2.75 s; one connection for the big
-    // file's life would be 8 s.
+    // 22 MiB over at most 4 connections of 1 MiB/s is 5.5 s; one connection for the big
+    // file's life would be 16 s (the bound is 10 s: under 2/3 of that, with room for a loaded
+    // machine).
     let conns: BTreeSet<u64> = log
         .iter()
         .filter(|e| e.target == "/q/big.bin" && e.status == 206)
@@ -74,7 +75,7 @@ fn connections_freed_by_jobs_that_end_go_to_the_jobs_still_running_on_the_host()
         "the big file came over {} connection(s) only: {conns:?}",
         conns.len()
     );
-    assert!(took < Duration::from_secs(6), "took {took:?}");
+    assert!(took < Duration::from_secs(10), "took {took:?}");
     // Learning the cap is said in one line, not once per job or refused request.
     let err = stderr(&o);
     let said = err.matches("refuses more connections").count();

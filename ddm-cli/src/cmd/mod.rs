@@ -16,6 +16,7 @@ pub mod probe;
 pub mod remove;
 pub mod resume;
 pub mod run;
+pub mod serve;
 pub mod set_url;
 pub mod status;
 pub mod top;
@@ -28,6 +29,7 @@ pub fn dispatch(cli: Cli) -> CliResult<Code> {
     match cli.command {
         Command::Add(a) => add::run(g, a),
         Command::Run(a) => run::run(g, a),
+        Command::Serve(a) => serve::run(g, a),
         Command::Status(a) => status::run(g, a),
         Command::Top(a) => top::run(g, a),
         Command::Pause(a) => pause::run(g, a),

@@ -75,6 +75,7 @@ pub fn measure(
         adaptive: false,
         capped: false,
         limit: Some(limit),
+        partial: Vec::new(),
         deadline: super::coordinator::deadline::Deadline::off(),
         relink: None,
         cfg,

@@ -436,6 +436,7 @@ fn run_inner(
         adaptive: prep.adaptive,
         capped: prep.capped,
         limit: None,
+        partial: prep.partial.clone(),
         deadline,
         relink: Some(coordinator::Relink {
             wait: Duration::from_secs(cfg.link_wait_secs),

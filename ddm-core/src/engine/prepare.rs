@@ -30,6 +30,8 @@ pub struct Prepared {
     pub name: String,
     pub file: PartFile,
     pub pieces: Option<PieceMap>,
+    /// Bytes kept from an earlier run that cover no whole piece (`Job::partial`).
+    pub partial: Vec<std::ops::Range<u64>>,
     pub connections: usize,
     /// The count is ddm's to choose (no `-c`, no saved recommendation): grow by gain.
     pub adaptive: bool,
@@ -101,7 +103,8 @@ pub fn first_span(job: &Job, single: bool) -> (u64, u64) {
         _ => None,
     };
     let window = if single { u64::MAX } else { FIRST_WINDOW };
-    match pieces.and_then(|p| p.missing().into_iter().next()) {
+    let missing = pieces.map(|p| super::split::subtract(&p.missing(), &job.partial));
+    match missing.and_then(|m| m.into_iter().next()) {
         Some(r) => (r.start, r.end.min(r.start.saturating_add(window))),
         None => (0, window),
     }
@@ -295,7 +298,7 @@ fn ready(
     cfg: &Config,
     info: RemoteInfo,
     r: Reserved,
-    pieces: Option<PieceMap>,
+    (pieces, partial): (Option<PieceMap>, Vec<std::ops::Range<u64>>),
     first: Option<(u64, u64, Mode)>,
 ) -> Prepared {
     let host = url::Url::parse(&info.final_url)
@@ -313,6 +316,7 @@ fn ready(
         name: r.name,
         file: r.file,
         pieces,
+        partial,
         connections: count.n,
         adaptive: count.adaptive,
         source,
@@ -350,7 +354,7 @@ fn fresh(
         .reserve(info.size.unwrap_or(0), cfg.min_free_space)
         .map_err(|e| storage_error(&e))?;
     let first = first_use_fresh(&info, o);
-    Ok(ready(store, job, cfg, info, r, pieces, first))
+    Ok(ready(store, job, cfg, info, r, (pieces, Vec::new()), first))
 }
 
 /// Start over under the job's own name, reusing its own `.part` file if it is still there.
@@ -369,7 +373,7 @@ fn restart(
         .reserve(info.size.unwrap_or(0), cfg.min_free_space)
         .map_err(|e| storage_error(&e))?;
     let first = first_use_fresh(&info, o);
-    Ok(ready(store, job, cfg, info, r, pieces, first))
+    Ok(ready(store, job, cfg, info, r, (pieces, Vec::new()), first))
 }
 
 /// Continue a job from its bitmap.
@@ -439,5 +443,13 @@ fn resume(
         _ => None,
     };
     let r = Reserved { name, file };
-    Ok(ready(store, job, cfg, info, r, Some(pieces), first))
+    Ok(ready(
+        store,
+        job,
+        cfg,
+        info,
+        r,
+        (Some(pieces), job.partial.clone()),
+        first,
+    ))
 }

@@ -29,6 +29,7 @@ pub trait Checkpointer {
     fn save(
         &mut self,
         bitmap: &[u8],
+        partial: &[std::ops::Range<u64>],
         done: u64,
         speed: Option<u64>,
         conns: Option<u32>,
@@ -46,7 +47,14 @@ pub trait Checkpointer {
 pub struct NoRecord;
 
 impl Checkpointer for NoRecord {
-    fn save(&mut self, _: &[u8], _: u64, _: Option<u64>, _: Option<u32>) -> Result<(), JobError> {
+    fn save(
+        &mut self,
+        _: &[u8],
+        _: &[std::ops::Range<u64>],
+        _: u64,
+        _: Option<u64>,
+        _: Option<u32>,
+    ) -> Result<(), JobError> {
         Ok(())
     }
     fn moved(&mut self, _: &str) {}
@@ -96,12 +104,13 @@ impl Checkpointer for JobRecord<'_> {
     fn save(
         &mut self,
         bitmap: &[u8],
+        partial: &[std::ops::Range<u64>],
         done: u64,
         speed: Option<u64>,
         conns: Option<u32>,
     ) -> Result<(), JobError> {
         self.store
-            .checkpoint(self.job, bitmap, done, speed, conns)
+            .checkpoint(self.job, bitmap, partial, done, speed, conns)
             .map_err(store_error)
     }
     fn moved(&mut self, final_url: &str) {

@@ -9,6 +9,11 @@
 //! recorded in the store like the CLI's.
 
 pub use crate::engine::Lane;
+mod live;
+mod table;
+
+pub use live::{Places, Service};
+
 use crate::model::{Credentials, ErrorKind, Header, Network};
 use crate::store::Job;
 pub use crate::store::Move;

@@ -229,6 +229,9 @@ pub struct Job {
     pub link_gen: i64,
     /// The job's place in the queue order (queued jobs are claimed by it, then by id).
     pub position: i64,
+    /// Byte ranges written and synced that cover no whole piece (a paused or crashed job's
+    /// segment fronts): kept, so a resume fetches only what is missing.
+    pub partial: Vec<std::ops::Range<u64>>,
 }
 
 impl Job {

@@ -45,6 +45,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0006_dir_identity.sql"),
     include_str!("migrations/0007_link_wait.sql"),
     include_str!("migrations/0008_position.sql"),
+    include_str!("migrations/0009_partial.sql"),
 ];
 /// How long a writer waits for another process's write to finish. Writes are single short
 /// statements or small IMMEDIATE transactions, so this is only ever reached by a stuck process.

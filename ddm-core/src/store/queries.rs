@@ -16,7 +16,7 @@ pub(super) const JOB_COLUMNS: &str =
     "id, url, final_url, dest_dir, file_name, name_fixed, size, etag, \
      last_modified, ranges, piece_size, bitmap, state, error, error_kind, settings, bytes_done, \
      created_at, updated_at, speed, conns, part_dev, part_ino, part_born, protocol, dir_dev, \
-     dir_ino, dir_born, waiting, link_gen, position";
+     dir_ino, dir_born, waiting, link_gen, position, partial";
 
 /// `?, ?, ?` for a list of `n` parameters.
 fn placeholders(n: usize) -> String {
@@ -316,26 +316,32 @@ impl Store {
     /// Durable progress: the bitmap (already backed by fdatasync'ed data) and its byte count.
     /// `speed` (bytes/s) and `conns` (open connections) are shown by `status` and `top`
     /// while the job runs.
+    /// `partial`: ranges written and synced that cover no whole piece (see migration 0009);
+    /// `bytes_done` counts them too.
+    #[allow(clippy::too_many_arguments)]
     pub fn checkpoint(
         &mut self,
         id: i64,
         bitmap: &[u8],
+        partial: &[std::ops::Range<u64>],
         bytes_done: u64,
         speed: Option<u64>,
         conns: Option<u32>,
     ) -> Result<()> {
         let _turn = self.write_turn();
+        let partial = (!partial.is_empty()).then(|| encode_ranges(partial));
         exec_cached(
             &self.conn,
             "UPDATE jobs SET bitmap = ?2, bytes_done = ?3, speed = ?5, conns = ?6, \
-                 updated_at = ?4 WHERE id = ?1",
+                 partial = ?7, updated_at = ?4 WHERE id = ?1",
             params![
                 id,
                 bitmap,
                 bytes_done as i64,
                 now(),
                 speed.map(|s| s as i64),
-                conns.map(i64::from)
+                conns.map(i64::from),
+                partial
             ],
         )
         .map_err(|e| self.err(e))?;
@@ -534,6 +540,7 @@ impl StoreTx<'_> {
             &self.tx,
             "UPDATE jobs SET final_url = ?2, file_name = ?3, size = ?4, etag = ?5, \
                  last_modified = ?6, ranges = ?7, piece_size = ?8, bitmap = ?9, bytes_done = 0, \
+                 partial = NULL, \
                  part_dev = ?10, part_ino = ?11, part_born = ?13, protocol = ?14, updated_at = ?12, \
                  dir_dev = ?15, dir_ino = ?16, dir_born = ?17 WHERE id = ?1",
             params![
@@ -596,7 +603,7 @@ impl StoreTx<'_> {
         self.tx
             .execute(
                 "UPDATE jobs SET final_url = NULL, size = NULL, etag = NULL, last_modified = NULL, \
-                 ranges = NULL, piece_size = NULL, bitmap = NULL, bytes_done = 0, \
+                 ranges = NULL, piece_size = NULL, bitmap = NULL, bytes_done = 0, partial = NULL, \
                  part_dev = NULL, part_ino = NULL, part_born = NULL, \
                  dir_dev = NULL, dir_ino = NULL, dir_born = NULL, \
                  file_name = CASE WHEN name_fixed THEN file_name ELSE NULL END, updated_at = ?2 \
@@ -620,6 +627,21 @@ fn path_column(r: &Row, name: &str) -> rusqlite::Result<PathBuf> {
         ValueRef::Text(t) => PathBuf::from(OsString::from_vec(t.to_vec())),
         _ => PathBuf::new(),
     })
+}
+
+/// `partial` as stored: (start, end) pairs of little-endian u64.
+fn encode_ranges(rs: &[std::ops::Range<u64>]) -> Vec<u8> {
+    rs.iter()
+        .flat_map(|r| r.start.to_le_bytes().into_iter().chain(r.end.to_le_bytes()))
+        .collect()
+}
+
+fn decode_ranges(b: &[u8]) -> Vec<std::ops::Range<u64>> {
+    let u = |c: &[u8]| u64::from_le_bytes(c.try_into().expect("8 bytes"));
+    b.chunks_exact(16)
+        .map(|c| u(&c[..8])..u(&c[8..]))
+        .filter(|r| r.start < r.end)
+        .collect()
 }
 
 pub(super) fn row_to_job(r: &Row) -> rusqlite::Result<Result<Job>> {
@@ -684,5 +706,6 @@ pub(super) fn row_to_job(r: &Row) -> rusqlite::Result<Result<Job>> {
         waiting,
         link_gen: r.get("link_gen")?,
         position: r.get::<_, Option<i64>>("position")?.unwrap_or(id),
+        partial: decode_ranges(&r.get::<_, Option<Vec<u8>>>("partial")?.unwrap_or_default()),
     }))
 }

@@ -119,7 +119,7 @@ fn remote_meta_checkpoint_and_reset() {
     tx.save_remote(id, &meta(), &[0, 0], Some(fid), Some(did))
         .unwrap();
     tx.commit().unwrap();
-    s.checkpoint(id, &[0b1010_0000, 0], 2 << 20, Some(5), Some(3))
+    s.checkpoint(id, &[0b1010_0000, 0], &[], 2 << 20, Some(5), Some(3))
         .unwrap();
     let j = s.get(id).unwrap();
     assert_eq!(j.final_url.as_deref(), Some("http://b/1"));

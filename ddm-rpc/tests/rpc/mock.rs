@@ -45,6 +45,7 @@ pub fn job(id: i64, state: JobState) -> Job {
         waiting: None,
         link_gen: 0,
         position: id,
+        partial: Vec::new(),
     }
 }
 

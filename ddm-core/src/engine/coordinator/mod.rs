@@ -93,6 +93,8 @@ struct Slot {
     kept_for: Option<usize>,
     /// What the slot's bytes are for.
     role: Role,
+    /// Its attempt is counted as receiving from its host in the budget.
+    counted: bool,
     /// A race for this slot's tail is running.
     raced: bool,
 }
@@ -126,6 +128,7 @@ impl Slot {
             receiving_since: None,
             kept_for: None,
             role: Role::Plain,
+            counted: false,
             raced: false,
         }
     }
@@ -163,6 +166,8 @@ pub struct Params<'a> {
     pub capped: bool,
     /// Stop a single stream here (bench); None = the whole file.
     pub limit: Option<u64>,
+    /// Bytes kept from an earlier run that cover no whole piece (sorted, disjoint).
+    pub partial: Vec<std::ops::Range<u64>>,
     /// The run's time and speed limits (`deadline.rs`).
     pub deadline: deadline::Deadline,
     /// Waiting for a fresh link when the job's expires, and taking new ones (`link.rs`);
@@ -292,7 +297,10 @@ impl<'a> Coordinator<'a> {
         // The first answer may run to the end of the file (asked open-ended): its connection
         // keeps a fair share of what is missing and the rest goes to the others.
         if let (Some(first), Some(pm)) = (slots.first(), &pieces) {
-            let missing: u64 = pm.missing().iter().map(|r| r.end - r.start).sum();
+            let missing: u64 = subtract(&pm.missing(), &p.partial)
+                .iter()
+                .map(|r| r.end - r.start)
+                .sum();
             let share = (missing / opening.max(1) as u64).max(split::MIN_TAKE);
             first.seg.cut(first.seg.origin.saturating_add(share));
         }
@@ -302,10 +310,14 @@ impl<'a> Coordinator<'a> {
             .collect();
         match &pieces {
             Some(pm) => {
-                for r in pm.done_ranges() {
+                for r in pm
+                    .done_ranges()
+                    .into_iter()
+                    .chain(p.partial.iter().cloned())
+                {
                     written.insert(r);
                 }
-                let mut missing = subtract(&pm.missing(), &taken);
+                let mut missing = subtract(&subtract(&pm.missing(), &p.partial), &taken);
                 // The first answer's window may be shorter than a fair share: the rest of that
                 // share waits for the same connection, after its window.
                 if let (Some(first), Some(gap)) = (taken.first(), missing.first().cloned()) {

@@ -105,7 +105,7 @@ impl Coordinator<'_> {
     pub(super) fn checkpoint_final(&mut self) -> Result<(), JobError> {
         self.checkpoint()?;
         if self.pieces.is_none() && self.p.limit.is_none() {
-            return self.record.save(&[], 0, None, None);
+            return self.record.save(&[], &[], 0, None, None);
         }
         Ok(())
     }
@@ -135,20 +135,25 @@ impl Coordinator<'_> {
         let syncing = Instant::now();
         file.sync().map_err(|e| storage_error(&e))?;
         let sync_ms = syncing.elapsed().as_secs_f64() * 1e3;
-        let (bitmap, done) = match &mut self.pieces {
+        let (bitmap, partial, done) = match &mut self.pieces {
             Some(pm) => {
                 for r in snap.ranges() {
                     pm.mark_covered(r);
                 }
-                (pm.as_bytes().to_vec(), pm.bytes_done())
+                // What no whole piece covers is kept too, byte-exact: a resume asks only for
+                // what is missing.
+                let partial = crate::engine::split::subtract(snap.ranges(), &pm.done_ranges());
+                let extra: u64 = partial.iter().map(|r| r.end - r.start).sum();
+                (pm.as_bytes().to_vec(), partial, pm.bytes_done() + extra)
             }
             // No resume state without ranges: progress is shown, not trusted.
-            None => (Vec::new(), snap.total()),
+            None => (Vec::new(), Vec::new(), snap.total()),
         };
         // Every second of every download: trace, so that ddm.log does not grow with it.
         let received = self.io.received.load(std::sync::atomic::Ordering::Relaxed);
         tracing::trace!(job = self.p.job_id, done, received, sync_ms, "checkpoint");
         let conns = (self.busy > 0).then_some(self.busy as u32);
-        self.record.save(&bitmap, done, self.last_speed, conns)
+        self.record
+            .save(&bitmap, &partial, done, self.last_speed, conns)
     }
 }

@@ -61,6 +61,9 @@ impl Coordinator<'_> {
     /// count as written. Returns the slot and failure still to act on, if any.
     fn settle(&mut self, r: &Done) -> Option<(usize, Failure)> {
         self.busy -= 1;
+        if let Some(i) = self.slots.iter().position(|s| s.worker == Some(r.worker)) {
+            self.uncount(i);
+        }
         for s in &mut self.slots {
             if s.kept_for == Some(r.worker) {
                 s.kept_for = None;
@@ -121,6 +124,16 @@ impl Coordinator<'_> {
         }
     }
 
+    /// Slot `i`'s attempt no longer receives: the host's count in the budget goes down.
+    pub(super) fn uncount(&mut self, i: usize) {
+        let s = &mut self.slots[i];
+        if std::mem::take(&mut s.counted) {
+            if let Some(o) = self.sources[s.source].origin.as_ref() {
+                self.ctl.connections.receiving(o, false);
+            }
+        }
+    }
+
     /// Stop every transfer, wait for the workers and give them back to the pool (with their
     /// open connections, for the next job), then their units to the budget.
     pub(super) fn shutdown(&mut self) {
@@ -148,9 +161,10 @@ impl Coordinator<'_> {
         // Workers that did not report in time are gone now (finish waits for them): the
         // units of their requests go back too, or the runner would lose them for good.
         let mut unreported = Vec::new();
-        for s in &mut self.slots {
-            if s.worker.take().is_some() {
-                unreported.push(s.source);
+        for i in 0..self.slots.len() {
+            self.uncount(i);
+            if self.slots[i].worker.take().is_some() {
+                unreported.push(self.slots[i].source);
             }
         }
         for src in unreported {

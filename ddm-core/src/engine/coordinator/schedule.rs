@@ -368,6 +368,7 @@ impl Coordinator<'_> {
     pub(super) fn sample_speeds(&mut self) {
         self.window();
         let now = Instant::now();
+        let mut started = Vec::new();
         for s in &mut self.slots {
             if s.worker.is_none() {
                 s.receiving_since = None;
@@ -382,6 +383,10 @@ impl Coordinator<'_> {
             let pos = s.seg.span().claimed;
             if s.receiving_since.is_none() && pos > s.attempt_start {
                 s.receiving_since = Some(s.last_sample);
+                if !s.counted {
+                    s.counted = true;
+                    started.extend(self.sources[s.source].origin.clone());
+                }
             }
             let inst = pos.saturating_sub(s.last_pos) as f64 / dt;
             s.speed = if s.speed == 0.0 {
@@ -391,6 +396,9 @@ impl Coordinator<'_> {
             };
             s.last_pos = pos;
             s.last_sample = now;
+        }
+        for o in started {
+            self.ctl.connections.receiving(&o, true);
         }
         let conns: Vec<ConnSample> = self
             .slots

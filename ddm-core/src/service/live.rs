@@ -1,0 +1,613 @@
+//! The long-lived runner behind `ddm serve`: the runner (`runner::run_queue`, which stays up
+//! when the queue is empty), an in-memory view of the jobs that fronts read (`table.rs`),
+//! and the commands fronts give, recorded in the store like the CLI's and handed to running
+//! jobs at once (`Control::nudge`). Other processes keep working beside it: `ddm add`,
+//! `pause`, `status` see and change the same store, and the view follows within half a
+//! second.
+
+use super::table::Table;
+use super::{AddSpec, Globals, JobView, Jobs, Live, Move, Notice, ServiceError};
+use crate::config::Config;
+use crate::engine::{Control, Event, Observer, Outcome};
+use crate::model::ErrorKind;
+use crate::runner::{run_queue, Reporter, Scope, Summary};
+use crate::store::{JobSettings, NewJob, StateKind, Store, StoreError};
+use std::path::{Component, Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+/// How often the view is read again from the store (for what other processes changed).
+const REFRESH: Duration = Duration::from_millis(500);
+/// How long a pause or remove waits for the runner to stop the job (a checkpoint, then the
+/// end of its run) before it answers anyway.
+const STOP_WAIT: Duration = Duration::from_secs(3);
+
+/// Where a service keeps files and what it may write to.
+#[derive(Debug, Clone)]
+pub struct Places {
+    /// Where jobs added without a directory go.
+    pub dir: PathBuf,
+    /// Directories a front may name (the default one is always allowed).
+    pub allowed: Vec<PathBuf>,
+}
+
+pub struct Service {
+    db: PathBuf,
+    cfg: Config,
+    ctl: Control,
+    places: Places,
+    table: RwLock<Table>,
+    /// The service's own store connection, for commands and refreshes.
+    store: Mutex<Store>,
+    subscribers: Mutex<Vec<Sender<Notice>>>,
+    stop: Arc<AtomicBool>,
+    max_active: Arc<AtomicUsize>,
+}
+
+impl std::fmt::Debug for Service {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Service")
+            .field("db", &self.db)
+            .finish_non_exhaustive()
+    }
+}
+
+fn failed(e: StoreError) -> ServiceError {
+    let je = crate::jobs::store_error(e);
+    ServiceError::Failed {
+        kind: je.kind,
+        message: je.message,
+    }
+}
+
+fn store_err(e: StoreError) -> ServiceError {
+    match e {
+        StoreError::NotFound(id) => ServiceError::NotFound(id),
+        StoreError::NotQueued(id) => ServiceError::State(format!(
+            "job {id} is not in the queue (only queued or paused jobs move)"
+        )),
+        e => failed(e),
+    }
+}
+
+impl Service {
+    pub fn new(
+        db: &Path,
+        cfg: Config,
+        ctl: Control,
+        places: Places,
+    ) -> Result<Arc<Service>, StoreError> {
+        let store = Store::open(db)?;
+        let max_active = Arc::new(AtomicUsize::new(cfg.max_active_jobs as usize));
+        let svc = Arc::new(Service {
+            db: db.to_path_buf(),
+            cfg,
+            ctl,
+            places,
+            table: RwLock::new(Table::default()),
+            store: Mutex::new(store),
+            subscribers: Mutex::new(Vec::new()),
+            stop: Arc::new(AtomicBool::new(false)),
+            max_active,
+        });
+        svc.refresh();
+        Ok(svc)
+    }
+
+    /// Work the queue until [`Jobs::shutdown`] (or Ctrl-C through the control's interrupt);
+    /// `shown` reports jobs to the console too.
+    pub fn run(&self, shown: &dyn Reporter) -> crate::store::Result<Summary> {
+        let reporter = Tee { svc: self, shown };
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                while !self.stopping() {
+                    std::thread::sleep(REFRESH);
+                    self.refresh();
+                }
+            });
+            let scope = Scope::Service {
+                stop: self.stop.clone(),
+                max_active: self.max_active.clone(),
+            };
+            let out = run_queue(&self.db, &self.cfg, &self.ctl, &reporter, scope);
+            self.stop.store(true, Ordering::Relaxed);
+            out
+        })
+    }
+
+    fn stopping(&self) -> bool {
+        self.stop.load(Ordering::Relaxed) || self.ctl.interrupt.load(Ordering::Relaxed)
+    }
+
+    /// Read the store again; send the notices of what changed.
+    pub fn refresh(&self) {
+        let read = {
+            let store = self.store.lock().unwrap_or_else(|e| e.into_inner());
+            store.list().and_then(|j| Ok((j, store.queue_order()?)))
+        };
+        let (jobs, order) = match read {
+            Ok(r) => r,
+            Err(e) => {
+                // A busy or failing store never fails a front's call: the view stays as it was.
+                tracing::warn!("service: cannot read the job store: {e}");
+                return;
+            }
+        };
+        let notices = self
+            .table
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .refresh(jobs, order);
+        if notices.is_empty() {
+            return;
+        }
+        let mut subs = self.subscribers.lock().unwrap_or_else(|e| e.into_inner());
+        subs.retain(|tx| notices.iter().all(|n| tx.send(*n).is_ok()));
+    }
+
+    /// A command changed the store: running jobs look at once, the view follows.
+    fn changed(&self) {
+        self.ctl.nudge();
+        self.refresh();
+    }
+
+    /// Wait (a little) until the runner has stopped these jobs, so that what a front reads
+    /// after a pause or a remove no longer moves.
+    fn until_stopped(&self, ids: &[i64]) {
+        let deadline = std::time::Instant::now() + STOP_WAIT;
+        while std::time::Instant::now() < deadline {
+            let live = {
+                let t = self.table.read().unwrap_or_else(|e| e.into_inner());
+                ids.iter().any(|&id| t.is_live(id))
+            };
+            if !live {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        self.refresh();
+    }
+
+    fn with_store<T>(
+        &self,
+        f: impl FnOnce(&mut Store) -> Result<T, StoreError>,
+    ) -> Result<T, ServiceError> {
+        let mut store = self.store.lock().unwrap_or_else(|e| e.into_inner());
+        f(&mut store).map_err(store_err)
+    }
+
+    /// The directory a front asked for, if it lies inside the allowed ones (created when
+    /// missing).
+    fn directory(&self, asked: Option<&Path>) -> Result<PathBuf, ServiceError> {
+        let Some(dir) = asked else {
+            return Ok(self.places.dir.clone());
+        };
+        let refuse = |why: &str| {
+            ServiceError::Invalid(format!(
+                "dir {}: {why}; allowed: {} (config serve.allowed_dirs adds more)",
+                dir.display(),
+                self.roots()
+                    .iter()
+                    .map(|r| r.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        };
+        if !dir.is_absolute() || dir.components().any(|c| c == Component::ParentDir) {
+            return Err(refuse("give an absolute path without `..`"));
+        }
+        // The deepest part that exists, resolved (links included), must be inside a root.
+        let mut existing = dir.to_path_buf();
+        while !existing.exists() {
+            if !existing.pop() {
+                return Err(refuse("no part of it exists"));
+            }
+        }
+        let real = existing
+            .canonicalize()
+            .map_err(|e| refuse(&e.to_string()))?;
+        let inside = self
+            .roots()
+            .iter()
+            .filter_map(|r| r.canonicalize().ok())
+            .any(|r| real.starts_with(&r));
+        if !inside {
+            return Err(refuse(
+                "not inside the directories the service may write to",
+            ));
+        }
+        std::fs::create_dir_all(dir).map_err(|e| refuse(&e.to_string()))?;
+        Ok(dir.to_path_buf())
+    }
+
+    fn roots(&self) -> Vec<PathBuf> {
+        let mut r = vec![self.places.dir.clone()];
+        r.extend(self.places.allowed.iter().cloned());
+        r
+    }
+
+    fn job_of(&self, id: i64) -> Result<crate::store::Job, ServiceError> {
+        self.table
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(id)
+            .cloned()
+            .ok_or(ServiceError::NotFound(id))
+    }
+}
+
+/// A file name a front gave: a plain name, as `-o` takes it.
+fn plain_name(out: &str) -> Result<String, ServiceError> {
+    let bad = out.is_empty()
+        || out == "."
+        || out == ".."
+        || out.contains('/')
+        || out.contains('\0')
+        || out.len() > crate::filename::MAX_NAME_BYTES;
+    if bad {
+        return Err(ServiceError::Invalid(format!(
+            "out {out:?}: give a plain file name (no `/`, not `..`, at most {} bytes); dir \
+             says where it goes",
+            crate::filename::MAX_NAME_BYTES
+        )));
+    }
+    Ok(out.to_string())
+}
+
+impl Jobs for Service {
+    fn add(&self, spec: AddSpec) -> Result<i64, ServiceError> {
+        let (url, mirrors) = spec
+            .urls
+            .split_first()
+            .ok_or_else(|| ServiceError::Invalid("no URL given".into()))?;
+        let check = |u: &str| {
+            crate::urls::parse_http_url(u)
+                .map(|u| u.to_string())
+                .map_err(ServiceError::Invalid)
+        };
+        let url = check(url)?;
+        let mirrors = mirrors
+            .iter()
+            .map(|m| check(m))
+            .collect::<Result<Vec<_>, _>>()?;
+        let checksum = spec
+            .checksum
+            .as_deref()
+            .map(crate::engine::checksum::parse)
+            .transpose()
+            .map_err(ServiceError::Invalid)?;
+        let file_name = spec.out.as_deref().map(plain_name).transpose()?;
+        let dest_dir = self.directory(spec.dir.as_deref())?;
+        let new = NewJob {
+            url,
+            dest_dir,
+            file_name,
+            settings: JobSettings {
+                headers: spec.headers,
+                connections: spec.connections,
+                rate_limit: spec.rate_limit,
+                checksum,
+                overwrite: spec.overwrite,
+                insecure: spec.insecure,
+                user: spec.user,
+                mirrors,
+                network: spec.network,
+                ..JobSettings::default()
+            },
+        };
+        let id = {
+            let mut store = self.store.lock().unwrap_or_else(|e| e.into_inner());
+            let id =
+                crate::jobs::add(&mut store, std::slice::from_ref(&new)).map_err(|e| match e {
+                    crate::jobs::AddError::Store(e) => store_err(e),
+                    e => ServiceError::Invalid(e.to_string()),
+                })?[0];
+            if spec.paused {
+                store.pause(&[id]).map_err(store_err)?;
+            }
+            if let Some(p) = spec.position {
+                store.move_job(id, Move::Set(p as i64)).map_err(store_err)?;
+            }
+            id
+        };
+        self.changed();
+        Ok(id)
+    }
+
+    fn jobs(&self) -> Vec<JobView> {
+        self.table.read().unwrap_or_else(|e| e.into_inner()).views()
+    }
+
+    fn job(&self, id: i64) -> Option<JobView> {
+        self.table
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .view_of(id)
+    }
+
+    fn pause(&self, id: i64, _force: bool) -> Result<(), ServiceError> {
+        let job = self.job_of(id)?;
+        if job.shown() == StateKind::Paused {
+            return Ok(());
+        }
+        let changed = self.with_store(|s| s.pause(&[id]))?;
+        if changed.is_empty() {
+            return Err(ServiceError::State(format!(
+                "job {id} is {}: only a queued, running or waiting job pauses",
+                job.shown().name()
+            )));
+        }
+        self.changed();
+        self.until_stopped(&[id]);
+        Ok(())
+    }
+
+    fn resume(&self, id: i64) -> Result<(), ServiceError> {
+        let job = self.job_of(id)?;
+        if matches!(job.shown(), StateKind::Queued | StateKind::Running) {
+            return Ok(());
+        }
+        let changed = self.with_store(|s| s.resume(&[id]))?;
+        if changed.is_empty() {
+            return Err(ServiceError::State(format!(
+                "job {id} is {}: only a paused, failed or waiting job resumes",
+                job.shown().name()
+            )));
+        }
+        self.changed();
+        Ok(())
+    }
+
+    fn remove(&self, id: i64, _force: bool) -> Result<(), ServiceError> {
+        self.job_of(id)?;
+        self.with_store(|s| crate::jobs::remove(s, id, false).map(|_| ()))?;
+        self.changed();
+        self.until_stopped(&[id]);
+        Ok(())
+    }
+
+    fn forget(&self, id: i64) -> Result<(), ServiceError> {
+        if self
+            .table
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .forget(id)
+        {
+            return Ok(());
+        }
+        let job = self.job_of(id)?;
+        if !matches!(job.shown(), StateKind::Done | StateKind::Failed) {
+            return Err(ServiceError::State(format!(
+                "job {id} is {}: only a finished, failed or removed job is forgotten",
+                job.shown().name()
+            )));
+        }
+        self.with_store(|s| crate::jobs::remove(s, id, false).map(|_| ()))?;
+        self.refresh();
+        // Forgotten, not removed: no tombstone.
+        self.table
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .forget(id);
+        Ok(())
+    }
+
+    fn purge(&self) {
+        let ended = self.table.read().unwrap_or_else(|e| e.into_inner()).ended();
+        for id in ended {
+            let _ = self.with_store(|s| crate::jobs::remove(s, id, false).map(|_| ()));
+        }
+        self.refresh();
+        self.table
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .purge_removed();
+    }
+
+    fn pause_all(&self, _force: bool) {
+        let ids = self
+            .with_store(|s| s.ids_in(&[StateKind::Queued, StateKind::Running, StateKind::Waiting]));
+        if let Ok(ids) = ids {
+            let _ = self.with_store(|s| s.pause(&ids));
+            self.changed();
+            self.until_stopped(&ids);
+        }
+    }
+
+    fn resume_all(&self) {
+        let ids = self.with_store(|s| s.ids_in(&[StateKind::Paused]));
+        if let Ok(ids) = ids {
+            let _ = self.with_store(|s| s.resume(&ids));
+        }
+        self.changed();
+    }
+
+    fn move_job(&self, id: i64, to: Move) -> Result<usize, ServiceError> {
+        let place = self.with_store(|s| s.move_job(id, to))?;
+        self.refresh();
+        Ok(place)
+    }
+
+    fn change_uris(
+        &self,
+        id: i64,
+        remove: &[String],
+        add: &[String],
+    ) -> Result<(usize, usize), ServiceError> {
+        let job = self.job_of(id)?;
+        if job.shown() == StateKind::Done {
+            return Err(ServiceError::State(format!("job {id} is done")));
+        }
+        let mut settings = job.settings.clone();
+        let before = settings.mirrors.len();
+        settings.mirrors.retain(|m| !remove.contains(m));
+        let mut removed = before - settings.mirrors.len();
+        let main_removed = remove.contains(&job.url);
+        let mut add = add.to_vec();
+        for a in &add {
+            crate::urls::parse_http_url(a).map_err(ServiceError::Invalid)?;
+        }
+        if main_removed {
+            // The job's URL goes: the first added (or a mirror) takes its place, proven to
+            // serve the same file like `ddm set-url`.
+            let next = if add.is_empty() {
+                settings.mirrors.first().cloned()
+            } else {
+                Some(add.remove(0))
+            }
+            .ok_or_else(|| {
+                ServiceError::Invalid(format!("job {id} would be left without a URL"))
+            })?;
+            settings.mirrors.retain(|m| *m != next);
+            let target = crate::store::Job {
+                url: next.clone(),
+                settings: settings.clone(),
+                ..job.clone()
+            };
+            let opts =
+                crate::engine::job_http(&target, &self.cfg).map_err(|e| ServiceError::Failed {
+                    kind: e.kind,
+                    message: e.message,
+                })?;
+            let info = crate::resolver::probe(&next, &opts).map_err(|e| ServiceError::Failed {
+                kind: ErrorKind::Probe,
+                message: e.to_string(),
+            })?;
+            let mut store = self.store.lock().unwrap_or_else(|e| e.into_inner());
+            crate::relink::set_url(&mut store, id, &next, &info, &opts, false, &settings)
+                .map_err(|e| ServiceError::Invalid(e.to_string()))?;
+            removed += 1;
+        }
+        let added = add.len() + usize::from(main_removed);
+        settings.mirrors.extend(add);
+        if !main_removed {
+            let s = settings.clone();
+            self.with_store(|st| {
+                let tx = st.begin()?;
+                tx.set_settings(id, &s)?;
+                tx.commit()
+            })?;
+        }
+        self.changed();
+        Ok((removed, added))
+    }
+
+    fn set_rate(&self, id: i64, rate: Option<u64>) -> Result<(), ServiceError> {
+        self.job_of(id)?;
+        self.with_store(|s| s.set_job_rate(id, rate))?;
+        self.changed();
+        Ok(())
+    }
+
+    fn set_connections(&self, id: i64, n: u32) -> Result<(), ServiceError> {
+        let job = self.job_of(id)?;
+        let n = n.clamp(1, crate::config::MAX_CONNECTIONS);
+        let mut s = job.settings.clone();
+        s.connections = Some(n);
+        self.with_store(|st| {
+            let tx = st.begin()?;
+            tx.set_settings(id, &s)?;
+            tx.commit()
+        })?;
+        self.refresh();
+        Ok(())
+    }
+
+    fn globals(&self) -> Globals {
+        let mut g = Globals {
+            max_rate: self.ctl.rate.rate(),
+            max_active: self.max_active.load(Ordering::Relaxed) as u32,
+            dir: self.places.dir.clone(),
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            ..Globals::default()
+        };
+        self.table
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .counts(&mut g);
+        g
+    }
+
+    fn set_global_rate(&self, rate: Option<u64>) {
+        let _ = self.with_store(|s| s.set_global_rate(rate));
+        self.ctl.rate.set_rate(rate);
+        self.ctl.nudge();
+    }
+
+    fn set_max_active(&self, n: u32) {
+        self.max_active.store(n as usize, Ordering::Relaxed);
+    }
+
+    fn subscribe(&self) -> Receiver<Notice> {
+        let (tx, rx) = channel();
+        self.subscribers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(tx);
+        rx
+    }
+
+    fn shutdown(&self, _force: bool) {
+        self.stop.store(true, Ordering::Relaxed);
+        self.ctl.interrupt.store(true, Ordering::Relaxed);
+    }
+}
+
+/// The runner reports to the service's view and to the console.
+struct Tee<'a> {
+    svc: &'a Service,
+    shown: &'a dyn Reporter,
+}
+
+impl Reporter for Tee<'_> {
+    fn observer(&self, job: i64) -> Box<dyn Observer + Send + '_> {
+        Box::new(Watch {
+            svc: self.svc,
+            job,
+            inner: self.shown.observer(job),
+        })
+    }
+
+    fn finished(&self, job: i64, outcome: &Outcome) {
+        self.svc
+            .table
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .end_live(job);
+        self.svc.refresh();
+        self.shown.finished(job, outcome);
+    }
+}
+
+/// One running job's events, into the view.
+struct Watch<'a> {
+    svc: &'a Service,
+    job: i64,
+    inner: Box<dyn Observer + Send + 'a>,
+}
+
+impl Observer for Watch<'_> {
+    fn event(&mut self, e: Event<'_>) {
+        match &e {
+            Event::Started { .. } => self.svc.refresh(),
+            Event::Progress(p) => self
+                .svc
+                .table
+                .write()
+                .unwrap_or_else(|e| e.into_inner())
+                .set_live(
+                    self.job,
+                    Live {
+                        bytes: p.bytes,
+                        speed: p.speed as u64,
+                        connections: p.connections,
+                        lanes: p.lanes.clone(),
+                    },
+                ),
+            _ => {}
+        }
+        self.inner.event(e);
+    }
+}
