@@ -18,8 +18,9 @@ const RACE_MAX: u64 = 4 << 20;
 const RACE_DUPLICATE: f64 = 256.0 * 1024.0;
 /// A request window lasts at least this long at the connection's speed: every request
 /// costs something (a round trip, the server's think time, a log line, on some servers a new
-/// connection), so a connection asks seldom, a second of transfer at the least.
-const WINDOW_SECS: f64 = 1.0;
+/// connection), so a connection asks seldom: half a second of transfer at the least (the
+/// whole segment on a fast link; a few windows where connections are slow, for uncut steals).
+const WINDOW_SECS: f64 = 0.5;
 /// Least time a steal that cuts a response (from an owner that is no straggler) must save.
 const CUT_GAIN_SECS: f64 = 0.5;
 /// Windows are never smaller than this.
