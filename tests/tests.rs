@@ -15,6 +15,7 @@ mod requests;
 mod resume;
 mod rpc;
 mod rules;
+mod serve;
 mod speed;
 mod storage;
 mod trust;

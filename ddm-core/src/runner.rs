@@ -195,9 +195,11 @@ pub fn run_queue(
                     let _ = tx.send((job, outcome));
                 });
             }
+            // A service stays up when idle until it is stopped (or Ctrl-C, SIGTERM).
             let serving = service_stop
                 .as_ref()
-                .is_some_and(|s| !s.load(Ordering::Relaxed));
+                .is_some_and(|s| !s.load(Ordering::Relaxed))
+                && !ctl.interrupt.load(Ordering::Relaxed);
             if active == 0 && !serving {
                 return;
             }
