@@ -141,7 +141,7 @@ pub fn run_queue(
     scope: Scope,
 ) -> Result<Summary> {
     let hooks = Hooks::start(&cfg.hooks, db, scope.verb());
-    let hooked = Hooked::new(reporter, &hooks);
+    let hooked = Hooked::new(reporter, &hooks, &ctl.interrupt);
     let out = work(db, cfg, ctl, &hooked, scope, &hooks);
     hooks.finish(&ctl.interrupt, &|m| reporter.say(m));
     out

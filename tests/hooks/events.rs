@@ -1,9 +1,11 @@
 //! Which hook runs when, and what it is told: `get` and `run`, success and failure.
 
-use super::{config, env_matches_json, Recorder};
+use super::{config, config_with, env_matches_json, Recorder};
+use crate::faults::{create_db, wait_progress};
 use crate::util::*;
-use ddm_testserver::{pattern, Resource, Server};
+use ddm_testserver::{pattern, Fault, Resource, Server};
 use sha2::Digest;
+use std::time::Duration;
 
 const MIB: usize = 1 << 20;
 
@@ -251,4 +253,49 @@ fn a_checksum_mismatch_runs_on_error_with_its_kind_and_never_on_complete() {
     assert!(!err[0].file_present, "no file is in place after a mismatch");
     env_matches_json(&err[0]);
     assert_eq!(rec.of("queue_empty").len(), 1);
+}
+
+#[test]
+fn a_job_left_waiting_for_a_fresh_link_runs_on_error_with_status_waiting() {
+    let server = Server::start().unwrap();
+    let body = pattern(4 * MIB, 1802);
+    // A presigned link: each answer cut after 1 MiB, so the job asks again; then it expires.
+    server.add(
+        "/s/f.bin",
+        Resource::new(body.clone())
+            .etag("\"f1\"")
+            .rate(2 << 20)
+            .fault(Fault::CutAfter {
+                after: 1 << 20,
+                rst: false,
+                times: usize::MAX,
+            }),
+    );
+    let env = Env::new();
+    let rec = Recorder::new(&env);
+    // It rests at once instead of waiting for a fresh link.
+    config_with(&env, "link_wait_secs = 0\n", &all_hooks(&rec), 30);
+    create_db(&env);
+    let mut get = env.spawn(&["get", &server.url("/s/f.bin?sig=one"), "-c", "1"]);
+    wait_progress(&env, 1, 1 << 20, Duration::from_secs(20));
+    server.add(
+        "/s/f.bin",
+        Resource::new(body).etag("\"f1\"").fault(Fault::Status {
+            code: 403,
+            retry_after: None,
+            times: usize::MAX,
+        }),
+    );
+    assert_eq!(
+        wait_child(&mut get, Duration::from_secs(30)).code(),
+        Some(7)
+    );
+    assert!(rec.of("complete").is_empty(), "{:?}", rec.records());
+    let err = rec.of("error");
+    assert_eq!(err.len(), 1, "{:?}", rec.records());
+    let j = &err[0].json;
+    assert_eq!(j["status"], "waiting", "{j}");
+    assert!(j["error_kind"].is_null(), "{j}");
+    assert!(!j["error_message"].as_str().unwrap().is_empty(), "{j}");
+    env_matches_json(&err[0]);
 }

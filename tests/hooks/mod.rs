@@ -105,7 +105,12 @@ impl Recorder {
 
 /// `config.toml` with `[hooks]`: `(key, command as TOML)` and the time limit.
 pub(crate) fn config(env: &Env, hooks: &[(&str, String)], timeout_secs: u64) {
-    let mut t = format!("[hooks]\ntimeout_secs = {timeout_secs}\n");
+    config_with(env, "", hooks, timeout_secs)
+}
+
+/// As [`config`], with top-level keys (`top`) before the table.
+pub(crate) fn config_with(env: &Env, top: &str, hooks: &[(&str, String)], timeout_secs: u64) {
+    let mut t = format!("{top}[hooks]\ntimeout_secs = {timeout_secs}\n");
     for (k, v) in hooks {
         t.push_str(&format!("{k} = {v}\n"));
     }

@@ -189,6 +189,38 @@ mod tests {
     use super::*;
 
     #[test]
+    fn no_password_reaches_a_hook_from_the_url_or_an_error_message() {
+        let mut store = crate::store::Store::open_in_memory().unwrap();
+        let new = crate::store::NewJob {
+            url: "https://bob:hunter2@example.org/f.iso".into(),
+            dest_dir: "/tmp".into(),
+            file_name: None,
+            settings: Default::default(),
+        };
+        let id = crate::jobs::add(&mut store, &[new]).unwrap()[0];
+        let rec = store.get(id).unwrap();
+        let f = Facts {
+            status: "failed",
+            error_kind: Some(ErrorKind::Auth),
+            error_message: Some("https://bob:hunter2@example.org/f.iso: HTTP 401".into()),
+            ..Facts::default()
+        };
+        let d = job(Hook::Error, "run", id, Some(&rec), &f);
+        assert!(!d.json.contains("hunter2"), "{}", d.json);
+        assert!(d.json.contains("bob:***@example.org"), "{}", d.json);
+        assert!(
+            d.env.iter().all(|(_, v)| !v.contains("hunter2")),
+            "{:?}",
+            d.env
+        );
+        let v: serde_json::Value = serde_json::from_str(&d.json).unwrap();
+        assert_eq!(
+            (&v["error_kind"], &v["path"]),
+            (&"auth".into(), &Value::Null)
+        );
+    }
+
+    #[test]
     fn gids_are_16_hex_digits_of_the_id() {
         assert_eq!(gid(1), "0000000000000001");
         assert_eq!(gid(255), "00000000000000ff");

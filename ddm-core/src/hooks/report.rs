@@ -1,27 +1,36 @@
 //! The runner's reporter with hooks: a job's first `Started` fires `on_start`, its end
-//! `on_complete` (done) or `on_error` (failed, or resting while it waits for a fresh link);
-//! paused, removed and interrupted jobs fire nothing (someone chose to stop them). Everything
-//! is passed on to the reporter it wraps unchanged; firing only puts a message on a channel.
+//! `on_complete` (done) or `on_error` (failed, or resting while it waits for a fresh link
+//! because none came in time); paused, removed and interrupted jobs fire nothing (someone
+//! chose to stop them). Everything is passed on to the reporter it wraps unchanged; firing
+//! only puts a message on a channel.
 
 use super::{Facts, Hook, Hooks};
 use crate::engine::{Event, Observer, Outcome};
 use crate::runner::Reporter;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::SystemTime;
 
 pub(crate) struct Hooked<'a> {
     inner: &'a dyn Reporter,
     hooks: &'a Hooks,
+    /// Ctrl-C (or a service's shutdown): a job then rests waiting because it was stopped.
+    interrupt: &'a AtomicBool,
     /// When each running job's run started.
     started: Mutex<HashMap<i64, SystemTime>>,
 }
 
 impl<'a> Hooked<'a> {
-    pub(crate) fn new(inner: &'a dyn Reporter, hooks: &'a Hooks) -> Self {
+    pub(crate) fn new(
+        inner: &'a dyn Reporter,
+        hooks: &'a Hooks,
+        interrupt: &'a AtomicBool,
+    ) -> Self {
         Hooked {
             inner,
             hooks,
+            interrupt,
             started: Mutex::new(HashMap::new()),
         }
     }
@@ -77,6 +86,7 @@ impl Reporter for Hooked<'_> {
                     ..facts
                 },
             ),
+            Outcome::Waiting(_) if self.interrupt.load(Ordering::Relaxed) => return,
             Outcome::Waiting(why) => (
                 Hook::Error,
                 Facts {
