@@ -8,7 +8,8 @@
 //! it holds the data directory (so a job `ddm add`ed meanwhile is never left waiting for a
 //! runner that will not come). It returns when no such job is left and none is running (a job
 //! waiting for a fresh link is still its runner's, up to `link_wait_secs`), or after Ctrl-C
-//! once every running job has checkpointed.
+//! once every running job has checkpointed. The config's hooks (`hooks`) run for every job it
+//! works and when its queue empties, whichever verb runs it, off its threads.
 
 use crate::budget::Ticket;
 use crate::config::Config;
