@@ -8,6 +8,7 @@ mod faults;
 mod h2;
 mod har;
 mod honest;
+mod hooks;
 mod integrity;
 mod living;
 mod reach;

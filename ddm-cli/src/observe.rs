@@ -53,6 +53,9 @@ impl Reporter for Display {
     fn finished(&self, job: i64, outcome: &Outcome) {
         Display::finished(self, job, outcome)
     }
+    fn say(&self, msg: &str) {
+        Display::say(self, msg)
+    }
 }
 
 impl Display {

@@ -77,6 +77,9 @@ pub struct Config {
     /// resolve it again) waits for a fresh one (`ddm set-url`, `ddm get NEWURL`) before it
     /// rests as `waiting`; 0: it rests at once.
     pub link_wait_secs: u64,
+    /// `[hooks]`: commands run when a job starts, completes or fails and when the queue
+    /// empties (config only: never a flag or an RPC option).
+    pub hooks: crate::hooks::HooksConfig,
 }
 
 /// The `[serve]` table: `ddm serve`'s settings (its flags win).
@@ -256,6 +259,7 @@ impl Default for Config {
             log_keep: 3,
             serve: Serve::default(),
             link_wait_secs: 600,
+            hooks: Default::default(),
         }
     }
 }
@@ -362,6 +366,7 @@ impl Config {
                 self.log_keep
             ));
         }
+        self.hooks.validate()?;
         if let Some(p) = &self.proxy {
             crate::model::check_proxy(p).map_err(|e| format!("key `proxy`: {e}"))?;
         }

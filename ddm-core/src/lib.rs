@@ -4,7 +4,7 @@
 //! the job lifecycle (`jobs`), one notion of the same remote file (`identity`), a
 //! fresh link for a job (`relink`), the resolver (probe), filename choice, pieces (segmenter +
 //! completion bitmap), storage, transfer workers, the engine coordinator, the retry
-//! classifier, host policy and the job runner.
+//! classifier, host policy, the job runner and the hooks it runs.
 
 pub mod bench;
 pub mod budget;
@@ -13,6 +13,7 @@ pub mod cookies;
 pub mod engine;
 pub mod filename;
 pub mod har;
+pub mod hooks;
 pub mod http;
 pub mod identity;
 pub mod input;

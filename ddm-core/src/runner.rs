@@ -8,11 +8,13 @@
 //! it holds the data directory (so a job `ddm add`ed meanwhile is never left waiting for a
 //! runner that will not come). It returns when no such job is left and none is running (a job
 //! waiting for a fresh link is still its runner's, up to `link_wait_secs`), or after Ctrl-C
-//! once every running job has checkpointed.
+//! once every running job has checkpointed. The config's hooks (`hooks`) run for every job it
+//! works and when its queue empties, whichever verb runs it, off its threads.
 
 use crate::budget::Ticket;
 use crate::config::Config;
 use crate::engine::{run_job, Control, Event, Observer, Outcome};
+use crate::hooks::{Counts, Hooked, Hooks};
 use crate::model::ErrorKind;
 use crate::store::{QueueMark, Result, Store};
 use std::path::Path;
@@ -27,6 +29,8 @@ pub trait Reporter: Sync {
     fn observer(&self, job: i64) -> Box<dyn Observer + Send + '_>;
     /// A job ended.
     fn finished(&self, job: i64, outcome: &Outcome);
+    /// A line about the runner itself (e.g. that it waits for its hooks); none by default.
+    fn say(&self, _msg: &str) {}
 }
 
 /// What a runner did, for the summary it ends with.
@@ -103,13 +107,54 @@ pub enum Scope {
     },
 }
 
-/// Work the queue of the database at `db` (the caller holds the runner lock).
+impl Scope {
+    /// The verb that runs this scope, as hooks name it.
+    pub fn verb(&self) -> &'static str {
+        match self {
+            Scope::All => "run",
+            Scope::Foreground { .. } => "get",
+            Scope::Service { .. } => "serve",
+        }
+    }
+}
+
+/// What a runner did since `then` (an earlier copy of its summary), for `on_queue_empty`.
+fn since(now: &Summary, then: &Summary) -> Counts {
+    Counts {
+        ran: now.ran - then.ran,
+        done: now.done - then.done,
+        failed: now.failed - then.failed,
+        waiting: now.waiting - then.waiting,
+        stopped: now.stopped - then.stopped,
+        received: now.received - then.received,
+    }
+}
+
+/// Work the queue of the database at `db` (the caller holds the runner lock). The hooks of
+/// `cfg` run for its jobs and when its queue empties (`serve`: each time it goes idle after
+/// work; `run`, `get`: once, when they end because no job is left); before it returns it
+/// waits for hooks still running (each is killed at its time limit; at once after Ctrl-C).
 pub fn run_queue(
     db: &Path,
     cfg: &Config,
     ctl: &Control,
     reporter: &dyn Reporter,
     scope: Scope,
+) -> Result<Summary> {
+    let hooks = Hooks::start(&cfg.hooks, db, scope.verb());
+    let hooked = Hooked::new(reporter, &hooks, &ctl.interrupt);
+    let out = work(db, cfg, ctl, &hooked, scope, &hooks);
+    hooks.finish(&ctl.interrupt, &|m| reporter.say(m));
+    out
+}
+
+fn work(
+    db: &Path,
+    cfg: &Config,
+    ctl: &Control,
+    reporter: &dyn Reporter,
+    scope: Scope,
+    hooks: &Hooks,
 ) -> Result<Summary> {
     let mut store = Store::open(db)?;
     let max_of = |n: usize| match n {
@@ -123,6 +168,8 @@ pub fn run_queue(
     };
     let (tx, rx) = channel::<(i64, Outcome)>();
     let mut summary = Summary::default();
+    // The summary when the service last went idle (`on_queue_empty` tells what ran since).
+    let mut at_idle = Summary::default();
     let mut active = 0usize;
     // Of those, jobs waiting for a fresh link (they hold no connection).
     let waiting = AtomicUsize::new(0);
@@ -203,6 +250,10 @@ pub fn run_queue(
             if active == 0 && !serving {
                 return;
             }
+            if active == 0 && !stopping && summary.ran > at_idle.ran {
+                hooks.queue_empty(since(&summary, &at_idle));
+                at_idle = summary.clone();
+            }
             // Wake up now and then: jobs queued meanwhile (`ddm add`) start without waiting
             // for a running job to end.
             match rx.recv_timeout(Duration::from_millis(50)) {
@@ -233,5 +284,9 @@ pub fn run_queue(
         return Err(e);
     }
     summary.interrupted |= ctl.interrupt.load(Ordering::Relaxed);
+    // `run` and `get` end because their queue is empty (not when stopped).
+    if service_stop.is_none() && !summary.interrupted && summary.ran > 0 {
+        hooks.queue_empty(since(&summary, &Summary::default()));
+    }
     Ok(summary)
 }

@@ -9,12 +9,12 @@
 //! `ddm serve`. The tools are installed by `tests/rpc/setup.sh` ([`tools`]).
 
 mod client;
-mod daemon;
+pub(crate) mod daemon;
 mod protocol;
 mod scenarios;
 mod site;
 mod tools;
-mod wire;
+pub(crate) mod wire;
 
 /// Every scenario as a `#[test]` in `mod $name`, against `$backend`, with the attributes
 /// given (an `#[ignore = "why"]` while that server cannot run them).

@@ -5,12 +5,12 @@
 //! | path | size | served |
 //! |---|---|---|
 //! | `/file.bin` | 1 MiB | at full speed |
-//! | `/slow.bin` | 768 KiB | a response from byte 0 at 96 KiB/s (so a pause lands mid-file whatever the connection count), any other at 1 MiB/s (so a resume is quick) |
+//! | `/slow.bin` | 768 KiB | one response at a time (others 503): from byte 0 at 96 KiB/s (so a pause lands mid-file whatever the connection count), any other at 1 MiB/s (so a resume is quick) |
 //! | `/gone.bin` | 1 MiB | 64 KiB/s per response: still running when it is removed |
 
 use std::time::Duration;
 
-use ddm_testserver::{pattern, Resource, Server};
+use ddm_testserver::{pattern, Fault, Resource, Server};
 
 pub struct Site {
     pub server: Server,
@@ -32,7 +32,11 @@ impl Site {
             Resource::new(slow.clone())
                 .etag("\"s\"")
                 .rate(1 << 20)
-                .slow_from_zero(96 << 10),
+                .slow_from_zero(96 << 10)
+                // One response at a time: a client with several connections (ddm) cannot
+                // fetch the rest at full speed beside the slow first one and finish before
+                // a script gets to pause it.
+                .fault(Fault::ConnCap { max: 1, code: 503 }),
         );
         server.add(
             "/gone.bin",

@@ -579,6 +579,10 @@ impl Reporter for Tee<'_> {
         self.svc.refresh();
         self.shown.finished(job, outcome);
     }
+
+    fn say(&self, msg: &str) {
+        self.shown.say(msg);
+    }
 }
 
 /// One running job's events, into the view.

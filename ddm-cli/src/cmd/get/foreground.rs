@@ -69,4 +69,8 @@ impl Reporter for Foreground<'_> {
             }
         }
     }
+
+    fn say(&self, msg: &str) {
+        self.display.say(msg);
+    }
 }
