@@ -138,21 +138,22 @@ impl Coordinator<'_> {
                 .then(self.sources[a.0].busy.cmp(&self.sources[b.0].busy))
                 .then(a.0.cmp(&b.0))
         });
-        for (s, _) in order {
-            // A unit this job holds back (see `give_source`) serves first.
-            if let Some(k) = self.held.iter().position(|&h| h == s) {
-                self.held.swap_remove(k);
-                return Some(s);
-            }
-            if self
-                .ctl
-                .connections
-                .try_take(self.sources[s].origin.as_ref())
-            {
-                return Some(s);
-            }
+        order
+            .into_iter()
+            .map(|(s, _)| s)
+            .find(|&s| self.take_unit(s))
+    }
+
+    /// A connection unit for source `s`: one this job holds back (see `give_source`) first,
+    /// else a free one of the budget.
+    pub(super) fn take_unit(&mut self, s: usize) -> bool {
+        if let Some(k) = self.held.iter().position(|&h| h == s) {
+            self.held.swap_remove(k);
+            return true;
         }
-        None
+        self.ctl
+            .connections
+            .try_take(self.sources[s].origin.as_ref())
     }
 
     /// A request on `src` ended. Its connection unit is held until the job's idle

@@ -154,20 +154,7 @@ impl Coordinator<'_> {
             .filter(|&s| self.sources[s].trusted() && !self.sources[s].dropped)
             .collect();
         trusted.sort_by(|a, b| self.sources[*b].speed.total_cmp(&self.sources[*a].speed));
-        for s in trusted {
-            if let Some(k) = self.held.iter().position(|&h| h == s) {
-                self.held.swap_remove(k);
-                return Some(s);
-            }
-            if self
-                .ctl
-                .connections
-                .try_take(self.sources[s].origin.as_ref())
-            {
-                return Some(s);
-            }
-        }
-        None
+        trusted.into_iter().find(|&s| self.take_unit(s))
     }
 
     /// A check of mirror `m` by trusted source `by` ended: compare what `by` sent with what

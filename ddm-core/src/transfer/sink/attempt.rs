@@ -149,29 +149,8 @@ fn finish(easy: &mut Easy2<Sink>, res: Result<(), curl::Error>) -> (Outcome, u64
             sink.error = Some(f);
         }
     }
-    // A race that arrived whole: win it (write the rest) or drop it.
-    if sink.racing() && curl_failure.is_none() && sink.stop.is_none() && sink.error.is_none() {
-        let head = if sink.checked {
-            Ok(())
-        } else {
-            sink.check_head()
-        };
-        let whole = sink.task().seg.span();
-        let outcome = match head {
-            Err(f) => Outcome::Failed(f),
-            Ok(()) if whole.claimed < whole.end => Outcome::Failed(Failure::Partial),
-            Ok(()) => match sink.win_race() {
-                Ok(true) => Outcome::Finished,
-                Ok(false) => Outcome::Stopped,
-                Err(f) => Outcome::Failed(f),
-            },
-        };
-        let written = sink.written;
-        sink.buf.clear();
-        sink.task = None;
-        return (outcome, written, false);
-    }
-    // A sample that arrived whole goes back to the coordinator with its answer's validators.
+    // Bytes held in memory that arrived whole: a race is won (the rest written) or dropped;
+    // a sample goes back to the coordinator with its answer's validators.
     if sink.holding() && curl_failure.is_none() && sink.stop.is_none() && sink.error.is_none() {
         let head = if sink.checked {
             Ok(())
@@ -182,6 +161,11 @@ fn finish(easy: &mut Easy2<Sink>, res: Result<(), curl::Error>) -> (Outcome, u64
         let outcome = match head {
             Err(f) => Outcome::Failed(f),
             Ok(()) if whole.claimed < whole.end => Outcome::Failed(Failure::Partial),
+            Ok(()) if sink.racing() => match sink.win_race() {
+                Ok(true) => Outcome::Finished,
+                Ok(false) => Outcome::Stopped,
+                Err(f) => Outcome::Failed(f),
+            },
             Ok(()) => {
                 sink.sample = Some(Sample {
                     bytes: sink.buf.clone(),
@@ -191,9 +175,10 @@ fn finish(easy: &mut Easy2<Sink>, res: Result<(), curl::Error>) -> (Outcome, u64
                 Outcome::Finished
             }
         };
+        let written = sink.written;
         sink.buf.clear();
         sink.task = None;
-        return (outcome, 0, false);
+        return (outcome, written, false);
     }
     if sink.holding() {
         sink.buf.clear(); // a lost or broken race or sample keeps nothing
