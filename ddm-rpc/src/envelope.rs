@@ -14,6 +14,7 @@
 
 use crate::methods::{self, Ctx};
 use serde_json::{json, Map, Value};
+use std::sync::Arc;
 
 /// An error answer: a code and a message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,8 +67,8 @@ impl Fault {
 #[derive(Debug)]
 pub(crate) enum Json {
     Value(Value),
-    /// Valid JSON text.
-    Text(String),
+    /// Valid JSON text (shared: a list answer is given to every client that asks the same).
+    Text(Arc<str>),
 }
 
 impl From<Value> for Json {

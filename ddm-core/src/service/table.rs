@@ -34,7 +34,15 @@ impl Table {
     /// refresh (none on the first).
     pub fn refresh(&mut self, jobs: Vec<Job>, order: Vec<i64>) -> Vec<Notice> {
         let mut notices = Vec::new();
-        let new: BTreeMap<i64, Arc<Job>> = jobs.into_iter().map(|j| (j.id, Arc::new(j))).collect();
+        // A record the store did not change stays the same `Arc`: fronts may keep what they
+        // wrote from it (`ddm-rpc`'s list answers) as long as it is.
+        let new: BTreeMap<i64, Arc<Job>> = jobs
+            .into_iter()
+            .map(|j| match self.jobs.get(&j.id) {
+                Some(old) if **old == j => (j.id, old.clone()),
+                _ => (j.id, Arc::new(j)),
+            })
+            .collect();
         if self.loaded {
             for (id, j) in &new {
                 let before = self.jobs.get(id).map(|j| shown(j));

@@ -5,6 +5,7 @@
 //!
 //! Methods run on a blocking thread (a `Jobs` call may touch SQLite); they never sleep.
 
+mod lists;
 mod queue;
 mod read;
 mod settings;
@@ -75,6 +76,8 @@ pub(crate) struct Ctx {
     pub session_id: String,
     /// How long after answering `shutdown` the service is told to stop.
     pub shutdown_after: std::time::Duration,
+    /// The last answers to the long lists.
+    pub lists: lists::Lists,
 }
 
 impl Ctx {
@@ -209,7 +212,7 @@ fn multicall(ctx: &Ctx, mut params: Vec<Value>, denied: &mut bool) -> Result<Jso
         }
     }
     out.push(']');
-    Ok(Json::Text(out))
+    Ok(Json::Text(out.into()))
 }
 
 /// A call's parameters (after the token), with errors that name the method and parameter.

@@ -50,21 +50,23 @@ pub(super) fn get_peers(ctx: &Ctx, p: &Params) -> Result<Value, Fault> {
 }
 
 /// A list of status structs, as JSON text (a thousand jobs, several times a second per
-/// front-end: no `Value` tree).
-fn list(ctx: &Ctx, views: &[JobView], keys: &Keys) -> Result<Json, Fault> {
-    let gids: Vec<String> = views.iter().map(|v| ctx.gids.shown(v.job.id)).collect();
-    let statuses: Vec<Status> = views
-        .iter()
-        .zip(&gids)
-        .map(|(view, gid)| Status { view, gid, keys })
-        .collect();
-    // About 400 bytes a job: one allocation, not a doubling series of copies.
-    let mut out = Vec::with_capacity(512 * statuses.len() + 2);
-    serde_json::to_writer(&mut out, &statuses)
-        .map_err(|e| Fault::method(format!("cannot write the list: {e}")))?;
-    String::from_utf8(out)
-        .map(Json::Text)
-        .map_err(|e| Fault::method(format!("cannot write the list: {e}")))
+/// front-end: no `Value` tree, and the last answer to the same call again while it holds).
+/// `gids`: the GIDs' generation, read before the views were.
+fn list(ctx: &Ctx, p: &Params, gids: u64, views: &[JobView], keys: &Keys) -> Result<Json, Fault> {
+    let call = format!("{} {}", p.method, Value::Array(p.list.clone()));
+    ctx.lists.answer(call, views, gids, || {
+        let shown: Vec<String> = views.iter().map(|v| ctx.gids.shown(v.job.id)).collect();
+        let statuses: Vec<Status> = views
+            .iter()
+            .zip(&shown)
+            .map(|(view, gid)| Status { view, gid, keys })
+            .collect();
+        // About 400 bytes a job: one allocation, not a doubling series of copies.
+        let mut out = Vec::with_capacity(512 * statuses.len() + 2);
+        serde_json::to_writer(&mut out, &statuses)
+            .map_err(|e| Fault::method(format!("cannot write the list: {e}")))?;
+        String::from_utf8(out).map_err(|e| Fault::method(format!("cannot write the list: {e}")))
+    })
 }
 
 fn listed(ctx: &Ctx, which: impl Fn(State) -> bool) -> Vec<JobView> {
@@ -77,24 +79,27 @@ fn listed(ctx: &Ctx, which: impl Fn(State) -> bool) -> Vec<JobView> {
 
 pub(super) fn tell_active(ctx: &Ctx, p: &Params) -> Result<Json, Fault> {
     let keys = keys(p, 0)?;
-    list(ctx, &listed(ctx, |s| s == State::Active), &keys)
+    let gids = ctx.gids.generation();
+    list(ctx, p, gids, &listed(ctx, |s| s == State::Active), &keys)
 }
 
 /// `tellWaiting(offset, num, keys?)`: queued and paused downloads in queue order.
 pub(super) fn tell_waiting(ctx: &Ctx, p: &Params) -> Result<Json, Fault> {
     let (offset, num, keys) = (p.int(0, "the offset")?, count(p)?, keys(p, 2)?);
+    let gids = ctx.gids.generation();
     let mut views = listed(ctx, |s| matches!(s, State::Waiting | State::Paused));
     views.sort_by_key(|v| v.position);
-    list(ctx, &page(views, offset, num), &keys)
+    list(ctx, p, gids, &page(views, offset, num), &keys)
 }
 
 /// `tellStopped(offset, num, keys?)`: finished, failed and removed downloads, in the order
 /// they stopped.
 pub(super) fn tell_stopped(ctx: &Ctx, p: &Params) -> Result<Json, Fault> {
     let (offset, num, keys) = (p.int(0, "the offset")?, count(p)?, keys(p, 2)?);
+    let gids = ctx.gids.generation();
     let mut views = listed(ctx, State::stopped);
     views.sort_by_key(|v| (v.job.updated_at, v.job.id));
-    list(ctx, &page(views, offset, num), &keys)
+    list(ctx, p, gids, &page(views, offset, num), &keys)
 }
 
 fn count(p: &Params) -> Result<i64, Fault> {
