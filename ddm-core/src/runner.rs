@@ -195,9 +195,12 @@ pub fn run_queue(
                     let _ = tx.send((job, outcome));
                 });
             }
+            // A service stays up with nothing to do until told to stop (`shutdown`) or
+            // interrupted (Ctrl-C, SIGTERM): then it ends once its jobs have checkpointed.
             let serving = service_stop
                 .as_ref()
-                .is_some_and(|s| !s.load(Ordering::Relaxed));
+                .is_some_and(|s| !s.load(Ordering::Relaxed))
+                && !ctl.interrupt.load(Ordering::Relaxed);
             if active == 0 && !serving {
                 return;
             }
