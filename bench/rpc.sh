@@ -24,8 +24,10 @@
 #
 # Reports per server: latency p50/p95/p99/max per method and in all, over the calls made
 # while the downloads ran (all runs pooled) and over whole runs; failed calls; the lists'
-# sizes; throughput polled vs unpolled (medians). Targets (issue 16): ddm's p99 under 20 ms,
-# its downloads' throughput within 5% of the unpolled runs.
+# sizes; throughput polled vs unpolled (medians); the server's CPU (cores) while the
+# downloads ran, and the machine's load average before each run (on a shared machine other
+# work moves throughput by tens of percent: compare runs with similar load). Targets
+# (issue 16): ddm's p99 under 20 ms, its downloads' throughput within 5% of the unpolled runs.
 #
 # Env: DDM (default target/release/ddm), FAULTSERVER (default: built with cargo, release),
 #      RUNS (3), DURATION (20), LEAD (2), CLIENTS (10), INTERVAL_MS (100), BIG_MIB (1024),
@@ -237,8 +239,13 @@ check_files() {
   done
 }
 
-# run_one SERVER polled|unpolled N: one run; appends "server mode n t0 t_end secs mibs" to
-# DIR/runs.txt.
+# CPU time (clock ticks, user + system) the server process used so far.
+TICKS=$(getconf CLK_TCK)
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$SERVER_PID/stat"; }
+
+# run_one SERVER polled|unpolled N: one run; appends "server mode n t0 t_end secs mibs cpu
+# load" to DIR/runs.txt (cpu: the server's CPU seconds from the unpause to the last file;
+# load: the machine's 1-minute load average before it).
 run_one() {
   local server=$1 mode=$2 n=$3
   RUN=$server-$mode-$n
@@ -253,11 +260,16 @@ run_one() {
   for g in $(gids "$server"); do
     calls+="${calls:+,}{\"methodName\":\"aria2.unpause\",\"params\":[\"token:$SECRET\",\"$g\"]}"
   done
+  local load c0 c1
+  load=$(cut -d' ' -f1 /proc/loadavg)
+  c0=$(cpu_ticks)
   t0=$(now_ns)
   rpc "{\"jsonrpc\":\"2.0\",\"id\":\"u\",\"method\":\"system.multicall\",\"params\":[[${calls}]]}" >"$DIR/log/$RUN.unpause.json"
   local took
   took=$(wait_done "$server" "$t0") || { stop_server "$server"; return 1; }
-  local secs=${took% *} mibs=${took#* }
+  c1=$(cpu_ticks)
+  local secs=${took% *} mibs=${took#* } cpu
+  cpu=$(python3 -c "print(f'{($c1 - $c0) / $TICKS:.2f}')")
   if [ -n "$LOAD_PID" ]; then
     wait "$LOAD_PID" || true
     LOAD_PID=
@@ -265,10 +277,11 @@ run_one() {
   stop_server "$server"
   check_files
   local t_end; t_end=$(python3 -c "print(int($t0 + $secs * 1e9))")
-  echo "$server $mode $n $t0 $t_end $secs $mibs" >>"$DIR/runs.txt"
+  echo "$server $mode $n $t0 $t_end $secs $mibs $cpu $load" >>"$DIR/runs.txt"
   local extra=""
   [ "$mode" = polled ] && extra="; $(cat "$DIR/log/$RUN.load.log")"
-  printf '  %-7s %-8s run %s: %s s, %s MiB/s (bytes ok)%s\n' "$server" "$mode" "$n" "$secs" "$mibs" "$extra"
+  printf '  %-7s %-8s run %s: %s s, %s MiB/s, server CPU %s s (bytes ok; load %s)%s\n' \
+    "$server" "$mode" "$n" "$secs" "$mibs" "$cpu" "$load" "$extra"
 }
 
 : >"$DIR/runs.txt"
@@ -333,6 +346,10 @@ for server in sorted({r[0] for r in runs}, key=lambda s: s != "ddm"):
     mp, mu = statistics.median(polled), statistics.median(unpolled)
     print(f"  downloads (MiB/s, 4 together): polled {' '.join(f'{x:.0f}' for x in polled)} (median {mp:.0f}); "
           f"unpolled {' '.join(f'{x:.0f}' for x in unpolled)} (median {mu:.0f}); polled/unpolled {mp/mu:.3f}")
+    cpu = {m: [float(r[7]) / float(r[5]) for r in mine if r[1] == m] for m in ("polled", "unpolled")}
+    print(f"  server CPU while the downloads ran (cores): polled median {statistics.median(cpu['polled']):.2f}, "
+          f"unpolled median {statistics.median(cpu['unpolled']):.2f}; machine load before the runs: "
+          + " ".join(r[8] for r in mine))
     lat = [int(c[3]) / 1000 for c in during]
     summary[server] = (pct(lat, 50), pct(lat, 99), max(lat) if lat else float("nan"),
                        sum(1 for c in whole if c[6] != "1"), len(whole), mp, mu)
