@@ -1,5 +1,6 @@
-//! Interruptions: SIGKILL at any moment, Ctrl-C, pause from another terminal, the remote
-//! file changing between runs, and `get` continuing its own unfinished job.
+//! Interruptions: SIGKILL at any moment, Ctrl-C (of `get` and of `ddm serve`), pause from
+//! another terminal, the remote file changing between runs, and `get` continuing its own
+//! unfinished job.
 
 use crate::util::*;
 use ddm_testserver::{pattern, Resource, Server};
@@ -114,6 +115,56 @@ fn ctrl_c_checkpoints_and_the_same_get_continues() {
     assert!(stderr(&o).contains("continuing job 1"), "{}", stderr(&o));
     assert_eq!(env.jobs().len(), 1);
     assert_same_file(&env.out().join("c.bin"), &body);
+}
+
+#[test]
+fn one_ctrl_c_or_sigterm_stops_ddm_serve_with_the_running_jobs_progress_kept() {
+    let server = Server::start().unwrap();
+    let size = 16u64 << 20;
+    server.add(
+        "/s.bin",
+        Resource::new(pattern(size as usize, 24)).rate(2 << 20),
+    );
+    let env = Env::new();
+    env.ok(&["add", &server.url("/s.bin"), "-c", "2"]);
+    let out = env.out();
+    let out = out.to_str().unwrap();
+    let serve = ["serve", "--port", "0", "--secret", "t", "-d", out];
+    let mut child = env.spawn(&serve);
+    wait_for(Duration::from_secs(20), "progress", || {
+        (env.jobs().first()?["bytes_done"].as_u64()? > 0).then_some(())
+    });
+    std::thread::sleep(Duration::from_millis(600));
+    // One signal, as a terminal's Ctrl-C sends: the service stops (a second would end it at
+    // once, without checkpoints).
+    sigterm_like(child.id(), libc::SIGINT);
+    let st = wait_child(&mut child, Duration::from_secs(10));
+    let err = {
+        use std::io::Read;
+        let mut e = String::new();
+        child.stderr.take().unwrap().read_to_string(&mut e).unwrap();
+        e
+    };
+    assert_eq!(st.code(), Some(0), "{err}");
+    assert!(err.contains("ddm serve: stopped"), "{err}");
+    let j = env.job(1);
+    assert_eq!(j["state"], "queued", "left to the next runner");
+    let done = j["bytes_done"].as_u64().unwrap();
+    assert!(done > 0 && done < size, "progress kept: {done}");
+    // SIGTERM (a service manager's stop) does the same, idle or not.
+    env.ok(&["pause", "1"]);
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port().to_string()
+    };
+    let mut child = env.spawn(&["serve", "--port", &port, "--secret", "t", "-d", out]);
+    wait_for(Duration::from_secs(10), "the service to listen", || {
+        std::net::TcpStream::connect(format!("127.0.0.1:{port}")).ok()
+    });
+    sigterm_like(child.id(), libc::SIGTERM);
+    let st = wait_child(&mut child, Duration::from_secs(10));
+    assert_eq!(st.code(), Some(0));
+    assert_eq!(env.job(1)["bytes_done"].as_u64(), Some(done));
 }
 
 #[test]

@@ -237,6 +237,12 @@ pub fn redact_url(s: &str) -> String {
 /// before the next `/`, `?` or `#` becomes `user:***` (or `***` when it has no `:`). A URL
 /// percent-encoded in a query string (`next=http%3A%2F%2Fu%3Apw%40h%2F`) is redacted too.
 pub fn redact_text(text: &str) -> String {
+    // Only userinfo is redacted, and userinfo ends at an `@` (`%40` encoded): without one
+    // there is nothing to find (the common case: every URL of a job list, several times a
+    // second).
+    if !text.contains('@') && !text.contains("%40") {
+        return text.to_string();
+    }
     // ASCII lower-casing keeps every byte where it is: offsets into `lower` are offsets into
     // `text`, and every pattern is ASCII, so each offset is a char boundary.
     let lower = text.to_ascii_lowercase();

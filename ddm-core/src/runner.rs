@@ -242,7 +242,8 @@ fn work(
                     let _ = tx.send((job, outcome));
                 });
             }
-            // A service stays up when idle until it is stopped (or Ctrl-C, SIGTERM).
+            // A service stays up with nothing to do until told to stop (`shutdown`) or
+            // interrupted (Ctrl-C, SIGTERM): then it ends once its jobs have checkpointed.
             let serving = service_stop
                 .as_ref()
                 .is_some_and(|s| !s.load(Ordering::Relaxed))

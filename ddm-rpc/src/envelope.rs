@@ -7,9 +7,14 @@
 //! "result"}` or `{"id", "jsonrpc": "2.0", "error": {"code", "message"}}`; a method's error is
 //! code 1. The HTTP status of a single call: 200, or 400 for code 1 and -32600, 404 for
 //! -32601, 500 otherwise (aria2's); a batch is always 200.
+//!
+//! Answers are written as text on the thread that ran the call (a front-end polls lists of a
+//! thousand jobs several times a second: none of that work lands on the connections' threads),
+//! and a method may hand its result over as text already ([`Json::Text`]).
 
 use crate::methods::{self, Ctx};
 use serde_json::{json, Map, Value};
+use std::sync::Arc;
 
 /// An error answer: a code and a message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,10 +62,35 @@ impl Fault {
     }
 }
 
+/// A method's result: a value, or JSON text written already (the job lists, serialized
+/// straight from the jobs without a `Value` tree).
+#[derive(Debug)]
+pub(crate) enum Json {
+    Value(Value),
+    /// Valid JSON text (shared: a list answer is given to every client that asks the same).
+    Text(Arc<str>),
+}
+
+impl From<Value> for Json {
+    fn from(v: Value) -> Json {
+        Json::Value(v)
+    }
+}
+
+impl Json {
+    pub(crate) fn push_to(&self, out: &mut String) {
+        match self {
+            Json::Value(v) => out.push_str(&v.to_string()),
+            Json::Text(t) => out.push_str(t),
+        }
+    }
+}
+
 /// What to send back.
 #[derive(Debug)]
 pub(crate) struct Reply {
-    pub body: Value,
+    /// The JSON text.
+    pub body: String,
     pub status: u16,
     /// A call in it had a wrong or missing token: hold the answer back.
     pub unauthorized: bool,
@@ -98,15 +128,19 @@ pub(crate) fn reply_value(ctx: &Ctx, v: Value) -> Reply {
         }
         Value::Array(calls) => {
             let mut denied = false;
-            let body = calls
-                .into_iter()
-                .map(|c| match c {
+            let mut body = String::from("[");
+            for (i, c) in calls.into_iter().enumerate() {
+                if i > 0 {
+                    body.push(',');
+                }
+                body.push_str(&match c {
                     Value::Object(call) => one(ctx, call, &mut denied).0,
                     _ => answer(Value::Null, Err(Fault::invalid_request())),
-                })
-                .collect();
+                });
+            }
+            body.push(']');
             Reply {
-                body: Value::Array(body),
+                body,
                 status: 200,
                 unauthorized: denied,
             }
@@ -116,7 +150,7 @@ pub(crate) fn reply_value(ctx: &Ctx, v: Value) -> Reply {
 }
 
 /// One call: its answer, and its fault if it failed.
-fn one(ctx: &Ctx, mut call: Map<String, Value>, denied: &mut bool) -> (Value, Option<Fault>) {
+fn one(ctx: &Ctx, mut call: Map<String, Value>, denied: &mut bool) -> (String, Option<Fault>) {
     let Some(id) = call.remove("id") else {
         let f = Fault::invalid_request();
         return (answer(Value::Null, Err(f.clone())), Some(f));
@@ -136,9 +170,22 @@ fn one(ctx: &Ctx, mut call: Map<String, Value>, denied: &mut bool) -> (Value, Op
     }
 }
 
-fn answer(id: Value, r: Result<Value, Fault>) -> Value {
+/// `{"id": …, "jsonrpc": "2.0", "result": …}` or `… "error": {"code", "message"}}`.
+fn answer(id: Value, r: Result<Json, Fault>) -> String {
+    let mut out = String::with_capacity(64);
+    out.push_str("{\"id\":");
+    out.push_str(&id.to_string());
+    out.push_str(",\"jsonrpc\":\"2.0\",");
     match r {
-        Ok(v) => json!({ "id": id, "jsonrpc": "2.0", "result": v }),
-        Err(f) => json!({ "id": id, "jsonrpc": "2.0", "error": f.to_json() }),
+        Ok(v) => {
+            out.push_str("\"result\":");
+            v.push_to(&mut out);
+        }
+        Err(f) => {
+            out.push_str("\"error\":");
+            out.push_str(&f.to_json().to_string());
+        }
     }
+    out.push('}');
+    out
 }

@@ -28,6 +28,8 @@ pub(crate) struct Gids {
 struct Aliases {
     by_id: HashMap<i64, u64>,
     by_gid: HashMap<u64, i64>,
+    /// Counts changes: an answer written before a change may name a job by a GID it lost.
+    generation: u64,
 }
 
 impl Gids {
@@ -56,7 +58,13 @@ impl Gids {
         let id = add()?;
         a.by_gid.insert(g, id);
         a.by_id.insert(id, g);
+        a.generation += 1;
         Ok(id)
+    }
+
+    /// Changes so far: equal numbers, the same GIDs.
+    pub(crate) fn generation(&self) -> u64 {
+        self.lock().generation
     }
 
     /// Forget the aliases of jobs no longer listed (purged or forgotten).
@@ -66,8 +74,12 @@ impl Gids {
             return;
         }
         let keep: std::collections::HashSet<i64> = listed.iter().map(|v| v.job.id).collect();
+        let before = a.by_id.len();
         a.by_id.retain(|id, _| keep.contains(id));
         a.by_gid.retain(|_, id| keep.contains(id));
+        if a.by_id.len() != before {
+            a.generation += 1;
+        }
     }
 
     /// The job a client's GID names: a whole GID, or a unique prefix of one.

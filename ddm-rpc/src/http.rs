@@ -125,7 +125,8 @@ async fn read_body(app: &App, headers: &HeaderMap, body: Body) -> Result<Bytes, 
     let too_large = || Reply {
         body: json!({"id": null, "jsonrpc": "2.0", "error": {"code": -32600, "message":
             format!("Request too large: ddm accepts at most {} bytes in one request \
-                     (send fewer calls at once)", app.max_body)}}),
+                     (send fewer calls at once)", app.max_body)}})
+        .to_string(),
         status: 413,
         unauthorized: false,
     };
@@ -143,7 +144,8 @@ async fn read_body(app: &App, headers: &HeaderMap, body: Body) -> Result<Bytes, 
         Ok(Err(_)) => Err(Reply::fault(Fault::parse_error())),
         Err(_) => Err(Reply {
             body: json!({"id": null, "jsonrpc": "2.0", "error": {"code": -32600, "message":
-                "Request timeout: the body did not arrive in time"}}),
+                "Request timeout: the body did not arrive in time"}})
+            .to_string(),
             status: 408,
             unauthorized: false,
         }),
@@ -152,7 +154,7 @@ async fn read_body(app: &App, headers: &HeaderMap, body: Body) -> Result<Bytes, 
 
 /// An answer as aria2 writes it: `application/json-rpc`, or JSONP as `text/javascript`.
 fn respond(reply: Reply, callback: Option<String>, cors: Option<HeaderValue>) -> Response {
-    let text = reply.body.to_string();
+    let text = reply.body;
     let (body, kind) = match callback {
         Some(cb) => (format!("{cb}({text})"), "text/javascript"),
         None => (text, "application/json-rpc"),

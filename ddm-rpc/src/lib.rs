@@ -184,6 +184,7 @@ pub fn start(cfg: ServeConfig, jobs: Arc<dyn Jobs>) -> io::Result<Handle> {
         gids,
         session_id: random_hex(20)?,
         shutdown_after: Duration::from_millis(200),
+        lists: Default::default(),
     };
     let app = Arc::new(http::App {
         ctx: Arc::new(ctx),

@@ -13,6 +13,8 @@ use ddm_core::model::{redact_text, redact_url, ErrorKind, JobError};
 use ddm_core::pieces::{piece_size_for, PieceMap, MIN_PIECE};
 use ddm_core::service::JobView;
 use ddm_core::store::JobState;
+use serde::ser::{SerializeMap, SerializeSeq, Serializer};
+use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,93 +81,174 @@ impl Keys {
     }
 }
 
-/// The status struct of one job, shown as `gid`.
+/// The status struct of one job, shown as `gid` (`tellStatus`).
 pub(crate) fn status(v: &JobView, gid: &str, keys: &Keys) -> Map<String, Value> {
-    let st = state(v);
-    let mut m = Map::new();
-    let mut put = |k: &str, val: Value| {
-        if keys.wants(k) {
-            m.insert(k.into(), val);
-        }
-    };
-    let s = |x: u64| Value::String(x.to_string());
-    let total = total_length(v);
-    let done = completed_length(v);
-    let live = v.live.as_ref().filter(|_| st == State::Active);
-    put("gid", gid.into());
-    put("status", st.name().into());
-    put("totalLength", s(total));
-    put("completedLength", s(done));
-    put("uploadLength", "0".into());
-    put("downloadSpeed", s(live.map_or(0, |l| l.speed)));
-    put("uploadSpeed", "0".into());
-    put("connections", s(live.map_or(0, |l| l.connections as u64)));
-    let (piece, count, bits) = pieces(v);
-    if let Some(b) = bits {
-        put("bitfield", b.into());
+    match serde_json::to_value(Status { view: v, gid, keys }) {
+        Ok(Value::Object(m)) => m,
+        _ => Map::new(),
     }
-    put("pieceLength", s(piece));
-    put("numPieces", s(count));
-    match (&v.job.state, st) {
-        (_, State::Removed) => {
-            put("errorCode", "31".into());
-            put("errorMessage", "removed".into());
+}
+
+/// One job's status struct, written straight to JSON: the lists of a thousand jobs that
+/// front-ends ask for every second are serialized without a `Value` tree per job (no map,
+/// no string per key), the one definition of what a status holds.
+pub(crate) struct Status<'a> {
+    pub view: &'a JobView,
+    pub gid: &'a str,
+    pub keys: &'a Keys,
+}
+
+/// A number as aria2 gives every number: its decimal text.
+struct Num(u64);
+
+impl Serialize for Num {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&self.0)
+    }
+}
+
+/// An entry, when the client asked for its key.
+fn put<M: SerializeMap, T: Serialize + ?Sized>(
+    m: &mut M,
+    keys: &Keys,
+    k: &str,
+    v: &T,
+) -> Result<(), M::Error> {
+    if keys.wants(k) {
+        m.serialize_entry(k, v)?;
+    }
+    Ok(())
+}
+
+impl Serialize for Status<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let (v, keys) = (self.view, self.keys);
+        let st = state(v);
+        let mut m = s.serialize_map(None)?;
+        let total = total_length(v);
+        let done = completed_length(v);
+        let live = v.live.as_ref().filter(|_| st == State::Active);
+        put(&mut m, keys, "gid", self.gid)?;
+        put(&mut m, keys, "status", st.name())?;
+        put(&mut m, keys, "totalLength", &Num(total))?;
+        put(&mut m, keys, "completedLength", &Num(done))?;
+        put(&mut m, keys, "uploadLength", "0")?;
+        put(
+            &mut m,
+            keys,
+            "downloadSpeed",
+            &Num(live.map_or(0, |l| l.speed)),
+        )?;
+        put(&mut m, keys, "uploadSpeed", "0")?;
+        let conns = live.map_or(0, |l| l.connections as u64);
+        put(&mut m, keys, "connections", &Num(conns))?;
+        if keys.wants("bitfield") || keys.wants("pieceLength") || keys.wants("numPieces") {
+            let (piece, count, bits) = pieces(v);
+            if let Some(b) = bits {
+                put(&mut m, keys, "bitfield", &b)?;
+            }
+            put(&mut m, keys, "pieceLength", &Num(piece))?;
+            put(&mut m, keys, "numPieces", &Num(count))?;
         }
-        (JobState::Failed(e), _) => {
-            put("errorCode", error_code(e).to_string().into());
-            put("errorMessage", redact_text(&e.message).into());
-        }
-        (JobState::Done, _) => {
-            put("errorCode", "0".into());
-            put("errorMessage", "".into());
-        }
-        // Not aria2's: why a job waits for a fresh link (set one with changeUri).
-        _ => {
-            if let Some(why) = v.job.waits_for_link() {
-                put("errorMessage", redact_text(why).into());
+        match (&v.job.state, st) {
+            (_, State::Removed) => {
+                put(&mut m, keys, "errorCode", "31")?;
+                put(&mut m, keys, "errorMessage", "removed")?;
+            }
+            (JobState::Failed(e), _) => {
+                put(&mut m, keys, "errorCode", &Num(error_code(e).into()))?;
+                put(&mut m, keys, "errorMessage", &redact_text(&e.message))?;
+            }
+            (JobState::Done, _) => {
+                put(&mut m, keys, "errorCode", "0")?;
+                put(&mut m, keys, "errorMessage", "")?;
+            }
+            // Not aria2's: why a job waits for a fresh link (set one with changeUri).
+            _ => {
+                if let Some(why) = v.job.waits_for_link() {
+                    put(&mut m, keys, "errorMessage", &redact_text(why))?;
+                }
             }
         }
+        put(&mut m, keys, "dir", &v.job.dest_dir.display().to_string())?;
+        put(&mut m, keys, "files", &Files(v))?;
+        m.end()
     }
-    put("dir", v.job.dest_dir.display().to_string().into());
-    put("files", files(v));
-    m
 }
 
 /// `getFiles`: ddm's job is one file.
 pub(crate) fn files(v: &JobView) -> Value {
-    let path = v
-        .job
-        .path()
-        .map(|p| p.display().to_string())
-        .unwrap_or_default();
-    json!([{
-        "index": "1",
-        "path": path,
-        "length": total_length(v).to_string(),
-        "completedLength": completed_length(v).to_string(),
-        "selected": "true",
-        "uris": uris(v),
-    }])
+    serde_json::to_value(Files(v)).unwrap_or(Value::Null)
+}
+
+struct Files<'a>(&'a JobView);
+
+impl Serialize for Files<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let v = self.0;
+        let path = v
+            .job
+            .path()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
+        let mut seq = s.serialize_seq(Some(1))?;
+        seq.serialize_element(&File {
+            index: "1",
+            path,
+            length: Num(total_length(v)),
+            completed_length: Num(completed_length(v)),
+            selected: "true",
+            uris: Uris(v),
+        })?;
+        seq.end()
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct File<'a> {
+    index: &'static str,
+    path: String,
+    length: Num,
+    completed_length: Num,
+    selected: &'static str,
+    uris: Uris<'a>,
 }
 
 /// `getUris`: the job's URL then its mirrors, `used` when asked already, credentials hidden.
 pub(crate) fn uris(v: &JobView) -> Value {
-    let lanes: Vec<&str> = v
-        .live
-        .iter()
-        .flat_map(|l| l.lanes.iter().map(|x| x.url.as_str()))
-        .collect();
-    let started = v.job.final_url.is_some() || v.job.bytes_done > 0;
-    let list: Vec<Value> = std::iter::once(&v.job.url)
-        .chain(v.job.settings.mirrors.iter())
-        .enumerate()
-        .map(|(i, u)| {
+    serde_json::to_value(Uris(v)).unwrap_or(Value::Null)
+}
+
+struct Uris<'a>(&'a JobView);
+
+#[derive(Serialize)]
+struct Uri {
+    uri: String,
+    status: &'static str,
+}
+
+impl Serialize for Uris<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let v = self.0;
+        let lanes: Vec<&str> = v
+            .live
+            .iter()
+            .flat_map(|l| l.lanes.iter().map(|x| x.url.as_str()))
+            .collect();
+        let started = v.job.final_url.is_some() || v.job.bytes_done > 0;
+        let all = std::iter::once(&v.job.url).chain(v.job.settings.mirrors.iter());
+        let mut seq = s.serialize_seq(Some(1 + v.job.settings.mirrors.len()))?;
+        for (i, u) in all.enumerate() {
             let shown = redact_url(u);
             let used = (i == 0 && started) || lanes.contains(&shown.as_str());
-            json!({ "uri": shown, "status": if used { "used" } else { "waiting" } })
-        })
-        .collect();
-    Value::Array(list)
+            seq.serialize_element(&Uri {
+                status: if used { "used" } else { "waiting" },
+                uri: shown,
+            })?;
+        }
+        seq.end()
+    }
 }
 
 /// `getServers`: one entry per open connection of a running job.

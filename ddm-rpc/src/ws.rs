@@ -68,7 +68,7 @@ async fn session(app: Arc<App>, mut socket: WebSocket) {
         tokio::select! {
             reply = async { pending.as_mut().expect("guarded").await }, if pending.is_some() => {
                 pending = None;
-                let text = reply.body.to_string();
+                let text = reply.body;
                 if socket.send(Message::Text(text.into())).await.is_err() {
                     break;
                 }

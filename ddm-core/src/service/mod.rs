@@ -19,12 +19,16 @@ use crate::store::Job;
 pub use crate::store::Move;
 use std::path::PathBuf;
 use std::sync::mpsc::Receiver;
+use std::sync::Arc;
 
 /// One job as a front sees it: the store's record, what its runner knows live, and whether it
 /// was removed (a removed job stays listed until purged, as aria2's front-ends expect).
+/// The record is shared with the service's view (a front listing a thousand jobs several
+/// times a second copies no record) and stays the same `Arc` until the store changes it, so a
+/// front may keep what it wrote from a record while `Arc::ptr_eq` holds.
 #[derive(Debug, Clone)]
 pub struct JobView {
-    pub job: Job,
+    pub job: Arc<Job>,
     /// While a runner works the job.
     pub live: Option<Live>,
     /// Removed (`remove`): no longer in the store; listed until `forget` or `purge`.

@@ -7,15 +7,18 @@
 use super::{Globals, JobView, Live, Notice};
 use crate::store::{Job, StateKind};
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 #[derive(Debug, Default)]
 pub(super) struct Table {
-    jobs: BTreeMap<i64, Job>,
+    jobs: BTreeMap<i64, Arc<Job>>,
     live: HashMap<i64, Live>,
     /// Removed jobs, as they were last seen.
-    removed: BTreeMap<i64, Job>,
+    removed: BTreeMap<i64, Arc<Job>>,
     /// The queue (queued, paused, waiting jobs) in claim order.
     order: Vec<i64>,
+    /// Each queued job's place in `order` (a view looks its place up, never searches).
+    place: HashMap<i64, usize>,
     /// Jobs that ended (done, failed, removed) since the service started.
     pub stopped_total: usize,
     loaded: bool,
@@ -31,10 +34,18 @@ impl Table {
     /// refresh (none on the first).
     pub fn refresh(&mut self, jobs: Vec<Job>, order: Vec<i64>) -> Vec<Notice> {
         let mut notices = Vec::new();
-        let new: BTreeMap<i64, Job> = jobs.into_iter().map(|j| (j.id, j)).collect();
+        // A record the store did not change stays the same `Arc`: fronts may keep what they
+        // wrote from it (`ddm-rpc`'s list answers) as long as it is.
+        let new: BTreeMap<i64, Arc<Job>> = jobs
+            .into_iter()
+            .map(|j| match self.jobs.get(&j.id) {
+                Some(old) if **old == j => (j.id, old.clone()),
+                _ => (j.id, Arc::new(j)),
+            })
+            .collect();
         if self.loaded {
             for (id, j) in &new {
-                let before = self.jobs.get(id).map(shown);
+                let before = self.jobs.get(id).map(|j| shown(j));
                 let now = shown(j);
                 if before == Some(now) {
                     continue;
@@ -60,6 +71,7 @@ impl Table {
             }
         }
         self.jobs = new;
+        self.place = order.iter().enumerate().map(|(i, &id)| (id, i)).collect();
         self.order = order;
         self.loaded = true;
         notices
@@ -84,7 +96,7 @@ impl Table {
     }
 
     pub fn get(&self, id: i64) -> Option<&Job> {
-        self.jobs.get(&id)
+        self.jobs.get(&id).map(|j| &**j)
     }
 
     /// Ids of the finished and failed jobs in the store.
@@ -100,9 +112,9 @@ impl Table {
         self.removed.clear();
     }
 
-    fn view(&self, j: &Job, removed: bool) -> JobView {
+    fn view(&self, j: &Arc<Job>, removed: bool) -> JobView {
         JobView {
-            position: self.order.iter().position(|&q| q == j.id).unwrap_or(0),
+            position: self.place.get(&j.id).copied().unwrap_or(0),
             live: self.live.get(&j.id).cloned(),
             removed,
             job: j.clone(),
@@ -128,7 +140,7 @@ impl Table {
         let ended = self
             .jobs
             .values()
-            .filter(|j| !self.order.contains(&j.id) && shown(j) != StateKind::Running);
+            .filter(|j| !self.place.contains_key(&j.id) && shown(j) != StateKind::Running);
         running
             .chain(queue)
             .chain(ended)

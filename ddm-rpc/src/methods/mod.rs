@@ -5,12 +5,13 @@
 //!
 //! Methods run on a blocking thread (a `Jobs` call may touch SQLite); they never sleep.
 
+mod lists;
 mod queue;
 mod read;
 mod settings;
 
 use crate::auth;
-use crate::envelope::Fault;
+use crate::envelope::{Fault, Json};
 use crate::gid::Gids;
 use ddm_core::model::redact_text;
 use ddm_core::service::{Jobs, ServiceError};
@@ -75,6 +76,8 @@ pub(crate) struct Ctx {
     pub session_id: String,
     /// How long after answering `shutdown` the service is told to stop.
     pub shutdown_after: std::time::Duration,
+    /// The last answers to the long lists.
+    pub lists: lists::Lists,
 }
 
 impl Ctx {
@@ -100,10 +103,10 @@ pub(crate) fn call(
     method: &str,
     mut params: Vec<Value>,
     denied: &mut bool,
-) -> Result<Value, Fault> {
+) -> Result<Json, Fault> {
     match method {
-        "system.listMethods" => return Ok(json!(METHODS)),
-        "system.listNotifications" => return Ok(json!(NOTIFICATIONS)),
+        "system.listMethods" => return Ok(json!(METHODS).into()),
+        "system.listNotifications" => return Ok(json!(NOTIFICATIONS).into()),
         "system.multicall" => return multicall(ctx, params, denied),
         _ => {}
     }
@@ -120,7 +123,14 @@ pub(crate) fn call(
         method,
         list: params,
     };
+    // The lists come as text already (written straight from the jobs).
     match method {
+        "aria2.tellActive" => return read::tell_active(ctx, &p),
+        "aria2.tellWaiting" => return read::tell_waiting(ctx, &p),
+        "aria2.tellStopped" => return read::tell_stopped(ctx, &p),
+        _ => {}
+    }
+    let value = match method {
         "aria2.addUri" => queue::add_uri(ctx, &p),
         "aria2.addTorrent" | "aria2.addMetalink" => Err(Fault::method(format!(
             "{method} is not supported by ddm yet: it downloads http and https URLs; \
@@ -147,9 +157,6 @@ pub(crate) fn call(
         "aria2.getFiles" => read::get_files(ctx, &p),
         "aria2.getServers" => read::get_servers(ctx, &p),
         "aria2.getPeers" => read::get_peers(ctx, &p),
-        "aria2.tellActive" => read::tell_active(ctx, &p),
-        "aria2.tellWaiting" => read::tell_waiting(ctx, &p),
-        "aria2.tellStopped" => read::tell_stopped(ctx, &p),
         "aria2.getGlobalStat" => read::global_stat(ctx),
         "aria2.getVersion" => read::version(ctx),
         "aria2.getSessionInfo" => Ok(json!({ "sessionId": ctx.session_id })),
@@ -158,12 +165,13 @@ pub(crate) fn call(
         "aria2.getGlobalOption" => settings::get_global_option(ctx),
         "aria2.changeGlobalOption" => settings::change_global_option(ctx, &p),
         _ => Err(Fault::method(format!("No such method: {method}"))),
-    }
+    };
+    value.map(Json::from)
 }
 
 /// `system.multicall([{methodName, params}, ...])`: an array with, per call, `[result]` or
 /// `{code, message}`. Each call carries its own token.
-fn multicall(ctx: &Ctx, mut params: Vec<Value>, denied: &mut bool) -> Result<Value, Fault> {
+fn multicall(ctx: &Ctx, mut params: Vec<Value>, denied: &mut bool) -> Result<Json, Fault> {
     // Not aria2's: a token given to the multicall itself is ignored like listMethods' is.
     auth::take_token(&mut params);
     let Some(Value::Array(calls)) = params.into_iter().next() else {
@@ -171,33 +179,40 @@ fn multicall(ctx: &Ctx, mut params: Vec<Value>, denied: &mut bool) -> Result<Val
             "system.multicall: the parameter must be an array of {methodName, params} structs",
         ));
     };
-    let results = calls
-        .into_iter()
-        .map(|c| {
-            let r = match c {
-                Value::Object(mut spec) => match spec.get("methodName").and_then(Value::as_str) {
-                    None => Err(Fault::method("Missing methodName.")),
-                    Some("system.multicall") => {
-                        Err(Fault::method("Recursive system.multicall forbidden."))
-                    }
-                    Some(m) => {
-                        let m = m.to_string();
-                        let params = match spec.remove("params") {
-                            Some(Value::Array(p)) => p,
-                            _ => Vec::new(),
-                        };
-                        call(ctx, &m, params, denied)
-                    }
-                },
-                _ => Err(Fault::method("system.multicall expected struct.")),
-            };
-            match r {
-                Ok(v) => json!([v]),
-                Err(f) => json!({ "code": f.code, "message": f.message }),
+    // `[[result], {code, message}, ...]`, written as text: a result may be text already.
+    let mut out = String::from("[");
+    for (i, c) in calls.into_iter().enumerate() {
+        let r = match c {
+            Value::Object(mut spec) => match spec.get("methodName").and_then(Value::as_str) {
+                None => Err(Fault::method("Missing methodName.")),
+                Some("system.multicall") => {
+                    Err(Fault::method("Recursive system.multicall forbidden."))
+                }
+                Some(m) => {
+                    let m = m.to_string();
+                    let params = match spec.remove("params") {
+                        Some(Value::Array(p)) => p,
+                        _ => Vec::new(),
+                    };
+                    call(ctx, &m, params, denied)
+                }
+            },
+            _ => Err(Fault::method("system.multicall expected struct.")),
+        };
+        if i > 0 {
+            out.push(',');
+        }
+        match r {
+            Ok(v) => {
+                out.push('[');
+                v.push_to(&mut out);
+                out.push(']');
             }
-        })
-        .collect();
-    Ok(Value::Array(results))
+            Err(f) => out.push_str(&json!({ "code": f.code, "message": f.message }).to_string()),
+        }
+    }
+    out.push(']');
+    Ok(Json::Text(out.into()))
 }
 
 /// A call's parameters (after the token), with errors that name the method and parameter.

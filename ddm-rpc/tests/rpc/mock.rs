@@ -52,7 +52,7 @@ pub fn job(id: i64, state: JobState) -> Job {
 pub fn view(job: Job) -> JobView {
     JobView {
         position: job.id as usize,
-        job,
+        job: job.into(),
         live: None,
         removed: false,
     }
@@ -116,7 +116,7 @@ impl Mock {
     fn set_state(&self, id: i64, state: JobState) {
         for v in self.views.lock().unwrap().iter_mut() {
             if v.job.id == id {
-                v.job.state = state.clone();
+                std::sync::Arc::make_mut(&mut v.job).state = state.clone();
             }
         }
     }
