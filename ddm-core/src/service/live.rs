@@ -6,9 +6,12 @@
 //! second.
 
 use super::table::Table;
-use super::{AddSpec, Globals, JobView, Jobs, Live, Move, Notice, ServiceError};
+use super::track::Tracks;
+use super::watch::Tee;
+use super::{AddSpec, Globals, JobView, Jobs, Move, Notice, ServiceError};
+use super::{HostUse, Runner, Track};
 use crate::config::Config;
-use crate::engine::{Control, Event, Observer, Outcome};
+use crate::engine::Control;
 use crate::model::ErrorKind;
 use crate::runner::{run_queue, Reporter, Scope, Summary};
 use crate::store::{JobSettings, NewJob, StateKind, Store, StoreError};
@@ -38,7 +41,9 @@ pub struct Service {
     cfg: Config,
     ctl: Control,
     places: Places,
-    table: RwLock<Table>,
+    pub(super) table: RwLock<Table>,
+    /// Speed histories and logs of happenings (`track.rs`).
+    pub(super) tracks: Mutex<Tracks>,
     /// The service's own store connection, for commands and refreshes.
     store: Mutex<Store>,
     subscribers: Mutex<Vec<Sender<Notice>>>,
@@ -87,6 +92,7 @@ impl Service {
             ctl,
             places,
             table: RwLock::new(Table::default()),
+            tracks: Mutex::default(),
             store: Mutex::new(store),
             subscribers: Mutex::new(Vec::new()),
             stop: Arc::new(AtomicBool::new(false)),
@@ -105,6 +111,7 @@ impl Service {
                 while !self.stopping() {
                     std::thread::sleep(REFRESH);
                     self.refresh();
+                    self.sample();
                 }
             });
             let scope = Scope::Service {
@@ -119,6 +126,25 @@ impl Service {
 
     fn stopping(&self) -> bool {
         self.stop.load(Ordering::Relaxed) || self.ctl.interrupt.load(Ordering::Relaxed)
+    }
+
+    /// A point of the runner's speed history; tracks of jobs no longer listed dropped.
+    fn sample(&self) {
+        let (speed, listed) = {
+            let t = self.table.read().unwrap_or_else(|e| e.into_inner());
+            let mut g = Globals::default();
+            t.counts(&mut g);
+            (g.speed, t.ids())
+        };
+        let mut tracks = self.tracks.lock().unwrap_or_else(|e| e.into_inner());
+        tracks.runner_speed(speed, super::watch::now_ms());
+        tracks.retain(|id| listed.contains(&id));
+    }
+
+    /// Tell every subscriber.
+    pub(super) fn tell(&self, notices: &[Notice]) {
+        let mut subs = self.subscribers.lock().unwrap_or_else(|e| e.into_inner());
+        subs.retain(|tx| notices.iter().all(|n| tx.send(*n).is_ok()));
     }
 
     /// Read the store again; send the notices of what changed.
@@ -140,11 +166,9 @@ impl Service {
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .refresh(jobs, order);
-        if notices.is_empty() {
-            return;
+        if !notices.is_empty() {
+            self.tell(&notices);
         }
-        let mut subs = self.subscribers.lock().unwrap_or_else(|e| e.into_inner());
-        subs.retain(|tx| notices.iter().all(|n| tx.send(*n).is_ok()));
     }
 
     /// A command changed the store: running jobs look at once, the view follows.
@@ -540,6 +564,47 @@ impl Jobs for Service {
         self.max_active.store(n as usize, Ordering::Relaxed);
     }
 
+    fn track(&self, id: i64) -> Option<Track> {
+        self.job(id)?;
+        Some(self.tracks.lock().unwrap_or_else(|e| e.into_inner()).of(id))
+    }
+
+    fn runner(&self) -> Runner {
+        let b = &self.ctl.connections;
+        Runner {
+            history: self
+                .tracks
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .runner(),
+            max_connections: b.limit(),
+            max_per_host: b.per_host(),
+            in_use: b.in_use(),
+            hosts: b
+                .hosts()
+                .into_iter()
+                .map(|(o, open, cap)| HostUse {
+                    host: o.to_string(),
+                    open,
+                    cap,
+                })
+                .collect(),
+        }
+    }
+
+    fn set_budget(&self, total: u32, per_host: u32) -> Result<(), ServiceError> {
+        if total == 0 || per_host == 0 {
+            return Err(ServiceError::Invalid(format!(
+                "connections {total} in all, {per_host} per host: give at least 1 each"
+            )));
+        }
+        self.ctl
+            .connections
+            .set_limits(total as usize, per_host as usize);
+        self.ctl.nudge();
+        Ok(())
+    }
+
     fn subscribe(&self) -> Receiver<Notice> {
         let (tx, rx) = channel();
         self.subscribers
@@ -552,62 +617,5 @@ impl Jobs for Service {
     fn shutdown(&self, _force: bool) {
         self.stop.store(true, Ordering::Relaxed);
         self.ctl.interrupt.store(true, Ordering::Relaxed);
-    }
-}
-
-/// The runner reports to the service's view and to the console.
-struct Tee<'a> {
-    svc: &'a Service,
-    shown: &'a dyn Reporter,
-}
-
-impl Reporter for Tee<'_> {
-    fn observer(&self, job: i64) -> Box<dyn Observer + Send + '_> {
-        Box::new(Watch {
-            svc: self.svc,
-            job,
-            inner: self.shown.observer(job),
-        })
-    }
-
-    fn finished(&self, job: i64, outcome: &Outcome) {
-        self.svc
-            .table
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .end_live(job);
-        self.svc.refresh();
-        self.shown.finished(job, outcome);
-    }
-}
-
-/// One running job's events, into the view.
-struct Watch<'a> {
-    svc: &'a Service,
-    job: i64,
-    inner: Box<dyn Observer + Send + 'a>,
-}
-
-impl Observer for Watch<'_> {
-    fn event(&mut self, e: Event<'_>) {
-        match &e {
-            Event::Started { .. } => self.svc.refresh(),
-            Event::Progress(p) => self
-                .svc
-                .table
-                .write()
-                .unwrap_or_else(|e| e.into_inner())
-                .set_live(
-                    self.job,
-                    Live {
-                        bytes: p.bytes,
-                        speed: p.speed as u64,
-                        connections: p.connections,
-                        lanes: p.lanes.clone(),
-                    },
-                ),
-            _ => {}
-        }
-        self.inner.event(e);
     }
 }

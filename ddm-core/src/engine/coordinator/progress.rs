@@ -89,11 +89,13 @@ impl Coordinator<'_> {
                     k => &self.sources[k].url,
                 };
                 crate::engine::Lane {
+                    id: s.worker.unwrap_or(0),
                     url: crate::model::redact_url(url),
                     from: s.seg.origin,
                     to: span.end,
                     pos: span.claimed,
                     speed: s.speed.max(0.0) as u64,
+                    ttfb_ms: s.seg.ttfb().map(|t| t.as_millis() as u64),
                 }
             })
             .collect()
