@@ -8,7 +8,7 @@
 //! code 1. The HTTP status of a single call: 200, or 400 for code 1 and -32600, 404 for
 //! -32601, 500 otherwise (aria2's); a batch is always 200.
 
-use crate::methods::{self, Ctx};
+use crate::methods::{self, Ctx, Via};
 use serde_json::{json, Map, Value};
 
 /// An error answer: a code and a message.
@@ -77,19 +77,19 @@ impl Reply {
 }
 
 /// Answer a message's bytes.
-pub(crate) fn reply(ctx: &Ctx, raw: &[u8]) -> Reply {
+pub(crate) fn reply(ctx: &Ctx, raw: &[u8], via: Via) -> Reply {
     match serde_json::from_slice::<Value>(raw) {
-        Ok(v) => reply_value(ctx, v),
+        Ok(v) => reply_value(ctx, v, via),
         Err(_) => Reply::fault(Fault::parse_error()),
     }
 }
 
 /// Answer a parsed message: one call or a batch.
-pub(crate) fn reply_value(ctx: &Ctx, v: Value) -> Reply {
+pub(crate) fn reply_value(ctx: &Ctx, v: Value, via: Via) -> Reply {
     match v {
         Value::Object(call) => {
             let mut denied = false;
-            let (body, fault) = one(ctx, call, &mut denied);
+            let (body, fault) = one(ctx, call, &mut denied, via);
             Reply {
                 status: fault.map_or(200, |f| f.http_status()),
                 body,
@@ -101,7 +101,7 @@ pub(crate) fn reply_value(ctx: &Ctx, v: Value) -> Reply {
             let body = calls
                 .into_iter()
                 .map(|c| match c {
-                    Value::Object(call) => one(ctx, call, &mut denied).0,
+                    Value::Object(call) => one(ctx, call, &mut denied, via).0,
                     _ => answer(Value::Null, Err(Fault::invalid_request())),
                 })
                 .collect();
@@ -116,7 +116,12 @@ pub(crate) fn reply_value(ctx: &Ctx, v: Value) -> Reply {
 }
 
 /// One call: its answer, and its fault if it failed.
-fn one(ctx: &Ctx, mut call: Map<String, Value>, denied: &mut bool) -> (Value, Option<Fault>) {
+fn one(
+    ctx: &Ctx,
+    mut call: Map<String, Value>,
+    denied: &mut bool,
+    via: Via,
+) -> (Value, Option<Fault>) {
     let Some(id) = call.remove("id") else {
         let f = Fault::invalid_request();
         return (answer(Value::Null, Err(f.clone())), Some(f));
@@ -130,7 +135,7 @@ fn one(ctx: &Ctx, mut call: Map<String, Value>, denied: &mut bool) -> (Value, Op
         Some(Value::Array(p)) => p,
         Some(_) => return fail(id, Fault::invalid_params()),
     };
-    match methods::call(ctx, &method, params, denied) {
+    match methods::call(ctx, &method, params, denied, via) {
         Ok(v) => (answer(id, Ok(v)), None),
         Err(f) => fail(id, f),
     }

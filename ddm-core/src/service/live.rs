@@ -318,6 +318,7 @@ impl Jobs for Service {
                 user: spec.user,
                 mirrors,
                 network: spec.network,
+                origin_url: spec.origin_url,
                 ..JobSettings::default()
             },
         };

@@ -129,6 +129,9 @@ pub struct AddSpec {
     pub paused: bool,
     /// Where in the queue (None: at the end).
     pub position: Option<usize>,
+    /// Where the redirect chain started, when `urls[0]` is already a resolved link (a HAR
+    /// import): resolved again if the link expires.
+    pub origin_url: Option<String>,
 }
 
 /// The service as a whole.

@@ -5,9 +5,13 @@
 //!
 //! Methods run on a blocking thread (a `Jobs` call may touch SQLite); they never sleep.
 
+mod adding;
+mod own;
 mod queue;
 mod read;
 mod settings;
+
+pub(crate) use own::Via;
 
 use crate::auth;
 use crate::envelope::Fault;
@@ -100,11 +104,14 @@ pub(crate) fn call(
     method: &str,
     mut params: Vec<Value>,
     denied: &mut bool,
+    via: Via,
 ) -> Result<Value, Fault> {
     match method {
+        // aria2's lists, as aria2 gives them (clients compare them); ddm's own methods are
+        // in docs/rpc.md.
         "system.listMethods" => return Ok(json!(METHODS)),
         "system.listNotifications" => return Ok(json!(NOTIFICATIONS)),
-        "system.multicall" => return multicall(ctx, params, denied),
+        "system.multicall" => return multicall(ctx, params, denied, via),
         _ => {}
     }
     let token = auth::take_token(&mut params);
@@ -113,13 +120,16 @@ pub(crate) fn call(
         return Err(Fault::method(auth::UNAUTHORIZED));
     }
     // The name only (never the parameters: they may hold credentials), and only a known one.
-    if let Some(m) = METHODS.iter().find(|m| **m == method) {
+    if let Some(m) = METHODS.iter().chain(own::METHODS).find(|m| **m == method) {
         tracing::debug!(method = m, "rpc call");
     }
     let p = Params {
         method,
         list: params,
     };
+    if method.starts_with("ddm.") {
+        return own::call(ctx, &p, via);
+    }
     match method {
         "aria2.addUri" => queue::add_uri(ctx, &p),
         "aria2.addTorrent" | "aria2.addMetalink" => Err(Fault::method(format!(
@@ -163,7 +173,12 @@ pub(crate) fn call(
 
 /// `system.multicall([{methodName, params}, ...])`: an array with, per call, `[result]` or
 /// `{code, message}`. Each call carries its own token.
-fn multicall(ctx: &Ctx, mut params: Vec<Value>, denied: &mut bool) -> Result<Value, Fault> {
+fn multicall(
+    ctx: &Ctx,
+    mut params: Vec<Value>,
+    denied: &mut bool,
+    via: Via,
+) -> Result<Value, Fault> {
     // Not aria2's: a token given to the multicall itself is ignored like listMethods' is.
     auth::take_token(&mut params);
     let Some(Value::Array(calls)) = params.into_iter().next() else {
@@ -186,7 +201,7 @@ fn multicall(ctx: &Ctx, mut params: Vec<Value>, denied: &mut bool) -> Result<Val
                             Some(Value::Array(p)) => p,
                             _ => Vec::new(),
                         };
-                        call(ctx, &m, params, denied)
+                        call(ctx, &m, params, denied, via)
                     }
                 },
                 _ => Err(Fault::method("system.multicall expected struct.")),
@@ -202,7 +217,7 @@ fn multicall(ctx: &Ctx, mut params: Vec<Value>, denied: &mut bool) -> Result<Val
 
 /// A call's parameters (after the token), with errors that name the method and parameter.
 pub(crate) struct Params<'a> {
-    method: &'a str,
+    pub(crate) method: &'a str,
     list: Vec<Value>,
 }
 

@@ -8,6 +8,7 @@ mod client;
 mod load;
 mod methods;
 mod mock;
+mod own;
 mod quirks;
 mod security;
 mod websocket;
