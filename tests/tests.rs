@@ -10,6 +10,7 @@ mod har;
 mod honest;
 mod integrity;
 mod living;
+mod page;
 mod reach;
 mod requests;
 mod resume;

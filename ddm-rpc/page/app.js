@@ -63,6 +63,7 @@ const app = {
       app.runner = r;
       app.runnerHistory = r.history || [];
       runner.fillForm();
+      app.dirty = { queue: true, detail: true, runner: true };
       app.draw();
       return rpc.call("ddm.subscribe", { job: app.open });
     }).then(() => { if (app.open) app.openJob(app.open); }).catch((e) => {

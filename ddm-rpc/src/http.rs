@@ -78,7 +78,10 @@ fn origin(headers: &HeaderMap) -> Option<&str> {
 async fn on_post(State(app): State<Arc<App>>, headers: HeaderMap, body: Body) -> Response {
     let cors = app.policy.cors(origin(&headers));
     let reply = match read_body(&app, &headers, body).await {
-        Ok(bytes) => app.answer(move |ctx| envelope::reply(ctx, &bytes, Via::Http)).await,
+        Ok(bytes) => {
+            app.answer(move |ctx| envelope::reply(ctx, &bytes, Via::Http))
+                .await
+        }
         Err(r) => r,
     };
     respond(reply, None, cors)

@@ -10,8 +10,16 @@ use axum::response::{IntoResponse, Response};
 
 /// (path, content type, body).
 const FILES: &[(&str, &str, &str)] = &[
-    ("/", "text/html; charset=utf-8", include_str!("../page/index.html")),
-    ("/ui/style.css", "text/css; charset=utf-8", include_str!("../page/style.css")),
+    (
+        "/",
+        "text/html; charset=utf-8",
+        include_str!("../page/index.html"),
+    ),
+    (
+        "/ui/style.css",
+        "text/css; charset=utf-8",
+        include_str!("../page/style.css"),
+    ),
     ("/ui/rpc.js", JS, include_str!("../page/rpc.js")),
     ("/ui/format.js", JS, include_str!("../page/format.js")),
     ("/ui/queue.js", JS, include_str!("../page/queue.js")),
@@ -20,7 +28,11 @@ const FILES: &[(&str, &str, &str)] = &[
     ("/ui/add.js", JS, include_str!("../page/add.js")),
     ("/ui/runner.js", JS, include_str!("../page/runner.js")),
     ("/ui/app.js", JS, include_str!("../page/app.js")),
-    ("/favicon.ico", "image/svg+xml", include_str!("../page/icon.svg")),
+    (
+        "/favicon.ico",
+        "image/svg+xml",
+        include_str!("../page/icon.svg"),
+    ),
 ];
 
 const JS: &str = "text/javascript; charset=utf-8";
@@ -37,13 +49,19 @@ pub(crate) fn serve(path: &str) -> Response {
     let mut r = (StatusCode::OK, *body).into_response();
     let h = r.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(kind));
-    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     r
 }

@@ -46,13 +46,18 @@ pub(crate) fn job(v: &JobView, gids: &Gids) -> Value {
         .headers
         .iter()
         .map(|h| {
-            let value = if h.is_secret() { "***" } else { h.value.as_str() };
+            let value = if h.is_secret() {
+                "***"
+            } else {
+                h.value.as_str()
+            };
             json!({ "name": h.name, "value": value, "secret": h.is_secret() })
         })
         .collect();
-    let error = j.state.error().map(|e| {
-        json!({ "kind": e.kind.as_str(), "message": redact_text(&e.message) })
-    });
+    let error = j
+        .state
+        .error()
+        .map(|e| json!({ "kind": e.kind.as_str(), "message": redact_text(&e.message) }));
     json!({
         "gid": gids.shown(j.id),
         "id": j.id,

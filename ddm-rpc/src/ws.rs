@@ -14,6 +14,7 @@ use crate::envelope::{self, Reply};
 use crate::http::App;
 use crate::methods::Via;
 use crate::origin::Verdict;
+use crate::updates::Batch;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{FromRequestParts, Request};
 use axum::http::{header, StatusCode};
@@ -21,7 +22,6 @@ use axum::response::{IntoResponse, Response};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use crate::updates::Batch;
 use tokio::sync::broadcast::{self, error::RecvError};
 
 pub(crate) async fn upgrade(app: Arc<App>, req: Request) -> Response {

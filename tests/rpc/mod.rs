@@ -13,7 +13,7 @@ mod daemon;
 mod protocol;
 mod scenarios;
 mod site;
-mod tools;
+pub mod tools;
 mod wire;
 
 /// Every scenario as a `#[test]` in `mod $name`, against `$backend`, with the attributes

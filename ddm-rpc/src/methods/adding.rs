@@ -44,7 +44,9 @@ pub(super) fn curl(ctx: &Ctx, p: &Params) -> Result<Value, Fault> {
 pub(super) fn har(ctx: &Ctx, p: &Params) -> Result<Value, Fault> {
     let text = p.string(0, "the HAR file's text")?;
     if text.len() as u64 > ddm_core::input::HAR_CAP {
-        return Err(Fault::method("the HAR file is too large: export it with less in it"));
+        return Err(Fault::method(
+            "the HAR file is too large: export it with less in it",
+        ));
     }
     let how = p.get(2);
     let allow_cookies = how
@@ -67,7 +69,11 @@ pub(super) fn har(ctx: &Ctx, p: &Params) -> Result<Value, Fault> {
         Fault::method(format!("HAR: {e}{more}"))
     })?;
     let url = ddm_core::urls::parse_http_url(&chosen.final_url)
-        .map_err(|e| Fault::method(format!("HAR: the captured download URL cannot be used: {e}")))?
+        .map_err(|e| {
+            Fault::method(format!(
+                "HAR: the captured download URL cannot be used: {e}"
+            ))
+        })?
         .to_string();
     let mut s = spec(p, 1, url.clone())?;
     let captured = chosen

@@ -129,7 +129,11 @@ fn change_runner(ctx: &Ctx, p: &Params) -> Result<Value, Fault> {
     if let Some(n) = active {
         ctx.jobs.set_max_active(n.min(1024) as u32);
     }
-    Ok(shape::runner(&ctx.jobs.runner(), &ctx.jobs.globals(), false))
+    Ok(shape::runner(
+        &ctx.jobs.runner(),
+        &ctx.jobs.globals(),
+        false,
+    ))
 }
 
 /// `ddm.subscribe({job: GID | null})`: the session's updates start (or change which job's

@@ -58,8 +58,14 @@ fn the_page_reads_lanes_and_never_a_secret() {
     assert!(!g.to_string().contains("TOPSECRET"));
     assert_eq!(g["track"], json!({"history": [], "events": []}));
     let r = ok(s.addr, "ddm.getRunner", json!([]));
-    assert_eq!(r["hosts"][0], json!({"host": "http://127.0.0.1:9", "open": 2, "cap": null}));
-    assert_eq!((r["maxConnections"].clone(), r["maxPerHost"].clone()), (json!(32), json!(8)));
+    assert_eq!(
+        r["hosts"][0],
+        json!({"host": "http://127.0.0.1:9", "open": 2, "cap": null})
+    );
+    assert_eq!(
+        (r["maxConnections"].clone(), r["maxPerHost"].clone()),
+        (json!(32), json!(8))
+    );
     let e = err(s.addr, "ddm.getConnections", json!(["9"]));
     assert_eq!(e, "GID 9 is not found");
 }
@@ -76,9 +82,17 @@ fn the_runner_changes_live_and_bad_values_change_nothing() {
         s.mock.calls(),
         vec!["budget 16 4", "global_rate Some(1048576)", "max_active 3"]
     );
-    let e = err(s.addr, "ddm.changeRunner", json!([{"maxPerHost": 0, "maxRate": 5}]));
+    let e = err(
+        s.addr,
+        "ddm.changeRunner",
+        json!([{"maxPerHost": 0, "maxRate": 5}]),
+    );
     assert!(e.contains("maxPerHost must be between 1 and 4096"), "{e}");
-    let e = err(s.addr, "ddm.changeRunner", json!([{"maxConnections": "many"}]));
+    let e = err(
+        s.addr,
+        "ddm.changeRunner",
+        json!([{"maxConnections": "many"}]),
+    );
     assert!(e.contains("whole number"), "{e}");
     assert_eq!(s.mock.calls().len(), 3, "nothing more changed");
     // Over HTTP there is no session to push to.
@@ -97,7 +111,10 @@ fn a_pasted_curl_command_becomes_the_job_it_asks_for() {
         json!([cmd, {"split": "8", "header": ["X-Mine: 1"], "secret-header": ["X-Mine"]}]),
     );
     assert_eq!(a["gid"], "0000000000000001");
-    assert_eq!(a["ignored"], json!(["accept-encoding header", "--compressed"]));
+    assert_eq!(
+        a["ignored"],
+        json!(["accept-encoding header", "--compressed"])
+    );
     let added = s.mock.added.lock().unwrap();
     let spec = &added[0];
     assert_eq!(spec.urls, vec!["https://files.example/a.iso"]);
@@ -192,14 +209,20 @@ fn updates_go_to_subscribers_at_most_five_a_second() {
         "about five a second for two seconds, not one per report: {}",
         got.len()
     );
-    assert!(got.iter().all(|u| u["connections"]["lanes"].as_array().map(Vec::len) == Some(2)
-        || u["connections"].is_null()));
-    assert!(got.iter().any(|u| u["connections"]["gid"] == "0000000000000001"));
+    assert!(got.iter().all(
+        |u| u["connections"]["lanes"].as_array().map(Vec::len) == Some(2)
+            || u["connections"].is_null()
+    ));
+    assert!(got
+        .iter()
+        .any(|u| u["connections"]["gid"] == "0000000000000001"));
     let ev: Vec<&Value> = got.iter().filter(|u| !u["events"].is_null()).collect();
     assert_eq!(ev.len(), 1, "the happening once");
     assert_eq!(ev[0]["events"][0]["kind"], "steal");
     assert_eq!(ev[0]["events"][0]["at"], 4096);
-    assert!(got.iter().any(|u| u["jobs"].as_array().unwrap().iter().any(|j| j["id"] == 2)));
+    assert!(got
+        .iter()
+        .any(|u| u["jobs"].as_array().unwrap().iter().any(|j| j["id"] == 2)));
     assert!(got.iter().all(|u| !u["runner"].is_null()));
     // A session that did not subscribe (aria2's clients) gets none of it.
     assert!(updates_for(&mut other, 0.3).is_empty());
@@ -212,13 +235,21 @@ fn the_page_is_served_with_its_own_files_only() {
     assert_eq!(r.status, 200);
     assert!(r.header("content-type").unwrap().starts_with("text/html"));
     let csp = r.header("content-security-policy").unwrap();
-    assert!(csp.contains("default-src 'none'") && csp.contains("script-src 'self'"), "{csp}");
+    assert!(
+        csp.contains("default-src 'none'") && csp.contains("script-src 'self'"),
+        "{csp}"
+    );
     assert_eq!(r.header("x-frame-options").as_deref(), Some("DENY"));
-    for script in ["rpc.js", "queue.js", "job.js", "graph.js", "add.js", "app.js"] {
+    for script in [
+        "rpc.js", "queue.js", "job.js", "graph.js", "add.js", "app.js",
+    ] {
         assert!(r.body.contains(&format!("/ui/{script}")), "{script}");
         let f = get(s.addr, &format!("/ui/{script}"));
         assert_eq!(f.status, 200, "{script}");
-        assert!(!f.body.contains("http://") && !f.body.contains("https://"), "{script} fetches nothing from elsewhere");
+        assert!(
+            !f.body.contains("http://") && !f.body.contains("https://"),
+            "{script} fetches nothing from elsewhere"
+        );
     }
     assert_eq!(get(s.addr, "/ui/nope.js").status, 404);
     assert_eq!(get(s.addr, "/../etc/passwd").status, 404);
