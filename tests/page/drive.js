@@ -160,14 +160,16 @@ const scenarios = {
     await page.focus(row(args.gid));
     await page.keyboard.press("Enter");
     await page.waitForFunction((n) => document.querySelectorAll("#d-lanes .lane").length === n, args.lanes, { timeout: 30000 });
-    await page.waitForTimeout(300);
+    // One update's lanes and map together (a connection replaced meanwhile leaves its range
+    // to the next one for a moment).
+    const c = await (await page.waitForFunction((n) => {
+      const c = app.detail.connections;
+      return c && c.lanes.length === n && JSON.parse(JSON.stringify(c));
+    }, args.lanes, { timeout: 30000 })).jsonValue();
+    const texts = await page.evaluate(() => [...document.querySelectorAll("#d-lanes .lane")].map((l) => l.innerText));
+    const lanes = c.lanes.map((l, i) => ({ from: l.from, to: l.to, pos: l.pos, text: texts[i] || "" }));
     const fixed = await page.locator("#d-fixed").innerText();
     const body = await page.evaluate(() => document.body.innerText);
-    const lanes = await page.evaluate(() => [...document.querySelectorAll("#d-lanes .lane")].map((l) => ({
-      from: Number(l.dataset.from), to: Number(l.dataset.to), pos: Number(l.dataset.pos),
-      text: l.innerText,
-    })));
-    const c = await page.evaluate(() => app.detail.connections);
     const graphPoints = await page.evaluate(() => app.detail.history.length);
     const mapDrawn = await page.evaluate(() => {
       const cv = document.getElementById("d-map");
@@ -180,7 +182,36 @@ const scenarios = {
     await page.setViewportSize({ width: 390, height: 844 });
     await page.waitForTimeout(300);
     const phone = await shots(page, "phone-lanes");
-    return { fixed, body, lanes, size: c.size, bitfield: c.bitfield, pieceLength: c.pieceLength, graphPoints, mapDrawn, desktop, phone };
+    // Steals, races and replacements appear in the log as they happen.
+    const ev = '#d-events li[data-kind="steal"], #d-events li[data-kind="race"], #d-events li[data-kind="replaced"]';
+    try {
+      await page.waitForSelector(ev, { timeout: 90000 });
+    } catch (e) {
+      const seen = await page.evaluate(() => JSON.stringify({ open: app.open, events: app.detail.events, track: null }));
+      const track = await page.evaluate((g) => rpc.call("ddm.getTrack", g), args.gid);
+      throw new Error("no event shown; the page had " + seen + "; the service has " + JSON.stringify(track.events));
+    }
+    const events = await page.evaluate((sel) => [...document.querySelectorAll(sel)].map((l) => ({ kind: l.dataset.kind, text: l.innerText })), ev);
+    await page.setViewportSize({ width: 1280, height: 1400 });
+    await page.locator("#d-events").scrollIntoViewIfNeeded();
+    await page.screenshot({ path: path.join(out, "desktop-events.png"), fullPage: true });
+    return { events, fixed, body, lanes, size: c.size, bitfield: c.bitfield, pieceLength: c.pieceLength, graphPoints, mapDrawn, desktop, phone };
+  },
+
+  /** Drop a HAR capture on the add dialog; the download it shows reaches 100 %. */
+  async har(page) {
+    await page.goto(base + "#token=" + encodeURIComponent(token));
+    await page.waitForFunction(() => app.ready);
+    await page.click("#add-open");
+    await page.click('#add .tabs button[data-tab="har"]');
+    await page.setInputFiles("#add-har", args.file);
+    await page.waitForFunction(() => document.getElementById("add-har-name").textContent.includes("1 requests"));
+    await page.check("#add-har-cookies");
+    await page.click("#add-submit");
+    await page.waitForSelector("li.job");
+    const sel = row(await page.locator("li.job").first().getAttribute("data-gid"));
+    await waitState(page, sel, ["done"]);
+    return { name: await page.locator(sel + " .name").innerText() };
   },
 
   /** A wrong token: the login asks again, saying why; the right one gets in. */

@@ -2,7 +2,8 @@
 
 use super::{drive, rpc, serve, shots};
 use crate::util::*;
-use ddm_testserver::{pattern, Resource, Server};
+use crate::har::common::{chrome_entry, chrome_har, write_har};
+use ddm_testserver::{pattern, Fault, Resource, Server};
 use serde_json::json;
 use std::time::Duration;
 
@@ -211,7 +212,14 @@ fn page_shows_eight_lanes_covering_what_is_missing() {
     let body = pattern(size, 1706);
     server.add(
         "/big.bin",
-        Resource::new(body.clone()).etag("\"g\"").rate(128 << 10),
+        // Every 4th connection crawls: the others take over its work (the event log).
+        Resource::new(body.clone())
+            .etag("\"g\"")
+            .rate(128 << 10)
+            .fault(Fault::SlowConnections {
+                every: 4,
+                divisor: 40,
+            }),
     );
     let env = Env::new();
     let s = serve(&env);
@@ -281,11 +289,69 @@ fn page_shows_eight_lanes_covering_what_is_missing() {
     );
     assert!(r["graphPoints"].as_u64().unwrap() >= 1);
     assert_ne!(r["desktop"]["light"], r["desktop"]["dark"]);
+    // The log of happenings: what the page showed is what the service recorded.
+    let events = r["events"].as_array().unwrap();
+    assert!(!events.is_empty());
+    let track = rpc(&s, "ddm.getTrack", json!([gid]));
+    let kinds: Vec<&str> = track["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    for e in events {
+        assert!(kinds.contains(&e["kind"].as_str().unwrap()), "{e} not in {kinds:?}");
+    }
     // Let it finish: the bytes are the file's.
     wait_for(Duration::from_secs(90), "the download", || {
         s.dl.join("big.bin").exists().then_some(())
     });
     assert_same_file(&s.dl.join("big.bin"), &body);
+}
+
+#[test]
+fn page_takes_a_dropped_har_by_import_hars_rules() {
+    // The capture shows A answering with the session cookie; now A redirects to B: the
+    // cookie (carried: the box was ticked) stays with A.
+    let a = Server::start().unwrap();
+    let b = Server::start().unwrap();
+    let body = pattern(2 * MIB, 1708);
+    b.add("/f.bin", Resource::new(body.clone()).etag("\"h\""));
+    a.redirect("/dl", &b.url("/f.bin"), 302);
+    let env = Env::new();
+    let entry = chrome_entry(
+        &a.url("/dl"),
+        200,
+        &[("cookie", &format!("session={SECRET}")), ("user-agent", "UA/1")],
+        &[
+            ("content-type", "application/octet-stream"),
+            ("content-disposition", "attachment; filename=\"captured.bin\""),
+            ("content-length", "2097152"),
+        ],
+        "",
+        "application/octet-stream",
+        2 << 20,
+    );
+    let har = write_har(&env, "c.har", &chrome_har(vec![entry]));
+    let s = serve(&env);
+    let Some(r) = drive(
+        &s,
+        "har",
+        "har",
+        json!({"file": har.to_str().unwrap()}),
+        |_, _| {},
+    ) else {
+        return;
+    };
+    // Named as the server that answers now names it (as `ddm import-har` does).
+    assert_eq!(r["name"], "f.bin");
+    assert_same_file(&s.dl.join("f.bin"), &body);
+    assert!(a
+        .log()
+        .iter()
+        .all(|e| e.header("cookie").is_some_and(|c| c.contains(SECRET))
+            && e.header("user-agent") == Some("UA/1")));
+    assert!(b.log().iter().all(|e| e.header("cookie").is_none()));
 }
 
 #[test]
