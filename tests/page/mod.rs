@@ -9,6 +9,7 @@
 //! then they say they skipped.
 
 mod scenarios;
+mod top;
 
 use crate::rpc::tools::repo_root;
 use crate::util::*;

@@ -1,8 +1,8 @@
 //! The page's scenarios, each checked from outside the browser.
 
 use super::{drive, rpc, serve, shots};
-use crate::util::*;
 use crate::har::common::{chrome_entry, chrome_har, write_har};
+use crate::util::*;
 use ddm_testserver::{pattern, Fault, Resource, Server};
 use serde_json::json;
 use std::time::Duration;
@@ -300,7 +300,10 @@ fn page_shows_eight_lanes_covering_what_is_missing() {
         .map(|e| e["kind"].as_str().unwrap())
         .collect();
     for e in events {
-        assert!(kinds.contains(&e["kind"].as_str().unwrap()), "{e} not in {kinds:?}");
+        assert!(
+            kinds.contains(&e["kind"].as_str().unwrap()),
+            "{e} not in {kinds:?}"
+        );
     }
     // Let it finish: the bytes are the file's.
     wait_for(Duration::from_secs(90), "the download", || {
@@ -322,10 +325,16 @@ fn page_takes_a_dropped_har_by_import_hars_rules() {
     let entry = chrome_entry(
         &a.url("/dl"),
         200,
-        &[("cookie", &format!("session={SECRET}")), ("user-agent", "UA/1")],
+        &[
+            ("cookie", &format!("session={SECRET}")),
+            ("user-agent", "UA/1"),
+        ],
         &[
             ("content-type", "application/octet-stream"),
-            ("content-disposition", "attachment; filename=\"captured.bin\""),
+            (
+                "content-disposition",
+                "attachment; filename=\"captured.bin\"",
+            ),
             ("content-length", "2097152"),
         ],
         "",

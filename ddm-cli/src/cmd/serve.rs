@@ -132,6 +132,38 @@ fn default_dir(a: &Args, ctx: &Ctx) -> CliResult<PathBuf> {
     Ok(dir)
 }
 
+/// The file in the data directory that says where `ddm serve` listens, while it runs.
+pub const ADDR_FILE: &str = "serve.addr";
+
+fn write_addr(file: &Path, addr: SocketAddr) -> std::io::Result<()> {
+    let _ = std::fs::remove_file(file);
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(file)?;
+    writeln!(f, "{addr}")
+}
+
+/// The token `ddm top` may use: config serve.secret, else the file made beside the config.
+pub fn known_secret(
+    ctx_config: &ddm_core::config::Config,
+    paths: &ddm_core::paths::Paths,
+) -> Option<String> {
+    if let Some(s) = ctx_config
+        .serve
+        .secret
+        .clone()
+        .filter(|s| !s.trim().is_empty())
+    {
+        return Some(s);
+    }
+    let dir = paths.config_file.parent()?;
+    let s = std::fs::read_to_string(dir.join("serve.secret")).ok()?;
+    Some(s.trim().to_string()).filter(|s| !s.is_empty())
+}
+
 /// The token as it goes in the page's URL fragment (percent-encoded where it must be).
 fn page_token(secret: &str) -> String {
     secret
@@ -192,6 +224,11 @@ pub fn run(g: &Global, a: Args) -> CliResult {
         )
     })?;
     let addr = front.addr();
+    // Where `ddm top` finds this service for a job's lanes (removed when it stops).
+    let addr_file = ctx.paths.state_dir.join(ADDR_FILE);
+    if let Err(e) = write_addr(&addr_file, addr) {
+        tracing::warn!("cannot write {}: {e}", addr_file.display());
+    }
     if !g.quiet {
         eprintln!(
             "ddm serve: aria2 JSON-RPC at http://{addr}/jsonrpc (WebSocket ws://{addr}/jsonrpc)"
@@ -220,8 +257,10 @@ pub fn run(g: &Global, a: Args) -> CliResult {
         );
     }
     let display = Display::new(false, true, g.verbose);
-    let summary = service.run(&display).map_err(store)?;
+    let summary = service.run(&display).map_err(store);
     front.stop();
+    let _ = std::fs::remove_file(&addr_file);
+    let summary = summary?;
     if !g.quiet {
         eprintln!(
             "ddm serve: stopped ({} job{} ran, {} done)",

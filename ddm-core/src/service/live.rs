@@ -5,6 +5,7 @@
 //! `pause`, `status` see and change the same store, and the view follows within half a
 //! second.
 
+use super::places::Places;
 use super::table::Table;
 use super::track::Tracks;
 use super::watch::Tee;
@@ -15,7 +16,7 @@ use crate::engine::Control;
 use crate::model::ErrorKind;
 use crate::runner::{run_queue, Reporter, Scope, Summary};
 use crate::store::{JobSettings, NewJob, StateKind, Store, StoreError};
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Arc, Mutex, RwLock};
@@ -26,15 +27,6 @@ const REFRESH: Duration = Duration::from_millis(500);
 /// How long a pause or remove waits for the runner to stop the job (a checkpoint, then the
 /// end of its run) before it answers anyway.
 const STOP_WAIT: Duration = Duration::from_secs(3);
-
-/// Where a service keeps files and what it may write to.
-#[derive(Debug, Clone)]
-pub struct Places {
-    /// Where jobs added without a directory go.
-    pub dir: PathBuf,
-    /// Directories a front may name (the default one is always allowed).
-    pub allowed: Vec<PathBuf>,
-}
 
 pub struct Service {
     db: PathBuf,
@@ -202,56 +194,6 @@ impl Service {
         f(&mut store).map_err(store_err)
     }
 
-    /// The directory a front asked for, if it lies inside the allowed ones (created when
-    /// missing).
-    fn directory(&self, asked: Option<&Path>) -> Result<PathBuf, ServiceError> {
-        let Some(dir) = asked else {
-            return Ok(self.places.dir.clone());
-        };
-        let refuse = |why: &str| {
-            ServiceError::Invalid(format!(
-                "dir {}: {why}; allowed: {} (config serve.allowed_dirs adds more)",
-                dir.display(),
-                self.roots()
-                    .iter()
-                    .map(|r| r.display().to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ))
-        };
-        if !dir.is_absolute() || dir.components().any(|c| c == Component::ParentDir) {
-            return Err(refuse("give an absolute path without `..`"));
-        }
-        // The deepest part that exists, resolved (links included), must be inside a root.
-        let mut existing = dir.to_path_buf();
-        while !existing.exists() {
-            if !existing.pop() {
-                return Err(refuse("no part of it exists"));
-            }
-        }
-        let real = existing
-            .canonicalize()
-            .map_err(|e| refuse(&e.to_string()))?;
-        let inside = self
-            .roots()
-            .iter()
-            .filter_map(|r| r.canonicalize().ok())
-            .any(|r| real.starts_with(&r));
-        if !inside {
-            return Err(refuse(
-                "not inside the directories the service may write to",
-            ));
-        }
-        std::fs::create_dir_all(dir).map_err(|e| refuse(&e.to_string()))?;
-        Ok(dir.to_path_buf())
-    }
-
-    fn roots(&self) -> Vec<PathBuf> {
-        let mut r = vec![self.places.dir.clone()];
-        r.extend(self.places.allowed.iter().cloned());
-        r
-    }
-
     fn job_of(&self, id: i64) -> Result<crate::store::Job, ServiceError> {
         self.table
             .read()
@@ -260,24 +202,6 @@ impl Service {
             .cloned()
             .ok_or(ServiceError::NotFound(id))
     }
-}
-
-/// A file name a front gave: a plain name, as `-o` takes it.
-fn plain_name(out: &str) -> Result<String, ServiceError> {
-    let bad = out.is_empty()
-        || out == "."
-        || out == ".."
-        || out.contains('/')
-        || out.contains('\0')
-        || out.len() > crate::filename::MAX_NAME_BYTES;
-    if bad {
-        return Err(ServiceError::Invalid(format!(
-            "out {out:?}: give a plain file name (no `/`, not `..`, at most {} bytes); dir \
-             says where it goes",
-            crate::filename::MAX_NAME_BYTES
-        )));
-    }
-    Ok(out.to_string())
 }
 
 impl Jobs for Service {
@@ -302,8 +226,12 @@ impl Jobs for Service {
             .map(crate::engine::checksum::parse)
             .transpose()
             .map_err(ServiceError::Invalid)?;
-        let file_name = spec.out.as_deref().map(plain_name).transpose()?;
-        let dest_dir = self.directory(spec.dir.as_deref())?;
+        let file_name = spec
+            .out
+            .as_deref()
+            .map(super::places::plain_name)
+            .transpose()?;
+        let dest_dir = self.places.directory(spec.dir.as_deref())?;
         let new = NewJob {
             url,
             dest_dir,

@@ -10,11 +10,13 @@
 
 pub use crate::engine::{Happening, Lane};
 mod live;
+mod places;
 mod table;
 mod track;
 mod watch;
 
-pub use live::{Places, Service};
+pub use live::Service;
+pub use places::Places;
 
 use crate::model::{Credentials, ErrorKind, Header, Network};
 use crate::store::Job;
