@@ -412,6 +412,9 @@ impl Observer for JobView<'_> {
                 // Several jobs print here at once (`ddm run`): every note names its job.
                 _ => self.d.say(&format!("job {}: note: {n}", self.job)),
             },
+            // What the coordinator does with connections: `ddm serve`'s page shows it; the
+            // terminal keeps to progress.
+            Event::Happened(_) => {}
         }
     }
 }

@@ -15,8 +15,10 @@ use std::time::{Duration, Instant};
 
 #[derive(Debug)]
 pub struct ConnectionBudget {
-    limit: usize,
-    per_host: usize,
+    /// Both changeable while jobs run (`ddm serve`'s page): a lower one takes effect as
+    /// units are given back, a higher one at once.
+    limit: AtomicUsize,
+    per_host: AtomicUsize,
     used: AtomicUsize,
     hosts: Mutex<HashMap<Origin, Host>>,
     /// Signalled whenever a unit is given back (waiters in [`Self::take_within`]).
@@ -45,8 +47,8 @@ impl ConnectionBudget {
 
     pub fn with_host_limit(limit: usize, per_host: usize) -> Self {
         ConnectionBudget {
-            limit: limit.max(1),
-            per_host: per_host.max(1),
+            limit: AtomicUsize::new(limit.max(1)),
+            per_host: AtomicUsize::new(per_host.max(1)),
             used: AtomicUsize::new(0),
             hosts: Mutex::default(),
             released: Condvar::new(),
@@ -59,7 +61,34 @@ impl ConnectionBudget {
     }
 
     pub fn limit(&self) -> usize {
-        self.limit
+        self.limit.load(Ordering::Acquire)
+    }
+
+    /// The most connections to one host, by all jobs together.
+    pub fn per_host(&self) -> usize {
+        self.per_host.load(Ordering::Acquire)
+    }
+
+    /// New caps, in all and per host, while jobs run: a raised one has units free at once
+    /// (waiting jobs are woken), a lowered one is met as connections end (none is cut).
+    pub fn set_limits(&self, limit: usize, per_host: usize) {
+        self.limit.store(limit.max(1), Ordering::Release);
+        self.per_host.store(per_host.max(1), Ordering::Release);
+        let _hosts = self.lock();
+        self.released.notify_all();
+    }
+
+    /// Every host with units in use (open transfers, all jobs together): (host, in use, the
+    /// cap it taught if any), busiest first.
+    pub fn hosts(&self) -> Vec<(Origin, usize, Option<usize>)> {
+        let mut v: Vec<_> = self
+            .lock()
+            .iter()
+            .filter(|(_, h)| h.used > 0)
+            .map(|(o, h)| (o.clone(), h.used, h.cap))
+            .collect();
+        v.sort_by_key(|h| std::cmp::Reverse(h.1));
+        v
     }
 
     fn lock(&self) -> MutexGuard<'_, HashMap<Origin, Host>> {
@@ -95,14 +124,15 @@ impl ConnectionBudget {
     fn take_locked(&self, hosts: &mut HashMap<Origin, Host>, host: Option<&Origin>) -> bool {
         if let Some(h) = host {
             let entry = hosts.entry(h.clone()).or_default();
-            if entry.used >= entry.cap.unwrap_or(self.per_host).min(self.per_host) {
+            let per_host = self.per_host();
+            if entry.used >= entry.cap.unwrap_or(per_host).min(per_host) {
                 return false;
             }
         }
         let ok = self
             .used
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |u| {
-                (u < self.limit).then_some(u + 1)
+                (u < self.limit()).then_some(u + 1)
             })
             .is_ok();
         if ok {
@@ -162,7 +192,7 @@ impl ConnectionBudget {
         // the next is counted): never below what the host let work at once.
         e.cap = Some(
             e.cap
-                .unwrap_or(self.per_host)
+                .unwrap_or(self.per_host())
                 .min(n)
                 .max(e.peak_receiving)
                 .max(1),
@@ -205,7 +235,7 @@ impl ConnectionBudget {
 
     /// Units neither in use nor promised to a job that is starting.
     pub fn free(&self) -> usize {
-        self.limit
+        self.limit()
             .saturating_sub(self.in_use() + self.pending.load(Ordering::Acquire))
     }
 
@@ -249,6 +279,31 @@ mod tests {
 
     fn host(s: &str) -> Origin {
         Origin::parse(s).unwrap()
+    }
+
+    #[test]
+    fn limits_change_while_jobs_run() {
+        let b = std::sync::Arc::new(ConnectionBudget::with_host_limit(4, 1));
+        let h = host("http://a.example/");
+        assert!(b.try_take(Some(&h)));
+        assert!(!b.try_take(Some(&h)), "one per host");
+        // A job waiting for its host's share starts when the share is raised.
+        let waiter = {
+            let (b, h) = (b.clone(), h.clone());
+            std::thread::spawn(move || b.take_within(Some(&h), Duration::from_secs(5)))
+        };
+        std::thread::sleep(Duration::from_millis(50));
+        b.set_limits(4, 2);
+        assert!(waiter.join().unwrap());
+        assert_eq!(b.hosts(), vec![(h.clone(), 2, None)]);
+        // Lowered: nothing is cut, no new unit until enough are given back.
+        b.set_limits(1, 2);
+        assert!(!b.try_take(None));
+        b.give(Some(&h));
+        assert!(!b.try_take(None), "still 1 in use of 1");
+        b.give(Some(&h));
+        assert!(b.try_take(None));
+        assert_eq!((b.limit(), b.per_host()), (1, 2));
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod bench;
 pub mod budget;
 pub mod config;
 pub mod cookies;
+pub mod curlcmd;
 pub mod engine;
 pub mod filename;
 pub mod har;

@@ -12,7 +12,7 @@
 //! thousand jobs several times a second: none of that work lands on the connections' threads),
 //! and a method may hand its result over as text already ([`Json::Text`]).
 
-use crate::methods::{self, Ctx};
+use crate::methods::{self, Ctx, Via};
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
 
@@ -107,19 +107,19 @@ impl Reply {
 }
 
 /// Answer a message's bytes.
-pub(crate) fn reply(ctx: &Ctx, raw: &[u8]) -> Reply {
+pub(crate) fn reply(ctx: &Ctx, raw: &[u8], via: Via) -> Reply {
     match serde_json::from_slice::<Value>(raw) {
-        Ok(v) => reply_value(ctx, v),
+        Ok(v) => reply_value(ctx, v, via),
         Err(_) => Reply::fault(Fault::parse_error()),
     }
 }
 
 /// Answer a parsed message: one call or a batch.
-pub(crate) fn reply_value(ctx: &Ctx, v: Value) -> Reply {
+pub(crate) fn reply_value(ctx: &Ctx, v: Value, via: Via) -> Reply {
     match v {
         Value::Object(call) => {
             let mut denied = false;
-            let (body, fault) = one(ctx, call, &mut denied);
+            let (body, fault) = one(ctx, call, &mut denied, via);
             Reply {
                 status: fault.map_or(200, |f| f.http_status()),
                 body,
@@ -134,7 +134,7 @@ pub(crate) fn reply_value(ctx: &Ctx, v: Value) -> Reply {
                     body.push(',');
                 }
                 body.push_str(&match c {
-                    Value::Object(call) => one(ctx, call, &mut denied).0,
+                    Value::Object(call) => one(ctx, call, &mut denied, via).0,
                     _ => answer(Value::Null, Err(Fault::invalid_request())),
                 });
             }
@@ -150,7 +150,12 @@ pub(crate) fn reply_value(ctx: &Ctx, v: Value) -> Reply {
 }
 
 /// One call: its answer, and its fault if it failed.
-fn one(ctx: &Ctx, mut call: Map<String, Value>, denied: &mut bool) -> (String, Option<Fault>) {
+fn one(
+    ctx: &Ctx,
+    mut call: Map<String, Value>,
+    denied: &mut bool,
+    via: Via,
+) -> (String, Option<Fault>) {
     let Some(id) = call.remove("id") else {
         let f = Fault::invalid_request();
         return (answer(Value::Null, Err(f.clone())), Some(f));
@@ -164,7 +169,7 @@ fn one(ctx: &Ctx, mut call: Map<String, Value>, denied: &mut bool) -> (String, O
         Some(Value::Array(p)) => p,
         Some(_) => return fail(id, Fault::invalid_params()),
     };
-    match methods::call(ctx, &method, params, denied) {
+    match methods::call(ctx, &method, params, denied, via) {
         Ok(v) => (answer(id, Ok(v)), None),
         Err(f) => fail(id, f),
     }

@@ -1,6 +1,7 @@
 //! HTTP at `/jsonrpc`: POST (any Content-Type, or none: aria2p sends none, extensions send
 //! `text/plain`), GET (AriaNg's GET mode, JSONP), OPTIONS (the CORS preflight), and the
-//! WebSocket upgrade (handed to [`crate::ws`]). Anything else: 404 or 405.
+//! WebSocket upgrade (handed to [`crate::ws`]). GET of any other path: ddm's page
+//! ([`crate::page`]), else 404; other methods 405.
 //!
 //! Limits: a body over `max_body` is refused with 413 before it is read (by its
 //! Content-Length) or as soon as it passes the limit; a body that does not arrive within
@@ -9,7 +10,7 @@
 //! are not delayed. CORS headers only for the allowed origin ([`crate::origin`]).
 
 use crate::envelope::{self, Fault, Reply};
-use crate::methods::Ctx;
+use crate::methods::{Ctx, Via};
 use crate::origin::Policy;
 use crate::query;
 use axum::body::{Body, Bytes};
@@ -35,6 +36,8 @@ pub(crate) struct App {
     pub ping_every: Duration,
     /// Notifications, as their JSON text, for every WebSocket session.
     pub notices: broadcast::Sender<Arc<str>>,
+    /// `ddm.onUpdate` batches, for the sessions that asked (`ddm.subscribe`).
+    pub batches: broadcast::Sender<Arc<crate::updates::Batch>>,
     /// Open WebSocket sessions at most.
     pub ws_slots: Arc<Semaphore>,
 }
@@ -42,6 +45,7 @@ pub(crate) struct App {
 pub(crate) fn router(app: Arc<App>) -> Router {
     Router::new()
         .route("/jsonrpc", get(on_get).post(on_post).options(on_options))
+        .fallback(get(on_page))
         .with_state(app)
 }
 
@@ -74,10 +78,18 @@ fn origin(headers: &HeaderMap) -> Option<&str> {
 async fn on_post(State(app): State<Arc<App>>, headers: HeaderMap, body: Body) -> Response {
     let cors = app.policy.cors(origin(&headers));
     let reply = match read_body(&app, &headers, body).await {
-        Ok(bytes) => app.answer(move |ctx| envelope::reply(ctx, &bytes)).await,
+        Ok(bytes) => {
+            app.answer(move |ctx| envelope::reply(ctx, &bytes, Via::Http))
+                .await
+        }
         Err(r) => r,
     };
     respond(reply, None, cors)
+}
+
+/// ddm's own page and its files ([`crate::page`]).
+async fn on_page(req: Request) -> Response {
+    crate::page::serve(req.uri().path())
 }
 
 async fn on_get(State(app): State<Arc<App>>, req: Request) -> Response {
@@ -91,7 +103,7 @@ async fn on_get(State(app): State<Arc<App>>, req: Request) -> Response {
     };
     let message = call.message;
     let reply = app
-        .answer(move |ctx| envelope::reply_value(ctx, message))
+        .answer(move |ctx| envelope::reply_value(ctx, message, Via::Http))
         .await;
     respond(reply, call.callback, cors)
 }

@@ -26,9 +26,12 @@ mod methods;
 mod notify;
 mod options;
 mod origin;
+mod page;
 mod query;
 mod server;
+mod shape;
 mod status;
+mod updates;
 mod ws;
 
 pub use origin::check as check_allow_origin;
@@ -109,6 +112,7 @@ pub struct Handle {
     thread: Option<JoinHandle<()>>,
     pump_stop: Arc<AtomicBool>,
     pump: Option<JoinHandle<()>>,
+    updates: Option<JoinHandle<()>>,
 }
 
 impl Handle {
@@ -127,7 +131,8 @@ impl Handle {
             let _ = tx.send(true);
         }
         self.pump_stop.store(true, Ordering::Relaxed);
-        for t in [self.thread.take(), self.pump.take()].into_iter().flatten() {
+        let threads = [self.thread.take(), self.pump.take(), self.updates.take()];
+        for t in threads.into_iter().flatten() {
             let _ = t.join();
         }
     }
@@ -178,6 +183,13 @@ pub fn start(cfg: ServeConfig, jobs: Arc<dyn Jobs>) -> io::Result<Handle> {
         notices.clone(),
         pump_stop.clone(),
     )?;
+    let (batches, _) = broadcast::channel(16);
+    let updates = updates::pump(
+        jobs.clone(),
+        gids.clone(),
+        batches.clone(),
+        pump_stop.clone(),
+    )?;
     let ctx = methods::Ctx {
         jobs,
         secret: cfg.secret.clone(),
@@ -194,6 +206,7 @@ pub fn start(cfg: ServeConfig, jobs: Arc<dyn Jobs>) -> io::Result<Handle> {
         auth_delay: cfg.auth_delay,
         ping_every: cfg.idle_timeout / 3,
         notices,
+        batches,
         ws_slots: Arc::new(Semaphore::new(cfg.max_websockets)),
     });
     let limits = server::Limits {
@@ -215,6 +228,7 @@ pub fn start(cfg: ServeConfig, jobs: Arc<dyn Jobs>) -> io::Result<Handle> {
         thread: Some(thread),
         pump_stop,
         pump: Some(pump),
+        updates: Some(updates),
     })
 }
 

@@ -18,14 +18,17 @@ use tokio::sync::broadcast;
 
 const POLL: Duration = Duration::from_millis(200);
 
-pub(crate) fn method(n: Notice) -> (&'static str, i64) {
-    match n {
+/// aria2's notification for a notice (None: ddm's own, sent by `own::pump` to the sessions
+/// that asked with `ddm.subscribe`).
+pub(crate) fn method(n: Notice) -> Option<(&'static str, i64)> {
+    Some(match n {
         Notice::Started(id) => ("aria2.onDownloadStart", id),
         Notice::Paused(id) => ("aria2.onDownloadPause", id),
         Notice::Stopped(id) => ("aria2.onDownloadStop", id),
         Notice::Complete(id) => ("aria2.onDownloadComplete", id),
         Notice::Error(id) => ("aria2.onDownloadError", id),
-    }
+        Notice::Changed(_) | Notice::Progress(_) | Notice::Happened(_) => return None,
+    })
 }
 
 /// Start the thread that forwards notices until `stop` is set.
@@ -44,7 +47,9 @@ pub(crate) fn pump(
             }
             match from.recv_timeout(POLL) {
                 Ok(n) => {
-                    let (method, id) = method(n);
+                    let Some((method, id)) = method(n) else {
+                        continue;
+                    };
                     let text = json!({
                         "jsonrpc": "2.0",
                         "method": method,

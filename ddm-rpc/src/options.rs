@@ -56,6 +56,7 @@ pub(crate) const FIXED: &[&str] = &[
     "dir",
     "out",
     "header",
+    "secret-header",
     "referer",
     "user-agent",
     "checksum",
@@ -78,6 +79,9 @@ pub(crate) struct Options {
     pub dir: Option<PathBuf>,
     pub out: Option<String>,
     pub headers: Vec<Header>,
+    /// ddm's own `secret-header`: names of headers to treat as credentials (as the CLI's
+    /// `--secret-header`), on top of those whose names say so.
+    pub secret_headers: Vec<String>,
     pub split: Option<u32>,
     pub per_server: Option<u32>,
     /// `Some(None)`: no limit ("0").
@@ -123,6 +127,11 @@ impl Options {
                  certificate, cookie or configuration paths from a front-end (set them in \
                  ddm's config file)"
             ));
+        }
+        if name == "secret-header" {
+            self.secret_headers.extend(strings(name, value)?);
+            self.given.push(name.into());
+            return Ok(());
         }
         if name == "header" {
             for line in strings(name, value)? {
@@ -209,6 +218,15 @@ impl Options {
             });
         }
         spec.headers = self.headers;
+        for h in &mut spec.headers {
+            if self
+                .secret_headers
+                .iter()
+                .any(|n| n.trim().eq_ignore_ascii_case(&h.name))
+            {
+                h.secret = true;
+            }
+        }
         spec
     }
 }

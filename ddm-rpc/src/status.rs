@@ -278,7 +278,7 @@ fn total_length(v: &JobView) -> u64 {
     })
 }
 
-fn completed_length(v: &JobView) -> u64 {
+pub(crate) fn completed_length(v: &JobView) -> u64 {
     if v.job.state.is_done() {
         return total_length(v);
     }
@@ -289,7 +289,7 @@ fn completed_length(v: &JobView) -> u64 {
 }
 
 /// (pieceLength, numPieces, bitfield): the completion bitmap in hex, high bit = piece 0.
-fn pieces(v: &JobView) -> (u64, u64, Option<String>) {
+pub(crate) fn pieces(v: &JobView) -> (u64, u64, Option<String>) {
     let Some(size) = v.job.size.filter(|&s| s > 0) else {
         return (v.job.piece_size.unwrap_or(MIN_PIECE), 0, None);
     };

@@ -13,7 +13,7 @@ pub(crate) mod daemon;
 mod protocol;
 mod scenarios;
 mod site;
-mod tools;
+pub mod tools;
 pub(crate) mod wire;
 
 /// Every scenario as a `#[test]` in `mod $name`, against `$backend`, with the attributes

@@ -319,3 +319,61 @@ fn a_broken_or_missing_netrc_is_an_error_not_ignored() {
     assert!(stderr(&o).contains(".netrc"), "{}", stderr(&o));
     assert!(env.jobs().is_empty(), "nothing was queued");
 }
+
+/// `ddm add --curl` with a browser's "Copy as cURL" command, in both flavours: the
+/// Authorization header and the cookies reach the command's host, never the host it
+/// redirects to, which gets the other headers; the bytes are the file's.
+#[test]
+fn add_curl_scopes_the_commands_credentials_to_its_host() {
+    let body = pattern(6 << 20, 811);
+    let (a, b) = two_servers(&body);
+    let url = a.url("/redir");
+    let bash = format!(
+        "curl '{url}' \\\n  -H 'accept: */*' \\\n  -H 'authorization: Bearer {SECRET}' \\\n  \
+         -b 'sid={SECRET}; theme=dark' \\\n  -H 'x-trace: visible' \\\n  \
+         -H 'accept-encoding: gzip, deflate, br' \\\n  --compressed"
+    );
+    let cmd = format!(
+        "curl ^\"{}^\" ^\n  -H ^\"authorization: Bearer {SECRET}^\" ^\n  -b ^\"sid={SECRET}^\" ^\n  \
+         -H ^\"x-trace: visible^\" ^\n  --compressed",
+        url.replace('&', "^&")
+    );
+    for (i, text) in [bash, cmd].iter().enumerate() {
+        let env = Env::new();
+        let o = env.run(&["add", "--curl", text, "-o", &format!("f{i}.bin")]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert!(!stderr(&o).contains(SECRET), "{}", stderr(&o));
+        env.ok(&["run", "-q"]);
+        assert_same_file(&env.out().join(format!("f{i}.bin")), &body);
+    }
+    assert_no_secret(&b.log(), "the redirect target");
+    assert!(b
+        .log()
+        .iter()
+        .all(|e| e.header("x-trace") == Some("visible")));
+    let alog = a.log();
+    assert_eq!(alog.len(), 2, "one first request per job at the origin");
+    for e in &alog {
+        assert_eq!(
+            e.header("authorization"),
+            Some(format!("Bearer {SECRET}").as_str())
+        );
+        assert!(e
+            .header("cookie")
+            .is_some_and(|c| c.contains(&format!("sid={SECRET}"))));
+    }
+}
+
+#[test]
+fn add_curl_refuses_a_command_that_is_no_download() {
+    let env = Env::new();
+    for (text, says) in [
+        ("curl https://h/x --data-raw 'a=1'", "sends a body"),
+        ("wget https://h/x", "not a curl command"),
+    ] {
+        let o = env.run(&["add", "--curl", text]);
+        assert_eq!(o.status.code(), Some(2), "{text}");
+        assert!(stderr(&o).contains(says), "{}", stderr(&o));
+    }
+    assert!(env.jobs().is_empty(), "nothing queued");
+}

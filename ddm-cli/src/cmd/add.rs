@@ -9,7 +9,7 @@ use crate::exit::{added, store, CliResult, Code};
 use crate::ui::{self, outln};
 use ddm_core::model::redact_url;
 use ddm_core::relink::{self, Proof};
-use ddm_core::store::Job;
+use ddm_core::store::{Job, NewJob};
 
 /// What `get` and `add` say when a fresh link continues a stopped job.
 pub fn continuing(job: &Job, proof: &Proof) -> String {
@@ -44,18 +44,56 @@ pub fn continuing(job: &Job, proof: &Proof) -> String {
 /// comment. Any other option is refused with its line number. The flags given here apply to
 /// every download of the list.
 ///
+/// `--curl 'CMD'` takes a browser's "Copy as cURL" command (Chrome, Firefox, Safari; bash or
+/// cmd flavour): its URL, headers and cookies (Cookie and Authorization go only to that URL's
+/// scheme, host and port, like -H), -u, -k, -o; a command that sends a body or another
+/// method than GET is refused. -H given here replaces a header of the same name.
+///
 /// Example: ddm add https://example.org/big.iso -d ~/Downloads --connections 16
 ///          ddm add -i urls.txt   |   grep iso links.txt | ddm add -i -
+///          ddm add --curl "$(xclip -o)"
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// http or https URLs.
-    #[arg(required_unless_present = "input", value_name = "URL")]
+    #[arg(required_unless_present_any = ["input", "curl"], value_name = "URL")]
     pub urls: Vec<String>,
     /// Read downloads from FILE (`-`: stdin), aria2's input-file format (see above).
     #[arg(short = 'i', long = "input-file", value_name = "FILE")]
     pub input: Option<std::path::PathBuf>,
+    /// A browser's "Copy as cURL" command, whole (see above).
+    #[arg(long, value_name = "CMD", conflicts_with_all = ["urls", "input"])]
+    pub curl: Option<String>,
     #[command(flatten)]
     pub opts: JobOpts,
+}
+
+/// The job a pasted "Copy as cURL" command asks for, with the flags given beside it.
+fn from_curl(cmd: &str, opts: &super::jobopts::JobOpts, quiet: bool) -> CliResult<NewJob> {
+    let c =
+        ddm_core::curlcmd::parse(cmd).map_err(|e| crate::exit::usage(format!("--curl: {e}")))?;
+    let mut job = opts.to_job(&c.url, false)?;
+    let s = &mut job.settings;
+    let mine = std::mem::take(&mut s.headers);
+    s.headers = c
+        .headers
+        .into_iter()
+        .filter(|h| !mine.iter().any(|m| m.name.eq_ignore_ascii_case(&h.name)))
+        .collect();
+    s.headers.extend(mine);
+    if s.user.is_none() {
+        s.user = c.user;
+    }
+    s.insecure |= c.insecure;
+    s.network.http1 |= c.http1;
+    if job.file_name.is_none() {
+        job.file_name = c.output;
+    }
+    ddm_core::cookies::check_size(&s.headers, &s.cookies, &job.url)
+        .map_err(|e| crate::exit::usage(format!("--curl: {e}")))?;
+    if !quiet && !c.ignored.is_empty() {
+        eprintln!("note: --curl: left out {}", c.ignored.join(", "));
+    }
+    Ok(job)
 }
 
 pub fn run(g: &Global, a: Args) -> CliResult {
@@ -84,6 +122,9 @@ pub fn run(g: &Global, a: Args) -> CliResult {
         .map(|u| a.opts.to_job(u, many))
         .collect::<Result<Vec<_>, _>>()?;
     jobs.extend(listed);
+    if let Some(cmd) = &a.curl {
+        jobs.push(from_curl(cmd, &a.opts, g.quiet)?);
+    }
     let mut ctx = Ctx::open(g)?;
     // A fresh link for a stopped job's file continues that job (its id is printed in the
     // URL's place).

@@ -9,14 +9,15 @@ use crate::exit::{store, CliError, CliResult, Code};
 use crate::observe::Display;
 use ddm_core::engine::Control;
 use ddm_core::service::{Jobs, Places, Service};
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::net::{IpAddr, SocketAddr};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// Work the queue and serve aria2's JSON-RPC at http://127.0.0.1:6800/jsonrpc (and
-/// WebSocket ws://…/jsonrpc) until Ctrl-C, SIGTERM or `aria2.shutdown`; running jobs are
+/// WebSocket ws://…/jsonrpc), and ddm's own page at http://127.0.0.1:6800/ (every job, every
+/// connection, live), until Ctrl-C, SIGTERM or `aria2.shutdown`; running jobs are
 /// checkpointed and the service exits 0. Jobs added by RPC, by `ddm add` in another terminal
 /// and by a `ddm get` handing its job over are all worked here; `status`, `top`, `pause`,
 /// `resume`, `remove`, `limit` and `set-url` keep working beside it.
@@ -24,7 +25,9 @@ use std::sync::Arc;
 /// Every call needs the secret token ("token:SECRET" as first parameter). Without --secret
 /// or config `serve.secret`, the first start makes one (128 random bits) and keeps it in
 /// `serve.secret` beside the config file (mode 0600); `ddm serve` says where. Point a
-/// front-end at http://127.0.0.1:6800/jsonrpc with that token. Settings: config `[serve]`
+/// front-end at http://127.0.0.1:6800/jsonrpc with that token. On a terminal it prints the
+/// page's address with the token in its fragment (one click opens it logged in); the page
+/// keeps the token in the browser's local storage. Settings: config `[serve]`
 /// (docs/config.md); methods and options: docs/rpc.md.
 ///
 /// Example: ddm serve   |   ddm serve --port 6801 -d ~/Downloads --allow-origin http://localhost:6880
@@ -129,6 +132,51 @@ fn default_dir(a: &Args, ctx: &Ctx) -> CliResult<PathBuf> {
     Ok(dir)
 }
 
+/// The file in the data directory that says where `ddm serve` listens, while it runs.
+pub const ADDR_FILE: &str = "serve.addr";
+
+fn write_addr(file: &Path, addr: SocketAddr) -> std::io::Result<()> {
+    let _ = std::fs::remove_file(file);
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(file)?;
+    writeln!(f, "{addr}")
+}
+
+/// The token `ddm top` may use: config serve.secret, else the file made beside the config.
+pub fn known_secret(
+    ctx_config: &ddm_core::config::Config,
+    paths: &ddm_core::paths::Paths,
+) -> Option<String> {
+    if let Some(s) = ctx_config
+        .serve
+        .secret
+        .clone()
+        .filter(|s| !s.trim().is_empty())
+    {
+        return Some(s);
+    }
+    let dir = paths.config_file.parent()?;
+    let s = std::fs::read_to_string(dir.join("serve.secret")).ok()?;
+    Some(s.trim().to_string()).filter(|s| !s.is_empty())
+}
+
+/// The token as it goes in the page's URL fragment (percent-encoded where it must be).
+fn page_token(secret: &str) -> String {
+    secret
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            b => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 pub fn run(g: &Global, a: Args) -> CliResult {
     let mut ctx = Ctx::open(g)?;
     let serve = ctx.config.serve.clone();
@@ -164,7 +212,7 @@ pub fn run(g: &Global, a: Args) -> CliResult {
     };
     let service =
         Service::new(&ctx.paths.db_file(), ctx.config.clone(), ctl, places).map_err(store)?;
-    let mut cfg = ddm_rpc::ServeConfig::new(SocketAddr::new(listen, port), secret);
+    let mut cfg = ddm_rpc::ServeConfig::new(SocketAddr::new(listen, port), secret.clone());
     cfg.allow_origin = origin;
     let front = ddm_rpc::start(cfg, service.clone() as Arc<dyn Jobs>).map_err(|e| {
         CliError::new(
@@ -176,10 +224,22 @@ pub fn run(g: &Global, a: Args) -> CliResult {
         )
     })?;
     let addr = front.addr();
+    // Where `ddm top` finds this service for a job's lanes (removed when it stops).
+    let addr_file = ctx.paths.state_dir.join(ADDR_FILE);
+    if let Err(e) = write_addr(&addr_file, addr) {
+        tracing::warn!("cannot write {}: {e}", addr_file.display());
+    }
     if !g.quiet {
         eprintln!(
             "ddm serve: aria2 JSON-RPC at http://{addr}/jsonrpc (WebSocket ws://{addr}/jsonrpc)"
         );
+        // One click opens the page logged in: the token rides in the fragment, which the
+        // browser never sends. Only to a terminal: a log (systemd's journal) keeps no token.
+        if std::io::stderr().is_terminal() {
+            eprintln!("  the page: http://{addr}/#token={}", page_token(&secret));
+        } else {
+            eprintln!("  the page: http://{addr}/ (it asks for the secret token once)");
+        }
         eprintln!("  downloads go to {}", dir.display());
         match &secret_file {
             Some(f) => eprintln!(
@@ -197,8 +257,10 @@ pub fn run(g: &Global, a: Args) -> CliResult {
         );
     }
     let display = Display::new(false, true, g.verbose);
-    let summary = service.run(&display).map_err(store)?;
+    let summary = service.run(&display).map_err(store);
     front.stop();
+    let _ = std::fs::remove_file(&addr_file);
+    let summary = summary?;
     if !g.quiet {
         eprintln!(
             "ddm serve: stopped ({} job{} ran, {} done)",

@@ -9,6 +9,7 @@
 //! (q, Esc, Ctrl-C, SIGTERM, an error, a panic).
 
 mod input;
+mod lanes;
 mod render;
 
 use crate::cli::Global;
@@ -29,7 +30,9 @@ use std::time::{Duration, Instant};
 ///
 /// Shows each job's id, state, progress, bytes, speed, ETA, connections (CONN: `3/16` is open
 /// now out of the most it may open while it runs; `-/16` before it runs) and name. Keys: up/down (or j/k) select a
-/// job, `p` pauses it, `r` resumes it, `d` removes it (after a y/n question; its `.part` file
+/// job, Enter shows its lanes (one line per open connection: range, progress, speed, time to
+/// first byte, source; asked of the `ddm serve` working the queue, which alone knows them),
+/// `p` pauses it, `r` resumes it, `d` removes it (after a y/n question; its `.part` file
 /// is deleted, a finished file stays), `q`, Esc or Ctrl-C quit. Works while `ddm run` or
 /// `ddm get` work in other terminals. When stdout is not a terminal, prints the table once.
 ///
@@ -113,6 +116,9 @@ struct App {
     selected: Option<i64>,
     /// A removal waiting for y/n.
     asking: Option<i64>,
+    /// The lanes panel is open (Enter), showing the selected job's.
+    lanes_open: bool,
+    lanes: Option<lanes::Lanes>,
     message: Option<(String, Instant)>,
 }
 
@@ -184,6 +190,10 @@ impl App {
                 self.say(m);
             }
             (Action::AskRemove, Some(id)) => self.asking = Some(id),
+            (Action::Lanes, _) => {
+                self.lanes_open = !self.lanes_open;
+                self.lanes = None;
+            }
             (Action::Confirm(yes), _) => {
                 if let Some(id) = self.asking.take() {
                     let m = match yes {
@@ -196,6 +206,28 @@ impl App {
             _ => {}
         }
         true
+    }
+}
+
+impl App {
+    /// The selected job's lanes, while the panel is open.
+    fn refresh_lanes(&mut self, src: &lanes::Source) {
+        self.lanes = match (self.lanes_open, self.selected) {
+            (true, Some(id)) => Some(lanes::fetch(src, id)),
+            _ => None,
+        };
+    }
+}
+
+/// Where `ddm serve` listens for this data directory, and the token `top` may use.
+fn lanes_source(ctx: &Ctx) -> lanes::Source {
+    let file = ctx.paths.state_dir.join(super::serve::ADDR_FILE);
+    lanes::Source {
+        addr: std::fs::read_to_string(file)
+            .ok()
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty()),
+        token: super::serve::known_secret(&ctx.config, &ctx.paths),
     }
 }
 
@@ -253,6 +285,7 @@ fn event_loop(terminal: &mut DefaultTerminal, ctx: &mut Ctx, every: Duration) ->
         }
         let footer = app.footer();
         let screen = Screen {
+            lanes: app.lanes.as_ref(),
             rows: &app.rows,
             selected: app.index(),
             runner_alive: app.runner_alive,
@@ -269,11 +302,18 @@ fn event_loop(terminal: &mut DefaultTerminal, ctx: &mut Ctx, every: Duration) ->
                 if matches!(a, Action::Pause | Action::Resume | Action::Confirm(true)) {
                     app.refresh(&ctx.store, &lock_file, &ctx.config);
                 }
+                if matches!(
+                    a,
+                    Action::Lanes | Action::Up | Action::Down | Action::First | Action::Last
+                ) {
+                    app.refresh_lanes(&lanes_source(ctx));
+                }
             }
             // Other events (a resize) only redraw.
         }
         if Instant::now() >= next {
             app.refresh(&ctx.store, &lock_file, &ctx.config);
+            app.refresh_lanes(&lanes_source(ctx));
             next = Instant::now() + every;
         }
     }

@@ -114,6 +114,8 @@ pub struct Progress {
 /// One open connection of a running job.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Lane {
+    /// The connection (the job's worker number): the same from one range to the next.
+    pub id: usize,
     /// The source it asks (the job's URL or a mirror), credentials redacted.
     pub url: String,
     /// The range it works: `from..to`, received up to `pos`.
@@ -122,6 +124,31 @@ pub struct Lane {
     pub pos: u64,
     /// Bytes per second.
     pub speed: u64,
+    /// Time from its current request going out to the first byte of the answer, in
+    /// milliseconds (None until that byte came).
+    pub ttfb_ms: Option<u64>,
+}
+
+/// What the coordinator did with a job's connections, as it happens (the page's event log).
+/// Byte offsets are into the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Happening {
+    /// An idle connection took `at..end`, the back of the range a busy one works from `from`.
+    Steal { from: u64, at: u64, end: u64 },
+    /// A second request races a slow connection for the tail `from..to` (held in memory;
+    /// whichever finishes first wins, no byte is written twice).
+    Race { from: u64, to: u64 },
+    /// A race ended: the second request won (its bytes were written), or the owner did.
+    RaceEnded { from: u64, to: u64, won: bool },
+    /// A connection far slower than its peers was closed; its range goes on with another.
+    Replaced { from: u64, speed: u64 },
+    /// A request failed; its range is asked again after `delay_ms`.
+    Retry {
+        from: u64,
+        attempt: u32,
+        delay_ms: u64,
+        why: String,
+    },
 }
 
 /// Where a job's connection count came from.
@@ -168,6 +195,8 @@ pub enum Event<'a> {
     /// The job's download link was refused and cannot be resolved again: it waits for a
     /// fresh one (`Some(why)`), or a fresh one came and it goes on (`None`).
     Waiting(Option<&'a str>),
+    /// A steal, race, replacement or retry (about the job's connections).
+    Happened(Happening),
 }
 
 pub trait Observer {

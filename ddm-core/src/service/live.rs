@@ -5,14 +5,18 @@
 //! `pause`, `status` see and change the same store, and the view follows within half a
 //! second.
 
+use super::places::Places;
 use super::table::Table;
-use super::{AddSpec, Globals, JobView, Jobs, Live, Move, Notice, ServiceError};
+use super::track::Tracks;
+use super::watch::Tee;
+use super::{AddSpec, Globals, JobView, Jobs, Move, Notice, ServiceError};
+use super::{HostUse, Runner, Track};
 use crate::config::Config;
-use crate::engine::{Control, Event, Observer, Outcome};
+use crate::engine::Control;
 use crate::model::ErrorKind;
 use crate::runner::{run_queue, Reporter, Scope, Summary};
 use crate::store::{JobSettings, NewJob, StateKind, Store, StoreError};
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Arc, Mutex, RwLock};
@@ -24,21 +28,14 @@ const REFRESH: Duration = Duration::from_millis(500);
 /// end of its run) before it answers anyway.
 const STOP_WAIT: Duration = Duration::from_secs(3);
 
-/// Where a service keeps files and what it may write to.
-#[derive(Debug, Clone)]
-pub struct Places {
-    /// Where jobs added without a directory go.
-    pub dir: PathBuf,
-    /// Directories a front may name (the default one is always allowed).
-    pub allowed: Vec<PathBuf>,
-}
-
 pub struct Service {
     db: PathBuf,
     cfg: Config,
     ctl: Control,
     places: Places,
-    table: RwLock<Table>,
+    pub(super) table: RwLock<Table>,
+    /// Speed histories and logs of happenings (`track.rs`).
+    pub(super) tracks: Mutex<Tracks>,
     /// The service's own store connection, for commands and refreshes.
     store: Mutex<Store>,
     subscribers: Mutex<Vec<Sender<Notice>>>,
@@ -87,6 +84,7 @@ impl Service {
             ctl,
             places,
             table: RwLock::new(Table::default()),
+            tracks: Mutex::default(),
             store: Mutex::new(store),
             subscribers: Mutex::new(Vec::new()),
             stop: Arc::new(AtomicBool::new(false)),
@@ -105,6 +103,7 @@ impl Service {
                 while !self.stopping() {
                     std::thread::sleep(REFRESH);
                     self.refresh();
+                    self.sample();
                 }
             });
             let scope = Scope::Service {
@@ -119,6 +118,25 @@ impl Service {
 
     fn stopping(&self) -> bool {
         self.stop.load(Ordering::Relaxed) || self.ctl.interrupt.load(Ordering::Relaxed)
+    }
+
+    /// A point of the runner's speed history; tracks of jobs no longer listed dropped.
+    fn sample(&self) {
+        let (speed, listed) = {
+            let t = self.table.read().unwrap_or_else(|e| e.into_inner());
+            let mut g = Globals::default();
+            t.counts(&mut g);
+            (g.speed, t.ids())
+        };
+        let mut tracks = self.tracks.lock().unwrap_or_else(|e| e.into_inner());
+        tracks.runner_speed(speed, super::watch::now_ms());
+        tracks.retain(|id| listed.contains(&id));
+    }
+
+    /// Tell every subscriber.
+    pub(super) fn tell(&self, notices: &[Notice]) {
+        let mut subs = self.subscribers.lock().unwrap_or_else(|e| e.into_inner());
+        subs.retain(|tx| notices.iter().all(|n| tx.send(*n).is_ok()));
     }
 
     /// Read the store again; send the notices of what changed.
@@ -140,11 +158,9 @@ impl Service {
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .refresh(jobs, order);
-        if notices.is_empty() {
-            return;
+        if !notices.is_empty() {
+            self.tell(&notices);
         }
-        let mut subs = self.subscribers.lock().unwrap_or_else(|e| e.into_inner());
-        subs.retain(|tx| notices.iter().all(|n| tx.send(*n).is_ok()));
     }
 
     /// A command changed the store: running jobs look at once, the view follows.
@@ -178,56 +194,6 @@ impl Service {
         f(&mut store).map_err(store_err)
     }
 
-    /// The directory a front asked for, if it lies inside the allowed ones (created when
-    /// missing).
-    fn directory(&self, asked: Option<&Path>) -> Result<PathBuf, ServiceError> {
-        let Some(dir) = asked else {
-            return Ok(self.places.dir.clone());
-        };
-        let refuse = |why: &str| {
-            ServiceError::Invalid(format!(
-                "dir {}: {why}; allowed: {} (config serve.allowed_dirs adds more)",
-                dir.display(),
-                self.roots()
-                    .iter()
-                    .map(|r| r.display().to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ))
-        };
-        if !dir.is_absolute() || dir.components().any(|c| c == Component::ParentDir) {
-            return Err(refuse("give an absolute path without `..`"));
-        }
-        // The deepest part that exists, resolved (links included), must be inside a root.
-        let mut existing = dir.to_path_buf();
-        while !existing.exists() {
-            if !existing.pop() {
-                return Err(refuse("no part of it exists"));
-            }
-        }
-        let real = existing
-            .canonicalize()
-            .map_err(|e| refuse(&e.to_string()))?;
-        let inside = self
-            .roots()
-            .iter()
-            .filter_map(|r| r.canonicalize().ok())
-            .any(|r| real.starts_with(&r));
-        if !inside {
-            return Err(refuse(
-                "not inside the directories the service may write to",
-            ));
-        }
-        std::fs::create_dir_all(dir).map_err(|e| refuse(&e.to_string()))?;
-        Ok(dir.to_path_buf())
-    }
-
-    fn roots(&self) -> Vec<PathBuf> {
-        let mut r = vec![self.places.dir.clone()];
-        r.extend(self.places.allowed.iter().cloned());
-        r
-    }
-
     fn job_of(&self, id: i64) -> Result<crate::store::Job, ServiceError> {
         self.table
             .read()
@@ -236,24 +202,6 @@ impl Service {
             .cloned()
             .ok_or(ServiceError::NotFound(id))
     }
-}
-
-/// A file name a front gave: a plain name, as `-o` takes it.
-fn plain_name(out: &str) -> Result<String, ServiceError> {
-    let bad = out.is_empty()
-        || out == "."
-        || out == ".."
-        || out.contains('/')
-        || out.contains('\0')
-        || out.len() > crate::filename::MAX_NAME_BYTES;
-    if bad {
-        return Err(ServiceError::Invalid(format!(
-            "out {out:?}: give a plain file name (no `/`, not `..`, at most {} bytes); dir \
-             says where it goes",
-            crate::filename::MAX_NAME_BYTES
-        )));
-    }
-    Ok(out.to_string())
 }
 
 impl Jobs for Service {
@@ -278,8 +226,12 @@ impl Jobs for Service {
             .map(crate::engine::checksum::parse)
             .transpose()
             .map_err(ServiceError::Invalid)?;
-        let file_name = spec.out.as_deref().map(plain_name).transpose()?;
-        let dest_dir = self.directory(spec.dir.as_deref())?;
+        let file_name = spec
+            .out
+            .as_deref()
+            .map(super::places::plain_name)
+            .transpose()?;
+        let dest_dir = self.places.directory(spec.dir.as_deref())?;
         let new = NewJob {
             url,
             dest_dir,
@@ -294,6 +246,7 @@ impl Jobs for Service {
                 user: spec.user,
                 mirrors,
                 network: spec.network,
+                origin_url: spec.origin_url,
                 ..JobSettings::default()
             },
         };
@@ -540,6 +493,47 @@ impl Jobs for Service {
         self.max_active.store(n as usize, Ordering::Relaxed);
     }
 
+    fn track(&self, id: i64) -> Option<Track> {
+        self.job(id)?;
+        Some(self.tracks.lock().unwrap_or_else(|e| e.into_inner()).of(id))
+    }
+
+    fn runner(&self) -> Runner {
+        let b = &self.ctl.connections;
+        Runner {
+            history: self
+                .tracks
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .runner(),
+            max_connections: b.limit(),
+            max_per_host: b.per_host(),
+            in_use: b.in_use(),
+            hosts: b
+                .hosts()
+                .into_iter()
+                .map(|(o, open, cap)| HostUse {
+                    host: o.to_string(),
+                    open,
+                    cap,
+                })
+                .collect(),
+        }
+    }
+
+    fn set_budget(&self, total: u32, per_host: u32) -> Result<(), ServiceError> {
+        if total == 0 || per_host == 0 {
+            return Err(ServiceError::Invalid(format!(
+                "connections {total} in all, {per_host} per host: give at least 1 each"
+            )));
+        }
+        self.ctl
+            .connections
+            .set_limits(total as usize, per_host as usize);
+        self.ctl.nudge();
+        Ok(())
+    }
+
     fn subscribe(&self) -> Receiver<Notice> {
         let (tx, rx) = channel();
         self.subscribers
@@ -552,66 +546,5 @@ impl Jobs for Service {
     fn shutdown(&self, _force: bool) {
         self.stop.store(true, Ordering::Relaxed);
         self.ctl.interrupt.store(true, Ordering::Relaxed);
-    }
-}
-
-/// The runner reports to the service's view and to the console.
-struct Tee<'a> {
-    svc: &'a Service,
-    shown: &'a dyn Reporter,
-}
-
-impl Reporter for Tee<'_> {
-    fn observer(&self, job: i64) -> Box<dyn Observer + Send + '_> {
-        Box::new(Watch {
-            svc: self.svc,
-            job,
-            inner: self.shown.observer(job),
-        })
-    }
-
-    fn finished(&self, job: i64, outcome: &Outcome) {
-        self.svc
-            .table
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .end_live(job);
-        self.svc.refresh();
-        self.shown.finished(job, outcome);
-    }
-
-    fn say(&self, msg: &str) {
-        self.shown.say(msg);
-    }
-}
-
-/// One running job's events, into the view.
-struct Watch<'a> {
-    svc: &'a Service,
-    job: i64,
-    inner: Box<dyn Observer + Send + 'a>,
-}
-
-impl Observer for Watch<'_> {
-    fn event(&mut self, e: Event<'_>) {
-        match &e {
-            Event::Started { .. } => self.svc.refresh(),
-            Event::Progress(p) => self
-                .svc
-                .table
-                .write()
-                .unwrap_or_else(|e| e.into_inner())
-                .set_live(
-                    self.job,
-                    Live {
-                        bytes: p.bytes,
-                        speed: p.speed as u64,
-                        connections: p.connections,
-                        lanes: p.lanes.clone(),
-                    },
-                ),
-            _ => {}
-        }
-        self.inner.event(e);
     }
 }

@@ -8,11 +8,15 @@
 //! SQLite read per call. Commands reach a running job directly (no polling delay) and are
 //! recorded in the store like the CLI's.
 
-pub use crate::engine::Lane;
+pub use crate::engine::{Happening, Lane};
 mod live;
+mod places;
 mod table;
+mod track;
+mod watch;
 
-pub use live::{Places, Service};
+pub use live::Service;
+pub use places::Places;
 
 use crate::model::{Credentials, ErrorKind, Header, Network};
 use crate::store::Job;
@@ -46,8 +50,63 @@ pub struct Live {
     pub speed: u64,
     /// Connections transferring now.
     pub connections: usize,
+    /// The most the job may have open now (its ceiling, grown while it pays).
+    pub max_connections: usize,
     /// One per open connection.
     pub lanes: Vec<Lane>,
+}
+
+/// A point of a speed graph: the bytes per second at a moment (Unix time in milliseconds),
+/// in all and per connection (lane id, bytes per second).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Point {
+    pub at_ms: u64,
+    pub speed: u64,
+    pub lanes: Vec<(usize, u64)>,
+}
+
+/// A [`Happening`] with when it happened and its number (counting from 1 per service, so a
+/// front asks for what is newer than what it has).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Logged {
+    pub seq: u64,
+    pub at_ms: u64,
+    pub what: Happening,
+}
+
+/// What the service keeps of one job beyond its record: a point a second of its speed for
+/// the last [`HISTORY_SECS`], and its last [`LOG_LEN`] happenings.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Track {
+    pub history: Vec<Point>,
+    pub events: Vec<Logged>,
+}
+
+/// Seconds of speed history kept per job and for the whole runner.
+pub const HISTORY_SECS: usize = 600;
+/// Happenings kept per job.
+pub const LOG_LEN: usize = 200;
+
+/// The runner as a whole: its speed over the last [`HISTORY_SECS`] (points without lanes),
+/// its connection budget, and the connections open per host (all jobs together).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Runner {
+    pub history: Vec<Point>,
+    /// Connections open at once at most, in all and per host.
+    pub max_connections: usize,
+    pub max_per_host: usize,
+    /// Connection units in use now (open transfers).
+    pub in_use: usize,
+    pub hosts: Vec<HostUse>,
+}
+
+/// Open transfers to one host (`scheme://host:port`), and the cap it taught if it refused
+/// more.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostUse {
+    pub host: String,
+    pub open: usize,
+    pub cap: Option<usize>,
 }
 
 /// A new job, as a front asks for it. Everything a front may set; what it may not set (hook
@@ -76,6 +135,9 @@ pub struct AddSpec {
     pub paused: bool,
     /// Where in the queue (None: at the end).
     pub position: Option<usize>,
+    /// Where the redirect chain started, when `urls[0]` is already a resolved link (a HAR
+    /// import): resolved again if the link expires.
+    pub origin_url: Option<String>,
 }
 
 /// The service as a whole.
@@ -108,6 +170,13 @@ pub enum Notice {
     Stopped(i64),
     Complete(i64),
     Error(i64),
+    /// The job's record or place in the queue changed (also a job just added; sent with
+    /// the notices above, and every second a running job checkpoints).
+    Changed(i64),
+    /// New progress of a running job (about five a second while it transfers).
+    Progress(i64),
+    /// A new entry in the job's log of happenings ([`Jobs::track`]).
+    Happened(i64),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -164,6 +233,12 @@ pub trait Jobs: Send + Sync {
     fn set_global_rate(&self, rate: Option<u64>);
     /// Jobs worked at once at most (0: as many as the budget allows).
     fn set_max_active(&self, n: u32);
+    /// A job's speed history and log of happenings (None: no such job).
+    fn track(&self, id: i64) -> Option<Track>;
+    /// The runner: speed history, connection budget, connections per host.
+    fn runner(&self) -> Runner;
+    /// The connection budget, live (until the service stops; config.toml keeps it for good).
+    fn set_budget(&self, total: u32, per_host: u32) -> Result<(), ServiceError>;
     /// Notices from now on.
     fn subscribe(&self) -> Receiver<Notice>;
     /// Checkpoint every running job and stop (`force`: without waiting for slow servers).

@@ -45,6 +45,12 @@ impl Table {
             .collect();
         if self.loaded {
             for (id, j) in &new {
+                let moved =
+                    self.order.iter().position(|q| q == id) != order.iter().position(|q| q == id);
+                // A record the store did not change is the same `Arc`.
+                if moved || !self.jobs.get(id).is_some_and(|old| Arc::ptr_eq(old, j)) {
+                    notices.push(Notice::Changed(*id));
+                }
                 let before = self.jobs.get(id).map(|j| shown(j));
                 let now = shown(j);
                 if before == Some(now) {
@@ -93,6 +99,15 @@ impl Table {
     /// Forget a removed job, or a finished or failed one (true when it was listed so).
     pub fn forget(&mut self, id: i64) -> bool {
         self.removed.remove(&id).is_some()
+    }
+
+    /// Every job listed (in the store or removed and kept).
+    pub fn ids(&self) -> std::collections::HashSet<i64> {
+        self.jobs
+            .keys()
+            .chain(self.removed.keys())
+            .copied()
+            .collect()
     }
 
     pub fn get(&self, id: i64) -> Option<&Job> {
@@ -185,11 +200,23 @@ mod tests {
         s.claim_next().unwrap();
         s.pause(&[ids[1]]).unwrap();
         let n = t.refresh(s.list().unwrap(), s.queue_order().unwrap());
-        assert_eq!(n, vec![Notice::Started(ids[0]), Notice::Paused(ids[1])]);
+        let states = |n: Vec<Notice>| -> Vec<Notice> {
+            n.into_iter()
+                .filter(|n| !matches!(n, Notice::Changed(_)))
+                .collect()
+        };
+        assert!(n.contains(&Notice::Changed(ids[0])) && n.contains(&Notice::Changed(ids[1])));
+        assert_eq!(
+            states(n),
+            vec![Notice::Started(ids[0]), Notice::Paused(ids[1])]
+        );
         s.end_run(ids[0], &JobState::Done).unwrap();
         s.remove(ids[1]).unwrap();
         let n = t.refresh(s.list().unwrap(), s.queue_order().unwrap());
-        assert_eq!(n, vec![Notice::Complete(ids[0]), Notice::Stopped(ids[1])]);
+        assert_eq!(
+            states(n),
+            vec![Notice::Complete(ids[0]), Notice::Stopped(ids[1])]
+        );
         // The removed job stays listed until forgotten.
         let v = t.views();
         assert_eq!(v.len(), 2);

@@ -50,6 +50,9 @@ pub struct Segment {
     asked: AtomicU64,
     /// Set to make the worker drop this attempt (and its connection) at once.
     abandoned: AtomicBool,
+    /// The current attempt's time to its first body byte, in microseconds (`u64::MAX`: none
+    /// yet), for display.
+    ttfb_us: AtomicU64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,6 +73,7 @@ impl Segment {
             }),
             abandoned: AtomicBool::new(false),
             asked: AtomicU64::new(u64::MAX),
+            ttfb_us: AtomicU64::new(u64::MAX),
         })
     }
     /// The end of the range the current request asked for.
@@ -88,6 +92,19 @@ impl Segment {
     pub fn resume(&self) {
         self.abandoned
             .store(false, std::sync::atomic::Ordering::Relaxed);
+        self.ttfb_us
+            .store(u64::MAX, std::sync::atomic::Ordering::Relaxed);
+    }
+    /// The current attempt's time to its first body byte, once it came.
+    pub fn ttfb(&self) -> Option<Duration> {
+        match self.ttfb_us.load(std::sync::atomic::Ordering::Relaxed) {
+            u64::MAX => None,
+            us => Some(Duration::from_micros(us)),
+        }
+    }
+    fn set_ttfb(&self, t: Duration) {
+        let us = u64::try_from(t.as_micros()).unwrap_or(u64::MAX - 1);
+        self.ttfb_us.store(us, std::sync::atomic::Ordering::Relaxed);
     }
     pub fn abandoned(&self) -> bool {
         self.abandoned.load(std::sync::atomic::Ordering::Relaxed)

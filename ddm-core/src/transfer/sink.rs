@@ -609,6 +609,7 @@ impl Handler for Sink {
         }
         if self.first_byte.is_none() {
             self.first_byte = Some(Instant::now());
+            self.task().seg.set_ttfb(self.started.elapsed());
         }
         let task = self.task.as_ref().expect("task set");
         if task.io.cancel.load(Ordering::Relaxed) || task.seg.abandoned() || self.race_lost() {

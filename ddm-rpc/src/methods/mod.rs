@@ -5,10 +5,14 @@
 //!
 //! Methods run on a blocking thread (a `Jobs` call may touch SQLite); they never sleep.
 
+mod adding;
 mod lists;
+mod own;
 mod queue;
 mod read;
 mod settings;
+
+pub(crate) use own::Via;
 
 use crate::auth;
 use crate::envelope::{Fault, Json};
@@ -103,11 +107,12 @@ pub(crate) fn call(
     method: &str,
     mut params: Vec<Value>,
     denied: &mut bool,
+    via: Via,
 ) -> Result<Json, Fault> {
     match method {
         "system.listMethods" => return Ok(json!(METHODS).into()),
         "system.listNotifications" => return Ok(json!(NOTIFICATIONS).into()),
-        "system.multicall" => return multicall(ctx, params, denied),
+        "system.multicall" => return multicall(ctx, params, denied, via),
         _ => {}
     }
     let token = auth::take_token(&mut params);
@@ -116,13 +121,16 @@ pub(crate) fn call(
         return Err(Fault::method(auth::UNAUTHORIZED));
     }
     // The name only (never the parameters: they may hold credentials), and only a known one.
-    if let Some(m) = METHODS.iter().find(|m| **m == method) {
+    if let Some(m) = METHODS.iter().chain(own::METHODS).find(|m| **m == method) {
         tracing::debug!(method = m, "rpc call");
     }
     let p = Params {
         method,
         list: params,
     };
+    if method.starts_with("ddm.") {
+        return own::call(ctx, &p, via).map(Json::from);
+    }
     // The lists come as text already (written straight from the jobs).
     match method {
         "aria2.tellActive" => return read::tell_active(ctx, &p),
@@ -171,7 +179,12 @@ pub(crate) fn call(
 
 /// `system.multicall([{methodName, params}, ...])`: an array with, per call, `[result]` or
 /// `{code, message}`. Each call carries its own token.
-fn multicall(ctx: &Ctx, mut params: Vec<Value>, denied: &mut bool) -> Result<Json, Fault> {
+fn multicall(
+    ctx: &Ctx,
+    mut params: Vec<Value>,
+    denied: &mut bool,
+    via: Via,
+) -> Result<Json, Fault> {
     // Not aria2's: a token given to the multicall itself is ignored like listMethods' is.
     auth::take_token(&mut params);
     let Some(Value::Array(calls)) = params.into_iter().next() else {
@@ -194,7 +207,7 @@ fn multicall(ctx: &Ctx, mut params: Vec<Value>, denied: &mut bool) -> Result<Jso
                         Some(Value::Array(p)) => p,
                         _ => Vec::new(),
                     };
-                    call(ctx, &m, params, denied)
+                    call(ctx, &m, params, denied, via)
                 }
             },
             _ => Err(Fault::method("system.multicall expected struct.")),
@@ -217,7 +230,7 @@ fn multicall(ctx: &Ctx, mut params: Vec<Value>, denied: &mut bool) -> Result<Jso
 
 /// A call's parameters (after the token), with errors that name the method and parameter.
 pub(crate) struct Params<'a> {
-    method: &'a str,
+    pub(crate) method: &'a str,
     list: Vec<Value>,
 }
 

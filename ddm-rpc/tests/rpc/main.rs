@@ -9,6 +9,7 @@ mod lists;
 mod load;
 mod methods;
 mod mock;
+mod own;
 mod quirks;
 mod security;
 mod websocket;

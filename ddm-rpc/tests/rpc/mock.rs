@@ -2,7 +2,9 @@
 //! it is given (so a test proves what reached the service, and that nothing did), and sends
 //! the notices a test asks for.
 
-use ddm_core::service::{AddSpec, Globals, JobView, Jobs, Lane, Live, Move, Notice, ServiceError};
+use ddm_core::service::{
+    AddSpec, Globals, HostUse, JobView, Jobs, Lane, Live, Move, Notice, Runner, ServiceError, Track,
+};
 use ddm_core::store::{Job, JobSettings, JobState};
 use std::path::PathBuf;
 use std::sync::mpsc::{channel, Sender};
@@ -15,6 +17,8 @@ pub struct Mock {
     pub calls: Mutex<Vec<String>>,
     pub added: Mutex<Vec<AddSpec>>,
     pub globals: Mutex<Globals>,
+    /// What `track` answers for every job.
+    pub track: Mutex<Track>,
     subscribers: Mutex<Vec<Sender<Notice>>>,
 }
 
@@ -67,12 +71,14 @@ pub fn running(id: i64) -> JobView {
     j.piece_size = Some(256 << 10);
     j.bitmap = vec![0b1010_0000];
     j.bytes_done = 512 << 10;
-    let lane = |url: &str, speed| Lane {
+    let lane = |id, url: &str, speed| Lane {
+        id,
         url: url.into(),
         from: 0,
         to: 1,
         pos: 0,
         speed,
+        ttfb_ms: Some(12),
     };
     let url = j.url.clone();
     let mut v = view(j);
@@ -80,7 +86,8 @@ pub fn running(id: i64) -> JobView {
         bytes: 600 << 10,
         speed: 3000,
         connections: 2,
-        lanes: vec![lane(&url, 1000), lane(&url, 2000)],
+        max_connections: 4,
+        lanes: vec![lane(0, &url, 1000), lane(1, &url, 2000)],
     });
     v
 }
@@ -232,6 +239,30 @@ impl Jobs for Mock {
     }
     fn set_max_active(&self, n: u32) {
         self.record(format!("max_active {n}"));
+    }
+    fn track(&self, id: i64) -> Option<Track> {
+        self.job(id)?;
+        Some(self.track.lock().unwrap().clone())
+    }
+    fn runner(&self) -> Runner {
+        Runner {
+            history: Vec::new(),
+            max_connections: 32,
+            max_per_host: 8,
+            in_use: 2,
+            hosts: vec![HostUse {
+                host: "http://127.0.0.1:9".into(),
+                open: 2,
+                cap: None,
+            }],
+        }
+    }
+    fn set_budget(&self, total: u32, per_host: u32) -> Result<(), ServiceError> {
+        if total == 0 || per_host == 0 {
+            return Err(ServiceError::Invalid("give at least 1 each".into()));
+        }
+        self.record(format!("budget {total} {per_host}"));
+        Ok(())
     }
     fn subscribe(&self) -> std::sync::mpsc::Receiver<Notice> {
         let (tx, rx) = channel();

@@ -246,7 +246,9 @@ fn malformed_json_is_a_parse_error_and_the_next_call_works() {
 #[test]
 fn other_paths_and_methods_are_not_served() {
     let s = serve(Mock::with(vec![]));
-    assert_eq!(get(s.addr, "/").status, 404);
+    // `/` is ddm's page (issue 17); any other path is nothing.
+    assert_eq!(get(s.addr, "/").status, 200);
+    assert_eq!(get(s.addr, "/index.html").status, 404);
     assert_eq!(get(s.addr, "/jsonrpc/../etc/passwd").status, 404);
     let r = raw(
         s.addr,

@@ -12,6 +12,8 @@ pub enum Action {
     Last,
     Pause,
     Resume,
+    /// Show or hide the selected job's lanes.
+    Lanes,
     /// Ask whether to remove the selected job.
     AskRemove,
     /// The answer to that question.
@@ -37,6 +39,7 @@ pub fn action(key: KeyEvent, asking: bool) -> Action {
         KeyCode::Down | KeyCode::Char('j') => Action::Down,
         KeyCode::Home | KeyCode::Char('g') => Action::First,
         KeyCode::End | KeyCode::Char('G') => Action::Last,
+        KeyCode::Enter => Action::Lanes,
         KeyCode::Char('p') => Action::Pause,
         KeyCode::Char('r') => Action::Resume,
         KeyCode::Char('d') | KeyCode::Delete => Action::AskRemove,

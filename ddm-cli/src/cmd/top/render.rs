@@ -97,6 +97,8 @@ pub enum Footer {
 #[derive(Debug, Clone)]
 pub struct Screen<'a> {
     pub rows: &'a [JobRow],
+    /// The selected job's lanes, when Enter opened them (`lanes.rs`).
+    pub lanes: Option<&'a super::lanes::Lanes>,
     /// Index into `rows`.
     pub selected: Option<usize>,
     pub runner_alive: bool,
@@ -352,7 +354,11 @@ pub fn lines(s: &Screen<'_>, width: u16, height: u16) -> Vec<Line<'static>> {
         format!("{}{}", " ".repeat(MARK), header),
         bold.add_modifier(Modifier::REVERSED),
     ));
-    let room = height.saturating_sub(CHROME);
+    let panel = s
+        .lanes
+        .map(|l| super::lanes::lines(l, width, height / 2))
+        .unwrap_or_default();
+    let room = height.saturating_sub(CHROME + panel.len());
     if s.rows.is_empty() {
         out.push(Line::raw(fit(
             "  no jobs (queue one with `ddm add URL`)",
@@ -374,9 +380,10 @@ pub fn lines(s: &Screen<'_>, width: u16, height: u16) -> Vec<Line<'static>> {
         }
         out.push(Line::styled(text, style));
     }
-    while out.len() < height.saturating_sub(2) {
+    while out.len() < height.saturating_sub(2 + panel.len()) {
         out.push(Line::raw(""));
     }
+    out.extend(panel);
     let detail = s
         .selected
         .and_then(|i| s.rows.get(i))
@@ -394,8 +401,9 @@ pub fn lines(s: &Screen<'_>, width: u16, height: u16) -> Vec<Line<'static>> {
     out.push(detail.unwrap_or_default());
     out.push(match &s.footer {
         Footer::Keys => {
-            let long = "up/down or j/k select   p pause   r resume   d remove   q quit";
-            let short = "j/k select  p pause  r resume  d remove  q quit";
+            let long =
+                "up/down or j/k select   Enter lanes   p pause   r resume   d remove   q quit";
+            let short = "j/k select  Enter lanes  p pause  r resume  d remove  q quit";
             let keys = if long.width() <= width { long } else { short };
             Line::styled(
                 fit(keys, width),
@@ -504,6 +512,7 @@ mod tests {
     fn render(rows: &[JobRow], selected: Option<usize>, w: u16, h: u16) -> Vec<String> {
         let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
         let screen = Screen {
+            lanes: None,
             rows,
             selected,
             runner_alive: true,
@@ -614,6 +623,7 @@ mod tests {
 
         let mut term = Terminal::new(TestBackend::new(60, 8)).unwrap();
         let s = Screen {
+            lanes: None,
             rows: &rows,
             selected: Some(0),
             runner_alive: false,

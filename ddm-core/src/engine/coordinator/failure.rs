@@ -147,6 +147,13 @@ impl Coordinator<'_> {
         ) {
             Decision::Retry(d) if self.budget.take() => {
                 self.slots[i].not_before = Instant::now() + d;
+                let (from, attempt) = (span.pos, self.slots[i].attempts);
+                self.happened(crate::engine::Happening::Retry {
+                    from,
+                    attempt,
+                    delay_ms: d.as_millis() as u64,
+                    why: f.to_string(),
+                });
                 None
             }
             Decision::Retry(_) => Some(Stop::Failed(JobError::new(

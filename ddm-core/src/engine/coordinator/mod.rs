@@ -513,6 +513,12 @@ impl<'a> Coordinator<'a> {
         }
     }
 
+    /// Tell the observer what was done with the connections (a steal, race, replacement or
+    /// retry).
+    fn happened(&mut self, h: super::Happening) {
+        self.obs.event(Event::Happened(h));
+    }
+
     /// The learned connection cap, if the server refused connections: the most that were
     /// seen receiving at once.
     pub fn learned_cap(&self) -> Option<usize> {

@@ -77,23 +77,30 @@ impl Coordinator<'_> {
         }
     }
 
-    /// The open connections: each one's source, range and speed.
+    /// The open connections: each one's source, range and speed. A connection's range runs
+    /// on over the segment kept for it next (the rest of its share after its first window).
     fn lanes(&self) -> Vec<crate::engine::Lane> {
         self.slots
             .iter()
             .filter(|s| s.worker.is_some() && s.is_plain())
             .map(|s| {
                 let span = s.seg.span();
+                let kept = self.slots.iter().find(|k| {
+                    k.kept_for == s.worker && k.worker.is_none() && k.seg.origin == span.end
+                });
+                let to = kept.map_or(span.end, |k| k.seg.span().end);
                 let url = match s.source {
                     0 => &self.p.url,
                     k => &self.sources[k].url,
                 };
                 crate::engine::Lane {
+                    id: s.worker.unwrap_or(0),
                     url: crate::model::redact_url(url),
                     from: s.seg.origin,
-                    to: span.end,
+                    to,
                     pos: span.claimed,
                     speed: s.speed.max(0.0) as u64,
+                    ttfb_ms: s.seg.ttfb().map(|t| t.as_millis() as u64),
                 }
             })
             .collect()

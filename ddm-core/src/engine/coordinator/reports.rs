@@ -3,6 +3,7 @@
 //! every worker is stopped and given back to the runner's pool.
 
 use super::{Coordinator, Role, Stop, COOL_DOWN};
+use crate::engine::Happening;
 use crate::retry::Failure;
 use crate::transfer::{Done, Mode, Outcome, Report};
 use std::sync::atomic::Ordering;
@@ -98,15 +99,21 @@ impl Coordinator<'_> {
         if let Role::Race(raced) = &self.slots[i].role {
             let raced = raced.clone();
             // A race ends once, won or not: the raced segment may be raced again later.
-            self.slots.swap_remove(i);
+            let race = self.slots.swap_remove(i);
             if let Some(v) = self.slots.iter_mut().find(|s| Arc::ptr_eq(&s.seg, &raced)) {
                 v.raced = false;
             }
-            if let (Outcome::Finished, Some(won)) = (&r.outcome, &r.won) {
-                tracing::debug!(from = won.start, to = won.end, "race won");
-                self.stats.races_won += 1;
-                self.written.insert(won.clone());
-            }
+            let won = match (&r.outcome, &r.won) {
+                (Outcome::Finished, Some(won)) => {
+                    tracing::debug!(from = won.start, to = won.end, "race won");
+                    self.stats.races_won += 1;
+                    self.written.insert(won.clone());
+                    true
+                }
+                _ => false,
+            };
+            let (from, to) = (race.seg.origin, race.seg.span().end);
+            self.happened(Happening::RaceEnded { from, to, won });
             return None;
         }
         match &r.outcome {

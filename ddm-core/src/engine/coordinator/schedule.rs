@@ -4,6 +4,7 @@
 use super::{Coordinator, Role, Slot};
 use crate::engine::governor::{Action, ConnSample};
 use crate::engine::split::{carve, shares, steal_point, MIN_GAIN_SECS, MIN_STEAL};
+use crate::engine::Happening;
 use crate::transfer::{Keep, Mode, Segment, Task};
 use std::sync::atomic::Ordering;
 use std::time::Instant;
@@ -283,6 +284,10 @@ impl Coordinator<'_> {
             self.slots[vi].raced = true;
             self.stats.races += 1;
             tracing::debug!(from = span.claimed, to = span.end, "race a slow tail");
+            self.happened(Happening::Race {
+                from: span.claimed,
+                to: span.end,
+            });
             let mut slot = Slot::new(Segment::new(span.claimed, span.end));
             slot.role = Role::Race(seg);
             self.slots.push(slot);
@@ -302,6 +307,12 @@ impl Coordinator<'_> {
         }
         let old_end = victim.seg.cut(at)?;
         tracing::debug!(from = span.claimed, at, old_end, "steal");
+        let from = self.slots[vi].seg.origin;
+        self.happened(Happening::Steal {
+            from,
+            at,
+            end: old_end,
+        });
         self.slots.push(Slot::new(Segment::new(at, old_end)));
         Some(self.slots.len() - 1)
     }
@@ -442,6 +453,8 @@ impl Coordinator<'_> {
                         tracing::debug!(worker = w, speed = s.speed, "replacing a slow connection");
                         self.stats.replaced += 1;
                         s.seg.abandon();
+                        let (from, speed) = (s.seg.span().claimed, s.speed as u64);
+                        self.happened(Happening::Replaced { from, speed });
                     }
                 }
             }
