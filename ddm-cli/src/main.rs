@@ -11,6 +11,7 @@ mod cli;
 mod cmd;
 mod ctx;
 mod exit;
+mod fdlimit;
 mod hints;
 mod line;
 mod logfile;
@@ -41,6 +42,8 @@ fn main() -> ExitCode {
         _ => None,
     };
     let _guard = logging::init(&cli.global);
+    // Hundreds of connections need more descriptors than many systems' default soft limit.
+    fdlimit::raise();
     match cmd::dispatch(cli) {
         Ok(code) => code.into(),
         Err(e) => {

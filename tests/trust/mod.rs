@@ -4,6 +4,7 @@
 //! the outside: the server's log, the file system, many repetitions.
 
 mod credentials;
+mod descriptors;
 mod directory;
 mod finish;
 mod hostile;
