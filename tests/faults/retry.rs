@@ -269,3 +269,37 @@ fn repeated_failures_of_one_range_back_off_exponentially() {
     assert!(gaps[2] >= gaps[1], "the wait did not grow: {gaps:?}");
     assert!(took < Duration::from_secs(6), "took {took:?}");
 }
+
+/// A server restart or a network drop breaks every open connection at once: one event, not
+/// one retry per connection. With `retry_budget = 3` and 16 connections, a wave of resets
+/// (no byte of any answer) used to spend the budget at once and fail the job ("gave up after
+/// 3 retries"); it now takes one retry per burst, and the job ends byte-exact.
+#[test]
+fn every_connection_broken_at_once_spends_one_retry_of_the_budget() {
+    let size = 32 * MIB;
+    let server = Server::start().unwrap();
+    let body = pattern(size, 103);
+    server.add(
+        "/drop.bin",
+        Resource::new(body.clone())
+            .etag("\"d1\"")
+            .rate(4 << 20)
+            .fault(Fault::CutAfter {
+                after: 0,
+                rst: true,
+                times: 17,
+            }),
+    );
+    let env = Env::new();
+    crate::faults::config(&env, "retry_budget = 3\n");
+    let o = env.run(&["get", "-c", "16", &server.url("/drop.bin")]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_same_file(&env.out().join("drop.bin"), &body);
+    // The wave really was a wave: at least 8 answers cut at once, more than the budget.
+    let cut = server
+        .log()
+        .iter()
+        .filter(|e| e.range.is_some() && e.body_bytes == 0)
+        .count();
+    assert!(cut > 3, "only {cut} answers were cut: no burst to survive");
+}

@@ -55,7 +55,7 @@
 //! - <https://www.rfc-editor.org/rfc/rfc9110#name-retry-after>
 //! - <https://www.rfc-editor.org/rfc/rfc9110#name-date-time-formats>
 
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 /// Most attempts allowed for a piece of work that keeps failing with
 /// [`Failure::Resolve`], whatever [`Policy::max_attempts`] says.
@@ -287,17 +287,45 @@ pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     Some(at.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
+/// Failures of ranges less than this after the last one a retry was counted for belong to
+/// the same event: a server restart or a network drop breaks every open connection at once,
+/// and a job with 64 of them must not spend 64 retries on one outage.
+pub const BURST: Duration = Duration::from_secs(1);
+
 /// A per-job retry budget: the total number of retries allowed across all
 /// ranges of a job.
 #[derive(Debug, Clone)]
 pub struct Budget {
     remaining: u32,
+    /// When a range's failure last took a retry ([`Budget::take_at`]).
+    counted_at: Option<Instant>,
 }
 
 impl Budget {
     /// A budget allowing `total` retries.
     pub fn new(total: u32) -> Self {
-        Budget { remaining: total }
+        Budget {
+            remaining: total,
+            counted_at: None,
+        }
+    }
+
+    /// A retry for a range that failed at `now`: failures within [`BURST`] of the last one
+    /// counted are the same event and take nothing more. Each range still has its own limit
+    /// of attempts ([`Policy::max_attempts`]) with growing delays, so a server that keeps
+    /// failing is given up on; a budget of N lasts at least N bursts.
+    pub fn take_at(&mut self, now: Instant) -> bool {
+        if self
+            .counted_at
+            .is_some_and(|t| now.saturating_duration_since(t) < BURST)
+        {
+            return true;
+        }
+        if !self.take() {
+            return false;
+        }
+        self.counted_at = Some(now);
+        true
     }
 
     /// Takes one retry from the budget. Returns `false`, and takes nothing,

@@ -451,3 +451,21 @@ fn budget_counts_down_and_stops() {
     assert!(c.take());
     assert!(!a.take());
 }
+
+#[test]
+fn failures_of_one_burst_take_one_retry() {
+    let t0 = Instant::now();
+    let mut b = Budget::new(2);
+    // 64 connections broken by one outage: one retry.
+    for i in 0..64 {
+        assert!(b.take_at(t0 + Duration::from_millis(i)));
+    }
+    assert_eq!(b.remaining(), 1);
+    // The next wave, after the backoff: another.
+    assert!(b.take_at(t0 + Duration::from_millis(1500)));
+    assert!(b.take_at(t0 + Duration::from_millis(2400)));
+    assert_eq!(b.remaining(), 0);
+    // Spent: a failure after the burst gets nothing.
+    assert!(!b.take_at(t0 + Duration::from_millis(2600)));
+    assert!(!b.take_at(t0 + Duration::from_secs(60)));
+}

@@ -145,7 +145,7 @@ impl Coordinator<'_> {
             jitter,
             std::time::SystemTime::now(),
         ) {
-            Decision::Retry(d) if self.budget.take() => {
+            Decision::Retry(d) if self.budget.take_at(Instant::now()) => {
                 self.slots[i].not_before = Instant::now() + d;
                 let (from, attempt) = (span.pos, self.slots[i].attempts);
                 self.happened(crate::engine::Happening::Retry {
