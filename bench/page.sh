@@ -46,7 +46,8 @@ secret = "bench-page-token"
 TOML
 "$DDM" --home "$DIR/home" serve --port 0 -d "$DIR/out" 2>"$DIR/serve.log" &
 SERVE=$!
-trap 'kill $SERVE 2>/dev/null; kill "$(cat "$DIR/nginx.pid")" 2>/dev/null || true' EXIT
+# ddm serve first (its jobs checkpoint), then nginx: the other order fails their connections.
+trap 'kill $SERVE 2>/dev/null; wait $SERVE 2>/dev/null; kill "$(cat "$DIR/nginx.pid")" 2>/dev/null || true' EXIT
 for _ in $(seq 50); do grep -q "JSON-RPC at" "$DIR/serve.log" && break; sleep 0.1; done
 ADDR=$(sed -n 's#.*JSON-RPC at http://\([^/]*\)/.*#\1#p' "$DIR/serve.log")
 call() {
