@@ -11,6 +11,7 @@ mod honest;
 mod hooks;
 mod integrity;
 mod living;
+mod queue;
 mod reach;
 mod requests;
 mod resume;

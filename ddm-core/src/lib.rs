@@ -8,6 +8,7 @@
 
 pub mod bench;
 pub mod budget;
+pub mod clock;
 pub mod config;
 pub mod cookies;
 pub mod engine;

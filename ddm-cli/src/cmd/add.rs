@@ -3,6 +3,7 @@
 
 use super::input_list;
 use super::jobopts::{parse_urls, JobOpts};
+use super::queueopts::QueueOpts;
 use crate::cli::Global;
 use crate::ctx::Ctx;
 use crate::exit::{added, store, CliResult, Code};
@@ -56,6 +57,8 @@ pub struct Args {
     pub input: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub opts: JobOpts,
+    #[command(flatten)]
+    pub queue: QueueOpts,
 }
 
 pub fn run(g: &Global, a: Args) -> CliResult {
@@ -84,7 +87,14 @@ pub fn run(g: &Global, a: Args) -> CliResult {
         .map(|u| a.opts.to_job(u, many))
         .collect::<Result<Vec<_>, _>>()?;
     jobs.extend(listed);
+    let queueing = a.queue.queueing()?;
+    for job in &mut jobs {
+        job.queue = queueing.clone();
+    }
     let mut ctx = Ctx::open(g)?;
+    if let Some(dep) = queueing.after {
+        check_dependency(&ctx, dep)?;
+    }
     // A fresh link for a stopped job's file continues that job (its id is printed in the
     // URL's place).
     let mut attached: Vec<Option<i64>> = Vec::new();
@@ -137,4 +147,21 @@ pub fn run(g: &Global, a: Args) -> CliResult {
     }
     super::run::say_if_no_runner(&ctx, g);
     Ok(Code::Ok)
+}
+
+/// `--after ID`: a job that exists and can still be done (a failed one would fail the new
+/// job at once).
+fn check_dependency(ctx: &Ctx, dep: i64) -> CliResult<()> {
+    use ddm_core::store::StateKind;
+    let state = ctx.store.state(dep).map_err(store)?;
+    match state.map(|s| s.kind()) {
+        None => Err(crate::exit::usage(format!(
+            "--after {dep}: there is no job {dep} (see `ddm status` for the ids)"
+        ))),
+        Some(StateKind::Failed) => Err(crate::exit::usage(format!(
+            "--after {dep}: job {dep} failed, so a job waiting for it could never start; \
+             `ddm resume {dep}` first (or leave out --after)"
+        ))),
+        Some(_) => Ok(()),
+    }
 }

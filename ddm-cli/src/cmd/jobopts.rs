@@ -413,6 +413,7 @@ impl JobOpts {
                 speed_time_secs: self.speed_time,
                 ..JobSettings::default()
             },
+            queue: Default::default(),
         })
     }
 }

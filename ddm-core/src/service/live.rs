@@ -296,6 +296,10 @@ impl Jobs for Service {
                 network: spec.network,
                 ..JobSettings::default()
             },
+            queue: crate::store::Queueing {
+                priority: spec.priority.unwrap_or_default(),
+                ..Default::default()
+            },
         };
         let id = {
             let mut store = self.store.lock().unwrap_or_else(|e| e.into_inner());

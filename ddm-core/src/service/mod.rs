@@ -72,6 +72,9 @@ pub struct AddSpec {
     pub paused: bool,
     /// Where in the queue (None: at the end).
     pub position: Option<usize>,
+    /// Claimed before jobs of a lower priority (`store::parse_priority`); None: normal.
+    /// aria2 has no such option: fronts that speak only aria2 leave it out.
+    pub priority: Option<i64>,
 }
 
 /// The service as a whole.

@@ -232,6 +232,14 @@ pub struct Job {
     /// Byte ranges written and synced that cover no whole piece (a paused or crashed job's
     /// segment fronts): kept, so a resume fetches only what is missing.
     pub partial: Vec<std::ops::Range<u64>>,
+    /// Claimed before jobs of a lower priority (high 10, normal 0, low -10).
+    pub priority: i64,
+    /// Not claimed before this time (epoch seconds; `--at`, `--in`).
+    pub not_before: Option<i64>,
+    /// Not claimed before this job is done (`--after`).
+    pub after: Option<i64>,
+    /// The config's `[[rule]]` that routed the job, and why it matched.
+    pub rule: Option<String>,
 }
 
 impl Job {
@@ -271,6 +279,18 @@ pub struct NewJob {
     pub dest_dir: PathBuf,
     pub file_name: Option<String>,
     pub settings: JobSettings,
+    /// When it may start: priority, start time, dependency.
+    pub queue: Queueing,
+}
+
+/// When a new job may be claimed: its priority, a time before which it waits, a job that
+/// must be done first; and the rule that routed it when that was decided from its URL.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Queueing {
+    pub priority: i64,
+    pub not_before: Option<i64>,
+    pub after: Option<i64>,
+    pub rule: Option<String>,
 }
 
 /// What a probe learned about the remote file, saved before the first byte is written.

@@ -16,7 +16,8 @@ pub(super) const JOB_COLUMNS: &str =
     "id, url, final_url, dest_dir, file_name, name_fixed, size, etag, \
      last_modified, ranges, piece_size, bitmap, state, error, error_kind, settings, bytes_done, \
      created_at, updated_at, speed, conns, part_dev, part_ino, part_born, protocol, dir_dev, \
-     dir_ino, dir_born, waiting, link_gen, position, partial";
+     dir_ino, dir_born, waiting, link_gen, position, partial, priority, not_before, after_job, \
+     rule";
 
 /// `?, ?, ?` for a list of `n` parameters.
 fn placeholders(n: usize) -> String {
@@ -279,6 +280,15 @@ impl Store {
     pub fn remove(&mut self, id: i64) -> Result<Job> {
         let sql = format!("DELETE FROM jobs WHERE id = ?1 RETURNING {JOB_COLUMNS}");
         let turn = self.write_turn();
+        // Jobs waiting for this one (`--after`) have what they waited for when it is done:
+        // they forget it first, so its going does not fail them.
+        exec_cached(
+            &self.conn,
+            "UPDATE jobs SET after_job = NULL WHERE after_job = ?1 \
+             AND EXISTS (SELECT 1 FROM jobs AS d WHERE d.id = ?1 AND d.state = 'done')",
+            [id],
+        )
+        .map_err(|e| self.err(e))?;
         let job = self
             .conn
             .query_row(&sql, [id], row_to_job)
@@ -418,13 +428,18 @@ impl StoreTx<'_> {
             .ok_or(StoreError::NotFound(id))?
     }
 
-    /// Queue a new job; returns its id.
+    /// Queue a new job; returns its id. A job it must wait for (`after`) must exist.
     pub fn add(&self, job: &NewJob) -> Result<i64> {
         let settings = serde_json::to_string(&job.settings).expect("settings serialize");
+        if let Some(dep) = job.queue.after {
+            self.get(dep)?;
+        }
+        let q = &job.queue;
         self.tx
             .prepare_cached(
                 "INSERT INTO jobs (url, dest_dir, file_name, name_fixed, state, settings, \
-                 created_at, updated_at) VALUES (?1, ?2, ?3, ?4, 'queued', ?5, ?6, ?6)",
+                 created_at, updated_at, priority, not_before, after_job, rule) \
+                 VALUES (?1, ?2, ?3, ?4, 'queued', ?5, ?6, ?6, ?7, ?8, ?9, ?10)",
             )
             .and_then(|mut stmt| {
                 stmt.execute(params![
@@ -433,7 +448,11 @@ impl StoreTx<'_> {
                     job.file_name,
                     job.file_name.is_some(),
                     settings,
-                    now()
+                    now(),
+                    q.priority,
+                    q.not_before,
+                    q.after,
+                    q.rule
                 ])
             })
             .map_err(|e| self.err(e))?;
@@ -707,5 +726,9 @@ pub(super) fn row_to_job(r: &Row) -> rusqlite::Result<Result<Job>> {
         link_gen: r.get("link_gen")?,
         position: r.get::<_, Option<i64>>("position")?.unwrap_or(id),
         partial: decode_ranges(&r.get::<_, Option<Vec<u8>>>("partial")?.unwrap_or_default()),
+        priority: r.get("priority")?,
+        not_before: r.get("not_before")?,
+        after: r.get("after_job")?,
+        rule: r.get("rule")?,
     }))
 }
