@@ -28,6 +28,7 @@ pub mod rate;
 pub mod relink;
 pub mod resolver;
 pub mod retry;
+pub mod rules;
 pub mod runner;
 pub mod service;
 pub mod storage;
