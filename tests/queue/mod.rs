@@ -5,6 +5,7 @@
 //! server, a hold that keeps progress and resumes).
 
 mod order;
+mod routing;
 mod stress;
 
 use crate::util::*;

@@ -45,6 +45,10 @@ pub fn continuing(job: &Job, proof: &Proof) -> String {
 /// comment. Any other option is refused with its line number. The flags given here apply to
 /// every download of the list.
 ///
+/// The config's routing rules (`[[rule]]`, see `ddm rules`) apply: one decided by the URL
+/// now, one on the file's name or Content-Type when the job gets its first answer.
+/// `--dry-run` says which rule each download would fall under and queues nothing.
+///
 /// Example: ddm add https://example.org/big.iso -d ~/Downloads --connections 16
 ///          ddm add -i urls.txt   |   grep iso links.txt | ddm add -i -
 #[derive(Debug, clap::Args)]
@@ -59,6 +63,10 @@ pub struct Args {
     pub opts: JobOpts,
     #[command(flatten)]
     pub queue: QueueOpts,
+    /// Queue nothing: say which routing rule each download would fall under, and why, and
+    /// where its file would go (as `ddm rules test`, offline).
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 pub fn run(g: &Global, a: Args) -> CliResult {
@@ -92,6 +100,21 @@ pub fn run(g: &Global, a: Args) -> CliResult {
         job.queue = queueing.clone();
     }
     let mut ctx = Ctx::open(g)?;
+    if a.dry_run {
+        for job in &jobs {
+            outln!("{}", ui::clean(&redact_url(&job.url)));
+            let facts = ddm_core::rules::Facts::offline(&job.url, job.file_name.as_deref());
+            let chosen = job.settings.dir_chosen;
+            for line in super::rules::explain(&ctx.config.rule, &facts, &job.dest_dir, chosen) {
+                outln!("  {line}");
+            }
+        }
+        return Ok(Code::Ok);
+    }
+    // A routing rule decided by the URL applies now; one on the name or type, later.
+    for job in &mut jobs {
+        ddm_core::jobs::route::at_add(&ctx.config.rule, job).map_err(crate::exit::usage)?;
+    }
     if let Some(dep) = queueing.after {
         check_dependency(&ctx, dep)?;
     }

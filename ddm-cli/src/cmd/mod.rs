@@ -18,6 +18,7 @@ pub mod probe;
 pub mod queueopts;
 pub mod remove;
 pub mod resume;
+pub mod rules;
 pub mod run;
 pub mod serve;
 pub mod set_url;
@@ -40,6 +41,7 @@ pub fn dispatch(cli: Cli) -> CliResult<Code> {
         Command::Remove(a) => remove::run(g, a),
         Command::Limit(a) => limit::run(g, a),
         Command::Move(a) => move_job::run(g, a),
+        Command::Rules(a) => rules::run(g, a),
         Command::SetUrl(a) => set_url::run(g, a),
         Command::Get(a) => get::run(g, a),
         Command::Probe(a) => probe::run(g, a),

@@ -40,7 +40,7 @@ impl QueueOpts {
             priority: self.priority.unwrap_or_default(),
             not_before,
             after: self.after,
-            rule: None,
+            ..Queueing::default()
         })
     }
 }

@@ -250,7 +250,7 @@ fn write_table(
             writeln!(out, "{:>5}  {q}", "")?;
         }
         if let Some(r) = &j.rule {
-            writeln!(out, "{:>5}  rule: {}", "", clean(r))?;
+            writeln!(out, "{:>5}  rule: {}", "", clean(&r.to_string()))?;
         }
         if let Some(e) = j.state.error() {
             writeln!(out, "{:>5}  error: {}", "", clean(&with_hint(e, j.id)))?;

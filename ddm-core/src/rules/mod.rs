@@ -220,7 +220,7 @@ impl Applied {
         }
     }
 
-    /// `video` or `rule 3`.
+    /// `video (rule 1)` or `rule 3`.
     pub fn label(&self) -> String {
         label(self.index, self.name.as_deref())
     }
@@ -241,14 +241,11 @@ impl Applied {
 
 impl std::fmt::Display for Applied {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match &self.name {
-            Some(n) => write!(f, "{n} (rule {}): {}", self.index, self.why),
-            None => write!(f, "rule {}: {}", self.index, self.why),
-        }
+        write!(f, "{}: {}", self.label(), self.why)
     }
 }
 
-/// `video` or `rule 3`: how a rule is named in messages.
+/// `video (rule 1)` or `rule 3`: how a rule is named in messages.
 pub fn label(index: usize, name: Option<&str>) -> String {
     match name {
         Some(n) => format!("{n} (rule {index})"),

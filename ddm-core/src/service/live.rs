@@ -280,7 +280,7 @@ impl Jobs for Service {
             .map_err(ServiceError::Invalid)?;
         let file_name = spec.out.as_deref().map(plain_name).transpose()?;
         let dest_dir = self.directory(spec.dir.as_deref())?;
-        let new = NewJob {
+        let mut new = NewJob {
             url,
             dest_dir,
             file_name,
@@ -294,6 +294,7 @@ impl Jobs for Service {
                 user: spec.user,
                 mirrors,
                 network: spec.network,
+                dir_chosen: spec.dir.is_some() || spec.out.is_some(),
                 ..JobSettings::default()
             },
             queue: crate::store::Queueing {
@@ -301,6 +302,9 @@ impl Jobs for Service {
                 ..Default::default()
             },
         };
+        // A routing rule decided by the URL alone applies now (one on the server's name or
+        // type, with the first answer).
+        crate::jobs::route::at_add(&self.cfg.rule, &mut new).map_err(ServiceError::Invalid)?;
         let id = {
             let mut store = self.store.lock().unwrap_or_else(|e| e.into_inner());
             let id =

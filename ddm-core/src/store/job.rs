@@ -164,6 +164,9 @@ pub struct JobSettings {
     /// Proxy and trusted CAs for this job.
     #[serde(flatten)]
     pub network: crate::model::Network,
+    /// The user chose where the file goes (`-d`, `-o`, RPC `dir`/`out`): a routing rule's
+    /// `dir` does not apply.
+    pub dir_chosen: bool,
     /// Where the redirect chain started, when the job's URL is already a resolved one (HAR
     /// import): resolved again if the job's URL expires (403/410).
     pub origin_url: Option<String>,
@@ -239,7 +242,9 @@ pub struct Job {
     /// Not claimed before this job is done (`--after`).
     pub after: Option<i64>,
     /// The config's `[[rule]]` that routed the job, and why it matched.
-    pub rule: Option<String>,
+    pub rule: Option<crate::rules::Applied>,
+    /// The directory the job was added for, when its rule sent it to `dest_dir` instead.
+    pub base_dir: Option<PathBuf>,
 }
 
 impl Job {
@@ -290,7 +295,10 @@ pub struct Queueing {
     pub priority: i64,
     pub not_before: Option<i64>,
     pub after: Option<i64>,
-    pub rule: Option<String>,
+    pub rule: Option<crate::rules::Applied>,
+    /// The directory the job was added for, when its rule (decided offline) sent it to
+    /// `dest_dir` instead.
+    pub base_dir: Option<PathBuf>,
 }
 
 /// What a probe learned about the remote file, saved before the first byte is written.

@@ -49,6 +49,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0008_position.sql"),
     include_str!("migrations/0009_partial.sql"),
     include_str!("migrations/0010_queue_rules.sql"),
+    include_str!("migrations/0012_rule_base_dir.sql"),
 ];
 /// How long a writer waits for another process's write to finish. Writes are single short
 /// statements or small IMMEDIATE transactions, so this is only ever reached by a stuck process.
