@@ -299,3 +299,65 @@ fn a_bad_rule_is_refused_naming_the_rule_and_the_key() {
     config(&env, "");
     assert!(env.jobs().is_empty());
 }
+
+#[test]
+fn a_rules_checksum_file_is_checked_and_its_mirrors_off_holds() {
+    use sha2::Digest;
+    let hex = |b: &[u8]| -> String {
+        sha2::Sha256::digest(b)
+            .iter()
+            .map(|x| format!("{x:02x}"))
+            .collect()
+    };
+    let server = Server::start().unwrap();
+    let good = pattern(8 << 20, 1970);
+    let bad = pattern(64 * KIB, 1971);
+    let none = pattern(64 * KIB, 1972);
+    server.add("/iso/good.iso", Resource::new(good.clone()));
+    server.add("/iso/bad.iso", Resource::new(bad.clone()));
+    server.add("/iso/none.iso", Resource::new(none.clone()));
+    // A mirror that would serve other bytes: the rule turns mirrors off, so it is never asked.
+    server.add("/mirror/good.iso", Resource::new(pattern(8 << 20, 1)));
+    let env = Env::new();
+    let sums = env.dir.path().join("SHA256SUMS");
+    std::fs::write(
+        &sums,
+        format!("{}  good.iso\n{}  bad.iso\n", hex(&good), hex(&good)),
+    )
+    .unwrap();
+    config(
+        &env,
+        &format!(
+            "[[rule]]\nname = \"isos\"\nurl = \"*/iso/*\"\nchecksum_file = \"{}\"\n\
+             mirrors = false\n",
+            sums.display()
+        ),
+    );
+    let mirror = server.url("/mirror/good.iso");
+    let g = id_of(&env.ok(&["add", &server.url("/iso/good.iso"), "--mirror", &mirror]));
+    let b = id_of(&env.ok(&["add", &server.url("/iso/bad.iso")]));
+    // Not in the checksum file: refused when added, nothing queued.
+    let o = env.run(&["add", &server.url("/iso/none.iso")]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("isos (rule 1): checksum_file")
+            && stderr(&o).contains("no line for \"none.iso\""),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(env.jobs().len(), 2);
+    let o = env.run(&["run", "-q"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_same_file(&env.out().join("good.iso"), &good);
+    assert_eq!(env.job(g)["state"], "done");
+    let failed = env.job(b);
+    assert_eq!(failed["error_kind"], "checksum", "{failed}");
+    assert!(!env.out().join("bad.iso").exists());
+    assert!(
+        server
+            .log()
+            .iter()
+            .all(|e| !e.target.starts_with("/mirror")),
+        "the mirror was asked though the rule turns mirrors off"
+    );
+}
