@@ -197,3 +197,31 @@ fn config_errors_name_the_rule_and_the_key() {
 fn no_rules_by_default() {
     assert!(crate::config::Config::default().rule.is_empty());
 }
+
+#[test]
+fn the_ready_set_in_docs_config_md_is_a_valid_config() {
+    let doc = include_str!("../../../docs/config.md");
+    let section = doc
+        .split("## `[[rule]]`")
+        .nth(1)
+        .expect("docs/config.md has a [[rule]] section");
+    let blocks: Vec<&str> = section
+        .split("```toml")
+        .skip(1)
+        .map(|b| b.split("```").next().unwrap_or(""))
+        .collect();
+    assert_eq!(blocks.len(), 2, "the ready set and the site rules");
+    let ready = rules(blocks[0]);
+    let names: Vec<_> = ready.iter().filter_map(|r| r.name.as_deref()).collect();
+    assert_eq!(
+        names,
+        ["video", "audio", "disk images", "archives", "documents"]
+    );
+    let f = Facts::answered("https://h.test/x", "ubuntu.iso", None);
+    assert!(matches!(
+        route(&ready, &f),
+        Verdict::Applies { index: 3, .. }
+    ));
+    let sites = rules(blocks[1]);
+    assert_eq!(sites.len(), 2);
+}
