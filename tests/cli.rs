@@ -176,6 +176,7 @@ fn status_lists_many_jobs() {
                     dest_dir: env.out(),
                     file_name: None,
                     settings: Default::default(),
+                    queue: Default::default(),
                 })
                 .unwrap();
         }

@@ -215,3 +215,57 @@ fn an_rpc_dir_outside_the_allowed_ones_is_refused_and_nothing_is_queued() {
     call(&s, "aria2.shutdown", serde_json::json!([]));
     wait_child(&mut s.child, Duration::from_secs(5));
 }
+
+#[test]
+fn rpc_jobs_follow_the_routing_rules_and_an_rpc_dir_or_out_wins() {
+    let server = Server::start().unwrap();
+    let env = Env::new();
+    std::fs::create_dir_all(env.home()).unwrap();
+    std::fs::write(
+        env.home().join("config.toml"),
+        "[[rule]]\nname = \"video\"\nfile = \"*.mp4\"\ndir = \"Video\"\n",
+    )
+    .unwrap();
+    let dl = env.dir.path().join("dl");
+    let mine = dl.join("mine");
+    let mut s = serve(&env, &["-d", dl.to_str().unwrap()]);
+    let mut want = Vec::new();
+    for (i, (name, opts, dest)) in [
+        ("a.mp4", serde_json::json!({}), dl.join("Video/a.mp4")),
+        (
+            "b.mp4",
+            serde_json::json!({"out": "b.mp4"}),
+            dl.join("b.mp4"),
+        ),
+        (
+            "c.mp4",
+            serde_json::json!({"dir": mine.to_str().unwrap()}),
+            mine.join("c.mp4"),
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let body = pattern(MIB / 4, 1610 + i as u64);
+        server.add(&format!("/v/{name}"), Resource::new(body.clone()));
+        let r = call(
+            &s,
+            "aria2.addUri",
+            serde_json::json!([[server.url(&format!("/v/{name}"))], opts]),
+        );
+        assert!(r["result"].is_string(), "{r}");
+        want.push((dest, body));
+    }
+    wait_for(Duration::from_secs(20), "all done", || {
+        let jobs = env.jobs();
+        (jobs.len() == 3 && jobs.iter().all(|j| j["state"] == "done")).then_some(())
+    });
+    for (dest, body) in &want {
+        assert_same_file(dest, body);
+    }
+    for j in env.jobs() {
+        assert_eq!(j["rule"]["name"], "video", "{j}");
+    }
+    call(&s, "aria2.shutdown", serde_json::json!([]));
+    wait_child(&mut s.child, Duration::from_secs(5));
+}

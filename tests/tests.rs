@@ -12,6 +12,7 @@ mod hooks;
 mod integrity;
 mod living;
 mod page;
+mod queue;
 mod reach;
 mod requests;
 mod resume;

@@ -39,6 +39,8 @@ pub enum Command {
     Resume(cmd::resume::Args),
     Remove(cmd::remove::Args),
     Limit(cmd::limit::Args),
+    Move(cmd::move_job::Args),
+    Rules(cmd::rules::Args),
     SetUrl(cmd::set_url::Args),
     Get(cmd::get::Args),
     Probe(cmd::probe::Args),

@@ -57,6 +57,10 @@ pub fn hint(kind: ErrorKind, id: i64) -> String {
             "progress is kept; `ddm resume {id}` continues where it stopped (the same limits \
              apply to each run)"
         ),
+        ErrorKind::Dependency => format!(
+            "resume the job named there, then `ddm resume {id}`: it starts once that one is \
+             done; if that job was removed, `ddm resume {id}` starts it without waiting"
+        ),
         ErrorKind::Internal => format!("this is a bug in ddm; `ddm resume {id}` tries again"),
     }
 }

@@ -80,6 +80,10 @@ pub struct Config {
     /// `[hooks]`: commands run when a job starts, completes or fails and when the queue
     /// empties (config only: never a flag or an RPC option).
     pub hooks: crate::hooks::HooksConfig,
+    /// `[[rule]]`: routing rules, tried in order on each new download (`rules`); none by
+    /// default.
+    #[serde(deserialize_with = "crate::rules::deserialize")]
+    pub rule: Vec<crate::rules::Rule>,
 }
 
 /// The `[serve]` table: `ddm serve`'s settings (its flags win).
@@ -260,6 +264,7 @@ impl Default for Config {
             serve: Serve::default(),
             link_wait_secs: 600,
             hooks: Default::default(),
+            rule: Vec::new(),
         }
     }
 }

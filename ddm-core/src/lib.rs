@@ -8,6 +8,7 @@
 
 pub mod bench;
 pub mod budget;
+pub mod clock;
 pub mod config;
 pub mod cookies;
 pub mod curlcmd;
@@ -28,6 +29,7 @@ pub mod rate;
 pub mod relink;
 pub mod resolver;
 pub mod retry;
+pub mod rules;
 pub mod runner;
 pub mod service;
 pub mod storage;

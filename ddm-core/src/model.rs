@@ -333,12 +333,15 @@ pub enum ErrorKind {
     Store,
     /// A run passed its time or speed limit (`--max-time`, `--speed-limit`); progress kept.
     Deadline,
+    /// The job it waits for (`--after ID`) failed or was removed before it was done, so it
+    /// cannot start.
+    Dependency,
     /// A bug or an impossible state.
     Internal,
 }
 
 impl ErrorKind {
-    pub const ALL: [ErrorKind; 15] = [
+    pub const ALL: [ErrorKind; 16] = [
         ErrorKind::Probe,
         ErrorKind::Auth,
         ErrorKind::NotFound,
@@ -353,6 +356,7 @@ impl ErrorKind {
         ErrorKind::Checksum,
         ErrorKind::Store,
         ErrorKind::Deadline,
+        ErrorKind::Dependency,
         ErrorKind::Internal,
     ];
     pub fn as_str(self) -> &'static str {
@@ -371,6 +375,7 @@ impl ErrorKind {
             ErrorKind::Checksum => "checksum",
             ErrorKind::Store => "store",
             ErrorKind::Deadline => "deadline",
+            ErrorKind::Dependency => "dependency",
             ErrorKind::Internal => "internal",
         }
     }

@@ -234,7 +234,8 @@ pub fn set_url(
 /// None: any), among `jobs`. Cheap and offline: whether to probe a new URL at all.
 pub fn candidates(jobs: &[Job], dir: &Path, name: Option<&str>) -> Vec<Job> {
     jobs.iter()
-        .filter(|j| j.dest_dir == dir && j.final_url.is_some() && j.size.is_some())
+        .filter(|j| j.dest_dir == dir || j.base_dir.as_deref() == Some(dir))
+        .filter(|j| j.final_url.is_some() && j.size.is_some())
         .filter(|j| match j.shown() {
             StateKind::Queued | StateKind::Paused | StateKind::Failed | StateKind::Waiting => true,
             StateKind::Running | StateKind::Done => false,
@@ -286,7 +287,7 @@ pub fn continue_with(
     // An unfinished job for this very URL continues as it is (`jobs::continue_or_add`).
     let same_url = jobs.iter().any(|j| {
         j.url == new.url
-            && j.dest_dir == new.dest_dir
+            && (j.dest_dir == new.dest_dir || j.base_dir.as_ref() == Some(&new.dest_dir))
             && !j.state.is_done()
             && (new.file_name.is_none() || j.file_name == new.file_name)
     });

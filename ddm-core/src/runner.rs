@@ -118,6 +118,27 @@ impl Scope {
     }
 }
 
+/// Which verb a runner works for, where it matters after the scope was taken apart.
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    All,
+    Other,
+}
+
+/// Fail the queued jobs whose dependency failed or was removed, and say so.
+fn fail_orphans(store: &mut Store, reporter: &dyn Reporter, summary: &mut Summary) -> Result<()> {
+    for id in store.fail_orphans()? {
+        let Some(e) = store.state(id)?.and_then(|s| s.error().cloned()) else {
+            continue;
+        };
+        summary.ran += 1;
+        summary.failed += 1;
+        summary.failures.push((id, e.clone()));
+        reporter.finished(id, &Outcome::Failed(e));
+    }
+    Ok(())
+}
+
 /// What a runner did since `then` (an earlier copy of its summary), for `on_queue_empty`.
 fn since(now: &Summary, then: &Summary) -> Counts {
     Counts {
@@ -178,6 +199,12 @@ fn work(
     // Store connections of jobs that ended, for the next jobs: opening one reads the schema
     // and its statement cache starts empty, a cost a queue of small files paid per job.
     let connections: std::sync::Mutex<Vec<Store>> = std::sync::Mutex::new(Vec::new());
+    // The start time `run` last said it waits for.
+    let mut told_start: Option<(i64, i64)> = None;
+    let scope_kind = match scope {
+        Scope::All => Kind::All,
+        _ => Kind::Other,
+    };
     // The foreground job, claimed already, goes first whatever the budget says.
     let (mut own, mark) = match scope {
         Scope::All | Scope::Service { .. } => (None, None),
@@ -194,6 +221,8 @@ fn work(
                     .is_some_and(|s| s.load(Ordering::Relaxed))
                 || summary.interrupted
                 || store_failure.is_some();
+            // No queued job could be claimed this round (none, or none may start yet).
+            let mut drained = false;
             while !stopping
                 && (own.is_some()
                     || active - waiting.load(Ordering::Acquire).min(active) < max
@@ -203,7 +232,10 @@ fn work(
                     Some(id) => id,
                     None => match store.claim_next_after(mark) {
                         Ok(Some(job)) => job.id,
-                        Ok(None) => break,
+                        Ok(None) => {
+                            drained = true;
+                            break;
+                        }
                         Err(e) => {
                             store_failure = Some(e);
                             break;
@@ -242,14 +274,41 @@ fn work(
                     let _ = tx.send((job, outcome));
                 });
             }
+            // Jobs whose dependency failed or went can never start: they fail, said like
+            // any other failure (`run` and `serve`; `get` leaves the queue it found alone).
+            if drained && !stopping && mark.is_none() {
+                if let Err(e) = fail_orphans(&mut store, reporter, &mut summary) {
+                    store_failure = Some(e);
+                }
+            }
             // A service stays up with nothing to do until told to stop (`shutdown`) or
             // interrupted (Ctrl-C, SIGTERM): then it ends once its jobs have checkpointed.
             let serving = service_stop
                 .as_ref()
                 .is_some_and(|s| !s.load(Ordering::Relaxed))
                 && !ctl.interrupt.load(Ordering::Relaxed);
-            if active == 0 && !serving {
+            // `run` also stays up for a queued job whose start time (`--at`) is ahead.
+            let later = if active == 0 && !serving && !stopping && matches!(scope_kind, Kind::All) {
+                match store.next_start() {
+                    Ok(next) => next,
+                    Err(e) => {
+                        store_failure = Some(e);
+                        None
+                    }
+                }
+            } else {
+                None
+            };
+            if active == 0 && !serving && later.is_none() {
                 return;
+            }
+            if let Some((id, at)) = later.filter(|n| Some(*n) != told_start) {
+                told_start = Some((id, at));
+                reporter.say(&format!(
+                    "waiting: job {id} starts at {} (in {}); Ctrl-C stops (the queue is kept)",
+                    crate::clock::format(at),
+                    crate::clock::span(at - crate::clock::now())
+                ));
             }
             if active == 0 && !stopping && summary.ran > at_idle.ran {
                 hooks.queue_empty(since(&summary, &at_idle));

@@ -329,7 +329,7 @@ pub(crate) fn error_code(e: &JobError) -> u32 {
         ErrorKind::Auth => 24,
         ErrorKind::Tls => 1,
         ErrorKind::Exists => 13,
-        ErrorKind::Store | ErrorKind::Internal => 1,
+        ErrorKind::Store | ErrorKind::Internal | ErrorKind::Dependency => 1,
         ErrorKind::Probe | ErrorKind::Transfer | ErrorKind::GaveUp => {
             if http(&[404, 410]) {
                 3

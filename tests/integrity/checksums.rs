@@ -132,6 +132,7 @@ fn a_job_queued_with_the_whole_checksum_file_picks_by_the_name_asked_for_too() {
                     checksums: lines.clone(),
                     ..JobSettings::default()
                 },
+                queue: Default::default(),
             })
             .unwrap();
     }

@@ -17,7 +17,7 @@ fn hard_limit() -> u64 {
     };
     // SAFETY: getrlimit writes one rlimit.
     assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) }, 0);
-    lim.rlim_max as u64
+    lim.rlim_max
 }
 
 #[test]
@@ -80,7 +80,7 @@ fn the_soft_open_file_limit_is_raised_to_the_hard_one() {
         cmd.pre_exec(move || {
             let lim = libc::rlimit {
                 rlim_cur: 1024,
-                rlim_max: hard as libc::rlim_t,
+                rlim_max: hard,
             };
             libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
             Ok(())

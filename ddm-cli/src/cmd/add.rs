@@ -3,6 +3,7 @@
 
 use super::input_list;
 use super::jobopts::{parse_urls, JobOpts};
+use super::queueopts::QueueOpts;
 use crate::cli::Global;
 use crate::ctx::Ctx;
 use crate::exit::{added, store, CliResult, Code};
@@ -49,6 +50,10 @@ pub fn continuing(job: &Job, proof: &Proof) -> String {
 /// scheme, host and port, like -H), -u, -k, -o; a command that sends a body or another
 /// method than GET is refused. -H given here replaces a header of the same name.
 ///
+/// The config's routing rules (`[[rule]]`, see `ddm rules`) apply: one decided by the URL
+/// now, one on the file's name or Content-Type when the job gets its first answer.
+/// `--dry-run` says which rule each download would fall under and queues nothing.
+///
 /// Example: ddm add https://example.org/big.iso -d ~/Downloads --connections 16
 ///          ddm add -i urls.txt   |   grep iso links.txt | ddm add -i -
 ///          ddm add --curl "$(xclip -o)"
@@ -65,6 +70,12 @@ pub struct Args {
     pub curl: Option<String>,
     #[command(flatten)]
     pub opts: JobOpts,
+    #[command(flatten)]
+    pub queue: QueueOpts,
+    /// Queue nothing: say which routing rule each download would fall under, and why, and
+    /// where its file would go (as `ddm rules test`, offline).
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// The job a pasted "Copy as cURL" command asks for, with the flags given beside it.
@@ -125,7 +136,29 @@ pub fn run(g: &Global, a: Args) -> CliResult {
     if let Some(cmd) = &a.curl {
         jobs.push(from_curl(cmd, &a.opts, g.quiet)?);
     }
+    let queueing = a.queue.queueing()?;
+    for job in &mut jobs {
+        job.queue = queueing.clone();
+    }
     let mut ctx = Ctx::open(g)?;
+    if a.dry_run {
+        for job in &jobs {
+            outln!("{}", ui::clean(&redact_url(&job.url)));
+            let facts = ddm_core::rules::Facts::offline(&job.url, job.file_name.as_deref());
+            let chosen = job.settings.dir_chosen;
+            for line in super::rules::explain(&ctx.config.rule, &facts, &job.dest_dir, chosen) {
+                outln!("  {line}");
+            }
+        }
+        return Ok(Code::Ok);
+    }
+    // A routing rule decided by the URL applies now; one on the name or type, later.
+    for job in &mut jobs {
+        ddm_core::jobs::route::at_add(&ctx.config.rule, job).map_err(crate::exit::usage)?;
+    }
+    if let Some(dep) = queueing.after {
+        check_dependency(&ctx, dep)?;
+    }
     // A fresh link for a stopped job's file continues that job (its id is printed in the
     // URL's place).
     let mut attached: Vec<Option<i64>> = Vec::new();
@@ -178,4 +211,21 @@ pub fn run(g: &Global, a: Args) -> CliResult {
     }
     super::run::say_if_no_runner(&ctx, g);
     Ok(Code::Ok)
+}
+
+/// `--after ID`: a job that exists and can still be done (a failed one would fail the new
+/// job at once).
+fn check_dependency(ctx: &Ctx, dep: i64) -> CliResult<()> {
+    use ddm_core::store::StateKind;
+    let state = ctx.store.state(dep).map_err(store)?;
+    match state.map(|s| s.kind()) {
+        None => Err(crate::exit::usage(format!(
+            "--after {dep}: there is no job {dep} (see `ddm status` for the ids)"
+        ))),
+        Some(StateKind::Failed) => Err(crate::exit::usage(format!(
+            "--after {dep}: job {dep} failed, so a job waiting for it could never start; \
+             `ddm resume {dep}` first (or leave out --after)"
+        ))),
+        Some(_) => Ok(()),
+    }
 }

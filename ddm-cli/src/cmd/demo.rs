@@ -124,6 +124,7 @@ fn download(
                 connections: Some(connections),
                 ..JobSettings::default()
             },
+            queue: Default::default(),
         })
         .map_err(env)?;
     store.claim(id).map_err(env)?;

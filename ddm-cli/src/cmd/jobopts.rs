@@ -411,8 +411,10 @@ impl JobOpts {
                 max_time_secs: self.max_time,
                 speed_limit: self.speed_limit,
                 speed_time_secs: self.speed_time,
+                dir_chosen: self.dir.is_some() || self.output.is_some(),
                 ..JobSettings::default()
             },
+            queue: Default::default(),
         })
     }
 }

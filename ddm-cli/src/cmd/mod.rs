@@ -1,5 +1,6 @@
 //! One module per verb: each has its `Args` (doc comments are the help text) and `run`;
-//! `jobopts` (flags shared by `add` and `get`) and `input_list` (`add -i`) are their helpers.
+//! `jobopts` (flags shared by `add` and `get`), `queueopts` (when an added job may start)
+//! and `input_list` (`add -i`) are their helpers.
 
 pub mod add;
 pub mod bench;
@@ -11,10 +12,13 @@ pub mod input_list;
 pub mod jobopts;
 pub mod limit;
 pub mod man;
+pub mod move_job;
 pub mod pause;
 pub mod probe;
+pub mod queueopts;
 pub mod remove;
 pub mod resume;
+pub mod rules;
 pub mod run;
 pub mod serve;
 pub mod set_url;
@@ -36,6 +40,8 @@ pub fn dispatch(cli: Cli) -> CliResult<Code> {
         Command::Resume(a) => resume::run(g, a),
         Command::Remove(a) => remove::run(g, a),
         Command::Limit(a) => limit::run(g, a),
+        Command::Move(a) => move_job::run(g, a),
+        Command::Rules(a) => rules::run(g, a),
         Command::SetUrl(a) => set_url::run(g, a),
         Command::Get(a) => get::run(g, a),
         Command::Probe(a) => probe::run(g, a),

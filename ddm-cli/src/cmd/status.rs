@@ -10,9 +10,10 @@ use ddm_core::store::{Job, StateKind};
 use std::io::Write;
 
 /// Show jobs: id, state, progress, size, speed and connections (while running: open now and
-/// the most it may open, `3/16`), name, the error of failed jobs, and why a waiting job waits
-/// (its download link expired: give it a fresh one with `ddm set-url ID URL` or `ddm get
-/// URL`). `--json` prints a JSON array with stable field names. `--long` first says where ddm
+/// the most it may open, `3/16`), name; for a job in the queue its place, priority, start time
+/// and the job it waits for; the rule that routed it; the error of failed jobs, and why a
+/// waiting job waits (its download link expired: give it a fresh one with `ddm set-url ID
+/// URL` or `ddm get URL`). `--json` prints a JSON array with stable field names. `--long` first says where ddm
 /// keeps its data (the data directory, the config file), which runner works it, and the caps
 /// in force (connections in all and per host, what hosts taught, speed limits), and gives
 /// each job its destination directory.
@@ -25,7 +26,9 @@ pub struct Args {
     pub id: Option<i64>,
     /// JSON array of job objects (id, state, url, final_url, protocol, path, size, bytes_done,
     /// speed and connections (open) while running, connections_max (the most it may open) for
-    /// an unfinished job, error, error_kind, waiting (why a waiting job waits), hint).
+    /// an unfinished job, error, error_kind, waiting (why a waiting job waits), place (in the
+    /// queue, 1 first), priority, starts_at (epoch seconds) and starts_at_local, after (the
+    /// job it waits for), rule (the config rule that routed it, and why), hint).
     #[arg(long, conflicts_with = "watch")]
     pub json: bool,
     /// A live view of the whole queue, refreshed in place (the same as `ddm top`).
@@ -54,11 +57,25 @@ pub fn run(g: &Global, a: Args) -> CliResult {
     let runner = ddm_core::lock::holder(&ctx.paths.lock_file());
     // The most connections each job may open, as the runner decides it (None when done).
     let max = ddm_core::engine::ceilings(&ctx.store, &jobs, &ctx.config);
+    // Each queued job's place in the order the runner claims them (1 first).
+    let places: std::collections::HashMap<i64, usize> = ctx
+        .store
+        .queue_order()
+        .map_err(store)?
+        .into_iter()
+        .enumerate()
+        .map(|(i, id)| (id, i + 1))
+        .collect();
+    let now = ddm_core::clock::now();
     if a.json {
         let arr: Vec<_> = jobs
             .iter()
             .zip(&max)
-            .map(|(j, m)| to_json(j, live, *m))
+            .map(|(j, m)| {
+                let mut v = to_json(j, live, *m);
+                v["place"] = places.get(&j.id).copied().into();
+                v
+            })
             .collect();
         let v = if a.long {
             serde_json::json!({
@@ -82,7 +99,10 @@ pub fn run(g: &Global, a: Args) -> CliResult {
             writeln!(out).map_err(io)?;
         }
         let rows: Vec<(&Job, Option<usize>)> = jobs.iter().zip(max).collect();
-        write_table(&mut out, &rows, live, a.long).map_err(io)?;
+        write_table(&mut out, &rows, live, a.long, &|j| {
+            queue_line(j, &places, now)
+        })
+        .map_err(io)?;
     }
     out.flush().map_err(io)?;
     Ok(Code::Ok)
@@ -134,10 +154,42 @@ pub fn to_json(j: &Job, runner_alive: bool, max: Option<usize>) -> serde_json::V
         "error": err.map(|e| e.message.as_str()),
         "error_kind": err.map(|e| e.kind.as_str()),
         "waiting": waiting,
+        "priority": j.priority,
+        "starts_at": j.not_before,
+        "starts_at_local": j.not_before.map(ddm_core::clock::format),
+        "after": j.after,
+        "rule": j.rule,
         "hint": err
             .map(|e| hint(e.kind, j.id))
             .or_else(|| waiting.map(|_| waiting_hint(j.id))),
     })
+}
+
+/// Where a queued (or paused) job stands: its place with its priority, start time or
+/// dependency; None for a job out of the queue, or one with none of those.
+fn queue_line(j: &Job, places: &std::collections::HashMap<i64, usize>, now: i64) -> Option<String> {
+    let mut parts = Vec::new();
+    if let Some(p) = places.get(&j.id) {
+        parts.push(format!("place {p} in the queue"));
+    }
+    if j.priority != 0 {
+        parts.push(format!(
+            "priority {}",
+            ddm_core::store::priority_name(j.priority)
+        ));
+    }
+    if let Some(t) = j.not_before.filter(|t| *t > now && !j.state.is_done()) {
+        parts.push(format!(
+            "starts at {} (in {})",
+            ddm_core::clock::format(t),
+            ddm_core::clock::span(t - now)
+        ));
+    }
+    if let Some(d) = j.after.filter(|_| !j.state.is_done()) {
+        parts.push(format!("after job {d} is done"));
+    }
+    // A plain queued job says nothing more than its row.
+    (parts.len() > 1 && places.contains_key(&j.id)).then(|| parts.join("; "))
 }
 
 fn write_table(
@@ -145,6 +197,7 @@ fn write_table(
     rows: &[(&Job, Option<usize>)],
     runner_alive: bool,
     long: bool,
+    queue: &dyn Fn(&Job) -> Option<String>,
 ) -> std::io::Result<()> {
     if rows.is_empty() {
         return writeln!(out, "no jobs (queue one with `ddm add URL`)");
@@ -192,6 +245,12 @@ fn write_table(
                 clean(&j.dest_dir.display().to_string()),
                 clean(&redact_url(&j.url))
             )?;
+        }
+        if let Some(q) = queue(j) {
+            writeln!(out, "{:>5}  {q}", "")?;
+        }
+        if let Some(r) = &j.rule {
+            writeln!(out, "{:>5}  rule: {}", "", clean(&r.to_string()))?;
         }
         if let Some(e) = j.state.error() {
             writeln!(out, "{:>5}  error: {}", "", clean(&with_hint(e, j.id)))?;

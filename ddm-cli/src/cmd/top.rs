@@ -332,6 +332,7 @@ mod tests {
                 dest_dir: std::env::temp_dir(),
                 file_name: None,
                 settings: JobSettings::default(),
+                queue: Default::default(),
             })
             .unwrap();
         }
@@ -414,6 +415,7 @@ mod tests {
                 dest_dir: std::env::temp_dir(),
                 file_name: Some("evil\x1b[2Jname\u{9b}.bin".into()),
                 settings: JobSettings::default(),
+                queue: Default::default(),
             })
             .unwrap();
         let cfg = Config::default();

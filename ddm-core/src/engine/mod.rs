@@ -364,7 +364,7 @@ fn run_inner(
             }
         }
     };
-    let prep = match prepare::from_head(store, job, &dir, cfg, obs, &opened) {
+    let mut prep = match prepare::from_head(store, job, &dir, cfg, obs, &opened) {
         Ok(p) => p,
         Err(e) => {
             opened.worker.reply(Reply::Abort);
@@ -372,6 +372,16 @@ fn run_inner(
             ctl.hand_back(opened.worker, None, opened.origin.as_ref());
             return Outcome::Failed(e).into();
         }
+    };
+    // A routing rule applied with the first answer: the run goes on as it left the job.
+    let routed;
+    let job = match prep.routed.take() {
+        Some(j) => {
+            gate.job.set_rate(j.settings.rate_limit);
+            routed = j;
+            &routed
+        }
+        None => job,
     };
     let ranged = prep.pieces.is_some();
     let size = prep.info.size;

@@ -9,6 +9,10 @@
 //! naming what changed (two versions are never spliced). An existing `.part` file
 //! is continued only if it is the one this job created (its identity), never through a
 //! symlink, and only in the job's own directory, open for the run (`jobs::open_dir`).
+//!
+//! A job's first answer is also where a routing rule on the server's name or Content-Type is
+//! decided (`jobs::route::at_answer`), before the name is reserved: in the rule's directory
+//! when it moves the job.
 
 use super::first::{Opened, FIRST_WINDOW};
 use super::{Event, Observer};
@@ -46,6 +50,8 @@ pub struct Prepared {
     pub host: String,
     /// Where the first answer's body goes (`start..end` with its mode), if it is kept.
     pub first: Option<(u64, u64, Mode)>,
+    /// The job as a routing rule left it (directory, settings), when one applied now.
+    pub routed: Option<Job>,
 }
 
 /// The job's file is already in place (a crash or pause after the final rename).
@@ -151,7 +157,20 @@ pub fn from_head(
             Some(n) => (n.clone(), job.name_fixed),
             None => (info.filename.clone(), false),
         };
-        return fresh(store, job, dir, info, cfg, obs, (&wanted, exact), o);
+        let ct = info.content_type.clone();
+        let routed = jobs::route::at_answer(store, job, &cfg.rule, &wanted, ct.as_deref())?;
+        let Some(r) = routed else {
+            return fresh(store, job, dir, info, cfg, obs, (&wanted, exact), o);
+        };
+        let into = match &r.dir {
+            Some(_) => format!("; saving into {}", r.job.dest_dir.display()),
+            None => String::new(),
+        };
+        obs.event(Event::Note(format!("{}{into}", r.applied)));
+        let dir = r.dir.as_ref().unwrap_or(dir);
+        let mut p = fresh(store, &r.job, dir, info, cfg, obs, (&wanted, exact), o)?;
+        p.routed = Some(r.job);
+        return Ok(p);
     }
     let diff = changes(job, &info);
     if !diff.is_empty() && job.bytes_done > 0 {
@@ -325,6 +344,7 @@ fn ready(
         lowered_from: count.lowered_from,
         host,
         first,
+        routed: None,
     }
 }
 

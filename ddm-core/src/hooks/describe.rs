@@ -196,6 +196,7 @@ mod tests {
             dest_dir: "/tmp".into(),
             file_name: None,
             settings: Default::default(),
+            queue: Default::default(),
         };
         let id = crate::jobs::add(&mut store, &[new]).unwrap()[0];
         let rec = store.get(id).unwrap();

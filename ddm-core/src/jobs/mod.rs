@@ -21,6 +21,7 @@
 //! size) is done: it is recorded as done, never downloaded again.
 
 mod add;
+pub mod route;
 
 pub use add::{add, continue_or_add, AddError, GetPlan};
 

@@ -232,7 +232,7 @@ impl Jobs for Service {
             .map(super::places::plain_name)
             .transpose()?;
         let dest_dir = self.places.directory(spec.dir.as_deref())?;
-        let new = NewJob {
+        let mut new = NewJob {
             url,
             dest_dir,
             file_name,
@@ -247,9 +247,17 @@ impl Jobs for Service {
                 mirrors,
                 network: spec.network,
                 origin_url: spec.origin_url,
+                dir_chosen: spec.dir.is_some() || spec.out.is_some(),
                 ..JobSettings::default()
             },
+            queue: crate::store::Queueing {
+                priority: spec.priority.unwrap_or_default(),
+                ..Default::default()
+            },
         };
+        // A routing rule decided by the URL alone applies now (one on the server's name or
+        // type, with the first answer).
+        crate::jobs::route::at_add(&self.cfg.rule, &mut new).map_err(ServiceError::Invalid)?;
         let id = {
             let mut store = self.store.lock().unwrap_or_else(|e| e.into_inner());
             let id =

@@ -138,6 +138,9 @@ pub struct AddSpec {
     /// Where the redirect chain started, when `urls[0]` is already a resolved link (a HAR
     /// import): resolved again if the link expires.
     pub origin_url: Option<String>,
+    /// Claimed before jobs of a lower priority (`store::parse_priority`); None: normal.
+    /// aria2 has no such option: fronts that speak only aria2 leave it out.
+    pub priority: Option<i64>,
 }
 
 /// The service as a whole.

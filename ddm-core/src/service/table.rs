@@ -191,6 +191,7 @@ mod tests {
             dest_dir: "/tmp".into(),
             file_name: None,
             settings: JobSettings::default(),
+            queue: Default::default(),
         };
         let ids = s.add_many(&[new("http://h/a"), new("http://h/b")]).unwrap();
         let mut t = Table::default();

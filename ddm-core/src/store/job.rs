@@ -164,6 +164,9 @@ pub struct JobSettings {
     /// Proxy and trusted CAs for this job.
     #[serde(flatten)]
     pub network: crate::model::Network,
+    /// The user chose where the file goes (`-d`, `-o`, RPC `dir`/`out`): a routing rule's
+    /// `dir` does not apply.
+    pub dir_chosen: bool,
     /// Where the redirect chain started, when the job's URL is already a resolved one (HAR
     /// import): resolved again if the job's URL expires (403/410).
     pub origin_url: Option<String>,
@@ -232,6 +235,16 @@ pub struct Job {
     /// Byte ranges written and synced that cover no whole piece (a paused or crashed job's
     /// segment fronts): kept, so a resume fetches only what is missing.
     pub partial: Vec<std::ops::Range<u64>>,
+    /// Claimed before jobs of a lower priority (high 10, normal 0, low -10).
+    pub priority: i64,
+    /// Not claimed before this time (epoch seconds; `--at`, `--in`).
+    pub not_before: Option<i64>,
+    /// Not claimed before this job is done (`--after`).
+    pub after: Option<i64>,
+    /// The config's `[[rule]]` that routed the job, and why it matched.
+    pub rule: Option<crate::rules::Applied>,
+    /// The directory the job was added for, when its rule sent it to `dest_dir` instead.
+    pub base_dir: Option<PathBuf>,
 }
 
 impl Job {
@@ -271,6 +284,21 @@ pub struct NewJob {
     pub dest_dir: PathBuf,
     pub file_name: Option<String>,
     pub settings: JobSettings,
+    /// When it may start: priority, start time, dependency.
+    pub queue: Queueing,
+}
+
+/// When a new job may be claimed: its priority, a time before which it waits, a job that
+/// must be done first; and the rule that routed it when that was decided from its URL.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Queueing {
+    pub priority: i64,
+    pub not_before: Option<i64>,
+    pub after: Option<i64>,
+    pub rule: Option<crate::rules::Applied>,
+    /// The directory the job was added for, when its rule (decided offline) sent it to
+    /// `dest_dir` instead.
+    pub base_dir: Option<PathBuf>,
 }
 
 /// What a probe learned about the remote file, saved before the first byte is written.

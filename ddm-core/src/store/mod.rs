@@ -21,9 +21,11 @@ mod queue;
 
 pub use crate::model::Header;
 pub use hosts::{host_key, HostPolicy};
-pub use job::{Job, JobSettings, JobState, NewJob, RemoteMeta, StateKind};
+pub use job::{Job, JobSettings, JobState, NewJob, Queueing, RemoteMeta, StateKind};
 pub use link::Link;
-pub use order::Move;
+pub use order::{
+    parse_priority, priority_name, Move, PRIORITY_HIGH, PRIORITY_LOW, PRIORITY_NORMAL,
+};
 pub use queries::StoreTx;
 pub use queue::QueueMark;
 
@@ -46,6 +48,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0007_link_wait.sql"),
     include_str!("migrations/0008_position.sql"),
     include_str!("migrations/0009_partial.sql"),
+    include_str!("migrations/0010_queue_rules.sql"),
+    include_str!("migrations/0012_rule_base_dir.sql"),
 ];
 /// How long a writer waits for another process's write to finish. Writes are single short
 /// statements or small IMMEDIATE transactions, so this is only ever reached by a stuck process.

@@ -16,7 +16,8 @@ pub(super) const JOB_COLUMNS: &str =
     "id, url, final_url, dest_dir, file_name, name_fixed, size, etag, \
      last_modified, ranges, piece_size, bitmap, state, error, error_kind, settings, bytes_done, \
      created_at, updated_at, speed, conns, part_dev, part_ino, part_born, protocol, dir_dev, \
-     dir_ino, dir_born, waiting, link_gen, position, partial";
+     dir_ino, dir_born, waiting, link_gen, position, partial, priority, not_before, after_job, \
+     rule, base_dir";
 
 /// `?, ?, ?` for a list of `n` parameters.
 fn placeholders(n: usize) -> String {
@@ -279,6 +280,15 @@ impl Store {
     pub fn remove(&mut self, id: i64) -> Result<Job> {
         let sql = format!("DELETE FROM jobs WHERE id = ?1 RETURNING {JOB_COLUMNS}");
         let turn = self.write_turn();
+        // Jobs waiting for this one (`--after`) have what they waited for when it is done:
+        // they forget it first, so its going does not fail them.
+        exec_cached(
+            &self.conn,
+            "UPDATE jobs SET after_job = NULL WHERE after_job = ?1 \
+             AND EXISTS (SELECT 1 FROM jobs AS d WHERE d.id = ?1 AND d.state = 'done')",
+            [id],
+        )
+        .map_err(|e| self.err(e))?;
         let job = self
             .conn
             .query_row(&sql, [id], row_to_job)
@@ -418,13 +428,18 @@ impl StoreTx<'_> {
             .ok_or(StoreError::NotFound(id))?
     }
 
-    /// Queue a new job; returns its id.
+    /// Queue a new job; returns its id. A job it must wait for (`after`) must exist.
     pub fn add(&self, job: &NewJob) -> Result<i64> {
         let settings = serde_json::to_string(&job.settings).expect("settings serialize");
+        if let Some(dep) = job.queue.after {
+            self.get(dep)?;
+        }
+        let q = &job.queue;
         self.tx
             .prepare_cached(
                 "INSERT INTO jobs (url, dest_dir, file_name, name_fixed, state, settings, \
-                 created_at, updated_at) VALUES (?1, ?2, ?3, ?4, 'queued', ?5, ?6, ?6)",
+                 created_at, updated_at, priority, not_before, after_job, rule, base_dir) \
+                 VALUES (?1, ?2, ?3, ?4, 'queued', ?5, ?6, ?6, ?7, ?8, ?9, ?10, ?11)",
             )
             .and_then(|mut stmt| {
                 stmt.execute(params![
@@ -433,7 +448,12 @@ impl StoreTx<'_> {
                     job.file_name,
                     job.file_name.is_some(),
                     settings,
-                    now()
+                    now(),
+                    q.priority,
+                    q.not_before,
+                    q.after,
+                    q.rule.as_ref().map(|r| r.to_column()),
+                    q.base_dir.as_deref().map(dir_bytes)
                 ])
             })
             .map_err(|e| self.err(e))?;
@@ -448,7 +468,7 @@ impl StoreTx<'_> {
         name: Option<&str>,
     ) -> Result<Option<Job>> {
         let sql = format!(
-            "SELECT {JOB_COLUMNS} FROM jobs WHERE url = ?1 AND dest_dir = ?2 \
+            "SELECT {JOB_COLUMNS} FROM jobs WHERE url = ?1 AND (dest_dir = ?2 OR base_dir = ?2) \
              AND state != 'done' AND (?3 IS NULL OR file_name = ?3) ORDER BY id DESC LIMIT 1"
         );
         match self
@@ -483,7 +503,7 @@ impl StoreTx<'_> {
     /// under a name the user did not choose.
     pub fn find_done(&self, url: &str, dir: &Path, name: Option<&str>) -> Result<Option<Job>> {
         let sql = format!(
-            "SELECT {JOB_COLUMNS} FROM jobs WHERE url = ?1 AND dest_dir = ?2 \
+            "SELECT {JOB_COLUMNS} FROM jobs WHERE url = ?1 AND (dest_dir = ?2 OR base_dir = ?2) \
              AND state = 'done' AND ((?3 IS NULL AND NOT name_fixed) OR file_name = ?3) \
              ORDER BY id DESC LIMIT 1"
         );
@@ -614,6 +634,37 @@ impl StoreTx<'_> {
         Ok(())
     }
 
+    /// Record the rule that routed a job at its first answer: the rule, where it saves now
+    /// (`dest_dir`, and the directory it was added for when that differs), its settings and
+    /// priority as the rule left them.
+    pub fn set_route(
+        &self,
+        id: i64,
+        rule: &crate::rules::Applied,
+        dest_dir: &Path,
+        base_dir: Option<&Path>,
+        settings: &JobSettings,
+        priority: i64,
+    ) -> Result<()> {
+        let json = serde_json::to_string(settings).expect("settings serialize");
+        self.tx
+            .execute(
+                "UPDATE jobs SET rule = ?2, dest_dir = ?3, base_dir = COALESCE(base_dir, ?4), \
+                 settings = ?5, priority = ?6, updated_at = ?7 WHERE id = ?1",
+                params![
+                    id,
+                    rule.to_column(),
+                    dir_bytes(dest_dir),
+                    base_dir.map(dir_bytes),
+                    json,
+                    priority,
+                    now()
+                ],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
     pub fn commit(self) -> Result<()> {
         let path = self.path;
         self.tx.commit().map_err(|e| classify(&path, e))
@@ -707,5 +758,15 @@ pub(super) fn row_to_job(r: &Row) -> rusqlite::Result<Result<Job>> {
         link_gen: r.get("link_gen")?,
         position: r.get::<_, Option<i64>>("position")?.unwrap_or(id),
         partial: decode_ranges(&r.get::<_, Option<Vec<u8>>>("partial")?.unwrap_or_default()),
+        priority: r.get("priority")?,
+        not_before: r.get("not_before")?,
+        after: r.get("after_job")?,
+        rule: r
+            .get::<_, Option<String>>("rule")?
+            .map(|t| crate::rules::Applied::from_column(&t)),
+        base_dir: match r.get_ref("base_dir")? {
+            ValueRef::Null => None,
+            _ => Some(path_column(r, "base_dir")?),
+        },
     }))
 }

@@ -11,6 +11,7 @@ fn new_job(url: &str) -> NewJob {
         dest_dir: PathBuf::from("/tmp/dl"),
         file_name: None,
         settings: JobSettings::default(),
+        queue: Default::default(),
     }
 }
 

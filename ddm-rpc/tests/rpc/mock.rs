@@ -50,6 +50,11 @@ pub fn job(id: i64, state: JobState) -> Job {
         link_gen: 0,
         position: id,
         partial: Vec::new(),
+        priority: 0,
+        not_before: None,
+        after: None,
+        rule: None,
+        base_dir: None,
     }
 }
 

@@ -48,8 +48,11 @@ pub struct Args {
 
 pub fn run(g: &Global, a: Args) -> CliResult {
     let url = parse_urls(std::slice::from_ref(&a.url))?.remove(0);
-    let new = a.opts.to_job(&url, false)?;
+    let mut new = a.opts.to_job(&url, false)?;
     let mut ctx = Ctx::open(g)?;
+    // A routing rule decided by the URL applies now; one on the name or type, with the
+    // first answer.
+    ddm_core::jobs::route::at_add(&ctx.config.rule, &mut new).map_err(crate::exit::usage)?;
     let ctl = Control::from_config(&ctx.config, crate::signals::install());
     let display = Display::new(a.json, g.quiet, g.verbose);
     let talk = !g.quiet && !a.json;

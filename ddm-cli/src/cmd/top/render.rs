@@ -38,6 +38,8 @@ pub struct JobRow {
     pub error: Option<String>,
     /// Why it waits for a fresh link and how to give one, for waiting jobs.
     pub waiting: Option<String>,
+    /// The routing rule that routed it (`video (rule 1)`), for the detail line.
+    pub rule: Option<String>,
 }
 
 impl JobRow {
@@ -68,6 +70,7 @@ impl JobRow {
             waiting: j
                 .waits_for_link()
                 .map(|w| clean(&format!("{w}; {}", waiting_hint(j.id)))),
+            rule: j.rule.as_ref().map(|r| clean(&r.label())),
         }
     }
 
@@ -396,7 +399,14 @@ pub fn lines(s: &Screen<'_>, width: u16, height: u16) -> Vec<Line<'static>> {
                 fit(&format!("{}: waiting for a fresh link: {w}", r.id), width),
                 Style::default().fg(Color::Yellow),
             ),
-            (None, None) => Line::raw(fit(&format!("{}: {}", r.id, r.target), width)),
+            (None, None) => {
+                let rule = r
+                    .rule
+                    .as_ref()
+                    .map(|l| format!(" (rule: {l})"))
+                    .unwrap_or_default();
+                Line::raw(fit(&format!("{}: {}{rule}", r.id, r.target), width))
+            }
         });
     out.push(detail.unwrap_or_default());
     out.push(match &s.footer {
@@ -433,6 +443,9 @@ pub fn plain(rows: &[JobRow], runner_alive: bool) -> Vec<String> {
     let mut out = vec![layout.line(None, None)];
     for r in rows {
         out.push(layout.line(Some(r), None).trim_end().to_string());
+        if let Some(l) = &r.rule {
+            out.push(format!("{}  rule: {l}", " ".repeat(layout.cols[0].1)));
+        }
         if let Some(e) = &r.error {
             out.push(format!("{}  error: {e}", " ".repeat(layout.cols[0].1)));
         }
@@ -473,6 +486,7 @@ mod tests {
             target: format!("/tmp/{name}"),
             error: None,
             waiting: None,
+            rule: None,
         }
     }
 
