@@ -287,9 +287,10 @@ pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     Some(at.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
-/// Failures of ranges less than this after the last one a retry was counted for belong to
-/// the same event: a server restart or a network drop breaks every open connection at once,
-/// and a job with 64 of them must not spend 64 retries on one outage.
+/// Connections broken before any byte less than this after the last one a retry was counted
+/// for belong to the same event: a server restart or a network drop breaks every open
+/// connection at once, and a job with 64 of them must not spend 64 retries on one outage.
+/// (The coordinator uses [`Budget::take_at`] for those, [`Budget::take`] for answers.)
 pub const BURST: Duration = Duration::from_secs(1);
 
 /// A per-job retry budget: the total number of retries allowed across all

@@ -145,7 +145,19 @@ impl Coordinator<'_> {
             jitter,
             std::time::SystemTime::now(),
         ) {
-            Decision::Retry(d) if self.budget.take_at(Instant::now()) => {
+            // A connection broken or refused before any byte, in the same second as others:
+            // one outage (a restart, a network drop), one retry. An answer (a 500) counts
+            // each time.
+            Decision::Retry(d)
+                if if matches!(
+                    f,
+                    Failure::Reset | Failure::ConnectRefused | Failure::Partial
+                ) {
+                    self.budget.take_at(Instant::now())
+                } else {
+                    self.budget.take()
+                } =>
+            {
                 self.slots[i].not_before = Instant::now() + d;
                 let (from, attempt) = (span.pos, self.slots[i].attempts);
                 self.happened(crate::engine::Happening::Retry {
