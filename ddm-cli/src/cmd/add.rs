@@ -84,13 +84,7 @@ fn from_curl(cmd: &str, opts: &super::jobopts::JobOpts, quiet: bool) -> CliResul
         ddm_core::curlcmd::parse(cmd).map_err(|e| crate::exit::usage(format!("--curl: {e}")))?;
     let mut job = opts.to_job(&c.url, false)?;
     let s = &mut job.settings;
-    let mine = std::mem::take(&mut s.headers);
-    s.headers = c
-        .headers
-        .into_iter()
-        .filter(|h| !mine.iter().any(|m| m.name.eq_ignore_ascii_case(&h.name)))
-        .collect();
-    s.headers.extend(mine);
+    s.headers = ddm_core::curlcmd::merge_headers(c.headers, std::mem::take(&mut s.headers));
     if s.user.is_none() {
         s.user = c.user;
     }

@@ -103,6 +103,18 @@ const NO_VALUE: &[&str] = &[
     "--no-buffer",
 ];
 
+/// A job's headers from a capture (a pasted command, a HAR) and those given beside it: the
+/// captured ones, but where a given one has the same name, the given one (`ddm add --curl`
+/// with `-H`, the page's form, an RPC option).
+pub fn merge_headers(captured: Vec<Header>, given: Vec<Header>) -> Vec<Header> {
+    let mut out: Vec<Header> = captured
+        .into_iter()
+        .filter(|c| !given.iter().any(|g| g.name.eq_ignore_ascii_case(&c.name)))
+        .collect();
+    out.extend(given);
+    out
+}
+
 /// Read a pasted command. The error says what was wrong with it and what to do.
 pub fn parse(text: &str) -> Result<CurlJob, String> {
     let words = words::split(text.trim())?;

@@ -10,25 +10,16 @@
 use super::own::spec;
 use super::{Ctx, Params};
 use crate::envelope::Fault;
+use ddm_core::curlcmd::merge_headers;
 use ddm_core::har;
 use ddm_core::model::Header;
 use serde_json::{json, Value};
-
-/// The captured headers, then the given ones (a given one replaces a captured one).
-fn merge(captured: Vec<Header>, given: Vec<Header>) -> Vec<Header> {
-    let mut out: Vec<Header> = captured
-        .into_iter()
-        .filter(|c| !given.iter().any(|g| g.name.eq_ignore_ascii_case(&c.name)))
-        .collect();
-    out.extend(given);
-    out
-}
 
 pub(super) fn curl(ctx: &Ctx, p: &Params) -> Result<Value, Fault> {
     let text = p.string(0, "the curl command")?;
     let c = ddm_core::curlcmd::parse(text).map_err(Fault::method)?;
     let mut s = spec(p, 1, c.url.clone())?;
-    s.headers = merge(c.headers, std::mem::take(&mut s.headers));
+    s.headers = merge_headers(c.headers, std::mem::take(&mut s.headers));
     if s.user.is_none() {
         s.user = c.user;
     }
@@ -81,7 +72,7 @@ pub(super) fn har(ctx: &Ctx, p: &Params) -> Result<Value, Fault> {
         .iter()
         .map(|(n, v)| Header::new(n.as_str(), v.as_str()))
         .collect();
-    s.headers = merge(captured, std::mem::take(&mut s.headers));
+    s.headers = merge_headers(captured, std::mem::take(&mut s.headers));
     s.origin_url = ddm_core::urls::parse_http_url(&chosen.first_url)
         .ok()
         .map(|u| u.to_string())
