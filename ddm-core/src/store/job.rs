@@ -47,6 +47,10 @@ impl StateKind {
             StateKind::Failed => "failed",
         }
     }
+    /// The state named `name` (as [`StateKind::name`] gives it).
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
     pub(crate) fn from_name(name: &str) -> Option<Self> {
         [
             StateKind::Queued,

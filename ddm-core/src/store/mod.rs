@@ -18,6 +18,7 @@ mod link;
 mod order;
 mod queries;
 mod queue;
+mod row;
 
 pub use crate::model::Header;
 pub use hosts::{host_key, HostPolicy};
