@@ -38,6 +38,7 @@ pub enum Command {
     Pause(cmd::pause::Args),
     Resume(cmd::resume::Args),
     Remove(cmd::remove::Args),
+    Clean(cmd::clean::Args),
     Limit(cmd::limit::Args),
     Move(cmd::move_job::Args),
     SetUrl(cmd::set_url::Args),

@@ -19,6 +19,7 @@ pub mod http;
 pub mod identity;
 pub mod input;
 pub mod jobs;
+pub mod keep;
 pub mod lock;
 pub mod model;
 pub mod netrc;

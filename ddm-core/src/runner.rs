@@ -210,8 +210,20 @@ fn work(
         Scope::All | Scope::Service { .. } => (None, None),
         Scope::Foreground { job, after } => (Some(job), Some(after)),
     };
+    // `keep_finished`: for the runners of the whole queue, not `get`'s.
+    let mut keeper = crate::keep::Keeper::new(match scope {
+        Scope::Foreground { .. } => None,
+        _ => cfg.keep_finished,
+    });
     std::thread::scope(|threads| {
         loop {
+            if store_failure.is_none() {
+                match keeper.tick(&mut store) {
+                    Ok(f) if f.total() > 0 => reporter.say(&crate::keep::said(&f, cfg)),
+                    Ok(_) => {}
+                    Err(e) => store_failure = Some(e),
+                }
+            }
             let max = live_max
                 .as_ref()
                 .map_or(max_cfg, |m| max_of(m.load(Ordering::Relaxed)));

@@ -4,6 +4,7 @@
 //! mixed kinds landing in their rule's folders) and schedule windows (a cap measured at the
 //! server, a hold that keeps progress and resumes).
 
+mod clean;
 mod order;
 mod stress;
 

@@ -4,6 +4,7 @@
 
 pub mod add;
 pub mod bench;
+pub mod clean;
 pub mod completions;
 pub mod demo;
 pub mod get;
@@ -38,6 +39,7 @@ pub fn dispatch(cli: Cli) -> CliResult<Code> {
         Command::Pause(a) => pause::run(g, a),
         Command::Resume(a) => resume::run(g, a),
         Command::Remove(a) => remove::run(g, a),
+        Command::Clean(a) => clean::run(g, a),
         Command::Limit(a) => limit::run(g, a),
         Command::Move(a) => move_job::run(g, a),
         Command::SetUrl(a) => set_url::run(g, a),

@@ -12,6 +12,7 @@
 //! returns. A write that fails is an error for the caller, never only a log line, and "no
 //! space for the job database" is told apart from real damage.
 
+mod clean;
 mod hosts;
 mod job;
 mod link;
@@ -21,6 +22,7 @@ mod queue;
 mod row;
 
 pub use crate::model::Header;
+pub use clean::{ago, Forget, Forgot};
 pub use hosts::{host_key, HostPolicy};
 pub use job::{Job, JobSettings, JobState, NewJob, Queueing, RemoteMeta, StateKind};
 pub use link::Link;
