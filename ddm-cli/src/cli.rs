@@ -39,6 +39,7 @@ pub enum Command {
     Resume(cmd::resume::Args),
     Remove(cmd::remove::Args),
     Clean(cmd::clean::Args),
+    Schedule(cmd::schedule::Args),
     Limit(cmd::limit::Args),
     Move(cmd::move_job::Args),
     SetUrl(cmd::set_url::Args),

@@ -30,6 +30,7 @@ pub mod relink;
 pub mod resolver;
 pub mod retry;
 pub mod runner;
+pub mod schedule;
 pub mod service;
 pub mod storage;
 pub mod store;

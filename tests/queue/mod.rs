@@ -6,6 +6,7 @@
 
 mod clean;
 mod order;
+mod schedule;
 mod stress;
 
 use crate::util::*;

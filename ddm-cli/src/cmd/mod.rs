@@ -20,6 +20,7 @@ pub mod queueopts;
 pub mod remove;
 pub mod resume;
 pub mod run;
+pub mod schedule;
 pub mod serve;
 pub mod set_url;
 pub mod status;
@@ -40,6 +41,7 @@ pub fn dispatch(cli: Cli) -> CliResult<Code> {
         Command::Resume(a) => resume::run(g, a),
         Command::Remove(a) => remove::run(g, a),
         Command::Clean(a) => clean::run(g, a),
+        Command::Schedule(a) => schedule::run(g, a),
         Command::Limit(a) => limit::run(g, a),
         Command::Move(a) => move_job::run(g, a),
         Command::SetUrl(a) => set_url::run(g, a),

@@ -244,6 +244,9 @@ pub struct Job {
     pub after: Option<i64>,
     /// The config's `[[rule]]` that routed the job, and why it matched.
     pub rule: Option<String>,
+    /// A paused job the schedule holds: the window (resumed when it ends); None for a
+    /// user's pause.
+    pub held: Option<String>,
 }
 
 impl Job {

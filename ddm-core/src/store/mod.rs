@@ -13,6 +13,7 @@
 //! space for the job database" is told apart from real damage.
 
 mod clean;
+mod held;
 mod hosts;
 mod job;
 mod link;
@@ -52,6 +53,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0008_position.sql"),
     include_str!("migrations/0009_partial.sql"),
     include_str!("migrations/0010_queue_rules.sql"),
+    include_str!("migrations/0011_held.sql"),
 ];
 /// How long a writer waits for another process's write to finish. Writes are single short
 /// statements or small IMMEDIATE transactions, so this is only ever reached by a stuck process.

@@ -132,7 +132,7 @@ impl Store {
     pub fn claim(&mut self, id: i64) -> Result<Job> {
         let sql = format!(
             "UPDATE jobs SET state = 'running', error = NULL, error_kind = NULL, waiting = NULL, \
-             updated_at = ?2 WHERE id = ?1 AND state != 'done' RETURNING {JOB_COLUMNS}"
+             held = NULL, updated_at = ?2 WHERE id = ?1 AND state != 'done' RETURNING {JOB_COLUMNS}"
         );
         match self
             .conn
@@ -191,7 +191,8 @@ impl Store {
             }
             let sql = format!(
                 "UPDATE jobs SET state = ?, error = NULL, error_kind = NULL, speed = NULL, conns = NULL, \
-                 waiting = NULL, updated_at = ? WHERE id = ? AND state IN ({}) RETURNING id",
+                 waiting = NULL, held = NULL, updated_at = ? WHERE id = ? AND state IN ({}) \
+                 RETURNING id",
                 placeholders(from.len())
             );
             let mut args: Vec<rusqlite::types::Value> =
@@ -203,6 +204,21 @@ impl Store {
                 .optional()
                 .map_err(|e| tx.err(e))?;
             changed.extend(hit);
+            // A job the schedule held, paused by its user: now it is the user's pause (the
+            // runner does not resume it when the window ends).
+            if hit.is_none() && to == StateKind::Paused {
+                let theirs: Option<i64> = tx
+                    .tx
+                    .query_row(
+                        "UPDATE jobs SET held = NULL WHERE id = ?1 AND state = 'paused' \
+                         AND held IS NOT NULL RETURNING id",
+                        [id],
+                        |r| r.get(0),
+                    )
+                    .optional()
+                    .map_err(|e| tx.err(e))?;
+                changed.extend(theirs);
+            }
         }
         tx.commit()?;
         Ok(changed)

@@ -13,7 +13,7 @@ use std::os::unix::ffi::OsStringExt;
 use std::path::PathBuf;
 
 /// The columns of a job row, in the order [`JOB_COLUMNS`] selects them.
-const COLUMNS: [&str; 36] = [
+const COLUMNS: [&str; 37] = [
     "id",
     "url",
     "final_url",
@@ -50,6 +50,7 @@ const COLUMNS: [&str; 36] = [
     "not_before",
     "after_job",
     "rule",
+    "held",
 ];
 
 pub(super) const JOB_COLUMNS: &str =
@@ -57,7 +58,7 @@ pub(super) const JOB_COLUMNS: &str =
      last_modified, ranges, piece_size, bitmap, state, error, error_kind, settings, bytes_done, \
      created_at, updated_at, speed, conns, part_dev, part_ino, part_born, protocol, dir_dev, \
      dir_ino, dir_born, waiting, link_gen, position, partial, priority, not_before, after_job, \
-     rule";
+     rule, held";
 
 /// [`JOB_COLUMNS`] for showing many jobs (`status`, `top`): the same columns in the same
 /// places, without what only a run needs (NULL in their place: validators, piece size,
@@ -70,7 +71,7 @@ pub(super) const SHOWN_COLUMNS: &str =
      json_extract(settings, '$.connections'), bytes_done, \
      created_at, updated_at, speed, conns, NULL, NULL, NULL, protocol, NULL, \
      NULL, NULL, waiting, link_gen, position, NULL, priority, not_before, after_job, \
-     rule";
+     rule, held";
 
 /// The place of column `name` in [`COLUMNS`]; a name that is not there fails the build.
 const fn index(name: &str) -> usize {
@@ -211,6 +212,7 @@ pub(super) fn row_to_job(r: &Row) -> rusqlite::Result<Result<Job>> {
         not_before: r.get(col!("not_before"))?,
         after: r.get(col!("after_job"))?,
         rule: r.get(col!("rule"))?,
+        held: r.get(col!("held"))?,
     }))
 }
 

@@ -50,6 +50,7 @@ pub fn job(id: i64, state: JobState) -> Job {
         not_before: None,
         after: None,
         rule: None,
+        held: None,
     }
 }
 

@@ -28,7 +28,8 @@ pub struct Args {
     /// speed and connections (open) while running, connections_max (the most it may open) for
     /// an unfinished job, error, error_kind, waiting (why a waiting job waits), place (in the
     /// queue, 1 first), priority, starts_at (epoch seconds) and starts_at_local, after (the
-    /// job it waits for), rule (the config rule that routed it, and why), hint).
+    /// job it waits for), rule (the config rule that routed it, and why), held (the schedule
+    /// window that paused it), hint).
     #[arg(long, conflicts_with = "watch")]
     pub json: bool,
     /// A live view of the whole queue, refreshed in place (the same as `ddm top`).

@@ -54,6 +54,7 @@ impl Shown {
             error: err.map(|e| e.message.as_str()),
             error_kind: err.map(|e| e.kind.as_str()),
             final_url: j.final_url.as_deref().map(redact_url),
+            held: j.held.as_deref(),
             hint: err
                 .map(|e| hint(e.kind, j.id))
                 .or_else(|| waiting.map(|_| waiting_hint(j.id))),
@@ -120,6 +121,7 @@ pub struct JobJson<'a> {
     error: Option<&'a str>,
     error_kind: Option<&'static str>,
     final_url: Option<String>,
+    held: Option<&'a str>,
     hint: Option<String>,
     id: i64,
     path: Option<String>,
@@ -243,6 +245,14 @@ impl<'a> Table<'a> {
         }
         if let Some(r) = &j.rule {
             writeln!(out, "{:>5}  rule: {}", "", clean(r))?;
+        }
+        if let Some(h) = &j.held {
+            writeln!(
+                out,
+                "{:>5}  held by the schedule ({}); continues when the hold ends",
+                "",
+                clean(h)
+            )?;
         }
         if let Some(e) = j.state.error() {
             writeln!(out, "{:>5}  error: {}", "", clean(&with_hint(e, j.id)))?;
