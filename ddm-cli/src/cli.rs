@@ -38,6 +38,8 @@ pub enum Command {
     Pause(cmd::pause::Args),
     Resume(cmd::resume::Args),
     Remove(cmd::remove::Args),
+    Clean(cmd::clean::Args),
+    Schedule(cmd::schedule::Args),
     Limit(cmd::limit::Args),
     Move(cmd::move_job::Args),
     Rules(cmd::rules::Args),

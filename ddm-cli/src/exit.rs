@@ -89,6 +89,12 @@ pub fn store(e: ddm_core::store::StoreError) -> CliError {
     }
 }
 
+impl From<ddm_core::store::StoreError> for CliError {
+    fn from(e: ddm_core::store::StoreError) -> Self {
+        store(e)
+    }
+}
+
 /// A job that was not added: a name the user gave that is taken is an input error (exit 2,
 /// nothing changed); the store's errors as in [`store`].
 pub fn added(e: ddm_core::jobs::AddError) -> CliError {

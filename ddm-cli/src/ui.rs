@@ -80,7 +80,10 @@ fn needs_escape(c: char) -> bool {
 /// serde_json escapes C0 controls itself, so every other such character sits in a string.)
 pub fn json_text(json: &str) -> String {
     let escape = |c: char| needs_escape(c) && !matches!(c, '\n' | '\r' | '\t');
-    if !json.chars().any(escape) {
+    // Printable ASCII and the layout's whitespace need nothing (checked bytewise: `status
+    // --json` of 100,000 jobs).
+    let plain = |b: &u8| matches!(b, 0x20..=0x7e | b'\n' | b'\r' | b'\t');
+    if json.as_bytes().iter().all(plain) || !json.chars().any(escape) {
         return json.to_string();
     }
     let mut out = String::with_capacity(json.len() + 8);
@@ -98,16 +101,26 @@ pub fn json_text(json: &str) -> String {
 
 pub fn bytes(n: u64) -> String {
     const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
-    let mut v = n as f64;
     let mut u = 0;
-    while v >= 1024.0 && u < UNITS.len() - 1 {
-        v /= 1024.0;
+    while u < UNITS.len() - 1 && n >> (10 * (u + 1)) > 0 {
         u += 1;
     }
     if u == 0 {
         format!("{n} B")
     } else {
-        format!("{v:.1} {}", UNITS[u])
+        format!("{} {}", tenths(n.into(), 1 << (10 * u)), UNITS[u])
+    }
+}
+
+/// `num / den` with one decimal, rounded as `{:.1}` rounds an exact value (to nearest, a
+/// tie to even), in integers: float formatting was a tenth of `status`'s time for 100,000
+/// jobs.
+pub fn tenths(num: u128, den: u128) -> String {
+    let (q, r) = (num * 10 / den, num * 10 % den);
+    let t = q + u128::from(2 * r > den || (2 * r == den && q % 2 == 1));
+    match u64::try_from(t / 10) {
+        Ok(whole) => format!("{whole}.{}", t % 10),
+        Err(_) => format!("{}.{}", t / 10, t % 10),
     }
 }
 
@@ -182,6 +195,47 @@ pub fn parse_rate_or_off(s: &str) -> Result<u64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sizes_read_as_float_formatting_wrote_them() {
+        let float = |n: u64| {
+            const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+            let (mut v, mut u) = (n as f64, 0);
+            while v >= 1024.0 && u < UNITS.len() - 1 {
+                v /= 1024.0;
+                u += 1;
+            }
+            if u == 0 {
+                format!("{n} B")
+            } else {
+                format!("{v:.1} {}", UNITS[u])
+            }
+        };
+        let mut n: u64 = 0;
+        while n < 1 << 52 {
+            for m in [n, n + 1, n + 51, n * 5 / 4, n * 21 / 20, n * 1023 / 1024] {
+                assert_eq!(bytes(m), float(m), "{m}");
+            }
+            n = n * 3 / 2 + 7;
+        }
+        for m in [
+            1023,
+            1024,
+            1280,
+            1075,
+            1126,
+            1048524,
+            1048575,
+            1048576,
+            1 << 60,
+            u64::MAX,
+        ] {
+            assert_eq!(bytes(m), float(m), "{m}");
+        }
+        assert_eq!(tenths(1, 4), "0.2");
+        assert_eq!(tenths(3, 4), "0.8");
+        assert_eq!(tenths(1000, 1), "1000.0");
+    }
 
     #[test]
     fn control_characters_never_reach_the_terminal() {

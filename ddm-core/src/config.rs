@@ -71,6 +71,12 @@ pub struct Config {
     pub log_max_size: u64,
     /// Rotated logs kept (`ddm.log.1` newest … `ddm.log.N`); 0: none.
     pub log_keep: u32,
+    /// Finished jobs `ddm run` and `ddm serve` keep in the list: a count (the newest N) or
+    /// an age ("7d"); older ones are forgotten, their files stay. None: all are kept.
+    pub keep_finished: Option<crate::keep::KeepFinished>,
+    /// `[[schedule]]`: windows of the week with a rate cap and/or a held queue
+    /// (`crate::schedule`); outside all of them the defaults apply.
+    pub schedule: Vec<crate::schedule::Window>,
     /// `ddm serve`: where it listens, its secret, which web page may call it, where files go.
     pub serve: Serve,
     /// How long a job whose download link expired (refused after progress, with no way to
@@ -261,6 +267,8 @@ impl Default for Config {
             min_free_space: None,
             log_max_size: 10 << 20,
             log_keep: 3,
+            keep_finished: None,
+            schedule: Vec::new(),
             serve: Serve::default(),
             link_wait_secs: 600,
             hooks: Default::default(),

@@ -15,10 +15,14 @@ use std::time::{Duration, Instant};
 /// Burst allowance, as a time at the current rate.
 const BURST: Duration = Duration::from_millis(250);
 
-/// One token bucket. A rate of 0 means unlimited.
+/// One token bucket. A rate of 0 means unlimited. Its rate is the lower of two: the one
+/// set (`max_rate`, `ddm limit`) and a cap laid over it (a schedule window's `max_rate`),
+/// each changeable on its own.
 #[derive(Debug)]
 pub struct Bucket {
     rate: AtomicU64,
+    /// The schedule's cap over `rate` (0: none).
+    cap: AtomicU64,
     /// When the next byte may go ("theoretical arrival time").
     tat: Mutex<Instant>,
 }
@@ -27,19 +31,38 @@ impl Bucket {
     pub fn new(rate: Option<u64>) -> Arc<Bucket> {
         Arc::new(Bucket {
             rate: AtomicU64::new(rate.unwrap_or(0)),
+            cap: AtomicU64::new(0),
             tat: Mutex::new(Instant::now()),
         })
     }
+    /// The rate in force: the lower of the one set and the cap.
     pub fn rate(&self) -> Option<u64> {
-        Some(self.rate.load(Ordering::Relaxed)).filter(|r| *r > 0)
+        Some(self.effective()).filter(|r| *r > 0)
     }
     pub fn set_rate(&self, rate: Option<u64>) {
         self.rate.store(rate.unwrap_or(0), Ordering::Relaxed);
     }
+    /// Lay a cap over the rate (None: lift it); the rate set stays as it was.
+    pub fn set_cap(&self, cap: Option<u64>) {
+        self.cap.store(cap.unwrap_or(0), Ordering::Relaxed);
+    }
+    pub fn cap(&self) -> Option<u64> {
+        Some(self.cap.load(Ordering::Relaxed)).filter(|r| *r > 0)
+    }
+    fn effective(&self) -> u64 {
+        match (
+            self.rate.load(Ordering::Relaxed),
+            self.cap.load(Ordering::Relaxed),
+        ) {
+            (0, c) => c,
+            (r, 0) => r,
+            (r, c) => r.min(c),
+        }
+    }
     /// Reserve `n` bytes at `now`; returns when they may be used: as soon as the previous
     /// reservations end within the burst of it. An idle bucket banks at most the burst.
     pub fn reserve(&self, n: u64, now: Instant) -> Instant {
-        let rate = self.rate.load(Ordering::Relaxed);
+        let rate = self.effective();
         if rate == 0 {
             return now;
         }

@@ -210,8 +210,31 @@ fn work(
         Scope::All | Scope::Service { .. } => (None, None),
         Scope::Foreground { job, after } => (Some(job), Some(after)),
     };
+    // `keep_finished`: for the runners of the whole queue, not `get`'s.
+    let mut keeper = crate::keep::Keeper::new(match scope {
+        Scope::Foreground { .. } => None,
+        _ => cfg.keep_finished,
+    });
+    // The schedule: caps for every verb, holds for the runners of the whole queue.
+    let mut schedule =
+        crate::schedule::Follower::new(&cfg.schedule, !matches!(scope, Scope::Foreground { .. }));
+    // `run` said it waits for a hold to end.
+    let mut told_hold = false;
     std::thread::scope(|threads| {
         loop {
+            if store_failure.is_none() {
+                match keeper.tick(&mut store) {
+                    Ok(f) if f.total() > 0 => reporter.say(&crate::keep::said(&f, cfg)),
+                    Ok(_) => {}
+                    Err(e) => store_failure = Some(e),
+                }
+                match schedule.tick(&mut store, ctl) {
+                    Ok(Some(said)) => reporter.say(&said),
+                    Ok(None) => {}
+                    Err(e) => store_failure = Some(e),
+                }
+            }
+            let holding = schedule.holding();
             let max = live_max
                 .as_ref()
                 .map_or(max_cfg, |m| max_of(m.load(Ordering::Relaxed)));
@@ -224,6 +247,7 @@ fn work(
             // No queued job could be claimed this round (none, or none may start yet).
             let mut drained = false;
             while !stopping
+                && (own.is_some() || !holding)
                 && (own.is_some()
                     || active - waiting.load(Ordering::Acquire).min(active) < max
                         && (active == 0 || ctl.connections.free() > 0))
@@ -299,9 +323,29 @@ fn work(
             } else {
                 None
             };
-            if active == 0 && !serving && later.is_none() {
+            // `run` also stays up while the schedule holds a queue that has jobs.
+            let held_up = if active == 0 && !serving && !stopping && holding && later.is_none() {
+                match store.any_held_or_queued() {
+                    Ok(any) => any,
+                    Err(e) => {
+                        store_failure = Some(e);
+                        false
+                    }
+                }
+            } else {
+                false
+            };
+            if active == 0 && !serving && later.is_none() && !held_up {
                 return;
             }
+            if held_up && !told_hold {
+                told_hold = true;
+                reporter.say(
+                    "waiting: the schedule holds the queue (`ddm schedule` says until when); \
+                     Ctrl-C stops (the queue is kept)",
+                );
+            }
+            told_hold &= holding;
             if let Some((id, at)) = later.filter(|n| Some(*n) != told_start) {
                 told_start = Some((id, at));
                 reporter.say(&format!(

@@ -4,8 +4,10 @@
 //! mixed kinds landing in their rule's folders) and schedule windows (a cap measured at the
 //! server, a hold that keeps progress and resumes).
 
+mod clean;
 mod order;
 mod routing;
+mod schedule;
 mod stress;
 
 use crate::util::*;

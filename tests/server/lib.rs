@@ -193,6 +193,8 @@ pub(crate) struct Inner {
     pub(crate) streams: Mutex<HashMap<u64, TcpStream>>,
     /// Cap on open TCP connections (idle keep-alive ones included): (max, status).
     pub(crate) tcp_cap: Mutex<Option<(usize, u16)>>,
+    /// `SO_SNDBUF` of connections accepted from now on (0: the kernel's own, autotuned).
+    send_buffer: AtomicU64,
     threads: Mutex<Vec<JoinHandle<()>>>,
 }
 
@@ -445,6 +447,16 @@ impl Server {
         *lock(&self.inner.tcp_cap) = Some((max, status));
     }
 
+    /// Give connections accepted from now on a send buffer of `bytes` (`SO_SNDBUF`; the
+    /// kernel doubles it). On loopback the kernel otherwise grows it to megabytes, so the
+    /// bytes this server counts as sent run ahead of what the client has read by that
+    /// much: a test measuring a client's rate at the server bounds the gap with this.
+    pub fn send_buffer(&self, bytes: usize) {
+        self.inner
+            .send_buffer
+            .store(bytes as u64, Ordering::Release);
+    }
+
     /// Connections open right now.
     pub fn open_connections(&self) -> usize {
         lock(&self.inner.streams).len()
@@ -496,6 +508,21 @@ fn accept_loop(listener: TcpListener, inner: Arc<Inner>) {
             }
         };
         let id = inner.conns.fetch_add(1, Ordering::AcqRel) + 1;
+        let sndbuf = inner.send_buffer.load(Ordering::Acquire);
+        if sndbuf > 0 {
+            use std::os::fd::AsRawFd;
+            let v = libc::c_int::try_from(sndbuf).unwrap_or(libc::c_int::MAX);
+            // SAFETY: a valid socket and a c_int option value of the size given.
+            unsafe {
+                libc::setsockopt(
+                    stream.as_raw_fd(),
+                    libc::SOL_SOCKET,
+                    libc::SO_SNDBUF,
+                    (&v as *const libc::c_int).cast(),
+                    std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+                );
+            }
+        }
         if let Ok(clone) = stream.try_clone() {
             lock(&inner.streams).insert(id, clone);
         }

@@ -4,6 +4,7 @@
 
 pub mod add;
 pub mod bench;
+pub mod clean;
 pub mod completions;
 pub mod demo;
 pub mod get;
@@ -20,6 +21,7 @@ pub mod remove;
 pub mod resume;
 pub mod rules;
 pub mod run;
+pub mod schedule;
 pub mod serve;
 pub mod set_url;
 pub mod status;
@@ -39,6 +41,8 @@ pub fn dispatch(cli: Cli) -> CliResult<Code> {
         Command::Pause(a) => pause::run(g, a),
         Command::Resume(a) => resume::run(g, a),
         Command::Remove(a) => remove::run(g, a),
+        Command::Clean(a) => clean::run(g, a),
+        Command::Schedule(a) => schedule::run(g, a),
         Command::Limit(a) => limit::run(g, a),
         Command::Move(a) => move_job::run(g, a),
         Command::Rules(a) => rules::run(g, a),

@@ -9,6 +9,7 @@
 //! rename and that write) is recognised by `prepare` and recorded as done, never downloaded
 //! again.
 
+mod ceiling;
 pub mod checksum;
 mod coordinator;
 mod coverage;
@@ -22,10 +23,11 @@ mod record;
 mod reprobe;
 mod split;
 
+pub use ceiling::{ceiling, ceilings, Ceilings};
 pub use coordinator::Stats;
 pub use first::FIRST_WINDOW;
 pub use measure::{measure, Measurement};
-pub use prepare::{ceiling, ceilings, http_for, job_http};
+pub use prepare::{http_for, job_http};
 
 use crate::config::Config;
 use crate::jobs::{self, storage_error, store_error};

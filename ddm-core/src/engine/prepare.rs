@@ -213,8 +213,8 @@ fn first_use_fresh(info: &RemoteInfo, o: &Opened) -> Option<(u64, u64, Mode)> {
 }
 
 /// A job's connection count and where its limits come from.
-struct Count {
-    n: usize,
+pub(super) struct Count {
+    pub(super) n: usize,
     /// The count is ddm's to choose (grown by measured gain).
     adaptive: bool,
     /// The host's learned cap (host policy), if it refused connections before.
@@ -234,7 +234,12 @@ fn connections(store: &Store, job: &Job, cfg: &Config, host: &str, ranged: bool)
 }
 
 /// [`connections`] given the host's policy.
-fn count(pol: &crate::store::HostPolicy, job: &Job, cfg: &Config, ranged: bool) -> Count {
+pub(super) fn count(
+    pol: &crate::store::HostPolicy,
+    job: &Job,
+    cfg: &Config,
+    ranged: bool,
+) -> Count {
     if !ranged {
         return Count {
             n: 1,
@@ -256,32 +261,6 @@ fn count(pol: &crate::store::HostPolicy, job: &Job, cfg: &Config, ranged: bool) 
         host_cap,
         lowered_from: (chosen.is_some() && n > budget).then_some(n),
     }
-}
-
-/// The most connections a job may open (what `status` and `top` show beside those open
-/// now): as [`connections`] decides it when the job runs, from what is known of it so far;
-/// None for a finished job.
-pub fn ceiling(store: &Store, job: &Job, cfg: &Config) -> Option<usize> {
-    ceilings(store, std::slice::from_ref(job), cfg).remove(0)
-}
-
-/// [`ceiling`] of many jobs, each host's policy read once (`status` of 10,000 jobs).
-pub fn ceilings(store: &Store, jobs: &[Job], cfg: &Config) -> Vec<Option<usize>> {
-    let mut policies: std::collections::HashMap<String, crate::store::HostPolicy> =
-        std::collections::HashMap::new();
-    jobs.iter()
-        .map(|job| {
-            if job.state.is_done() {
-                return None;
-            }
-            let url = job.final_url.as_deref().unwrap_or(&job.url);
-            let host = url::Url::parse(url).map(|u| host_key(&u)).ok()?;
-            let pol = policies
-                .entry(host)
-                .or_insert_with_key(|h| store.host_policy(h).unwrap_or_default());
-            Some(count(pol, job, cfg, job.ranges != Some(false)).n)
-        })
-        .collect()
 }
 
 /// What the store records of a fresh start, and the empty piece map (None without ranges).

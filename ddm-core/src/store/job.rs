@@ -47,6 +47,10 @@ impl StateKind {
             StateKind::Failed => "failed",
         }
     }
+    /// The state named `name` (as [`StateKind::name`] gives it).
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
     pub(crate) fn from_name(name: &str) -> Option<Self> {
         [
             StateKind::Queued,
@@ -245,6 +249,9 @@ pub struct Job {
     pub rule: Option<crate::rules::Applied>,
     /// The directory the job was added for, when its rule sent it to `dest_dir` instead.
     pub base_dir: Option<PathBuf>,
+    /// A paused job the schedule holds: the window (resumed when it ends); None for a
+    /// user's pause.
+    pub held: Option<String>,
 }
 
 impl Job {

@@ -12,14 +12,18 @@
 //! returns. A write that fails is an error for the caller, never only a log line, and "no
 //! space for the job database" is told apart from real damage.
 
+mod clean;
+mod held;
 mod hosts;
 mod job;
 mod link;
 mod order;
 mod queries;
 mod queue;
+mod row;
 
 pub use crate::model::Header;
+pub use clean::{ago, Forget, Forgot};
 pub use hosts::{host_key, HostPolicy};
 pub use job::{Job, JobSettings, JobState, NewJob, Queueing, RemoteMeta, StateKind};
 pub use link::Link;
@@ -49,6 +53,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0008_position.sql"),
     include_str!("migrations/0009_partial.sql"),
     include_str!("migrations/0010_queue_rules.sql"),
+    include_str!("migrations/0011_held.sql"),
     include_str!("migrations/0012_rule_base_dir.sql"),
 ];
 /// How long a writer waits for another process's write to finish. Writes are single short

@@ -71,14 +71,23 @@ fn place(r: &rusqlite::Row<'_>) -> rusqlite::Result<Place> {
 }
 
 impl Store {
-    /// The ids of the queue, in the order the runner claims them.
+    /// The ids of the queue, in the order the runner claims them. (Sorted here: SQLite's
+    /// own sort of a queue of 100,000 jobs took a tenth of `status`'s time.)
     pub fn queue_order(&self) -> Result<Vec<i64>> {
-        let mut stmt = self.conn.prepare_cached(QUEUE).map_err(|e| self.err(e))?;
-        let ids = stmt
-            .query_map([], |r| r.get(0))
-            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<i64>>>())
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT id, priority, position FROM jobs \
+                 WHERE state IN ('queued','paused','waiting')",
+            )
             .map_err(|e| self.err(e))?;
-        Ok(ids)
+        let mut q = stmt
+            .query_map([], place)
+            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<Place>>>())
+            .map_err(|e| self.err(e))?;
+        // As SQLite orders them: NULL (never stored since 0008) first.
+        q.sort_unstable_by_key(|&(id, prio, pos)| (std::cmp::Reverse(prio), pos, id));
+        Ok(q.into_iter().map(|p| p.0).collect())
     }
 
     /// Move job `id` within the queue; its new place (0 first). A job that is not in the

@@ -1,23 +1,16 @@
 //! The job queries. Every state change is one conditional statement (`UPDATE … WHERE state
 //! IN (…) RETURNING …`) or runs inside one `BEGIN IMMEDIATE` transaction ([`StoreTx`]), so
-//! two processes never act on the same stale read. Columns are read by name.
+//! two processes never act on the same stale read. A row becomes a job in `row.rs` (columns
+//! by name, placed at compile time).
 
+use super::row::{encode_ranges, row_to_job, JOB_COLUMNS, SHOWN_COLUMNS};
 use super::{classify, exec_cached, row_cached, StoreError};
 use super::{now, Job, JobSettings, JobState, NewJob, RemoteMeta, Result, StateKind, Store};
 use crate::storage::FileId;
-use rusqlite::types::ValueRef;
-use rusqlite::{params, params_from_iter, OptionalExtension, Row, Transaction};
+use rusqlite::{params, params_from_iter, OptionalExtension, Transaction};
 use std::collections::HashSet;
-use std::ffi::OsString;
-use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
-
-pub(super) const JOB_COLUMNS: &str =
-    "id, url, final_url, dest_dir, file_name, name_fixed, size, etag, \
-     last_modified, ranges, piece_size, bitmap, state, error, error_kind, settings, bytes_done, \
-     created_at, updated_at, speed, conns, part_dev, part_ino, part_born, protocol, dir_dev, \
-     dir_ino, dir_born, waiting, link_gen, position, partial, priority, not_before, after_job, \
-     rule, base_dir";
 
 /// `?, ?, ?` for a list of `n` parameters.
 fn placeholders(n: usize) -> String {
@@ -66,6 +59,50 @@ impl Store {
         Ok(out)
     }
 
+    /// Jobs to show (`status`, `top`), oldest first: those whose shown state (a job its runner
+    /// holds waiting for a fresh link shows `waiting`) is one of `states`, or all. Without
+    /// what only a run needs (see `row::SHOWN_COLUMNS`): validators, piece size, bitmap,
+    /// partial ranges, file identities and the settings but the job's connection count are
+    /// left empty.
+    pub fn list_shown(&self, states: Option<&[StateKind]>) -> Result<Vec<Job>> {
+        let mut out = Vec::new();
+        self.each_shown(states, |j| {
+            out.push(j);
+            Ok::<(), StoreError>(())
+        })?;
+        Ok(out)
+    }
+
+    /// [`Store::list_shown`], one job at a time as it is read (`status` of 100,000 jobs
+    /// writes each row as it comes, holding none).
+    pub fn each_shown<E: From<StoreError>>(
+        &self,
+        states: Option<&[StateKind]>,
+        mut f: impl FnMut(Job) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E> {
+        let mut stored: Vec<&str> = states.map(names).unwrap_or_default();
+        if states.is_some_and(|ks| ks.contains(&StateKind::Waiting)) {
+            stored.push(StateKind::Running.name());
+        }
+        let filter = match states {
+            None => String::new(),
+            Some(_) if stored.is_empty() => "WHERE 0".to_string(),
+            Some(_) => format!("WHERE state IN ({})", placeholders(stored.len())),
+        };
+        let sql = format!("SELECT {SHOWN_COLUMNS} FROM jobs {filter} ORDER BY id");
+        let mut stmt = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
+        let mut rows = stmt
+            .query(params_from_iter(stored))
+            .map_err(|e| self.err(e))?;
+        while let Some(row) = rows.next().map_err(|e| self.err(e))? {
+            let job = row_to_job(row).map_err(|e| self.err(e))??;
+            if states.is_none_or(|ks| ks.contains(&job.shown())) {
+                f(job)?;
+            }
+        }
+        Ok(())
+    }
+
     /// The state of a job, or None if it was removed (cheap; the runner polls it).
     pub fn state(&self, id: i64) -> Result<Option<JobState>> {
         row_cached(
@@ -95,7 +132,7 @@ impl Store {
     pub fn claim(&mut self, id: i64) -> Result<Job> {
         let sql = format!(
             "UPDATE jobs SET state = 'running', error = NULL, error_kind = NULL, waiting = NULL, \
-             updated_at = ?2 WHERE id = ?1 AND state != 'done' RETURNING {JOB_COLUMNS}"
+             held = NULL, updated_at = ?2 WHERE id = ?1 AND state != 'done' RETURNING {JOB_COLUMNS}"
         );
         match self
             .conn
@@ -154,7 +191,8 @@ impl Store {
             }
             let sql = format!(
                 "UPDATE jobs SET state = ?, error = NULL, error_kind = NULL, speed = NULL, conns = NULL, \
-                 waiting = NULL, updated_at = ? WHERE id = ? AND state IN ({}) RETURNING id",
+                 waiting = NULL, held = NULL, updated_at = ? WHERE id = ? AND state IN ({}) \
+                 RETURNING id",
                 placeholders(from.len())
             );
             let mut args: Vec<rusqlite::types::Value> =
@@ -166,6 +204,21 @@ impl Store {
                 .optional()
                 .map_err(|e| tx.err(e))?;
             changed.extend(hit);
+            // A job the schedule held, paused by its user: now it is the user's pause (the
+            // runner does not resume it when the window ends).
+            if hit.is_none() && to == StateKind::Paused {
+                let theirs: Option<i64> = tx
+                    .tx
+                    .query_row(
+                        "UPDATE jobs SET held = NULL WHERE id = ?1 AND state = 'paused' \
+                         AND held IS NOT NULL RETURNING id",
+                        [id],
+                        |r| r.get(0),
+                    )
+                    .optional()
+                    .map_err(|e| tx.err(e))?;
+                changed.extend(theirs);
+            }
         }
         tx.commit()?;
         Ok(changed)
@@ -669,104 +722,4 @@ impl StoreTx<'_> {
         let path = self.path;
         self.tx.commit().map_err(|e| classify(&path, e))
     }
-}
-
-/// A path stored as bytes (new rows) or text (rows written before migration 0002).
-fn path_column(r: &Row, name: &str) -> rusqlite::Result<PathBuf> {
-    Ok(match r.get_ref(name)? {
-        ValueRef::Blob(b) => PathBuf::from(OsString::from_vec(b.to_vec())),
-        ValueRef::Text(t) => PathBuf::from(OsString::from_vec(t.to_vec())),
-        _ => PathBuf::new(),
-    })
-}
-
-/// `partial` as stored: (start, end) pairs of little-endian u64.
-fn encode_ranges(rs: &[std::ops::Range<u64>]) -> Vec<u8> {
-    rs.iter()
-        .flat_map(|r| r.start.to_le_bytes().into_iter().chain(r.end.to_le_bytes()))
-        .collect()
-}
-
-fn decode_ranges(b: &[u8]) -> Vec<std::ops::Range<u64>> {
-    let u = |c: &[u8]| u64::from_le_bytes(c.try_into().expect("8 bytes"));
-    b.chunks_exact(16)
-        .map(|c| u(&c[..8])..u(&c[8..]))
-        .filter(|r| r.start < r.end)
-        .collect()
-}
-
-pub(super) fn row_to_job(r: &Row) -> rusqlite::Result<Result<Job>> {
-    let id: i64 = r.get("id")?;
-    let waiting: Option<String> = r.get("waiting")?;
-    let state = JobState::from_db(
-        &r.get::<_, String>("state")?,
-        r.get("error")?,
-        r.get("error_kind")?,
-        waiting.clone(),
-    );
-    let settings_json: String = r.get("settings")?;
-    let settings = match serde_json::from_str(&settings_json) {
-        Ok(s) => s,
-        Err(e) => {
-            return Ok(Err(StoreError::Settings {
-                id,
-                msg: e.to_string(),
-            }))
-        }
-    };
-    let id_of = |what: &str| -> rusqlite::Result<Option<FileId>> {
-        Ok(
-            match (
-                r.get::<_, Option<i64>>(format!("{what}_dev").as_str())?,
-                r.get::<_, Option<i64>>(format!("{what}_ino").as_str())?,
-            ) {
-                (Some(dev), Some(ino)) => Some(FileId {
-                    dev: dev as u64,
-                    ino: ino as u64,
-                    born: r.get(format!("{what}_born").as_str())?,
-                }),
-                _ => None,
-            },
-        )
-    };
-    let part_id = id_of("part")?;
-    let dir_id = id_of("dir")?;
-    Ok(Ok(Job {
-        id,
-        url: r.get("url")?,
-        final_url: r.get("final_url")?,
-        dest_dir: path_column(r, "dest_dir")?,
-        file_name: r.get("file_name")?,
-        name_fixed: r.get("name_fixed")?,
-        size: r.get::<_, Option<i64>>("size")?.map(|v| v as u64),
-        etag: r.get("etag")?,
-        last_modified: r.get("last_modified")?,
-        ranges: r.get("ranges")?,
-        piece_size: r.get::<_, Option<i64>>("piece_size")?.map(|v| v as u64),
-        bitmap: r.get::<_, Option<Vec<u8>>>("bitmap")?.unwrap_or_default(),
-        state,
-        settings,
-        bytes_done: r.get::<_, i64>("bytes_done")? as u64,
-        created_at: r.get("created_at")?,
-        updated_at: r.get("updated_at")?,
-        speed: r.get::<_, Option<i64>>("speed")?.map(|v| v as u64),
-        conns: r.get::<_, Option<i64>>("conns")?.map(|v| v as u32),
-        part_id,
-        dir_id,
-        protocol: r.get("protocol")?,
-        waiting,
-        link_gen: r.get("link_gen")?,
-        position: r.get::<_, Option<i64>>("position")?.unwrap_or(id),
-        partial: decode_ranges(&r.get::<_, Option<Vec<u8>>>("partial")?.unwrap_or_default()),
-        priority: r.get("priority")?,
-        not_before: r.get("not_before")?,
-        after: r.get("after_job")?,
-        rule: r
-            .get::<_, Option<String>>("rule")?
-            .map(|t| crate::rules::Applied::from_column(&t)),
-        base_dir: match r.get_ref("base_dir")? {
-            ValueRef::Null => None,
-            _ => Some(path_column(r, "base_dir")?),
-        },
-    }))
 }

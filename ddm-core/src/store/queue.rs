@@ -9,7 +9,7 @@
 //! runner fails it ([`Store::fail_orphans`], one statement) with an error naming the job it
 //! waited for.
 
-use super::queries::{row_to_job, JOB_COLUMNS};
+use super::row::{row_to_job, JOB_COLUMNS};
 use super::{now, row_cached, Job, Result, Store};
 use rusqlite::{params, OptionalExtension};
 

@@ -55,6 +55,7 @@ pub fn job(id: i64, state: JobState) -> Job {
         after: None,
         rule: None,
         base_dir: None,
+        held: None,
     }
 }
 
