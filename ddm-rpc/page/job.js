@@ -39,7 +39,9 @@ const job = {
     st.className = "state " + j.state;
     set("d-state", j.state);
     const err = document.getElementById("d-error");
-    const text = j.error ? j.error.message + " — " + (queue.HINTS[j.error.kind] || "") : j.waiting || "";
+    const text = j.error ? j.error.message + " — " + (queue.HINTS[j.error.kind] || "")
+      : j.held ? "Held by the schedule (" + j.held + "): it continues when the window ends."
+      : j.waiting || "";
     err.hidden = !text;
     err.textContent = text;
     const eta = j.state === "running" ? fmt.eta(j) : null;
@@ -59,6 +61,8 @@ const job = {
     const s = j.settings;
     job.list("d-fixed", [
       ["directory", j.dir],
+      ["rule", j.rule ? (j.rule.name || "rule " + j.rule.index) + ": " + j.rule.why : "none"],
+      ["priority", j.priority > 0 ? "high (" + j.priority + ")" : j.priority < 0 ? "low (" + j.priority + ")" : "normal"],
       ["mirrors", j.mirrors.join(" ") || "none"],
       ["connections", s.connections ? "at most " + s.connections : "chosen by ddm"],
       ["checksum", s.checksum || "none"],

@@ -203,7 +203,8 @@ const queue = {
     li.querySelector(".resume").hidden = !["paused", "failed", "waiting"].includes(job.state);
     const err = li.querySelector(".job-error");
     const text = job.error ? job.error.message + " — " + (queue.HINTS[job.error.kind] || "")
-      : job.waiting ? "Waiting for a fresh link: " + job.waiting + " — give one in its settings (Set URL)." : "";
+      : job.waiting ? "Waiting for a fresh link: " + job.waiting + " — give one in its settings (Set URL)."
+      : job.held ? "Held by the schedule (" + job.held + "): it continues when the window ends." : "";
     err.hidden = !text;
     if (err.textContent !== text) err.textContent = text;
   },

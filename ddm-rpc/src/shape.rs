@@ -74,6 +74,10 @@ pub(crate) fn job(v: &JobView, gids: &Gids) -> Value {
         "mirrors": s.mirrors.iter().map(|m| redact_url(m)).collect::<Vec<_>>(),
         "error": error,
         "waiting": j.waits_for_link().map(redact_text),
+        // The routing rule that chose where it goes, and the schedule window holding it.
+        "rule": j.rule.as_ref().map(|r| json!({ "index": r.index, "name": r.name, "why": r.why })),
+        "held": j.held,
+        "priority": j.priority,
         "settings": {
             "rate": s.rate_limit,
             "connections": s.connections,

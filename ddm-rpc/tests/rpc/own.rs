@@ -254,3 +254,32 @@ fn the_page_is_served_with_its_own_files_only() {
     assert_eq!(get(s.addr, "/ui/nope.js").status, 404);
     assert_eq!(get(s.addr, "/../etc/passwd").status, 404);
 }
+
+#[test]
+fn the_page_is_told_the_rule_the_hold_and_the_priority_of_a_job() {
+    let mut routed = job(1, JobState::Paused);
+    routed.rule = Some(ddm_core::rules::Applied {
+        index: 2,
+        name: Some("video".into()),
+        why: "the name \"a.mkv\" matches \"*.mkv\"".into(),
+    });
+    routed.held = Some("nights".into());
+    routed.priority = 10;
+    let s = serve(Mock::with(vec![
+        view(routed),
+        view(job(2, JobState::Queued)),
+    ]));
+    let list = ok(s.addr, "ddm.listJobs", json!([]));
+    let a = &list[0];
+    assert_eq!(a["rule"]["name"], "video", "{a}");
+    assert_eq!(a["rule"]["index"], 2, "{a}");
+    assert_eq!(
+        a["rule"]["why"], "the name \"a.mkv\" matches \"*.mkv\"",
+        "{a}"
+    );
+    assert_eq!(a["held"], "nights", "{a}");
+    assert_eq!(a["priority"], 10, "{a}");
+    let b = &list[1];
+    assert!(b["rule"].is_null() && b["held"].is_null(), "{b}");
+    assert_eq!(b["priority"], 0, "{b}");
+}
