@@ -19,6 +19,12 @@
 //! later than asked and whose total is the known size; no content encoding; the validators,
 //! when both sides have one, must be the job's. A 200 to a range request is never written. A
 //! short 206 is fine: what came is written, the rest stays missing.
+//!
+//! A worker blocks inside curl's callbacks in two places only, both in `sink/waits.rs`: the
+//! rate gate before bytes are taken in, and a first request's wait for the coordinator's
+//! [`Reply`]. A transport driving many transfers from one thread would pause the transfer
+//! there instead; requests are set up through `http::setup::request` and redirects followed
+//! through `http::redirect::follow`, as the resolver does.
 
 mod pool;
 mod sink;

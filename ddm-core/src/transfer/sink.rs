@@ -1,8 +1,10 @@
 //! A worker's curl callbacks and what they keep: the head check, writes at offsets in 256 KiB
-//! batches, the stall clock, the rate gate, request windows and races. The attempt around
-//! them (request setup, redirects, how it ended) is in `attempt`.
+//! batches, the stall clock, request windows and races; the two waits they block in are
+//! `waits`. The attempt around them (request setup, redirects, how it ended) is in
+//! `attempt`.
 
 mod attempt;
+mod waits;
 pub(super) use attempt::run_task;
 
 use super::{FirstHead, Keep, Mode, Outcome, Reply, Report, Sample, Span, Task};
@@ -11,7 +13,7 @@ use crate::identity::Identity;
 use crate::retry::Failure;
 use curl::easy::{Handler, WriteError};
 use std::sync::atomic::Ordering;
-use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
 /// Bytes a worker collects before one `pwrite` (curl hands over ~8-16 KiB at a time).
@@ -112,9 +114,9 @@ impl Sink {
 
     /// A request is about to go out (the first, a redirect hop, the next window, a login
     /// asked again), carrying a login or not, and with it Basic first (no Digest yet).
-    pub(super) fn request(&mut self, auth: bool, basic_first: bool) {
-        self.auth = auth;
-        self.basic_first = auth && basic_first;
+    pub(super) fn request(&mut self, login: http::Login) {
+        self.auth = login.sent;
+        self.basic_first = login.basic_first;
         self.challenges = 0;
     }
 
@@ -504,7 +506,8 @@ impl Sink {
         true
     }
 
-    /// First mode: the head is complete. Hand it to the coordinator and wait for its answer.
+    /// First mode: the head is complete. Hand it to the coordinator and wait for its answer
+    /// ([`waits::go_ahead`]).
     fn first_head(&mut self) -> bool {
         let task = self.task().clone();
         let report = Report::Head(FirstHead {
@@ -519,30 +522,27 @@ impl Sink {
             self.stop = Some(Stop::Cancel);
             return false;
         }
-        loop {
-            match self.replies.recv_timeout(Duration::from_millis(200)) {
-                Ok(Reply::Go(t)) => {
-                    let span = t.seg.span();
-                    self.req_end = match t.mode {
-                        Mode::Whole => u64::MAX,
-                        _ => span.end,
-                    };
-                    t.seg.set_asked(self.req_end);
-                    self.start_pos = span.pos;
-                    self.task = Some(t);
-                    self.checked = true;
-                    return true;
-                }
-                Ok(Reply::Abort) => {
-                    self.stop = Some(Stop::Cancel);
-                    // A small answer (an error page) is read to keep the connection.
-                    return self.head.content_length().is_some_and(|n| n <= SMALL_BODY);
-                }
-                Err(RecvTimeoutError::Timeout) if !task.io.cancel.load(Ordering::Relaxed) => {}
-                Err(_) => {
-                    self.stop = Some(Stop::Cancel);
-                    return false;
-                }
+        match waits::go_ahead(&self.replies, &task.io) {
+            Some(Reply::Go(t)) => {
+                let span = t.seg.span();
+                self.req_end = match t.mode {
+                    Mode::Whole => u64::MAX,
+                    _ => span.end,
+                };
+                t.seg.set_asked(self.req_end);
+                self.start_pos = span.pos;
+                self.task = Some(t);
+                self.checked = true;
+                true
+            }
+            Some(Reply::Abort) => {
+                self.stop = Some(Stop::Cancel);
+                // A small answer (an error page) is read to keep the connection.
+                self.head.content_length().is_some_and(|n| n <= SMALL_BODY)
+            }
+            None => {
+                self.stop = Some(Stop::Cancel);
+                false
             }
         }
     }
@@ -623,9 +623,7 @@ impl Handler for Sink {
             span.claimed += n as u64;
             (n, n < data.len() && self.drains_tail(&span))
         };
-        if let Some(gate) = &task.io.rate {
-            gate.take(n as u64);
-        }
+        waits::rate_gate(&task.io, n as u64);
         self.buf.extend_from_slice(&data[..n]);
         self.last_data = Instant::now();
         task.io.received.fetch_add(n as u64, Ordering::Relaxed);
