@@ -3,7 +3,7 @@
 
 use super::input_list;
 use super::jobopts::{parse_urls, JobOpts};
-use crate::cli::Global;
+use crate::ctx::Global;
 use crate::ctx::Ctx;
 use crate::exit::{added, store, CliResult, Code};
 use crate::ui::{self, outln};

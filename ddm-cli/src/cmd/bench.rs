@@ -2,7 +2,7 @@
 //! host policy so later jobs on that host start from it).
 
 use super::jobopts::parse_urls;
-use crate::cli::Global;
+use crate::ctx::Global;
 use crate::ctx::Ctx;
 use crate::exit::{store, usage, CliError, CliResult, Code};
 use crate::ui;

@@ -8,7 +8,7 @@
 //! values of Cookie/Authorization are never printed: only names, or `<redacted>`.
 
 use super::jobopts::JobOpts;
-use crate::cli::Global;
+use crate::ctx::Global;
 use crate::ctx::Ctx;
 use crate::exit::{added, usage, CliResult, Code};
 use crate::ui;

@@ -1,7 +1,7 @@
 //! `ddm probe`: what the server says about a URL, without downloading it.
 
 use super::jobopts::parse_urls;
-use crate::cli::Global;
+use crate::ctx::Global;
 use crate::ctx::paths;
 use crate::exit::{CliError, CliResult, Code};
 use crate::ui::outln;

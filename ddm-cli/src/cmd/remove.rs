@@ -1,6 +1,6 @@
 //! `ddm remove`: forget jobs (and their partial data; `--delete-file` also the finished file).
 
-use crate::cli::Global;
+use crate::ctx::Global;
 use crate::ctx::Ctx;
 use crate::exit::{store, CliResult, Code};
 use crate::ui::{clean, outln};

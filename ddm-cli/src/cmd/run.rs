@@ -1,6 +1,6 @@
 //! `ddm run`: work the queue until no queued job remains.
 
-use crate::cli::Global;
+use crate::ctx::Global;
 use crate::ctx::Ctx;
 use crate::exit::{store, CliError, CliResult, Code};
 use crate::observe::Display;

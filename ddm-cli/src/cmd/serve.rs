@@ -3,7 +3,7 @@
 //! (one lock per data directory, jobs a dead runner left behind queued again first) and
 //! stays up when the queue is empty; the front (`ddm-rpc`) only translates.
 
-use crate::cli::Global;
+use crate::ctx::Global;
 use crate::ctx::Ctx;
 use crate::exit::{store, CliError, CliResult, Code};
 use crate::observe::Display;
