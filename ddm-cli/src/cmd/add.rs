@@ -3,8 +3,8 @@
 
 use super::input_list;
 use super::jobopts::{parse_urls, JobOpts};
-use crate::ctx::Global;
 use crate::ctx::Ctx;
+use crate::ctx::Global;
 use crate::exit::{added, store, CliResult, Code};
 use crate::ui::{self, outln};
 use ddm_core::model::redact_url;

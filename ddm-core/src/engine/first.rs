@@ -15,6 +15,7 @@
 //! slices, so pause, remove and Ctrl-C act within a fraction of a second.
 
 use super::{Control, Event, Observer};
+use crate::budget::Permit;
 use crate::model::{ErrorKind, JobError, Origin};
 use crate::retry::{self, Decision, Failure};
 use crate::store::Job;
@@ -46,8 +47,9 @@ pub enum NoHead {
 /// A usable head, with the worker waiting for the answer (`Reply::Go` or `Reply::Abort`).
 pub struct Opened {
     pub worker: WorkerHandle,
-    /// The host whose share the connection was taken from.
-    pub origin: Option<Origin>,
+    /// The connection's unit of the budget, taken from the first host's share (it moves to
+    /// the host the redirects led to once the job takes the answer).
+    pub permit: Permit,
     pub head: FirstHead,
     /// The span asked for.
     pub asked: (u64, u64),
@@ -89,11 +91,14 @@ pub fn open(
         let origin = Origin::parse(&url);
         // A connection from the budget and the first host's share; it moves to the host the
         // redirects lead to once the head says which.
-        while !ctl.connections.take_within(origin.as_ref(), POLL) {
+        let permit = loop {
+            if let Some(p) = ctl.connections.permit_within(origin.as_ref(), POLL) {
+                break p;
+            }
             if let Some(stop) = control() {
                 return Err(NoHead::Stopped(stop));
             }
-        }
+        };
         let worker = ctl.pool.checkout(origin.as_ref());
         let (ask, mode, span) = match &whole {
             Some((at, _)) => (at.clone(), Mode::FirstWhole, (0, u64::MAX)),
@@ -121,7 +126,7 @@ pub fn open(
                 }
                 return Ok(Opened {
                     worker,
-                    origin,
+                    permit,
                     head,
                     asked: span,
                     source: url,
@@ -137,7 +142,7 @@ pub fn open(
                 );
                 worker.reply(Reply::Abort);
                 let _ = wait_done(ch.rx);
-                ctl.hand_back(worker, origin.clone(), origin.as_ref());
+                ctl.hand_back(worker, origin.clone(), permit);
                 whole = Some((head.url.clone(), head.redirects.clone()));
                 continue;
             }
@@ -152,11 +157,11 @@ pub fn open(
                 io.cancel.store(true, Ordering::Relaxed);
                 let _ = wait_done(ch.rx);
                 io.cancel.store(false, Ordering::Relaxed);
-                ctl.hand_back(worker, origin.clone(), origin.as_ref());
+                ctl.hand_back(worker, origin.clone(), permit);
                 return Err(NoHead::Stopped(stop));
             }
         };
-        ctl.hand_back(worker, origin.clone(), origin.as_ref());
+        ctl.hand_back(worker, origin.clone(), permit);
         attempt += 1;
         // A captured (signed) URL that expired: start again from the chain's beginning.
         if let (

@@ -78,16 +78,16 @@ impl Control {
     }
 
     /// A worker's work for a job is over: its connection goes back to the pool first, then
-    /// the unit it held (taken for `unit`) to the budget, so a job waiting for that unit
+    /// the unit it held to the budget (the permit drops), so a job waiting for that unit
     /// finds the connection open instead of opening another.
     pub(crate) fn hand_back(
         &self,
         worker: crate::transfer::WorkerHandle,
         last: Option<crate::model::Origin>,
-        unit: Option<&crate::model::Origin>,
+        unit: crate::budget::Permit,
     ) {
         self.pool.checkin(worker, last);
-        self.connections.give(unit);
+        drop(unit);
     }
 }
 
@@ -369,7 +369,7 @@ fn run_inner(
         Err(e) => {
             opened.worker.reply(Reply::Abort);
             let _ = first::wait_done(&rx);
-            ctl.hand_back(opened.worker, None, opened.origin.as_ref());
+            ctl.hand_back(opened.worker, None, opened.permit);
             return Outcome::Failed(e).into();
         }
     };
@@ -401,17 +401,18 @@ fn run_inner(
                 last_modified: prep.info.last_modified.clone(),
                 pin: None,
             }));
-            ctl.connections
-                .move_host(opened.origin.as_ref(), origin.as_ref());
+            let mut permit = opened.permit;
+            permit.rehome(origin.as_ref());
             Some(Adopted {
                 worker: opened.worker,
                 seg,
+                permit,
             })
         }
         None => {
             opened.worker.reply(Reply::Abort);
             let _ = first::wait_done(&rx);
-            ctl.hand_back(opened.worker, origin.clone(), opened.origin.as_ref());
+            ctl.hand_back(opened.worker, origin.clone(), opened.permit);
             None
         }
     };

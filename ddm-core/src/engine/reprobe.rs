@@ -37,11 +37,14 @@ pub(crate) fn probe(
     };
     let stopped = || err(Failure::Other("the job stopped".into()));
     let origin = Origin::parse(url);
-    while !ctl.connections.take_within(origin.as_ref(), POLL) {
+    let permit = loop {
+        if let Some(p) = ctl.connections.permit_within(origin.as_ref(), POLL) {
+            break p;
+        }
         if stop.load(Ordering::Relaxed) {
             return Err(stopped());
         }
-    }
+    };
     let worker = ctl.pool.checkout(origin.as_ref());
     let io = Arc::new(JobIo::new(opts.clone(), None));
     let (tx, rx) = std::sync::mpsc::channel();
@@ -100,6 +103,6 @@ pub(crate) fn probe(
             }
         }
     };
-    ctl.hand_back(worker, answer.1, origin.as_ref());
+    ctl.hand_back(worker, answer.1, permit);
     answer.0
 }

@@ -103,4 +103,3 @@ pub fn classify_curl(e: &curl::Error) -> Failure {
         Failure::Other(e.description().to_string())
     }
 }
-

@@ -93,4 +93,3 @@ pub fn parse_content_range(v: &str) -> Option<ContentRange> {
     }
     Some(ContentRange { first, last, total })
 }
-

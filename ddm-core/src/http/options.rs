@@ -274,4 +274,3 @@ fn env_path(name: &str) -> Option<std::path::PathBuf> {
         .filter(|v| !v.is_empty())
         .map(std::path::PathBuf::from)
 }
-

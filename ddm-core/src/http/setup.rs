@@ -254,4 +254,3 @@ pub fn target<H: Handler>(
     easy.http_headers(list)?;
     Ok(())
 }
-

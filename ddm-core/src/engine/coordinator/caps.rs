@@ -83,7 +83,7 @@ impl Coordinator<'_> {
             .iter()
             .enumerate()
             .filter(|(_, s)| s.origin.as_ref() == Some(origin))
-            .map(|(k, s)| s.busy + self.held.iter().filter(|&&h| h == k).count())
+            .map(|(k, s)| s.busy + self.held.iter().filter(|(h, _)| *h == k).count())
             .sum();
         let others = self.ctl.connections.host_used(origin).saturating_sub(ours);
         if others == 0 {

@@ -176,7 +176,7 @@ impl Coordinator<'_> {
         let origin = Origin::parse(url);
         if origin != self.sources[0].origin {
             let busy = self.sources[0].busy;
-            if busy > 0 || self.held.contains(&0) {
+            if busy > 0 || self.held.iter().any(|(h, _)| *h == 0) {
                 let mut old = Source::new(&self.sources[0].url, Trust::Reference);
                 old.dropped = true;
                 old.busy = busy;
@@ -189,7 +189,7 @@ impl Coordinator<'_> {
                         self.worker_source[w] = k;
                     }
                 }
-                for h in self.held.iter_mut().filter(|h| **h == 0) {
+                for (h, _) in self.held.iter_mut().filter(|(h, _)| *h == 0) {
                     *h = k;
                 }
                 self.sources[0].busy = 0;

@@ -28,6 +28,7 @@ use super::governor::Governor;
 use super::record::Checkpointer;
 use super::split::{self, initial_segments, subtract};
 use super::{Control, Event, Observer};
+use crate::budget::Permit;
 use crate::config::Config;
 use crate::model::Origin;
 use crate::model::{ErrorKind, JobError};
@@ -180,6 +181,8 @@ pub struct Params<'a> {
 pub struct Adopted {
     pub worker: WorkerHandle,
     pub seg: Arc<Segment>,
+    /// Its unit of the budget.
+    pub permit: Permit,
 }
 
 pub struct Coordinator<'a> {
@@ -194,6 +197,8 @@ pub struct Coordinator<'a> {
     sources: Vec<sources::Source>,
     /// The source each worker's current or last attempt went to.
     worker_source: Vec<usize>,
+    /// The unit of the budget each worker's request under way holds.
+    units: Vec<Option<Permit>>,
     pub pieces: Option<PieceMap>,
     written: Coverage,
     slots: Vec<Slot>,
@@ -205,8 +210,8 @@ pub struct Coordinator<'a> {
     /// (only on hosts that cap connections).
     cooling: Vec<(usize, Instant)>,
     /// Connection units (by source) of requests that ended, held until the job's idle
-    /// connections are back in the runner's pool (`sources.rs`).
-    held: Vec<usize>,
+    /// connections are back in the runner's pool (`sources.rs`); dropped then.
+    held: Vec<(usize, Permit)>,
     busy: usize,
     tx: Sender<Report>,
     rx: Receiver<Report>,
@@ -276,8 +281,10 @@ impl<'a> Coordinator<'a> {
         let mut slots = Vec::new();
         let mut workers = Vec::new();
         let mut busy = 0;
+        let mut units = Vec::new();
         // The first answer's worker keeps going on its segment.
         if let Some(a) = adopted {
+            units.push(Some(a.permit));
             let mut slot = Slot::new(a.seg);
             slot.worker = Some(0);
             slot.attempt_start = slot.seg.origin;
@@ -368,6 +375,7 @@ impl<'a> Coordinator<'a> {
             origin,
             sources,
             worker_source,
+            units,
             pieces,
             written,
             slots,

@@ -72,7 +72,7 @@ impl Coordinator<'_> {
         }
         let failed = self.settle_slot(r);
         let src = self.worker_source.get(r.worker).copied().unwrap_or(0);
-        self.give_source(src);
+        self.give_source(r.worker, src);
         failed
     }
 
@@ -170,13 +170,13 @@ impl Coordinator<'_> {
         let mut unreported = Vec::new();
         for i in 0..self.slots.len() {
             self.uncount(i);
-            if self.slots[i].worker.take().is_some() {
-                unreported.push(self.slots[i].source);
+            if let Some(w) = self.slots[i].worker.take() {
+                unreported.push((w, self.slots[i].source));
             }
         }
-        for src in unreported {
+        for (w, src) in unreported {
             self.busy = self.busy.saturating_sub(1);
-            self.give_source(src);
+            self.give_source(w, src);
         }
         self.release_units();
     }

@@ -2,6 +2,7 @@
 //! be open (ramp-up, caps, the global budget), and where to steal from.
 
 use super::{Coordinator, Role, Slot};
+use crate::budget::Permit;
 use crate::engine::governor::{Action, ConnSample};
 use crate::engine::split::{carve, shares, steal_point, MIN_GAIN_SECS, MIN_STEAL};
 use crate::engine::Happening;
@@ -56,7 +57,7 @@ impl Coordinator<'_> {
         let limit = self.gov.target();
         while self.busy + self.cooling.len() < limit {
             // The fastest source with a free connection unit (other jobs use the budget too).
-            let Some(src) = self.take_source() else {
+            let Some((src, permit)) = self.take_source() else {
                 return;
             };
             // 1. An unassigned segment whose retry time has come (a segment kept for the
@@ -76,23 +77,23 @@ impl Coordinator<'_> {
                 Some(i) => i,
                 // An unproven mirror steals nothing (`sources.rs`).
                 None if !self.sources[src].trusted() => {
-                    self.held.push(src);
+                    self.held.push((src, permit));
                     return;
                 }
                 None => match self.steal(src) {
                     Some(i) => i,
                     None => {
-                        self.held.push(src); // taken for nothing: back with the others
+                        self.held.push((src, permit)); // taken for nothing: back with the others
                         return;
                     }
                 },
             };
-            self.give_task(i, src, now);
+            self.give_task(i, src, permit, now);
         }
     }
 
     /// Send slot `i`'s segment to an idle worker, asking `src`.
-    pub(super) fn give_task(&mut self, i: usize, src: usize, now: Instant) {
+    pub(super) fn give_task(&mut self, i: usize, src: usize, permit: Permit, now: Instant) {
         let w = self.idle_worker();
         let source = &self.sources[src];
         let task = Task {
@@ -140,6 +141,7 @@ impl Coordinator<'_> {
         self.busy += 1;
         self.sources[src].busy += 1;
         self.worker_source[w] = src;
+        self.units[w] = Some(permit);
         if let Some(h) = &self.workers[w] {
             h.give(task);
         }
@@ -216,6 +218,7 @@ impl Coordinator<'_> {
         let id = self.workers.len();
         self.worker_speed.push(0.0);
         self.worker_source.push(0);
+        self.units.push(None);
         self.workers
             .push(Some(self.ctl.pool.checkout(self.origin.as_ref())));
         id

@@ -11,6 +11,7 @@
 
 use super::verify::Trust;
 use super::{Coordinator, Stop};
+use crate::budget::Permit;
 use crate::engine::coverage::Coverage;
 use crate::engine::Event;
 use crate::model::{redact_url, Origin};
@@ -114,7 +115,7 @@ impl Coordinator<'_> {
     }
 
     /// Take a connection unit for the best source that has one free; returns the source.
-    pub(super) fn take_source(&mut self) -> Option<usize> {
+    pub(super) fn take_source(&mut self) -> Option<(usize, Permit)> {
         let ranged = self.p.mode == crate::transfer::Mode::Range && self.p.limit.is_none();
         let now = Instant::now();
         let unstarted = self
@@ -140,28 +141,28 @@ impl Coordinator<'_> {
         });
         order
             .into_iter()
-            .map(|(s, _)| s)
-            .find(|&s| self.take_unit(s))
+            .find_map(|(s, _)| self.take_unit(s).map(|p| (s, p)))
     }
 
     /// A connection unit for source `s`: one this job holds back (see `give_source`) first,
     /// else a free one of the budget.
-    pub(super) fn take_unit(&mut self, s: usize) -> bool {
-        if let Some(k) = self.held.iter().position(|&h| h == s) {
-            self.held.swap_remove(k);
-            return true;
+    pub(super) fn take_unit(&mut self, s: usize) -> Option<Permit> {
+        if let Some(k) = self.held.iter().position(|(h, _)| *h == s) {
+            return Some(self.held.swap_remove(k).1);
         }
         self.ctl
             .connections
-            .try_take(self.sources[s].origin.as_ref())
+            .try_permit(self.sources[s].origin.as_ref())
     }
 
     /// A request on `src` ended. Its connection unit is held until the job's idle
     /// connections are back in the runner's pool ([`Self::release_units`]).
-    pub(super) fn give_source(&mut self, src: usize) {
+    pub(super) fn give_source(&mut self, worker: usize, src: usize) {
         let s = &mut self.sources[src];
         s.busy = s.busy.saturating_sub(1);
-        self.held.push(src);
+        if let Some(p) = self.units.get_mut(worker).and_then(Option::take) {
+            self.held.push((src, p));
+        }
     }
 
     /// Give the held units back to the budget. Called once the job's idle connections are in
@@ -169,9 +170,7 @@ impl Coordinator<'_> {
     /// connection that is open already, so a host never sees more open connections than its
     /// share, idle ones included.
     pub(super) fn release_units(&mut self) {
-        for src in std::mem::take(&mut self.held) {
-            self.ctl.connections.give(self.sources[src].origin.as_ref());
-        }
+        self.held.clear(); // each permit gives its unit back as it drops
     }
 
     /// Account for one attempt on `src`.

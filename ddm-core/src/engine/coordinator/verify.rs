@@ -15,6 +15,7 @@
 //! before it was proven loses what it wrote the same way.
 
 use super::{Coordinator, Role, Slot};
+use crate::budget::Permit;
 use crate::engine::Event;
 use crate::model::redact_url;
 use crate::transfer::{Outcome, Sample, Segment};
@@ -137,24 +138,26 @@ impl Coordinator<'_> {
             let Some(at) = self.check_window(m) else {
                 continue;
             };
-            let Some(src) = self.take_trusted() else {
+            let Some((src, permit)) = self.take_trusted() else {
                 return;
             };
             let mut slot = Slot::new(Segment::new(at.start, at.end));
             slot.role = Role::Check(m);
             self.slots.push(slot);
             let i = self.slots.len() - 1;
-            self.give_task(i, src, now);
+            self.give_task(i, src, permit, now);
         }
     }
 
     /// A connection unit for a trusted source (the fastest first), if one is free.
-    fn take_trusted(&mut self) -> Option<usize> {
+    fn take_trusted(&mut self) -> Option<(usize, Permit)> {
         let mut trusted: Vec<usize> = (0..self.sources.len())
             .filter(|&s| self.sources[s].trusted() && !self.sources[s].dropped)
             .collect();
         trusted.sort_by(|a, b| self.sources[*b].speed.total_cmp(&self.sources[*a].speed));
-        trusted.into_iter().find(|&s| self.take_unit(s))
+        trusted
+            .into_iter()
+            .find_map(|s| self.take_unit(s).map(|p| (s, p)))
     }
 
     /// A check of mirror `m` by trusted source `by` ended: compare what `by` sent with what
