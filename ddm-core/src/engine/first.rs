@@ -20,7 +20,7 @@ use crate::model::{ErrorKind, JobError, Origin};
 use crate::retry::{self, Decision, Failure};
 use crate::store::Job;
 use crate::transfer::WorkerHandle;
-use crate::transfer::{FirstHead, JobIo, Keep, Mode, Outcome, Reply, Report, Segment, Task};
+use crate::transfer::{FirstHead, JobIo, Mode, Outcome, Reply, Report, Segment, Task};
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::sync::Arc;
@@ -104,19 +104,10 @@ pub fn open(
             Some((at, _)) => (at.clone(), Mode::FirstWhole, (0, u64::MAX)),
             None => (url.clone(), Mode::First, asked),
         };
-        let task = Task {
-            io: io.clone(),
-            reports: ch.tx.clone(),
-            worker: 0,
-            seg: Segment::new(span.0, span.1),
-            url: ask,
-            mode,
-            window: u64::MAX,
-            keep: Keep::Write,
-            size: None,
-            etag: None,
-            last_modified: None,
-            pin: None,
+        let seg = Segment::new(span.0, span.1);
+        let task = match mode {
+            Mode::FirstWhole => Task::first_whole(io.clone(), ch.tx.clone(), ask, seg),
+            _ => Task::first(io.clone(), ch.tx.clone(), ask, seg),
         };
         worker.give(task);
         let failure = match wait(ch.rx, control, io) {

@@ -32,7 +32,8 @@ use crate::jobs::{self, storage_error, store_error};
 use crate::model::{ErrorKind, JobError};
 use crate::rate::{Bucket, Gate};
 use crate::store::{JobState, Store};
-use crate::transfer::{JobIo, Keep, Mode, Pool, Reply, Segment, Task};
+use crate::transfer::{Expect, WorkerId};
+use crate::transfer::{JobIo, Mode, Pool, Reply, Segment, Task};
 use coordinator::{Adopted, Coordinator, Params, Stop};
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
@@ -387,19 +388,24 @@ fn run_inner(
     let adopted = match prep.first {
         Some((start, end, mode)) => {
             let seg = Segment::new(start, end);
-            opened.worker.reply(Reply::Go(Task {
-                io: io.clone(),
-                reports: tx.clone(),
-                worker: 0,
-                seg: seg.clone(),
-                url: url.clone(),
-                mode,
-                window: u64::MAX,
-                keep: Keep::Write,
+            let expect = Expect {
                 size,
                 etag: prep.info.etag.clone(),
                 last_modified: prep.info.last_modified.clone(),
-                pin: None,
+            };
+            let (first, to) = (WorkerId::FIRST, tx.clone());
+            // The rest of the first answer: asked as one window (it is under way already).
+            opened.worker.reply(Reply::Go(match mode {
+                Mode::Range => Task::range(
+                    io.clone(),
+                    to,
+                    first,
+                    seg.clone(),
+                    url.clone(),
+                    u64::MAX,
+                    expect,
+                ),
+                _ => Task::whole(io.clone(), to, first, seg.clone(), url.clone(), expect),
             }));
             let mut permit = opened.permit;
             permit.rehome(origin.as_ref());

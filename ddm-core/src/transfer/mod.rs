@@ -200,13 +200,44 @@ pub enum Mode {
     Whole,
 }
 
-/// What a worker is asked to do.
+/// The coordinator's name for one of a job's workers, echoed in its reports: an index into
+/// the job's crew. A job's first request always runs on [`WorkerId::FIRST`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct WorkerId(pub usize);
+
+impl WorkerId {
+    /// The worker of a job's first request (and of a relink probe, alone on its channel).
+    pub const FIRST: WorkerId = WorkerId(0);
+
+    pub fn index(self) -> usize {
+        self.0
+    }
+}
+
+impl std::fmt::Display for WorkerId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// What every answer of a task must agree with: the file as the job knows it. Empty for a
+/// job's first request (its answer tells them).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Expect {
+    /// The file's size (Content-Range total / Content-Length must match).
+    pub size: Option<u64>,
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+}
+
+/// What a worker is asked to do. Built by [`Task::first`], [`Task::first_whole`],
+/// [`Task::range`] and [`Task::whole`].
 #[derive(Debug, Clone)]
 pub struct Task {
     pub io: Arc<JobIo>,
     pub reports: Sender<Report>,
     /// The coordinator's name for this worker, echoed in its reports.
-    pub worker: usize,
+    pub worker: WorkerId,
     pub seg: Arc<Segment>,
     pub url: String,
     pub mode: Mode,
@@ -216,10 +247,8 @@ pub struct Task {
     pub window: u64,
     /// What becomes of the bytes received.
     pub keep: Keep,
-    /// The file's known size (Content-Range total / Content-Length must match).
-    pub size: Option<u64>,
-    pub etag: Option<String>,
-    pub last_modified: Option<String>,
+    /// What the answers must agree with.
+    pub expect: Expect,
     /// A source whose validators are not known beforehand (a mirror): the first answer to
     /// arrive on any of its tasks pins its ETag and Last-Modified, and every later answer
     /// must carry the same (checked like `etag` and `last_modified`).
@@ -241,6 +270,86 @@ impl Mode {
 }
 
 impl Task {
+    fn new(
+        io: Arc<JobIo>,
+        reports: Sender<Report>,
+        worker: WorkerId,
+        seg: Arc<Segment>,
+        url: String,
+        mode: Mode,
+    ) -> Task {
+        Task {
+            io,
+            reports,
+            worker,
+            seg,
+            url,
+            mode,
+            window: u64::MAX,
+            keep: Keep::Write,
+            expect: Expect::default(),
+            pin: None,
+        }
+    }
+
+    /// A job's first request for `seg` (open-ended when its end is `u64::MAX`): nothing is
+    /// expected yet, its head is reported before a byte is written.
+    pub fn first(io: Arc<JobIo>, reports: Sender<Report>, url: String, seg: Arc<Segment>) -> Task {
+        Task::new(io, reports, WorkerId::FIRST, seg, url, Mode::First)
+    }
+
+    /// A job's first request asked again without a Range header ([`Mode::FirstWhole`]).
+    pub fn first_whole(
+        io: Arc<JobIo>,
+        reports: Sender<Report>,
+        url: String,
+        seg: Arc<Segment>,
+    ) -> Task {
+        Task::new(io, reports, WorkerId::FIRST, seg, url, Mode::FirstWhole)
+    }
+
+    /// `seg` of a file with ranges, asked in windows of `window` bytes on one connection.
+    pub fn range(
+        io: Arc<JobIo>,
+        reports: Sender<Report>,
+        worker: WorkerId,
+        seg: Arc<Segment>,
+        url: String,
+        window: u64,
+        expect: Expect,
+    ) -> Task {
+        Task {
+            window,
+            expect,
+            ..Task::new(io, reports, worker, seg, url, Mode::Range)
+        }
+    }
+
+    /// The whole body from offset 0 (a server without ranges).
+    pub fn whole(
+        io: Arc<JobIo>,
+        reports: Sender<Report>,
+        worker: WorkerId,
+        seg: Arc<Segment>,
+        url: String,
+        expect: Expect,
+    ) -> Task {
+        Task {
+            expect,
+            ..Task::new(io, reports, worker, seg, url, Mode::Whole)
+        }
+    }
+
+    /// The bytes go elsewhere than the file (a race, a sample).
+    pub fn keeping(self, keep: Keep) -> Task {
+        Task { keep, ..self }
+    }
+
+    /// The source's validators are pinned by its first answer (a mirror).
+    pub fn pinned(self, pin: Option<Pin>) -> Task {
+        Task { pin, ..self }
+    }
+
     fn ranged(&self) -> bool {
         self.mode.ranged()
     }
@@ -283,7 +392,7 @@ pub enum Outcome {
 /// How one attempt ended.
 #[derive(Debug)]
 pub struct Done {
-    pub worker: usize,
+    pub worker: WorkerId,
     pub outcome: Outcome,
     /// Body bytes written by this attempt.
     pub bytes: u64,
@@ -302,7 +411,7 @@ pub struct Done {
 /// What the head of a job's first response said.
 #[derive(Debug, Clone)]
 pub struct FirstHead {
-    pub worker: usize,
+    pub worker: WorkerId,
     pub head: Head,
     /// The URL that answered (after redirects).
     pub url: String,
@@ -390,7 +499,7 @@ fn worker_loop(rx: Receiver<Task>, replies: Receiver<Reply>) {
                 let replies = easy.get_mut().take_replies();
                 easy = Easy2::new(Sink::new(replies));
                 let msg = "internal error: a transfer worker panicked";
-                tracing::error!(worker, from = origin, "{msg}");
+                tracing::error!(worker = worker.index(), from = origin, "{msg}");
                 let failed = Outcome::Failed(Failure::Other(msg.into()));
                 ((failed, written, false), None)
             }

@@ -293,10 +293,10 @@ impl Sink {
                 .and_then(|v| v.trim().strip_prefix("bytes */"))
                 .and_then(|v| v.trim().parse::<u64>().ok())
             {
-                if Some(total) != task.size {
+                if Some(total) != task.expect.size {
                     return Err(changed(format!(
                         "its size went from {} to {total} bytes",
-                        task.size.unwrap_or(0)
+                        task.expect.size.unwrap_or(0)
                     )));
                 }
             }
@@ -315,7 +315,7 @@ impl Sink {
             let v = h.get("content-range")?.trim().strip_prefix("bytes */")?;
             v.trim().parse().ok()
         });
-        if let (Some(size), Some(total)) = (task.size, total) {
+        if let (Some(size), Some(total)) = (task.expect.size, total) {
             if size != total {
                 return Err(changed(format!(
                     "its size went from {size} to {total} bytes"
@@ -327,11 +327,12 @@ impl Sink {
         let whole_range = h.status == 200
             && self.start_pos == 0
             && task
+                .expect
                 .size
                 .is_some_and(|s| s == self.req_end && h.content_length() == Some(s));
         if ranged && !whole_range {
             if h.status != 206 {
-                return Err(if task.etag.is_some() && h.status == 200 {
+                return Err(if task.expect.etag.is_some() && h.status == 200 {
                     Failure::Changed(
                         "the server answered a range request with the whole file (200): the remote \
                          file changed or ranges were turned off"
@@ -354,12 +355,12 @@ impl Sink {
                 return Err(Failure::InvalidResponse(why));
             }
             let end = self.req_end;
-            if cr.first != self.start_pos || cr.last >= end || cr.total != task.size {
+            if cr.first != self.start_pos || cr.last >= end || cr.total != task.expect.size {
                 return Err(Failure::InvalidResponse(format!(
                     "asked for bytes {}-{} of {:?}, the server sent {}-{}/{:?}",
                     self.start_pos,
                     end.saturating_sub(1),
-                    task.size,
+                    task.expect.size,
                     cr.first,
                     cr.last,
                     cr.total
@@ -376,9 +377,9 @@ impl Sink {
             if h.status == 206 {
                 let whole = h.content_range().is_some_and(|cr| {
                     cr.first == 0
-                        && cr
-                            .total
-                            .is_some_and(|t| cr.last + 1 == t && task.size.is_none_or(|s| s == t))
+                        && cr.total.is_some_and(|t| {
+                            cr.last + 1 == t && task.expect.size.is_none_or(|s| s == t)
+                        })
                 });
                 if !whole {
                     return Err(Failure::InvalidResponse(format!(
@@ -390,7 +391,7 @@ impl Sink {
             }
             // Another length is another version (validators changed: the stream starts over
             // and is that version whole) or an answer contradicting the size stated before.
-            if let (Some(size), Some(len)) = (task.size, h.content_length()) {
+            if let (Some(size), Some(len)) = (task.expect.size, h.content_length()) {
                 if size != len && self.new_version().is_none() {
                     return Err(Failure::Changed(format!(
                         "the remote file changed: it was {size} bytes, now {len}"
@@ -414,7 +415,10 @@ impl Sink {
                 });
                 (v.0.as_ref(), v.1.as_ref())
             }
-            None => (task.etag.as_ref(), task.last_modified.as_ref()),
+            None => (
+                task.expect.etag.as_ref(),
+                task.expect.last_modified.as_ref(),
+            ),
         };
         let known = Identity {
             size: None,
@@ -443,7 +447,7 @@ impl Sink {
         if span.end == u64::MAX && task.mode == Mode::Whole {
             // The stream ends where the server ends it, at the length it stated (curl holds
             // a Content-Length) or, without one, at the size an earlier answer stated.
-            let stated = self.head.content_length().or(task.size);
+            let stated = self.head.content_length().or(task.expect.size);
             return match stated {
                 Some(n) if n != span.pos => Outcome::Failed(Failure::InvalidResponse(format!(
                     "the server said the file is {n} bytes but sent {}",

@@ -186,7 +186,7 @@ impl Coordinator<'_> {
                 for s in self.slots.iter_mut().filter(|s| s.source == 0) {
                     if let Some(w) = s.worker {
                         s.source = k;
-                        self.worker_source[w] = k;
+                        self.worker_source[w.index()] = k;
                     }
                 }
                 for (h, _) in self.held.iter_mut().filter(|(h, _)| *h == 0) {

@@ -34,7 +34,7 @@ use crate::model::Origin;
 use crate::model::{ErrorKind, JobError};
 use crate::pieces::PieceMap;
 use crate::retry;
-use crate::transfer::{JobIo, Mode, Report, Segment, WorkerHandle};
+use crate::transfer::{JobIo, Mode, Report, Segment, WorkerHandle, WorkerId};
 use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{Receiver, Sender};
@@ -75,7 +75,7 @@ pub enum Stop {
 
 struct Slot {
     seg: Arc<Segment>,
-    worker: Option<usize>,
+    worker: Option<WorkerId>,
     /// The source (index into `sources`) of the current or last attempt.
     source: usize,
     /// Which URL generation the current attempt used (see `reresolve`).
@@ -91,7 +91,7 @@ struct Slot {
     receiving_since: Option<Instant>,
     /// Kept for this worker (it carries the segment just before): contiguous work on one
     /// connection, no steal needed to even out the first answer's short window.
-    kept_for: Option<usize>,
+    kept_for: Option<WorkerId>,
     /// What the slot's bytes are for.
     role: Role,
     /// Its attempt is counted as receiving from its host in the budget.
@@ -286,7 +286,7 @@ impl<'a> Coordinator<'a> {
         if let Some(a) = adopted {
             units.push(Some(a.permit));
             let mut slot = Slot::new(a.seg);
-            slot.worker = Some(0);
+            slot.worker = Some(WorkerId::FIRST);
             slot.attempt_start = slot.seg.origin;
             slots.push(slot);
             workers.push(Some(a.worker));
@@ -333,7 +333,7 @@ impl<'a> Coordinator<'a> {
                     if gap.start == first.end && want >= split::MIN_TAKE && opening > 1 {
                         let end = (gap.start + want).min(gap.end);
                         let mut slot = Slot::new(Segment::new(gap.start, end));
-                        slot.kept_for = Some(0);
+                        slot.kept_for = Some(WorkerId::FIRST);
                         slots.push(slot);
                         missing = subtract(&missing, std::slice::from_ref(&(gap.start..end)));
                     }

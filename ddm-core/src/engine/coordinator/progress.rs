@@ -94,7 +94,7 @@ impl Coordinator<'_> {
                     k => &self.sources[k].url,
                 };
                 crate::engine::Lane {
-                    id: s.worker.unwrap_or(0),
+                    id: s.worker.map_or(0, crate::transfer::WorkerId::index),
                     url: crate::model::redact_url(url),
                     from: s.seg.origin,
                     to,

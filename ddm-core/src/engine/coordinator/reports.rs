@@ -41,18 +41,23 @@ impl Coordinator<'_> {
         if let Some(t) = r.ttfb {
             self.stats.ttfb.push(t);
         }
-        let src = self.worker_source.get(r.worker).copied().unwrap_or(0);
+        let src = self
+            .worker_source
+            .get(r.worker.index())
+            .copied()
+            .unwrap_or(0);
         self.source_report(src, r.bytes, r.elapsed.as_secs_f64());
         if r.bytes >= 64 * 1024 {
             let secs = r.elapsed.as_secs_f64().max(1e-3);
-            if let Some(v) = self.worker_speed.get_mut(r.worker) {
+            if let Some(v) = self.worker_speed.get_mut(r.worker.index()) {
                 *v = r.bytes as f64 / secs;
             }
         }
         if r.cut && self.gov.throttled() {
-            self.cooling.push((r.worker, Instant::now() + COOL_DOWN));
+            self.cooling
+                .push((r.worker.index(), Instant::now() + COOL_DOWN));
         } else {
-            self.idle.push(r.worker);
+            self.idle.push(r.worker.index());
         }
         let (i, f) = self.settle(&r)?;
         self.on_failure(i, f, r.bytes)
@@ -71,8 +76,12 @@ impl Coordinator<'_> {
             }
         }
         let failed = self.settle_slot(r);
-        let src = self.worker_source.get(r.worker).copied().unwrap_or(0);
-        self.give_source(r.worker, src);
+        let src = self
+            .worker_source
+            .get(r.worker.index())
+            .copied()
+            .unwrap_or(0);
+        self.give_source(r.worker.index(), src);
         failed
     }
 
@@ -176,7 +185,7 @@ impl Coordinator<'_> {
         }
         for (w, src) in unreported {
             self.busy = self.busy.saturating_sub(1);
-            self.give_source(w, src);
+            self.give_source(w.index(), src);
         }
         self.release_units();
     }

@@ -6,6 +6,7 @@ use crate::budget::Permit;
 use crate::engine::governor::{Action, ConnSample};
 use crate::engine::split::{carve, shares, steal_point, MIN_GAIN_SECS, MIN_STEAL};
 use crate::engine::Happening;
+use crate::transfer::{Expect, WorkerId};
 use crate::transfer::{Keep, Mode, Segment, Task};
 use std::sync::atomic::Ordering;
 use std::time::Instant;
@@ -68,7 +69,7 @@ impl Coordinator<'_> {
                 .iter()
                 .enumerate()
                 .filter(|(_, s)| s.worker.is_none() && s.not_before <= now)
-                .filter(|(_, s)| s.kept_for.is_none() || s.kept_for == next)
+                .filter(|(_, s)| s.kept_for.is_none() || s.kept_for == next.map(WorkerId))
                 // A raced slot's bytes go only to trusted sources (a race is never undone).
                 .filter(|(_, s)| !s.raced || self.sources[src].trusted())
                 .min_by_key(|(_, s)| s.seg.span().pos)
@@ -96,41 +97,42 @@ impl Coordinator<'_> {
     pub(super) fn give_task(&mut self, i: usize, src: usize, permit: Permit, now: Instant) {
         let w = self.idle_worker();
         let source = &self.sources[src];
-        let task = Task {
-            io: self.io.clone(),
-            reports: self.tx.clone(),
-            worker: w,
-            seg: self.slots[i].seg.clone(),
-            url: if src == 0 {
-                self.p.url.clone()
-            } else {
-                source.url.clone()
-            },
-            mode: self.p.mode,
-            window: if self.slots[i].is_plain() {
-                self.window()
-            } else {
-                u64::MAX
-            },
-            keep: match &self.slots[i].role {
-                Role::Plain => Keep::Write,
-                Role::Race(seg) => Keep::Race(seg.clone()),
-                Role::Check(_) => Keep::Sample,
-            },
-            // A stream without ranges starts over from 0 and keeps nothing of before: a
-            // new version is taken whole, but never a length that contradicts the size
-            // stated with the same validators (`sink.rs`). The job's URL's answers are
-            // checked against the job's validators, a mirror's against those its first
-            // answer pinned.
+        let url = if src == 0 {
+            self.p.url.clone()
+        } else {
+            source.url.clone()
+        };
+        // A stream without ranges starts over from 0 and keeps nothing of before: a new
+        // version is taken whole, but never a length that contradicts the size stated with
+        // the same validators (`sink.rs`). The job's URL's answers are checked against the
+        // job's validators, a mirror's against those its first answer pinned.
+        let expect = Expect {
             size: self.p.size,
             etag: self.p.etag.clone().filter(|_| src == 0),
             last_modified: self.p.last_modified.clone().filter(|_| src == 0),
-            pin: (src != 0).then(|| source.pin.clone()),
         };
+        let (io, reports, seg) = (self.io.clone(), self.tx.clone(), self.slots[i].seg.clone());
+        let task = match self.p.mode {
+            Mode::Range => {
+                let window = if self.slots[i].is_plain() {
+                    self.window()
+                } else {
+                    u64::MAX
+                };
+                Task::range(io, reports, WorkerId(w), seg, url, window, expect)
+            }
+            _ => Task::whole(io, reports, WorkerId(w), seg, url, expect),
+        }
+        .keeping(match &self.slots[i].role {
+            Role::Plain => Keep::Write,
+            Role::Race(seg) => Keep::Race(seg.clone()),
+            Role::Check(_) => Keep::Sample,
+        })
+        .pinned((src != 0).then(|| source.pin.clone()));
         let url_gen = self.url_gen;
         let slot = &mut self.slots[i];
         slot.seg.resume();
-        slot.worker = Some(w);
+        slot.worker = Some(WorkerId(w));
         slot.source = src;
         slot.url_gen = url_gen;
         slot.attempt_start = slot.seg.span().claimed;
@@ -421,7 +423,7 @@ impl Coordinator<'_> {
             .filter(|s| !matches!(s.role, Role::Check(_)))
             .filter_map(|s| {
                 Some(ConnSample {
-                    worker: s.worker?,
+                    worker: s.worker?.index(),
                     speed: s.speed,
                     receiving_for: now.duration_since(s.receiving_since?),
                 })
@@ -452,7 +454,7 @@ impl Coordinator<'_> {
         for action in actions {
             match action {
                 Action::Replace(w) => {
-                    if let Some(s) = self.slots.iter().find(|s| s.worker == Some(w)) {
+                    if let Some(s) = self.slots.iter().find(|s| s.worker == Some(WorkerId(w))) {
                         tracing::debug!(worker = w, speed = s.speed, "replacing a slow connection");
                         self.stats.replaced += 1;
                         s.seg.abandon();

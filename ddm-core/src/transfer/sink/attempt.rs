@@ -28,7 +28,7 @@ pub(in crate::transfer) fn run_task(easy: &mut Easy2<Sink>, task: Task) -> (Outc
     }
     let opts = task.io.opts.clone();
     let mode = task.mode;
-    let extra: Vec<String> = match (&task.etag, mode) {
+    let extra: Vec<String> = match (&task.expect.etag, mode) {
         // If-Range only with a strong validator: weak ETags are not allowed there.
         (Some(e), Mode::Range) if !e.starts_with("W/") => vec![format!("If-Range: {e}")],
         _ => vec![],
