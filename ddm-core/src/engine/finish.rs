@@ -13,31 +13,9 @@ use crate::store::{Job, Store};
 use std::path::PathBuf;
 use std::time::Instant;
 
-/// Verify, rename and record: the job is done (or failed with its data kept).
-#[allow(clippy::too_many_arguments)]
-pub(super) fn finish(
-    store: &mut Store,
-    job: &Job,
-    file: &PartFile,
-    name: &str,
-    size: u64,
-    moved: u64,
-    started: Instant,
-    obs: &mut dyn Observer,
-) -> Outcome {
-    if let Err(e) = verify(job, file, obs) {
-        return Outcome::Failed(e);
-    }
-    let dest = match finalize(file, name, job, obs) {
-        Ok(d) => d,
-        Err(e) => return Outcome::Failed(e),
-    };
-    record_done(store, job.id, dest, size, moved, started)
-}
-
 /// The job's expected checksum (`--checksum`, or the line of its `--checksum-file` picked
 /// by the name the user asked for, never the server's), checked against the file's bytes.
-fn verify(job: &Job, file: &PartFile, obs: &mut dyn Observer) -> Result<(), JobError> {
+pub(super) fn verify(job: &Job, file: &PartFile, obs: &mut dyn Observer) -> Result<(), JobError> {
     let expected = match checksum::expected(job) {
         Ok(Some(e)) => e,
         Ok(None) => return Ok(()),
@@ -67,7 +45,7 @@ fn verify(job: &Job, file: &PartFile, obs: &mut dyn Observer) -> Result<(), JobE
 /// Rename the finished `.part` into place. An existing file at the destination (or a
 /// symlink, even dangling) is never replaced unless the job may overwrite: the download then
 /// gets the next free name.
-fn finalize(
+pub(super) fn finalize(
     file: &PartFile,
     base: &str,
     job: &Job,
