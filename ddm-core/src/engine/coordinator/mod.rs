@@ -17,10 +17,12 @@ mod link;
 mod progress;
 mod reports;
 mod schedule;
+mod slot;
 mod sources;
 mod verify;
 
 pub use link::Relink;
+use slot::{Role, Slot};
 use verify::Trust;
 
 use super::coverage::Coverage;
@@ -71,80 +73,6 @@ pub enum Stop {
     Waiting(String),
     /// A new link that needs other HTTP options: start again from the first request.
     Relink,
-}
-
-struct Slot {
-    seg: Arc<Segment>,
-    worker: Option<WorkerId>,
-    /// The source (index into `sources`) of the current or last attempt.
-    source: usize,
-    /// Which URL generation the current attempt used (see `reresolve`).
-    url_gen: u32,
-    /// Where the current attempt started (bytes past it mean the connection is receiving).
-    attempt_start: u64,
-    attempts: u32,
-    not_before: Instant,
-    speed: f64,
-    last_pos: u64,
-    last_sample: Instant,
-    /// When the current attempt's first bytes were seen (by the speed sampler).
-    receiving_since: Option<Instant>,
-    /// Kept for this worker (it carries the segment just before): contiguous work on one
-    /// connection, no steal needed to even out the first answer's short window.
-    kept_for: Option<WorkerId>,
-    /// What the slot's bytes are for.
-    role: Role,
-    /// Its attempt is counted as receiving from its host in the budget.
-    counted: bool,
-    /// A race for this slot's tail is running.
-    raced: bool,
-}
-
-/// What a slot's segment is for.
-enum Role {
-    /// Part of the file: its bytes are written.
-    Plain,
-    /// A race of that (slow) segment's tail: a hedged request (`schedule.rs`).
-    Race(Arc<Segment>),
-    /// A check of that mirror (not trusted yet): a trusted source's copy of bytes the
-    /// mirror wrote, held in memory and compared with the file (`verify.rs`).
-    Check(usize),
-}
-
-impl Slot {
-    fn new(seg: Arc<Segment>) -> Slot {
-        let now = Instant::now();
-        let pos = seg.span().claimed;
-        Slot {
-            seg,
-            worker: None,
-            source: 0,
-            url_gen: 0,
-            attempt_start: 0,
-            attempts: 0,
-            not_before: now,
-            speed: 0.0,
-            last_pos: pos,
-            last_sample: now,
-            receiving_since: None,
-            kept_for: None,
-            role: Role::Plain,
-            counted: false,
-            raced: false,
-        }
-    }
-    fn is_plain(&self) -> bool {
-        matches!(self.role, Role::Plain)
-    }
-    /// Bytes not yet received (what a steal can still take).
-    fn remaining(&self) -> u64 {
-        let s = self.seg.span();
-        s.end.saturating_sub(s.claimed)
-    }
-    /// A connection works this slot and has received bytes in its current attempt.
-    fn is_receiving(&self) -> bool {
-        self.worker.is_some() && self.seg.span().claimed > self.attempt_start
-    }
 }
 
 pub struct Params<'a> {
