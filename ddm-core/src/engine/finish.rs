@@ -5,7 +5,7 @@
 //! mismatch keeps `NAME.part` and fails. Everything goes through the directory handle the
 //! run opened: a directory swapped meanwhile is never written through.
 
-use super::{checksum, Event, Observer, Outcome};
+use super::{checksum, Event, Note, Observer, Outcome};
 use crate::jobs::{storage_error, store_error};
 use crate::model::{ErrorKind, JobError};
 use crate::storage::{part_name, PartFile};
@@ -29,7 +29,7 @@ pub(super) fn verify(job: &Job, file: &PartFile, obs: &mut dyn Observer) -> Resu
             ))
         }
     };
-    obs.event(Event::Note("verifying the checksum".into()));
+    obs.event(Event::Said(Note::VerifyingChecksum));
     let reader = file.reader().map_err(|e| storage_error(&e))?;
     checksum::verify(reader, file.path(), &expected).map_err(|e| {
         JobError::new(
@@ -62,10 +62,10 @@ pub(super) fn finalize(
                 let next = crate::filename::unique_name(base, |c| {
                     tried.contains(c) || dir.taken(c) || dir.taken(part_name(c))
                 });
-                obs.event(Event::Note(format!(
-                    "{} appeared meanwhile; saving as {next}",
-                    dir.join(&name).display()
-                )));
+                obs.event(Event::Said(Note::Renamed {
+                    from: dir.join(&name),
+                    to: next.clone(),
+                }));
                 name = next;
             }
             Err(e) => return Err(storage_error(&e)),

@@ -14,7 +14,7 @@
 //! expired, and the job waits for a fresh one (`linkwait.rs`). The waits are cut into short
 //! slices, so pause, remove and Ctrl-C act within a fraction of a second.
 
-use super::{Control, Event, Observer};
+use super::{Control, Event, Note, Observer};
 use crate::budget::Permit;
 use crate::model::{ErrorKind, JobError, Origin};
 use crate::retry::{self, Decision, Failure};
@@ -163,9 +163,7 @@ pub fn open(
         ) = (&failure, &job.settings.origin_url)
         {
             if url != *first {
-                obs.event(Event::Note(
-                    "the saved download link was refused; resolving the original URL again".into(),
-                ));
+                obs.event(Event::Said(Note::Relinking { saved: true }));
                 url = first.clone();
                 whole = None;
                 attempt = 0;
@@ -186,10 +184,10 @@ pub fn open(
         };
         match decision {
             Decision::Retry(d) => {
-                obs.event(Event::Note(format!(
-                    "request failed ({failure}); retrying in {:.1}s",
-                    d.as_secs_f64()
-                )));
+                obs.event(Event::Said(Note::Retrying {
+                    delay: d,
+                    why: failure.to_string(),
+                }));
                 let until = Instant::now() + d;
                 while Instant::now() < until {
                     if let Some(stop) = control() {
@@ -200,11 +198,11 @@ pub fn open(
             }
             Decision::GiveUp => {
                 if let Some(m) = fallbacks.next() {
-                    obs.event(Event::Note(format!(
-                        "{} failed ({failure}); trying mirror {}",
-                        crate::model::redact_url(&url),
-                        crate::model::redact_url(m)
-                    )));
+                    obs.event(Event::Said(Note::TryingMirror {
+                        failed: url.clone(),
+                        why: failure.to_string(),
+                        mirror: m.clone(),
+                    }));
                     url = m.clone();
                     whole = None;
                     attempt = 0;

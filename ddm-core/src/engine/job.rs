@@ -22,7 +22,7 @@
 
 use super::coordinator::{self, Adopted, Coordinator, Params, Stop};
 use super::prepare::{self, Prepared};
-use super::{finish, first, linkwait, record, Control, Event, Observer, Outcome};
+use super::{finish, first, linkwait, record, Control, Event, Note, Observer, Outcome};
 use crate::config::Config;
 use crate::jobs::{self, storage_error};
 use crate::model::{ErrorKind, JobError, Origin};
@@ -122,10 +122,9 @@ fn open(run: &mut Run<'_>) -> Step<Ready> {
         }
     }
     if let Some(f) = prepare::finished(job, &dir) {
-        run.obs.event(Event::Note(format!(
-            "{} is already complete (finished before ddm could record it)",
-            f.path.display()
-        )));
+        run.obs.event(Event::Said(Note::AlreadyComplete {
+            path: f.path.clone(),
+        }));
         let done = finish::record_done(run.store, job.id, f.path, f.size, 0, run.started);
         return Err(done.into());
     }
@@ -299,11 +298,10 @@ fn adopt(run: &mut Run<'_>, ready: &Ready, (opened, prep): (first::Opened, Prepa
         protocol: &head.head.version,
     });
     if let Some(asked) = prep.lowered_from {
-        run.obs.event(Event::Note(format!(
-            "{asked} connections asked for, {} at most: max_connections_per_host in the \
-             config caps what all jobs together open to one host",
-            prep.connections
-        )));
+        run.obs.event(Event::Said(Note::ConnectionsCapped {
+            asked,
+            max: prep.connections,
+        }));
     }
     Adopting {
         name: prep.name,

@@ -19,6 +19,7 @@ mod governor;
 mod job;
 mod linkwait;
 mod measure;
+mod note;
 mod prepare;
 mod record;
 mod reprobe;
@@ -27,6 +28,7 @@ mod split;
 pub use coordinator::Stats;
 pub use first::FIRST_WINDOW;
 pub use measure::{measure, Measurement};
+pub use note::Note;
 pub use prepare::{ceiling, ceilings, http_for, job_http};
 
 use crate::config::Config;
@@ -192,6 +194,9 @@ pub enum Event<'a> {
         protocol: &'a str,
     },
     Progress(&'a Progress),
+    /// A typed note (`note.rs`): its kind, its fields, and the sentence the terminal prints.
+    Said(Note),
+    /// A note no type names yet, as free text.
     Note(String),
     /// The job's download link was refused and cannot be resolved again: it waits for a
     /// fresh one (`Some(why)`), or a fresh one came and it goes on (`None`).

@@ -11,6 +11,7 @@
 
 use super::Coordinator;
 use crate::engine::Event;
+use crate::engine::Note;
 use crate::retry::Failure;
 use std::time::Instant;
 
@@ -39,17 +40,16 @@ impl Coordinator<'_> {
         }
         // While several jobs meet the cap its number is still settling (their requests in
         // flight count until answered): the line says what happens, the log the numbers.
+        let why = f.to_string();
         let msg = match (learned.shared, lowered) {
             (Some(cap), _) => {
                 tracing::info!(job = self.p.job_id, "host capped at {cap} connections");
-                format!(
-                    "the server refuses more connections ({f}); the jobs on it share what it \
-                     allows"
-                )
+                Note::Throttled { why, limit: None }
             }
-            (None, Some(limit)) => format!(
-                "the server refuses more connections ({f}); continuing with at most {limit}"
-            ),
+            (None, Some(limit)) => Note::Throttled {
+                why,
+                limit: Some(limit),
+            },
             (None, None) => return,
         };
         // One line per host and runner; the rest goes to the log.
@@ -60,7 +60,7 @@ impl Coordinator<'_> {
                 .is_none_or(|o| self.ctl.connections.announce(o));
         self.cap_said = true;
         if first {
-            self.obs.event(Event::Note(msg));
+            self.obs.event(Event::Said(msg));
         } else {
             tracing::info!(job = self.p.job_id, "{msg}");
         }

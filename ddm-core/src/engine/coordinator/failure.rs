@@ -10,6 +10,7 @@
 
 use super::{Coordinator, Slot, Stop};
 use crate::engine::Event;
+use crate::engine::Note;
 use crate::identity::{self, Identity, Verdict};
 use crate::jobs::storage_error;
 use crate::model::{ErrorKind, JobError};
@@ -192,9 +193,8 @@ impl Coordinator<'_> {
         if self.resolving.is_some() {
             return None;
         }
-        self.obs.event(Event::Note(
-            "the download link was refused; resolving the original URL again".into(),
-        ));
+        self.obs
+            .event(Event::Said(Note::Relinking { saved: false }));
         self.resolving = Some(Resolution {
             answer: Some(self.spawn_probe()),
             again_at: Instant::now(),

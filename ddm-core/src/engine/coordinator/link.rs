@@ -19,6 +19,7 @@
 use super::verify::Trust;
 use super::{sources::Source, Coordinator, Stop};
 use crate::engine::Event;
+use crate::engine::Note;
 use crate::model::Origin;
 use crate::store::{JobSettings, Link};
 use std::time::{Duration, Instant};
@@ -148,9 +149,7 @@ impl Coordinator<'_> {
         self.reresolved_at = None;
         self.release_awaiting();
         if !waited {
-            self.obs.event(Event::Note(
-                "the job was given a new link; going on with it".into(),
-            ));
+            self.obs.event(Event::Said(Note::NewLink));
         }
         None
     }

@@ -21,6 +21,7 @@ mod slot;
 mod sources;
 mod verify;
 
+use crate::engine::Note;
 pub use link::Relink;
 use slot::{Role, Slot};
 use verify::Trust;
@@ -338,11 +339,7 @@ impl<'a> Coordinator<'a> {
     /// Work until the download is complete or must stop; always ends with a checkpoint.
     pub fn run(&mut self) -> Stop {
         if self.sources.len() > 1 && self.p.mode != Mode::Range {
-            self.obs.event(Event::Note(
-                "mirrors not used: the server does not serve byte ranges, so the file comes \
-                 in one stream from the job's URL"
-                    .into(),
-            ));
+            self.obs.event(Event::Said(Note::MirrorsUnused));
         }
         let mut last_control = Instant::now();
         let mut seen_nudge = self.ctl.nudged.load(Ordering::Acquire);

@@ -14,6 +14,7 @@ use super::{Coordinator, Stop};
 use crate::budget::Permit;
 use crate::engine::coverage::Coverage;
 use crate::engine::Event;
+use crate::engine::Note;
 use crate::model::{redact_url, Origin};
 use crate::retry::{self, Failure};
 use crate::transfer::Pin;
@@ -241,12 +242,12 @@ impl Coordinator<'_> {
             self.discard(src);
         }
         let left = self.alive();
-        let what = if src == 0 { "the job's URL" } else { "mirror" };
-        self.obs.event(Event::Note(format!(
-            "{what} {} dropped ({why}); continuing from {left} other source{}",
-            redact_url(&self.sources[src].url),
-            if left == 1 { "" } else { "s" }
-        )));
+        self.obs.event(Event::Said(Note::SourceDropped {
+            url: self.sources[src].url.clone(),
+            job_url: src == 0,
+            why: why.to_string(),
+            left,
+        }));
     }
 
     /// How much each source delivered, for the end of a download with mirrors.
