@@ -390,7 +390,7 @@ fn transfer(run: &mut Run<'_>, ready: Ready, a: Adopting) -> Step<Transferred> {
     coord.stats.ttfb.push(a.first_wait);
     let stop = coord.run();
     let learned = coord.learned_cap();
-    let complete = coord.pieces.as_ref().map(|p| p.all_done());
+    let complete = coord.pieces().map(|p| p.all_done());
     let stream_len = coord.stream_len;
     drop(coord);
     ready.cancel.store(true, Ordering::Relaxed);

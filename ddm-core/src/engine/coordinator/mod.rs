@@ -11,6 +11,7 @@
 //! "the queue is empty". A checkpoint the store cannot save stops the job with that error.
 
 mod caps;
+mod crew;
 pub mod deadline;
 mod failure;
 mod link;
@@ -22,8 +23,9 @@ mod sources;
 mod verify;
 
 use crate::engine::Note;
+use crew::Crew;
 pub use link::Relink;
-use slot::{Role, Slot};
+use slot::{Plan, Role, Slot};
 use verify::Trust;
 
 use super::coverage::Coverage;
@@ -124,47 +126,20 @@ pub struct Coordinator<'a> {
     origin: Option<Origin>,
     /// The job's URL and its mirrors (see `sources.rs`).
     sources: Vec<sources::Source>,
-    /// The source each worker's current or last attempt went to.
-    worker_source: Vec<usize>,
-    /// The unit of the budget each worker's request under way holds.
-    units: Vec<Option<Permit>>,
-    pub pieces: Option<PieceMap>,
-    written: Coverage,
-    slots: Vec<Slot>,
-    workers: Vec<Option<WorkerHandle>>,
-    idle: Vec<usize>,
-    /// Average speed of each worker's last attempt that moved data (bytes/s; 0 = unknown).
-    worker_speed: Vec<f64>,
-    /// Workers whose last response we cut short, resting until the server has let go of it
-    /// (only on hosts that cap connections).
-    cooling: Vec<(usize, Instant)>,
-    /// Connection units (by source) of requests that ended, held until the job's idle
-    /// connections are back in the runner's pool (`sources.rs`); dropped then.
-    held: Vec<(usize, Permit)>,
-    busy: usize,
+    /// The job's workers, their speeds, sources and budget units (`crew.rs`).
+    crew: Crew,
+    /// The plan: the work cut into slots, what is written (`slot.rs`).
+    plan: Plan,
     tx: Sender<Report>,
     rx: Receiver<Report>,
     /// How many connections, and which to replace.
     gov: Governor,
-    /// The target was lowered: spread the unstarted work over the allowed connections.
-    rebalance_due: bool,
     /// The server's refusal was said (once; later ones go to the log).
     cap_said: bool,
     policy: retry::Policy,
     budget: retry::Budget,
-    /// Bumped each time the URL is resolved again; attempts on an older one just retry.
-    url_gen: u32,
-    /// A resolution of the original URL (running off the loop, or waiting to be tried again),
-    /// and the ranges waiting for it.
-    resolving: Option<failure::Resolution>,
-    awaiting_url: Vec<Arc<Segment>>,
-    /// Waiting for a fresh link from the user (`link.rs`).
-    link_wait: Option<link::LinkWait>,
-    /// `received` when the URL was last resolved again (another expiry needs progress since).
-    reresolved_at: Option<u64>,
-    /// Set when the transfer ends: a resolution still running off the loop gives up (it
-    /// holds a unit and a worker of the runner, never the job's file).
-    ended: Arc<std::sync::atomic::AtomicBool>,
+    /// Expired links: resolving the job's URL again, or waiting for a fresh one (`link.rs`).
+    relink: link::Relinking,
     started: Instant,
     samples: VecDeque<(Instant, u64)>,
     /// Speed of the last progress sample (bytes/s), recorded with each checkpoint.
@@ -262,7 +237,7 @@ impl<'a> Coordinator<'a> {
                     if gap.start == first.end && want >= split::MIN_TAKE && opening > 1 {
                         let end = (gap.start + want).min(gap.end);
                         let mut slot = Slot::new(Segment::new(gap.start, end));
-                        slot.kept_for = Some(WorkerId::FIRST);
+                        slot.role = Role::Kept(WorkerId::FIRST);
                         slots.push(slot);
                         missing = subtract(&missing, std::slice::from_ref(&(gap.start..end)));
                     }
@@ -285,7 +260,6 @@ impl<'a> Coordinator<'a> {
         let budget = retry::Budget::new(p.cfg.retry_budget);
         let rng = (std::process::id() as u64) << 32 ^ p.job_id as u64 ^ 0x9e37_79b9_7f4a_7c15;
         let origin = Origin::parse(&p.url);
-        let worker_speed = vec![0.0; workers.len()];
         let mut sources = vec![sources::Source::new(&p.url, Trust::Reference)];
         sources.extend(
             p.mirrors
@@ -294,7 +268,6 @@ impl<'a> Coordinator<'a> {
         );
         // The first answer's connection works on the job's URL.
         sources[0].busy = busy;
-        let worker_source = vec![0; workers.len()];
         Coordinator {
             p,
             record,
@@ -303,30 +276,20 @@ impl<'a> Coordinator<'a> {
             io,
             origin,
             sources,
-            worker_source,
-            units,
-            pieces,
-            written,
-            slots,
-            workers,
-            idle: Vec::new(),
-            worker_speed,
-            cooling: Vec::new(),
-            held: Vec::new(),
-            busy,
+            crew: Crew::new(workers, units, busy),
+            plan: Plan {
+                pieces,
+                written,
+                slots,
+                rebalance_due: false,
+            },
             tx,
             rx,
             gov,
-            rebalance_due: false,
             cap_said: false,
             policy,
             budget,
-            url_gen: 0,
-            resolving: None,
-            awaiting_url: Vec::new(),
-            link_wait: None,
-            reresolved_at: None,
-            ended: Arc::default(),
+            relink: link::Relinking::default(),
             started: Instant::now(),
             samples: VecDeque::new(),
             last_speed: None,
@@ -356,7 +319,12 @@ impl<'a> Coordinator<'a> {
                 break stop;
             }
             // Done when only checks are out and no mirror's bytes wait for one.
-            if self.slots.iter().all(|s| matches!(s.role, Role::Check(_))) && !self.unproven_bytes()
+            if self
+                .plan
+                .slots
+                .iter()
+                .all(|s| matches!(s.role, Role::Check(_)))
+                && !self.unproven_bytes()
             {
                 break Stop::Complete;
             }
@@ -450,6 +418,11 @@ impl<'a> Coordinator<'a> {
     /// retry).
     fn happened(&mut self, h: super::Happening) {
         self.obs.event(Event::Happened(h));
+    }
+
+    /// The job's pieces, if the file has ranges: complete when every one is done.
+    pub fn pieces(&self) -> Option<&PieceMap> {
+        self.plan.pieces.as_ref()
     }
 
     /// The learned connection cap, if the server refused connections: the most that were

@@ -1,10 +1,33 @@
 //! A slot: one piece of the job's work (a segment) and who works it: its worker, the
 //! source asked, attempts and retry time, its speed, and its role (part of the file, the
-//! race of another slot's tail, the check of a mirror). The coordinator's plan is its slots.
+//! race of another slot's tail, the check of a mirror). The coordinator's [`Plan`] is its
+//! slots, with the pieces and the ranges written: steals and races cut and add slots
+//! (`schedule.rs`), checkpoints read it (`progress.rs`).
 
+use crate::engine::coverage::Coverage;
+use crate::pieces::PieceMap;
 use crate::transfer::{Segment, WorkerId};
 use std::sync::Arc;
 use std::time::Instant;
+
+/// The work of the job: what is cut into slots and what is written.
+pub(super) struct Plan {
+    /// The file's pieces (None: a stream without ranges); their bitmap is what a checkpoint
+    /// commits.
+    pub(super) pieces: Option<PieceMap>,
+    /// Ranges written and confirmed (whole pieces and the partial ranges kept).
+    pub(super) written: Coverage,
+    pub(super) slots: Vec<Slot>,
+    /// The target was lowered: spread the unstarted work over the allowed connections.
+    pub(super) rebalance_due: bool,
+}
+
+impl Plan {
+    /// The slot worker `w` works, if any.
+    pub(super) fn slot_of(&self, w: WorkerId) -> Option<usize> {
+        self.slots.iter().position(|s| s.worker == Some(w))
+    }
+}
 
 pub(super) struct Slot {
     pub(super) seg: Arc<Segment>,
@@ -22,9 +45,6 @@ pub(super) struct Slot {
     pub(super) last_sample: Instant,
     /// When the current attempt's first bytes were seen (by the speed sampler).
     pub(super) receiving_since: Option<Instant>,
-    /// Kept for this worker (it carries the segment just before): contiguous work on one
-    /// connection, no steal needed to even out the first answer's short window.
-    pub(super) kept_for: Option<WorkerId>,
     /// What the slot's bytes are for.
     pub(super) role: Role,
     /// Its attempt is counted as receiving from its host in the budget.
@@ -37,6 +57,10 @@ pub(super) struct Slot {
 pub(super) enum Role {
     /// Part of the file: its bytes are written.
     Plain,
+    /// Part of the file kept for this worker (it carries the segment just before):
+    /// contiguous work on one connection, no steal needed to even out the first answer's
+    /// short window. Plain once that worker's request ends.
+    Kept(WorkerId),
     /// A race of that (slow) segment's tail: a hedged request (`schedule.rs`).
     Race(Arc<Segment>),
     /// A check of that mirror (not trusted yet): a trusted source's copy of bytes the
@@ -60,14 +84,21 @@ impl Slot {
             last_pos: pos,
             last_sample: now,
             receiving_since: None,
-            kept_for: None,
             role: Role::Plain,
             counted: false,
             raced: false,
         }
     }
+    /// The worker this slot is kept for, if any.
+    pub(super) fn kept_for(&self) -> Option<WorkerId> {
+        match self.role {
+            Role::Kept(w) => Some(w),
+            _ => None,
+        }
+    }
+    /// Part of the file (plain or kept): its bytes are written.
     pub(super) fn is_plain(&self) -> bool {
-        matches!(self.role, Role::Plain)
+        matches!(self.role, Role::Plain | Role::Kept(_))
     }
     /// Bytes not yet received (what a steal can still take).
     pub(super) fn remaining(&self) -> u64 {

@@ -90,6 +90,7 @@ impl Coordinator<'_> {
     /// What a source's connections deliver each: measured now, else from its last attempts.
     fn source_speed(&self, src: usize) -> Option<f64> {
         let live: Vec<f64> = self
+            .plan
             .slots
             .iter()
             .filter(|s| s.source == src && s.worker.is_some() && s.speed > 0.0)
@@ -120,9 +121,10 @@ impl Coordinator<'_> {
         let ranged = self.p.mode == crate::transfer::Mode::Range && self.p.limit.is_none();
         let now = Instant::now();
         let unstarted = self
+            .plan
             .slots
             .iter()
-            .any(|s| s.worker.is_none() && s.not_before <= now && s.kept_for.is_none());
+            .any(|s| s.worker.is_none() && s.not_before <= now && s.kept_for().is_none());
         let mut order: Vec<(usize, f64)> = (0..if ranged { self.sources.len() } else { 1 })
             .filter(|&s| self.ready(s, unstarted))
             .map(|s| {
@@ -148,8 +150,8 @@ impl Coordinator<'_> {
     /// A connection unit for source `s`: one this job holds back (see `give_source`) first,
     /// else a free one of the budget.
     pub(super) fn take_unit(&mut self, s: usize) -> Option<Permit> {
-        if let Some(k) = self.held.iter().position(|(h, _)| *h == s) {
-            return Some(self.held.swap_remove(k).1);
+        if let Some(p) = self.crew.take_held(s) {
+            return Some(p);
         }
         self.ctl
             .connections
@@ -161,9 +163,7 @@ impl Coordinator<'_> {
     pub(super) fn give_source(&mut self, worker: usize, src: usize) {
         let s = &mut self.sources[src];
         s.busy = s.busy.saturating_sub(1);
-        if let Some(p) = self.units.get_mut(worker).and_then(Option::take) {
-            self.held.push((src, p));
-        }
+        self.crew.hold(worker, src);
     }
 
     /// Give the held units back to the budget. Called once the job's idle connections are in
@@ -171,7 +171,7 @@ impl Coordinator<'_> {
     /// connection that is open already, so a host never sees more open connections than its
     /// share, idle ones included.
     pub(super) fn release_units(&mut self) {
-        self.held.clear(); // each permit gives its unit back as it drops
+        self.crew.release_units();
     }
 
     /// Account for one attempt on `src`.
@@ -197,13 +197,13 @@ impl Coordinator<'_> {
         f: &Failure,
         bytes: u64,
     ) -> Option<Option<Stop>> {
-        let src = self.slots[i].source;
+        let src = self.plan.slots[i].source;
         if self.sources.len() < 2 {
             return None;
         }
         if self.sources[src].dropped && self.alive() > 0 {
             // An attempt still running when its source was dropped.
-            self.slots[i].not_before = Instant::now();
+            self.plan.slots[i].not_before = Instant::now();
             return Some(None);
         }
         // Dropped only while another source that is trusted goes on.
@@ -230,8 +230,8 @@ impl Coordinator<'_> {
             return None;
         }
         self.drop_source(src, &f.to_string());
-        self.slots[i].not_before = Instant::now();
-        self.slots[i].attempts = 0;
+        self.plan.slots[i].not_before = Instant::now();
+        self.plan.slots[i].attempts = 0;
         Some(None)
     }
 
