@@ -222,6 +222,44 @@ fn json_progress_is_ndjson() {
 }
 
 #[test]
+fn json_notes_carry_their_kind_and_fields_with_passwords_hidden() {
+    let server = Server::start().unwrap();
+    let body = pattern(300_000, 7);
+    server.add("/m.bin", Resource::new(body.clone()));
+    let env = Env::new();
+    // The job's URL is not there (404): the mirror, with a password in its URL, is asked.
+    let gone = server.url("/gone.bin");
+    let mirror = server
+        .url("/m.bin")
+        .replace("http://", "http://mu:mirror-pw@");
+    let out = env.ok(&["get", &gone, "--mirror", &mirror, "-o", "f.bin", "--json"]);
+    assert!(!out.contains("mirror-pw"), "a password in NDJSON: {out}");
+    let events: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+        .collect();
+    let note = events
+        .iter()
+        .find(|e| e["event"] == "note" && e["kind"] == "trying_mirror")
+        .unwrap_or_else(|| panic!("no trying_mirror note in {out}"));
+    assert_eq!(note["job"], 1);
+    assert_eq!(note["failed"], gone.as_str());
+    assert!(
+        note["mirror"].as_str().unwrap().ends_with("/m.bin")
+            && note["mirror"].as_str().unwrap().contains("mu:"),
+        "{note}"
+    );
+    assert!(note["why"].as_str().unwrap().contains("404"), "{note}");
+    // The sentence the terminal prints is there too.
+    assert!(
+        note["message"].as_str().unwrap().contains("trying mirror"),
+        "{note}"
+    );
+    assert_eq!(events.last().unwrap()["event"], "done");
+    assert_eq!(std::fs::read(env.out().join("f.bin")).unwrap(), body);
+}
+
+#[test]
 fn probe_reports_redirects_size_ranges_and_validators() {
     let server = Server::start().unwrap();
     server.add(

@@ -1,8 +1,11 @@
 //! Top-level flags and the verb list. Each verb's own flags live in its file under `cmd/`.
 
 use crate::cmd;
-use clap::{Args, Parser, Subcommand};
-use std::path::PathBuf;
+use clap::{Parser, Subcommand};
+
+/// The flags every verb takes live next to the context they build (`ctx`); named here too
+/// so that a verb may take them from either.
+pub use crate::ctx::Global;
 
 /// A segmented download manager. Queue downloads with `add`, work the queue with `run`,
 /// or fetch one file now with `get`.
@@ -13,19 +16,6 @@ pub struct Cli {
     pub global: Global,
     #[command(subcommand)]
     pub command: Command,
-}
-
-#[derive(Debug, Args)]
-pub struct Global {
-    /// Keep config, job database and log under DIR instead of the platform defaults.
-    #[arg(long, global = true, env = "DDM_HOME", value_name = "DIR")]
-    pub home: Option<PathBuf>,
-    /// More detail on stderr (-v info, -vv debug).
-    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
-    pub verbose: u8,
-    /// Only errors on stderr.
-    #[arg(short, long, global = true, conflicts_with = "verbose")]
-    pub quiet: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,11 +1,28 @@
-//! The per-invocation context: resolved paths, config and the open job store.
+//! The per-invocation context: the flags every verb takes ([`Global`]) and what they resolve
+//! to: paths, config and the open job store ([`Ctx`]).
 
-use crate::cli::Global;
 use crate::exit::{CliError, CliResult, Code};
 use ddm_core::config::Config;
 use ddm_core::paths::Paths;
 use ddm_core::store::Store;
+use std::path::PathBuf;
 
+// The flags every verb takes (before or after the verb). No doc comment: clap would take
+// it for the help text of every verb.
+#[derive(Debug, clap::Args)]
+pub struct Global {
+    /// Keep config, job database and log under DIR instead of the platform defaults.
+    #[arg(long, global = true, env = "DDM_HOME", value_name = "DIR")]
+    pub home: Option<PathBuf>,
+    /// More detail on stderr (-v info, -vv debug).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Only errors on stderr.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+}
+
+/// What the flags resolve to, for verbs that work on the data directory.
 pub struct Ctx {
     pub paths: Paths,
     pub config: Config,

@@ -3,7 +3,7 @@
 //! (default: warnings). Lines that come every second of a download (checkpoints) are at
 //! trace level: stderr with `-vvv`, never the file.
 
-use crate::cli::Global;
+use crate::ctx::Global;
 use crate::logfile::LogFile;
 use std::sync::Mutex;
 use tracing_subscriber::filter::LevelFilter;

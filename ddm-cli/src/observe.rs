@@ -405,6 +405,19 @@ impl Observer for JobView<'_> {
             }
             Event::Progress(p) => self.progress(p),
             Event::Waiting(why) => self.waiting(why),
+            Event::Said(n) => match self.d.mode {
+                // The note's kind and fields (docs/events.md), and the same sentence.
+                Mode::Json => {
+                    let mut v = serde_json::to_value(&n).unwrap_or_default();
+                    if let Some(o) = v.as_object_mut() {
+                        o.insert("event".into(), "note".into());
+                        o.insert("job".into(), self.job.into());
+                        o.insert("message".into(), n.to_string().into());
+                    }
+                    self.d.json(v)
+                }
+                _ => self.d.say(&format!("job {}: note: {n}", self.job)),
+            },
             Event::Note(n) => match self.d.mode {
                 Mode::Json => self
                     .d

@@ -1,8 +1,11 @@
 //! The connection budget of a runner: how many transfers all running jobs may have open at
 //! once, in all and per host (a host's limit applies across every job on that host).
 //!
-//! A coordinator takes one unit (for its host) before it hands a worker a range and gives it
-//! back when the worker reports; a job whose share is used up simply waits for a unit. The
+//! A coordinator takes one unit (for its host) before it hands a worker a range, as a
+//! [`Permit`]: the unit goes back to the budget when the permit drops, so a unit cannot be
+//! lost on any path (a leak of them was once fixed by hand). The coordinator holds the
+//! permits of ended requests until its idle workers are back in the pool, then drops them;
+//! a job whose share is used up simply waits for a unit. The
 //! runner starts a new job only while units are free, counting the jobs it started that
 //! have not taken their first unit yet ([`Ticket`]): so its concurrency comes from the
 //! budget, many small jobs at once, a few large ones.
@@ -10,7 +13,7 @@
 use crate::model::Origin;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 #[derive(Debug)]
@@ -95,14 +98,25 @@ impl ConnectionBudget {
         self.hosts.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// A unit for `host` if the budget and the host's share allow: given back when the
+    /// permit drops.
+    pub fn try_permit(self: &Arc<Self>, host: Option<&Origin>) -> Option<Permit> {
+        self.try_take(host).then(|| Permit::new(self, host))
+    }
+
+    /// A unit for `host`, waiting up to `max` for one to be given back.
+    pub fn permit_within(self: &Arc<Self>, host: Option<&Origin>, max: Duration) -> Option<Permit> {
+        self.take_within(host, max).then(|| Permit::new(self, host))
+    }
+
     /// Take one connection for `host` if the budget and the host's share allow.
-    pub fn try_take(&self, host: Option<&Origin>) -> bool {
+    fn try_take(&self, host: Option<&Origin>) -> bool {
         self.take_locked(&mut self.lock(), host)
     }
 
     /// Take one connection for `host`, waiting up to `max` for one to be given back: a job
     /// waiting for its host's share starts the moment another job's connection is free.
-    pub fn take_within(&self, host: Option<&Origin>, max: Duration) -> bool {
+    fn take_within(&self, host: Option<&Origin>, max: Duration) -> bool {
         let until = Instant::now() + max;
         let mut hosts = self.lock();
         loop {
@@ -143,8 +157,8 @@ impl ConnectionBudget {
         ok
     }
 
-    /// Give back a connection taken for `host`.
-    pub fn give(&self, host: Option<&Origin>) {
+    /// Give back a connection taken for `host` (only a [`Permit`] that drops does).
+    fn give(&self, host: Option<&Origin>) {
         let mut hosts = self.lock();
         if let Some(e) = host.and_then(|h| hosts.get_mut(h)) {
             e.used = e.used.saturating_sub(1);
@@ -158,7 +172,7 @@ impl ConnectionBudget {
 
     /// A connection taken for `from` (a first request, before redirects told where it goes)
     /// now belongs to `to`.
-    pub fn move_host(&self, from: Option<&Origin>, to: Option<&Origin>) {
+    fn move_host(&self, from: Option<&Origin>, to: Option<&Origin>) {
         if from == to {
             return;
         }
@@ -252,6 +266,43 @@ impl Default for ConnectionBudget {
     }
 }
 
+/// One unit of the budget, taken for a host: given back when it drops (the one way a unit
+/// goes back). Whoever holds it decides when: a coordinator holds those of ended requests
+/// until the job's idle connections are back in the pool.
+#[derive(Debug)]
+#[must_use = "a permit dropped at once gives its unit straight back"]
+pub struct Permit {
+    budget: Arc<ConnectionBudget>,
+    host: Option<Origin>,
+}
+
+impl Permit {
+    fn new(budget: &Arc<ConnectionBudget>, host: Option<&Origin>) -> Permit {
+        Permit {
+            budget: budget.clone(),
+            host: host.cloned(),
+        }
+    }
+
+    /// The host the unit counts for.
+    pub fn host(&self) -> Option<&Origin> {
+        self.host.as_ref()
+    }
+
+    /// The unit now counts for `to` (a first request, taken before redirects told where it
+    /// goes).
+    pub fn rehome(&mut self, to: Option<&Origin>) {
+        self.budget.move_host(self.host.as_ref(), to);
+        self.host = to.cloned();
+    }
+}
+
+impl Drop for Permit {
+    fn drop(&mut self) {
+        self.budget.give(self.host.as_ref());
+    }
+}
+
 /// A unit promised to a starting job (see [`ConnectionBudget::ticket`]).
 #[derive(Debug)]
 pub struct Ticket<'a> {
@@ -304,6 +355,27 @@ mod tests {
         b.give(Some(&h));
         assert!(b.try_take(None));
         assert_eq!((b.limit(), b.per_host()), (1, 2));
+    }
+
+    #[test]
+    fn a_permit_gives_its_unit_back_where_it_counts_when_it_drops() {
+        let b = Arc::new(ConnectionBudget::with_host_limit(2, 1));
+        let (a, c) = (host("http://a.example/"), host("http://c.example/"));
+        let first = b.try_permit(Some(&a)).expect("a free unit");
+        assert!(b.try_permit(Some(&a)).is_none(), "a's one unit is taken");
+        {
+            let _other = b.try_permit(Some(&c)).expect("c has its own share");
+            assert!(b.try_permit(None).is_none(), "2 of 2 in use");
+        }
+        assert_eq!(b.in_use(), 1, "the dropped permit gave its unit back");
+        // A first request's unit moves to the host its redirects led to.
+        let mut moved = first;
+        moved.rehome(Some(&c));
+        assert_eq!(moved.host(), Some(&c));
+        assert_eq!((b.host_used(&a), b.host_used(&c)), (0, 1));
+        let again = b.try_permit(Some(&a)).expect("a is free again");
+        drop((moved, again));
+        assert_eq!((b.in_use(), b.host_used(&a), b.host_used(&c)), (0, 0, 0));
     }
 
     #[test]

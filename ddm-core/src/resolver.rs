@@ -10,10 +10,11 @@
 //! asked again once without a range, and that answer is used.
 //!
 //! Redirects (at most 10, http and https only) are followed here, one hop at a time, so each
-//! hop's request carries only the headers allowed for its origin (`http::target`):
+//! hop's request carries only the headers allowed for its origin (`http::target`), each
+//! step taken by `http::redirect::follow`, as the workers do:
 //! credentials never follow a redirect to another host, port or scheme.
 
-use crate::http::{self, Head, HttpOptions, MAX_REDIRECTS};
+use crate::http::{self, Head, HttpOptions};
 use crate::model::redact_url;
 use crate::retry::Failure;
 use curl::easy::{Easy2, Handler, WriteError};
@@ -128,54 +129,51 @@ fn request(url: &str, o: &HttpOptions, ask: Ask) -> Result<Answer, Failure> {
         Ask::Range(_, len) => len.clamp(1, FETCH_MAX),
         _ => 0,
     };
-    let mut current =
-        url::Url::parse(url).map_err(|e| Failure::Other(format!("not a URL: {e}")))?;
+    let mut current = url::Url::parse(url)
+        .map_err(|e| Failure::Other(format!("not a URL: {e}")))?
+        .to_string();
     let mut chain = Vec::new();
     // Set when the login's origin asked for Digest (see `http::login`).
-    let mut negotiate = false;
+    let mut negotiating = false;
+    let range = match ask {
+        Ask::FirstByte => Some("0-0".to_string()),
+        Ask::Range(start, _) => Some(format!("{start}-{}", start + keep - 1)),
+        Ask::Head | Ask::Whole => None,
+    };
     loop {
-        http::configure(&mut easy, o).map_err(setup)?;
-        match ask {
-            Ask::Head => {
-                easy.nobody(true).map_err(setup)?;
+        let login = http::setup::request(
+            &mut easy,
+            o,
+            &http::Request {
+                url: &current,
+                range: range.as_deref(),
+                head_only: ask == Ask::Head,
                 // A HEAD that never answers only delays the GET fallback: do not wait long.
-                easy.low_speed_time(o.stall_timeout.min(HEAD_PATIENCE))
-                    .map_err(setup)?;
-            }
-            Ask::FirstByte => easy.range("0-0").map_err(setup)?,
-            Ask::Range(start, _) => easy
-                .range(&format!("{start}-{}", start + keep - 1))
-                .map_err(setup)?,
-            Ask::Whole => {}
-        }
-        http::target(&mut easy, o, current.as_str(), &[]).map_err(setup)?;
-        let auth = o.sends_login(current.as_str());
-        if auth && negotiate {
-            http::login::negotiate(&mut easy).map_err(setup)?;
-        }
+                stall: (ask == Ask::Head).then_some(HEAD_PATIENCE),
+                negotiating,
+                ..http::Request::default()
+            },
+        )
+        .map_err(setup)?;
         *easy.get_mut() = Collector {
             keep,
-            auth,
+            auth: login.sent,
             ..Collector::default()
         };
         let res = easy.perform();
         let head = std::mem::take(&mut easy.get_mut().head);
         let body = std::mem::take(&mut easy.get_mut().kept);
-        if auth
-            && !negotiate
-            && http::login::basic_first(&current)
-            && http::login::wants_digest(&head)
-        {
+        if login.basic_first && http::login::wants_digest(&head) {
             // libcurl took the Digest challenge to Basic for a refusal: start it afresh.
             easy.reset();
-            negotiate = true;
+            negotiating = true;
             continue;
         }
         match res {
             Ok(()) => {}
             // We stop an answer after its first bytes on purpose.
             Err(e) if e.is_write_error() && head.status != 0 => {}
-            Err(e) => return Err(o.explain(http::classify_with(&e, &mut easy), current.as_str())),
+            Err(e) => return Err(o.explain(http::classify_with(&e, &mut easy), &current)),
         }
         let location = head
             .get("location")
@@ -183,26 +181,14 @@ fn request(url: &str, o: &HttpOptions, ask: Ask) -> Result<Answer, Failure> {
         let Some(location) = location else {
             return Ok(Answer {
                 head,
-                final_url: current.to_string(),
+                final_url: current,
                 chain,
                 body,
             });
         };
-        if chain.len() as u32 >= MAX_REDIRECTS {
-            return Err(Failure::Other(format!(
-                "more than {MAX_REDIRECTS} redirects"
-            )));
-        }
-        let next = current.join(location.trim()).map_err(|e| {
-            Failure::InvalidResponse(format!("unusable redirect Location {location:?}: {e}"))
-        })?;
-        if !matches!(next.scheme(), "http" | "https") {
-            return Err(Failure::Other(
-                "redirected to a non-http(s) URL, which ddm refuses to follow".into(),
-            ));
-        }
-        chain.push(redact_url(current.as_str()));
-        current = next;
+        let next = http::redirect::follow(&current, location, chain.len())?;
+        chain.push(redact_url(&current));
+        current = next.to_string();
     }
 }
 

@@ -4,8 +4,8 @@
 use super::input_list;
 use super::jobopts::{parse_urls, JobOpts};
 use super::queueopts::QueueOpts;
-use crate::cli::Global;
 use crate::ctx::Ctx;
+use crate::ctx::Global;
 use crate::exit::{added, store, CliResult, Code};
 use crate::ui::{self, outln};
 use ddm_core::model::redact_url;

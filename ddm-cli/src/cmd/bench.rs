@@ -2,8 +2,8 @@
 //! host policy so later jobs on that host start from it).
 
 use super::jobopts::parse_urls;
-use crate::cli::Global;
 use crate::ctx::Ctx;
+use crate::ctx::Global;
 use crate::exit::{store, usage, CliError, CliResult, Code};
 use crate::ui;
 use crate::ui::outln;

@@ -1,7 +1,8 @@
 //! `ddm completions`: a shell completion script, generated from the clap definitions (so it
 //! always matches the verbs and flags of this binary), printed to stdout.
 
-use crate::cli::{Cli, Global};
+use crate::cli::Cli;
+use crate::ctx::Global;
 use crate::exit::{CliError, CliResult, Code};
 use clap::CommandFactory;
 use clap_complete::Shell;

@@ -1,19 +1,23 @@
 //! `ddm demo`: a self-contained showcase that works offline. It starts the built-in loopback
 //! server (the same `ddm-testserver` code the tests use), serves a generated file that is
 //! throttled per connection, downloads it through the normal job path with progress, checks
-//! its sha256, and compares the time with a single connection.
+//! its sha256, and compares the time with a single connection. The server is built in only
+//! with the `demo` feature (on by default); without it, `ddm demo` says how to get it.
 
-use crate::cli::Global;
+use crate::ctx::Global;
 use crate::exit::{CliError, CliResult, Code};
-use crate::observe::Display;
-use crate::ui;
-use crate::ui::outln;
 use ddm_core::config::Config;
-use ddm_core::engine::checksum::{sha256_file, sha256_hex};
-use ddm_core::engine::{run_job, Control, Outcome};
-use ddm_core::store::{JobSettings, NewJob, Store};
-use ddm_testserver::{pattern, Resource, Server};
-use std::sync::Arc;
+#[cfg(feature = "demo")]
+use {
+    crate::observe::Display,
+    crate::ui,
+    crate::ui::outln,
+    ddm_core::engine::checksum::{sha256_file, sha256_hex},
+    ddm_core::engine::{run_job, Control, Outcome},
+    ddm_core::store::{JobSettings, NewJob, Store},
+    ddm_testserver::{pattern, Resource, Server},
+    std::sync::Arc,
+};
 
 /// Download a generated file from a built-in, per-connection-throttled loopback server with
 /// several connections, verify it, and compare with one connection. Needs no network.
@@ -36,6 +40,7 @@ pub struct Args {
     pub no_compare: bool,
 }
 
+#[cfg(feature = "demo")]
 fn env(e: impl Into<anyhow::Error>) -> CliError {
     CliError::new(Code::Env, e)
 }
@@ -51,6 +56,24 @@ pub fn run(g: &Global, a: Args) -> CliResult {
             cfg.host_connections()
         )));
     }
+    showcase(g, a, cfg)
+}
+
+/// Built without the `demo` feature: no server to show anything with.
+#[cfg(not(feature = "demo"))]
+fn showcase(_: &Global, _: Args, _: Config) -> CliResult {
+    Err(CliError::new(
+        Code::Usage,
+        anyhow::anyhow!(
+            "this ddm was built without the demo (its built-in test server is left out); \
+             build it with the default features to get it: `cargo install --path ddm-cli` or \
+             `cargo build --release -p ddm-cli --features demo`"
+        ),
+    ))
+}
+
+#[cfg(feature = "demo")]
+fn showcase(g: &Global, a: Args, cfg: Config) -> CliResult {
     let body = Arc::new(pattern((a.size_mib << 20) as usize, 2026));
     let want = sha256_hex(&body);
     let server = Server::start().map_err(env)?;
@@ -106,6 +129,7 @@ pub fn run(g: &Global, a: Args) -> CliResult {
     }
     Ok(Code::Ok)
 }
+#[cfg(feature = "demo")]
 fn download(
     store: &mut Store,
     url: &str,

@@ -8,8 +8,8 @@
 //! values of Cookie/Authorization are never printed: only names, or `<redacted>`.
 
 use super::jobopts::JobOpts;
-use crate::cli::Global;
 use crate::ctx::Ctx;
+use crate::ctx::Global;
 use crate::exit::{added, usage, CliResult, Code};
 use crate::ui;
 use crate::ui::outln;

@@ -1,7 +1,7 @@
 //! `ddm limit`: change a job's speed cap, or the cap on all jobs together, while they run.
 
-use crate::cli::Global;
 use crate::ctx::Ctx;
+use crate::ctx::Global;
 use crate::exit::{store, usage, CliResult, Code};
 use crate::ui::{self, outln};
 

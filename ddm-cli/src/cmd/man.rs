@@ -1,7 +1,8 @@
 //! `ddm man`: the manual page, generated from the clap definitions (so it always matches the
 //! verbs and flags of this binary), printed to stdout as roff.
 
-use crate::cli::{Cli, Global};
+use crate::cli::Cli;
+use crate::ctx::Global;
 use crate::exit::{usage, CliError, CliResult, Code};
 use clap::CommandFactory;
 use std::io::Write;

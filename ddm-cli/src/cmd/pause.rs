@@ -1,7 +1,7 @@
 //! `ddm pause`: stop jobs (a runner working one stops it within a second, progress kept).
 
-use crate::cli::Global;
 use crate::ctx::Ctx;
+use crate::ctx::Global;
 use crate::exit::{store, CliResult, Code};
 use crate::ui::outln;
 use ddm_core::store::StateKind;

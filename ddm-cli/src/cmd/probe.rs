@@ -1,8 +1,8 @@
 //! `ddm probe`: what the server says about a URL, without downloading it.
 
 use super::jobopts::parse_urls;
-use crate::cli::Global;
 use crate::ctx::paths;
+use crate::ctx::Global;
 use crate::exit::{CliError, CliResult, Code};
 use crate::ui::outln;
 use crate::ui::{self, clean};

@@ -1,7 +1,7 @@
 //! `ddm remove`: forget jobs (and their partial data; `--delete-file` also the finished file).
 
-use crate::cli::Global;
 use crate::ctx::Ctx;
+use crate::ctx::Global;
 use crate::exit::{store, CliResult, Code};
 use crate::ui::{clean, outln};
 use ddm_core::jobs;

@@ -1,8 +1,8 @@
 //! `ddm resume`: put paused, failed or waiting jobs back in the queue (`--restart` discards
 //! progress).
 
-use crate::cli::Global;
 use crate::ctx::Ctx;
+use crate::ctx::Global;
 use crate::exit::{store, CliResult, Code};
 use crate::ui::outln;
 use ddm_core::jobs;

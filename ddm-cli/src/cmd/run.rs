@@ -1,7 +1,7 @@
 //! `ddm run`: work the queue until no queued job remains.
 
-use crate::cli::Global;
 use crate::ctx::Ctx;
+use crate::ctx::Global;
 use crate::exit::{store, CliError, CliResult, Code};
 use crate::observe::Display;
 use ddm_core::engine::Control;

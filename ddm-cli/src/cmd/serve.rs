@@ -3,8 +3,8 @@
 //! (one lock per data directory, jobs a dead runner left behind queued again first) and
 //! stays up when the queue is empty; the front (`ddm-rpc`) only translates.
 
-use crate::cli::Global;
 use crate::ctx::Ctx;
+use crate::ctx::Global;
 use crate::exit::{store, CliError, CliResult, Code};
 use crate::observe::Display;
 use ddm_core::engine::Control;

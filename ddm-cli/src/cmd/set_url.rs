@@ -2,8 +2,8 @@
 //! progress when the new URL serves the same file; a runner working the job (transferring,
 //! or waiting for a fresh link) goes on with it without stopping.
 
-use crate::cli::Global;
 use crate::ctx::Ctx;
+use crate::ctx::Global;
 use crate::exit::{store, usage, CliError, CliResult, Code};
 use crate::ui::{self, clean, outln};
 use ddm_core::model::{redact_url, Origin};

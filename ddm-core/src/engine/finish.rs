@@ -5,7 +5,7 @@
 //! mismatch keeps `NAME.part` and fails. Everything goes through the directory handle the
 //! run opened: a directory swapped meanwhile is never written through.
 
-use super::{checksum, Event, Observer, Outcome};
+use super::{checksum, Event, Note, Observer, Outcome};
 use crate::jobs::{storage_error, store_error};
 use crate::model::{ErrorKind, JobError};
 use crate::storage::{part_name, PartFile};
@@ -13,31 +13,9 @@ use crate::store::{Job, Store};
 use std::path::PathBuf;
 use std::time::Instant;
 
-/// Verify, rename and record: the job is done (or failed with its data kept).
-#[allow(clippy::too_many_arguments)]
-pub(super) fn finish(
-    store: &mut Store,
-    job: &Job,
-    file: &PartFile,
-    name: &str,
-    size: u64,
-    moved: u64,
-    started: Instant,
-    obs: &mut dyn Observer,
-) -> Outcome {
-    if let Err(e) = verify(job, file, obs) {
-        return Outcome::Failed(e);
-    }
-    let dest = match finalize(file, name, job, obs) {
-        Ok(d) => d,
-        Err(e) => return Outcome::Failed(e),
-    };
-    record_done(store, job.id, dest, size, moved, started)
-}
-
 /// The job's expected checksum (`--checksum`, or the line of its `--checksum-file` picked
 /// by the name the user asked for, never the server's), checked against the file's bytes.
-fn verify(job: &Job, file: &PartFile, obs: &mut dyn Observer) -> Result<(), JobError> {
+pub(super) fn verify(job: &Job, file: &PartFile, obs: &mut dyn Observer) -> Result<(), JobError> {
     let expected = match checksum::expected(job) {
         Ok(Some(e)) => e,
         Ok(None) => return Ok(()),
@@ -51,7 +29,7 @@ fn verify(job: &Job, file: &PartFile, obs: &mut dyn Observer) -> Result<(), JobE
             ))
         }
     };
-    obs.event(Event::Note("verifying the checksum".into()));
+    obs.event(Event::Said(Note::VerifyingChecksum));
     let reader = file.reader().map_err(|e| storage_error(&e))?;
     checksum::verify(reader, file.path(), &expected).map_err(|e| {
         JobError::new(
@@ -67,7 +45,7 @@ fn verify(job: &Job, file: &PartFile, obs: &mut dyn Observer) -> Result<(), JobE
 /// Rename the finished `.part` into place. An existing file at the destination (or a
 /// symlink, even dangling) is never replaced unless the job may overwrite: the download then
 /// gets the next free name.
-fn finalize(
+pub(super) fn finalize(
     file: &PartFile,
     base: &str,
     job: &Job,
@@ -84,10 +62,10 @@ fn finalize(
                 let next = crate::filename::unique_name(base, |c| {
                     tried.contains(c) || dir.taken(c) || dir.taken(part_name(c))
                 });
-                obs.event(Event::Note(format!(
-                    "{} appeared meanwhile; saving as {next}",
-                    dir.join(&name).display()
-                )));
+                obs.event(Event::Said(Note::Renamed {
+                    from: dir.join(&name),
+                    to: next.clone(),
+                }));
                 name = next;
             }
             Err(e) => return Err(storage_error(&e)),

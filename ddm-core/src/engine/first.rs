@@ -14,12 +14,13 @@
 //! expired, and the job waits for a fresh one (`linkwait.rs`). The waits are cut into short
 //! slices, so pause, remove and Ctrl-C act within a fraction of a second.
 
-use super::{Control, Event, Observer};
+use super::{Control, Event, Note, Observer};
+use crate::budget::Permit;
 use crate::model::{ErrorKind, JobError, Origin};
 use crate::retry::{self, Decision, Failure};
 use crate::store::Job;
 use crate::transfer::WorkerHandle;
-use crate::transfer::{FirstHead, JobIo, Keep, Mode, Outcome, Reply, Report, Segment, Task};
+use crate::transfer::{FirstHead, JobIo, Mode, Outcome, Reply, Report, Segment, Task};
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::sync::Arc;
@@ -46,8 +47,9 @@ pub enum NoHead {
 /// A usable head, with the worker waiting for the answer (`Reply::Go` or `Reply::Abort`).
 pub struct Opened {
     pub worker: WorkerHandle,
-    /// The host whose share the connection was taken from.
-    pub origin: Option<Origin>,
+    /// The connection's unit of the budget, taken from the first host's share (it moves to
+    /// the host the redirects led to once the job takes the answer).
+    pub permit: Permit,
     pub head: FirstHead,
     /// The span asked for.
     pub asked: (u64, u64),
@@ -89,29 +91,23 @@ pub fn open(
         let origin = Origin::parse(&url);
         // A connection from the budget and the first host's share; it moves to the host the
         // redirects lead to once the head says which.
-        while !ctl.connections.take_within(origin.as_ref(), POLL) {
+        let permit = loop {
+            if let Some(p) = ctl.connections.permit_within(origin.as_ref(), POLL) {
+                break p;
+            }
             if let Some(stop) = control() {
                 return Err(NoHead::Stopped(stop));
             }
-        }
+        };
         let worker = ctl.pool.checkout(origin.as_ref());
         let (ask, mode, span) = match &whole {
             Some((at, _)) => (at.clone(), Mode::FirstWhole, (0, u64::MAX)),
             None => (url.clone(), Mode::First, asked),
         };
-        let task = Task {
-            io: io.clone(),
-            reports: ch.tx.clone(),
-            worker: 0,
-            seg: Segment::new(span.0, span.1),
-            url: ask,
-            mode,
-            window: u64::MAX,
-            keep: Keep::Write,
-            size: None,
-            etag: None,
-            last_modified: None,
-            pin: None,
+        let seg = Segment::new(span.0, span.1);
+        let task = match mode {
+            Mode::FirstWhole => Task::first_whole(io.clone(), ch.tx.clone(), ask, seg),
+            _ => Task::first(io.clone(), ch.tx.clone(), ask, seg),
         };
         worker.give(task);
         let failure = match wait(ch.rx, control, io) {
@@ -121,7 +117,7 @@ pub fn open(
                 }
                 return Ok(Opened {
                     worker,
-                    origin,
+                    permit,
                     head,
                     asked: span,
                     source: url,
@@ -137,7 +133,7 @@ pub fn open(
                 );
                 worker.reply(Reply::Abort);
                 let _ = wait_done(ch.rx);
-                ctl.hand_back(worker, origin.clone(), origin.as_ref());
+                ctl.hand_back(worker, origin.clone(), permit);
                 whole = Some((head.url.clone(), head.redirects.clone()));
                 continue;
             }
@@ -152,11 +148,11 @@ pub fn open(
                 io.cancel.store(true, Ordering::Relaxed);
                 let _ = wait_done(ch.rx);
                 io.cancel.store(false, Ordering::Relaxed);
-                ctl.hand_back(worker, origin.clone(), origin.as_ref());
+                ctl.hand_back(worker, origin.clone(), permit);
                 return Err(NoHead::Stopped(stop));
             }
         };
-        ctl.hand_back(worker, origin.clone(), origin.as_ref());
+        ctl.hand_back(worker, origin.clone(), permit);
         attempt += 1;
         // A captured (signed) URL that expired: start again from the chain's beginning.
         if let (
@@ -167,9 +163,7 @@ pub fn open(
         ) = (&failure, &job.settings.origin_url)
         {
             if url != *first {
-                obs.event(Event::Note(
-                    "the saved download link was refused; resolving the original URL again".into(),
-                ));
+                obs.event(Event::Said(Note::Relinking { saved: true }));
                 url = first.clone();
                 whole = None;
                 attempt = 0;
@@ -190,10 +184,10 @@ pub fn open(
         };
         match decision {
             Decision::Retry(d) => {
-                obs.event(Event::Note(format!(
-                    "request failed ({failure}); retrying in {:.1}s",
-                    d.as_secs_f64()
-                )));
+                obs.event(Event::Said(Note::Retrying {
+                    delay: d,
+                    why: failure.to_string(),
+                }));
                 let until = Instant::now() + d;
                 while Instant::now() < until {
                     if let Some(stop) = control() {
@@ -204,11 +198,11 @@ pub fn open(
             }
             Decision::GiveUp => {
                 if let Some(m) = fallbacks.next() {
-                    obs.event(Event::Note(format!(
-                        "{} failed ({failure}); trying mirror {}",
-                        crate::model::redact_url(&url),
-                        crate::model::redact_url(m)
-                    )));
+                    obs.event(Event::Said(Note::TryingMirror {
+                        failed: url.clone(),
+                        why: failure.to_string(),
+                        mirror: m.clone(),
+                    }));
                     url = m.clone();
                     whole = None;
                     attempt = 0;

@@ -1,8 +1,9 @@
 //! The download engine: one job from "claimed" to done, failed, paused or interrupted.
 //!
-//! `run_job` = prepare (probe, safe-resume check, name, `.part`) → coordinator (transfer
-//! with workers, checkpoints, stealing, retries) → finalize (completeness from the bitmap,
-//! fsync, atomic rename) and records the final state in the store.
+//! `run_job` runs passes of a job (`job.rs`: first request → prepare → adopt → transfer →
+//! verify → finalize, each phase a function taking the value the one before returned) and
+//! records the final state in the store. A pass ends early only for a new link it could not
+//! take in place; the next pass starts from the first request with it.
 //!
 //! The end of a job is idempotent: finishing records `done` together with the final name in
 //! one statement, and a job whose file is already in place (a crash or a pause between the
@@ -16,8 +17,10 @@ mod coverage;
 mod finish;
 mod first;
 mod governor;
+mod job;
 mod linkwait;
 mod measure;
+mod note;
 mod prepare;
 mod record;
 mod reprobe;
@@ -27,15 +30,15 @@ pub use ceiling::{ceiling, ceilings, Ceilings};
 pub use coordinator::Stats;
 pub use first::FIRST_WINDOW;
 pub use measure::{measure, Measurement};
+pub use note::Note;
 pub use prepare::{http_for, job_http};
 
 use crate::config::Config;
-use crate::jobs::{self, storage_error, store_error};
-use crate::model::{ErrorKind, JobError};
-use crate::rate::{Bucket, Gate};
+use crate::jobs::{self, store_error};
+use crate::model::JobError;
+use crate::rate::Bucket;
 use crate::store::{JobState, Store};
-use crate::transfer::{JobIo, Keep, Mode, Pool, Reply, Segment, Task};
-use coordinator::{Adopted, Coordinator, Params, Stop};
+use crate::transfer::Pool;
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -80,16 +83,16 @@ impl Control {
     }
 
     /// A worker's work for a job is over: its connection goes back to the pool first, then
-    /// the unit it held (taken for `unit`) to the budget, so a job waiting for that unit
+    /// the unit it held to the budget (the permit drops), so a job waiting for that unit
     /// finds the connection open instead of opening another.
     pub(crate) fn hand_back(
         &self,
         worker: crate::transfer::WorkerHandle,
         last: Option<crate::model::Origin>,
-        unit: Option<&crate::model::Origin>,
+        unit: crate::budget::Permit,
     ) {
         self.pool.checkin(worker, last);
-        self.connections.give(unit);
+        drop(unit);
     }
 }
 
@@ -193,6 +196,9 @@ pub enum Event<'a> {
         protocol: &'a str,
     },
     Progress(&'a Progress),
+    /// A typed note (`note.rs`): its kind, its fields, and the sentence the terminal prints.
+    Said(Note),
+    /// A note no type names yet, as free text.
     Note(String),
     /// The job's download link was refused and cannot be resolved again: it waits for a
     /// fresh one (`Some(why)`), or a fresh one came and it goes on (`None`).
@@ -246,9 +252,9 @@ pub fn run_job(
     // in place: the next one starts from the first request with it.
     let outcome = loop {
         match store.get(job_id) {
-            Ok(job) => match run_inner(store, &job, cfg, ctl, obs, started) {
-                Pass::Ended(o) => break o,
-                Pass::Again => continue,
+            Ok(job) => match job::run_pass(store, &job, cfg, ctl, obs, started) {
+                job::Pass::Ended(o) => break o,
+                job::Pass::Again => continue,
             },
             Err(e) => break Outcome::Failed(store_error(e)),
         }
@@ -276,309 +282,4 @@ pub fn run_job(
         }
     }
     outcome
-}
-
-/// How one pass of a run ended.
-enum Pass {
-    Ended(Outcome),
-    /// The job was given a new link this pass could not take in place: start again with it.
-    Again,
-}
-
-impl From<Outcome> for Pass {
-    fn from(o: Outcome) -> Self {
-        Pass::Ended(o)
-    }
-}
-
-fn run_inner(
-    store: &mut Store,
-    job: &crate::store::Job,
-    cfg: &Config,
-    ctl: &Control,
-    obs: &mut dyn Observer,
-    started: Instant,
-) -> Pass {
-    // The job's directory, open for the whole run: everything happens relative to it, and a
-    // directory that is not the one the job started in is refused before any request.
-    let dir = match jobs::open_dir(job) {
-        Ok(d) => d,
-        Err(e) => return Outcome::Failed(e).into(),
-    };
-    if job.dir_id.is_none() && job.part_id.is_some() {
-        // A job recorded before directory identities were kept adopts this one.
-        if let Ok(id) = dir.id() {
-            let _ = store.adopt_dir(job.id, id);
-        }
-    }
-    if let Some(f) = prepare::finished(job, &dir) {
-        obs.event(Event::Note(format!(
-            "{} is already complete (finished before ddm could record it)",
-            f.path.display()
-        )));
-        return finish::record_done(store, job.id, f.path, f.size, 0, started).into();
-    }
-    let cancel = Arc::new(AtomicBool::new(false));
-    if let Ok(g) = store.global_rate() {
-        ctl.rate.set_rate(g.unwrap_or(cfg.max_rate));
-    }
-    let gate = Arc::new(Gate {
-        job: Bucket::new(job.settings.rate_limit),
-        global: ctl.rate.clone(),
-        cancel: cancel.clone(),
-    });
-    let opts = match prepare::job_http(job, cfg) {
-        Ok(o) => o,
-        Err(e) => return Outcome::Failed(e).into(),
-    };
-    let io = Arc::new(JobIo::new(opts, Some(gate.clone())));
-    let (tx, rx) = std::sync::mpsc::channel();
-    let ch = first::Channel { tx: &tx, rx: &rx };
-    // The run's time and speed limits hold from its first request on.
-    let mut deadline = coordinator::deadline::Deadline::new(
-        coordinator::deadline::Limits::of(&job.settings, cfg),
-        started,
-    );
-    let mut control = || {
-        record::poll_stop(Some(&*store), job.id, ctl).or_else(|| {
-            let received = io.received.load(std::sync::atomic::Ordering::Relaxed);
-            deadline.check(Instant::now(), received).map(Stop::Failed)
-        })
-    };
-    let opened = match first::open(
-        job,
-        &io,
-        ctl,
-        &ch,
-        prepare::first_span(job, prepare::single_connection(store, job, cfg)),
-        cfg.max_attempts,
-        obs,
-        &mut control,
-    ) {
-        Ok(o) => o,
-        Err(first::NoHead::Stopped(stop)) => return stopped(stop),
-        Err(first::NoHead::Failed(e)) => return Outcome::Failed(e).into(),
-        // Refused on a job with progress: wait for a fresh link, then start again with it.
-        Err(first::NoHead::Expired(why)) => {
-            return match linkwait::for_link(store, job, cfg, ctl, obs, &why) {
-                Ok(()) => Pass::Again,
-                Err(o) => o.into(),
-            }
-        }
-    };
-    let mut prep = match prepare::from_head(store, job, &dir, cfg, obs, &opened) {
-        Ok(p) => p,
-        Err(e) => {
-            opened.worker.reply(Reply::Abort);
-            let _ = first::wait_done(&rx);
-            ctl.hand_back(opened.worker, None, opened.origin.as_ref());
-            return Outcome::Failed(e).into();
-        }
-    };
-    // A routing rule applied with the first answer: the run goes on as it left the job.
-    let routed;
-    let job = match prep.routed.take() {
-        Some(j) => {
-            gate.job.set_rate(j.settings.rate_limit);
-            routed = j;
-            &routed
-        }
-        None => job,
-    };
-    let ranged = prep.pieces.is_some();
-    let size = prep.info.size;
-    io.set_file(prep.file);
-    let url = prep.info.final_url.clone();
-    let origin = crate::model::Origin::parse(&url);
-    if let (Some(o), Some(cap)) = (&origin, prep.host_cap) {
-        // The host refuses more than this: all jobs on it share that many (its cap, not this
-        // job's own count: a job with `-c 2` does not hold the others to 2).
-        ctl.connections.cap_host(o, cap);
-    }
-    // The first answer's body flows on into its segment, or the answer is dropped.
-    let adopted = match prep.first {
-        Some((start, end, mode)) => {
-            let seg = Segment::new(start, end);
-            opened.worker.reply(Reply::Go(Task {
-                io: io.clone(),
-                reports: tx.clone(),
-                worker: 0,
-                seg: seg.clone(),
-                url: url.clone(),
-                mode,
-                window: u64::MAX,
-                keep: Keep::Write,
-                size,
-                etag: prep.info.etag.clone(),
-                last_modified: prep.info.last_modified.clone(),
-                pin: None,
-            }));
-            ctl.connections
-                .move_host(opened.origin.as_ref(), origin.as_ref());
-            Some(Adopted {
-                worker: opened.worker,
-                seg,
-            })
-        }
-        None => {
-            opened.worker.reply(Reply::Abort);
-            let _ = first::wait_done(&rx);
-            ctl.hand_back(opened.worker, origin.clone(), opened.origin.as_ref());
-            None
-        }
-    };
-    let protocol = opened.head.head.version.clone();
-    if let Some(p) = io.opts.proxy_for(&url) {
-        tracing::info!(
-            job = job.id,
-            "through proxy {}",
-            crate::model::redact_url(&p)
-        );
-    }
-    obs.event(Event::Started {
-        job: job.id,
-        name: &prep.name,
-        size,
-        connections: prep.connections,
-        source: prep.source,
-        ranged,
-        redirects: &opened.head.redirects,
-        protocol: &protocol,
-    });
-    if let Some(asked) = prep.lowered_from {
-        obs.event(Event::Note(format!(
-            "{asked} connections asked for, {} at most: max_connections_per_host in the \
-             config caps what all jobs together open to one host",
-            prep.connections
-        )));
-    }
-    let params = Params {
-        job_id: job.id,
-        name: prep.name.clone(),
-        url,
-        first_url: job
-            .settings
-            .origin_url
-            .clone()
-            .unwrap_or_else(|| job.url.clone()),
-        mode: if ranged { Mode::Range } else { Mode::Whole },
-        size,
-        etag: prep.info.etag.clone(),
-        last_modified: prep.info.last_modified.clone(),
-        // Sources besides the one that answered first (a mirror, when the job's URL did not).
-        mirrors: job
-            .settings
-            .mirrors
-            .iter()
-            .filter(|m| **m != opened.source)
-            .cloned()
-            .collect(),
-        connections: prep.connections,
-        adaptive: prep.adaptive,
-        capped: prep.capped,
-        limit: None,
-        partial: prep.partial.clone(),
-        deadline,
-        relink: Some(coordinator::Relink {
-            wait: Duration::from_secs(cfg.link_wait_secs),
-            url: job.url.clone(),
-            settings: job.settings.clone(),
-        }),
-        cfg,
-    };
-    let mut rec = record::JobRecord {
-        store: &mut *store,
-        job: job.id,
-        max_rate: cfg.max_rate,
-        link_gen: job.link_gen,
-    };
-    let mut coord = Coordinator::new(
-        params,
-        &mut rec,
-        ctl,
-        obs,
-        io.clone(),
-        (tx, rx),
-        prep.pieces,
-        adopted,
-    );
-    // The first answer's wait is the first round-trip measurement (request windows use it).
-    coord
-        .stats
-        .ttfb
-        .push(opened.head.arrived.duration_since(opened.head.started));
-    let stop = coord.run();
-    let learned = coord.learned_cap();
-    let complete = coord.pieces.as_ref().map(|p| p.all_done());
-    let stream_len = coord.stream_len;
-    drop(coord);
-    cancel.store(true, std::sync::atomic::Ordering::Relaxed);
-    if let Some(own) = learned {
-        // What the host allows is what all jobs on it had working when it refused (the cap
-        // the budget learned while they shared it), not this job's share of it.
-        let shared = origin.as_ref().and_then(|o| ctl.connections.host_cap(o));
-        let cap = shared.map_or(own, |h| h.max(own));
-        let _ = store.set_host_cap(&prep.host, cap as u32);
-        if let Some(o) = &origin {
-            ctl.connections.cap_host(o, cap);
-        }
-    }
-    match stop {
-        Stop::Complete => {}
-        other => return stopped(other),
-    }
-    // Done means every piece is done: decided from the bitmap, never from "all workers
-    // exited" (failed ranges may have been in flight while the queue looked empty).
-    if complete == Some(false) {
-        return Outcome::Failed(JobError::new(
-            ErrorKind::Internal,
-            "internal error: transfers ended but pieces are missing",
-        ))
-        .into();
-    }
-    let moved = io.received.load(std::sync::atomic::Ordering::Relaxed);
-    let Ok(io) = Arc::try_unwrap(io) else {
-        return Outcome::Failed(JobError::new(
-            ErrorKind::Internal,
-            "internal error: workers still hold the file",
-        ))
-        .into();
-    };
-    let Some(file) = io.into_file() else {
-        return Outcome::Failed(JobError::new(
-            ErrorKind::Internal,
-            "internal error: no file",
-        ))
-        .into();
-    };
-    // A ranged file is the size every answer confirmed; a stream without ranges is as long
-    // as it went, which the worker held to the length its answer (or, without one, the
-    // first answer) stated.
-    let size = match (ranged, size, stream_len) {
-        (true, Some(s), _) => s,
-        (_, _, Some(n)) => {
-            if let Err(e) = file.set_len(n) {
-                return Outcome::Failed(storage_error(&e)).into();
-            }
-            n
-        }
-        (_, s, None) => s.unwrap_or(0),
-    };
-    finish::finish(store, job, &file, &prep.name, size, moved, started, obs).into()
-}
-
-/// How a pass that stopped before completing ends.
-fn stopped(stop: Stop) -> Pass {
-    Pass::Ended(match stop {
-        Stop::Paused => Outcome::Paused,
-        Stop::Removed => Outcome::Removed,
-        Stop::Interrupted => Outcome::Interrupted,
-        Stop::Waiting(why) => Outcome::Waiting(why),
-        Stop::Relink => return Pass::Again,
-        Stop::Failed(e) => Outcome::Failed(e),
-        Stop::Complete => Outcome::Failed(JobError::new(
-            ErrorKind::Internal,
-            "internal error: completed without a transfer",
-        )),
-    })
 }

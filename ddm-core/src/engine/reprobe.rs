@@ -15,7 +15,7 @@ use crate::http::HttpOptions;
 use crate::model::Origin;
 use crate::resolver::{self, Answered, ProbeError, RemoteInfo};
 use crate::retry::Failure;
-use crate::transfer::{JobIo, Keep, Mode, Outcome, Reply, Report, Segment, Task};
+use crate::transfer::{JobIo, Outcome, Reply, Report, Segment, Task};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -37,28 +37,23 @@ pub(crate) fn probe(
     };
     let stopped = || err(Failure::Other("the job stopped".into()));
     let origin = Origin::parse(url);
-    while !ctl.connections.take_within(origin.as_ref(), POLL) {
+    let permit = loop {
+        if let Some(p) = ctl.connections.permit_within(origin.as_ref(), POLL) {
+            break p;
+        }
         if stop.load(Ordering::Relaxed) {
             return Err(stopped());
         }
-    }
+    };
     let worker = ctl.pool.checkout(origin.as_ref());
     let io = Arc::new(JobIo::new(opts.clone(), None));
     let (tx, rx) = std::sync::mpsc::channel();
-    worker.give(Task {
-        io: io.clone(),
-        reports: tx,
-        worker: 0,
-        seg: Segment::new(0, 1),
-        url: url.to_string(),
-        mode: Mode::First,
-        window: u64::MAX,
-        keep: Keep::Write,
-        size: None,
-        etag: None,
-        last_modified: None,
-        pin: None,
-    });
+    worker.give(Task::first(
+        io.clone(),
+        tx,
+        url.to_string(),
+        Segment::new(0, 1),
+    ));
     let answer = loop {
         match rx.recv_timeout(POLL) {
             Ok(Report::Head(h)) => {
@@ -100,6 +95,6 @@ pub(crate) fn probe(
             }
         }
     };
-    ctl.hand_back(worker, answer.1, origin.as_ref());
+    ctl.hand_back(worker, answer.1, permit);
     answer.0
 }

@@ -25,6 +25,9 @@ fn debug_shows_no_secret() {
 }
 
 use super::*;
+use crate::model::Header;
+use crate::retry::Failure;
+use std::time::Duration;
 
 #[test]
 fn credentials_stay_with_their_origin() {

@@ -19,11 +19,19 @@
 //! later than asked and whose total is the known size; no content encoding; the validators,
 //! when both sides have one, must be the job's. A 200 to a range request is never written. A
 //! short 206 is fine: what came is written, the rest stays missing.
+//!
+//! A worker blocks inside curl's callbacks in two places only, both in `sink/waits.rs`: the
+//! rate gate before bytes are taken in, and a first request's wait for the coordinator's
+//! [`Reply`]. A transport driving many transfers from one thread would pause the transfer
+//! there instead; requests are set up through `http::setup::request` and redirects followed
+//! through `http::redirect::follow`, as the resolver does.
 
 mod pool;
+mod segment;
 mod sink;
 
 pub use pool::Pool;
+pub use segment::{Segment, Span};
 pub(crate) use sink::length_disagrees;
 
 use crate::http::{Head, HttpOptions};
@@ -33,103 +41,9 @@ use curl::easy::Easy2;
 use sink::Sink;
 use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::mpsc::{Receiver, Sender};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
-
-/// A contiguous byte range being filled by one worker: `origin..end`, written up to `pos`.
-/// `claimed` (≥ pos) also counts bytes the worker has received and buffered but not yet
-/// written. The coordinator may lower `end` to anywhere past `claimed` at any time (work
-/// stealing); the worker stops there.
-#[derive(Debug)]
-pub struct Segment {
-    pub origin: u64,
-    span: Mutex<Span>,
-    /// Where the current request's range ends (the worker asks for the segment in windows):
-    /// a steal at or past it cuts nothing. `u64::MAX` when unknown.
-    asked: AtomicU64,
-    /// Set to make the worker drop this attempt (and its connection) at once.
-    abandoned: AtomicBool,
-    /// The current attempt's time to its first body byte, in microseconds (`u64::MAX`: none
-    /// yet), for display.
-    ttfb_us: AtomicU64,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Span {
-    pub pos: u64,
-    pub claimed: u64,
-    pub end: u64,
-}
-
-impl Segment {
-    pub fn new(origin: u64, end: u64) -> Arc<Segment> {
-        Arc::new(Segment {
-            origin,
-            span: Mutex::new(Span {
-                pos: origin,
-                claimed: origin,
-                end,
-            }),
-            abandoned: AtomicBool::new(false),
-            asked: AtomicU64::new(u64::MAX),
-            ttfb_us: AtomicU64::new(u64::MAX),
-        })
-    }
-    /// The end of the range the current request asked for.
-    pub fn asked(&self) -> u64 {
-        self.asked.load(std::sync::atomic::Ordering::Relaxed)
-    }
-    fn set_asked(&self, end: u64) {
-        self.asked.store(end, std::sync::atomic::Ordering::Relaxed)
-    }
-    /// Drop the current attempt (its connection is closed); the range stays to be done.
-    pub fn abandon(&self) {
-        self.abandoned
-            .store(true, std::sync::atomic::Ordering::Relaxed);
-    }
-    /// A new attempt may work this segment.
-    pub fn resume(&self) {
-        self.abandoned
-            .store(false, std::sync::atomic::Ordering::Relaxed);
-        self.ttfb_us
-            .store(u64::MAX, std::sync::atomic::Ordering::Relaxed);
-    }
-    /// The current attempt's time to its first body byte, once it came.
-    pub fn ttfb(&self) -> Option<Duration> {
-        match self.ttfb_us.load(std::sync::atomic::Ordering::Relaxed) {
-            u64::MAX => None,
-            us => Some(Duration::from_micros(us)),
-        }
-    }
-    fn set_ttfb(&self, t: Duration) {
-        let us = u64::try_from(t.as_micros()).unwrap_or(u64::MAX - 1);
-        self.ttfb_us.store(us, std::sync::atomic::Ordering::Relaxed);
-    }
-    pub fn abandoned(&self) -> bool {
-        self.abandoned.load(std::sync::atomic::Ordering::Relaxed)
-    }
-    pub fn span(&self) -> Span {
-        *self.lock_span()
-    }
-    /// The numbers, to change them. One rule for everyone who takes the lock (coordinator and
-    /// workers): a holder that panicked left consistent numbers (each field is written whole),
-    /// so its poison is ignored, and one panic never makes every later attempt on the segment
-    /// panic too.
-    pub(crate) fn lock_span(&self) -> std::sync::MutexGuard<'_, Span> {
-        self.span.lock().unwrap_or_else(|e| e.into_inner())
-    }
-    /// Move `end` down to `at` if nothing at or past `at` is received yet. Returns the old end.
-    pub fn cut(&self, at: u64) -> Option<u64> {
-        let mut s = self.lock_span();
-        if at <= s.claimed || at >= s.end {
-            return None;
-        }
-        let old = s.end;
-        s.end = at;
-        Some(old)
-    }
-}
 
 /// What all transfers of one job share.
 #[derive(Debug)]
@@ -194,13 +108,44 @@ pub enum Mode {
     Whole,
 }
 
-/// What a worker is asked to do.
+/// The coordinator's name for one of a job's workers, echoed in its reports: an index into
+/// the job's crew. A job's first request always runs on [`WorkerId::FIRST`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct WorkerId(pub usize);
+
+impl WorkerId {
+    /// The worker of a job's first request (and of a relink probe, alone on its channel).
+    pub const FIRST: WorkerId = WorkerId(0);
+
+    pub fn index(self) -> usize {
+        self.0
+    }
+}
+
+impl std::fmt::Display for WorkerId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// What every answer of a task must agree with: the file as the job knows it. Empty for a
+/// job's first request (its answer tells them).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Expect {
+    /// The file's size (Content-Range total / Content-Length must match).
+    pub size: Option<u64>,
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+}
+
+/// What a worker is asked to do. Built by [`Task::first`], [`Task::first_whole`],
+/// [`Task::range`] and [`Task::whole`].
 #[derive(Debug, Clone)]
 pub struct Task {
     pub io: Arc<JobIo>,
     pub reports: Sender<Report>,
     /// The coordinator's name for this worker, echoed in its reports.
-    pub worker: usize,
+    pub worker: WorkerId,
     pub seg: Arc<Segment>,
     pub url: String,
     pub mode: Mode,
@@ -210,10 +155,8 @@ pub struct Task {
     pub window: u64,
     /// What becomes of the bytes received.
     pub keep: Keep,
-    /// The file's known size (Content-Range total / Content-Length must match).
-    pub size: Option<u64>,
-    pub etag: Option<String>,
-    pub last_modified: Option<String>,
+    /// What the answers must agree with.
+    pub expect: Expect,
     /// A source whose validators are not known beforehand (a mirror): the first answer to
     /// arrive on any of its tasks pins its ETag and Last-Modified, and every later answer
     /// must carry the same (checked like `etag` and `last_modified`).
@@ -235,6 +178,86 @@ impl Mode {
 }
 
 impl Task {
+    fn new(
+        io: Arc<JobIo>,
+        reports: Sender<Report>,
+        worker: WorkerId,
+        seg: Arc<Segment>,
+        url: String,
+        mode: Mode,
+    ) -> Task {
+        Task {
+            io,
+            reports,
+            worker,
+            seg,
+            url,
+            mode,
+            window: u64::MAX,
+            keep: Keep::Write,
+            expect: Expect::default(),
+            pin: None,
+        }
+    }
+
+    /// A job's first request for `seg` (open-ended when its end is `u64::MAX`): nothing is
+    /// expected yet, its head is reported before a byte is written.
+    pub fn first(io: Arc<JobIo>, reports: Sender<Report>, url: String, seg: Arc<Segment>) -> Task {
+        Task::new(io, reports, WorkerId::FIRST, seg, url, Mode::First)
+    }
+
+    /// A job's first request asked again without a Range header ([`Mode::FirstWhole`]).
+    pub fn first_whole(
+        io: Arc<JobIo>,
+        reports: Sender<Report>,
+        url: String,
+        seg: Arc<Segment>,
+    ) -> Task {
+        Task::new(io, reports, WorkerId::FIRST, seg, url, Mode::FirstWhole)
+    }
+
+    /// `seg` of a file with ranges, asked in windows of `window` bytes on one connection.
+    pub fn range(
+        io: Arc<JobIo>,
+        reports: Sender<Report>,
+        worker: WorkerId,
+        seg: Arc<Segment>,
+        url: String,
+        window: u64,
+        expect: Expect,
+    ) -> Task {
+        Task {
+            window,
+            expect,
+            ..Task::new(io, reports, worker, seg, url, Mode::Range)
+        }
+    }
+
+    /// The whole body from offset 0 (a server without ranges).
+    pub fn whole(
+        io: Arc<JobIo>,
+        reports: Sender<Report>,
+        worker: WorkerId,
+        seg: Arc<Segment>,
+        url: String,
+        expect: Expect,
+    ) -> Task {
+        Task {
+            expect,
+            ..Task::new(io, reports, worker, seg, url, Mode::Whole)
+        }
+    }
+
+    /// The bytes go elsewhere than the file (a race, a sample).
+    pub fn keeping(self, keep: Keep) -> Task {
+        Task { keep, ..self }
+    }
+
+    /// The source's validators are pinned by its first answer (a mirror).
+    pub fn pinned(self, pin: Option<Pin>) -> Task {
+        Task { pin, ..self }
+    }
+
     fn ranged(&self) -> bool {
         self.mode.ranged()
     }
@@ -277,7 +300,7 @@ pub enum Outcome {
 /// How one attempt ended.
 #[derive(Debug)]
 pub struct Done {
-    pub worker: usize,
+    pub worker: WorkerId,
     pub outcome: Outcome,
     /// Body bytes written by this attempt.
     pub bytes: u64,
@@ -296,7 +319,7 @@ pub struct Done {
 /// What the head of a job's first response said.
 #[derive(Debug, Clone)]
 pub struct FirstHead {
-    pub worker: usize,
+    pub worker: WorkerId,
     pub head: Head,
     /// The URL that answered (after redirects).
     pub url: String,
@@ -384,7 +407,7 @@ fn worker_loop(rx: Receiver<Task>, replies: Receiver<Reply>) {
                 let replies = easy.get_mut().take_replies();
                 easy = Easy2::new(Sink::new(replies));
                 let msg = "internal error: a transfer worker panicked";
-                tracing::error!(worker, from = origin, "{msg}");
+                tracing::error!(worker = worker.index(), from = origin, "{msg}");
                 let failed = Outcome::Failed(Failure::Other(msg.into()));
                 ((failed, written, false), None)
             }

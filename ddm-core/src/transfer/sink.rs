@@ -1,17 +1,21 @@
 //! A worker's curl callbacks and what they keep: the head check, writes at offsets in 256 KiB
-//! batches, the stall clock, the rate gate, request windows and races. The attempt around
-//! them (request setup, redirects, how it ended) is in `attempt`.
+//! batches, the stall clock, request windows and races; the two waits they block in are
+//! `waits`. The attempt around them (request setup, redirects, how it ended) is in
+//! `attempt`.
 
 mod attempt;
+mod check;
+mod race;
+mod waits;
 pub(super) use attempt::run_task;
+pub(crate) use check::length_disagrees;
 
 use super::{FirstHead, Keep, Mode, Outcome, Reply, Report, Sample, Span, Task};
 use crate::http::{self, Head};
-use crate::identity::Identity;
 use crate::retry::Failure;
 use curl::easy::{Handler, WriteError};
 use std::sync::atomic::Ordering;
-use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
 /// Bytes a worker collects before one `pwrite` (curl hands over ~8-16 KiB at a time).
@@ -73,12 +77,6 @@ pub(super) struct Sink {
     basic_first: bool,
 }
 
-fn changed(what: String) -> Failure {
-    Failure::Changed(format!(
-        "the remote file changed during the download ({what}); nothing was spliced"
-    ))
-}
-
 impl Sink {
     pub(super) fn new(replies: Receiver<Reply>) -> Self {
         Sink {
@@ -112,9 +110,9 @@ impl Sink {
 
     /// A request is about to go out (the first, a redirect hop, the next window, a login
     /// asked again), carrying a login or not, and with it Basic first (no Digest yet).
-    pub(super) fn request(&mut self, auth: bool, basic_first: bool) {
-        self.auth = auth;
-        self.basic_first = auth && basic_first;
+    pub(super) fn request(&mut self, login: http::Login) {
+        self.auth = login.sent;
+        self.basic_first = login.basic_first;
         self.challenges = 0;
     }
 
@@ -194,67 +192,6 @@ impl Sink {
         Ok(())
     }
 
-    /// This task keeps its bytes in memory (a race until it wins, a sample).
-    fn holding(&self) -> bool {
-        self.task
-            .as_ref()
-            .is_some_and(|t| !matches!(t.keep, Keep::Write))
-    }
-
-    /// This task races a slow segment.
-    fn racing(&self) -> bool {
-        self.task
-            .as_ref()
-            .is_some_and(|t| matches!(t.keep, Keep::Race(_)))
-    }
-
-    /// The raced segment has everything it needs: this race is lost.
-    fn race_lost(&self) -> bool {
-        self.task
-            .as_ref()
-            .and_then(|t| match &t.keep {
-                Keep::Race(r) => Some(r),
-                _ => None,
-            })
-            .is_some_and(|r| {
-                let s = r.span();
-                s.claimed >= s.end
-            })
-    }
-
-    /// The race's own segment arrived whole: stop the raced segment where it stands and
-    /// write the rest from memory. False when the raced one got there first.
-    fn win_race(&mut self) -> Result<bool, Failure> {
-        let task = self.task.as_ref().expect("task set");
-        let (Keep::Race(raced), mine) = (task.keep.clone(), task.seg.clone()) else {
-            return Ok(false);
-        };
-        let from = {
-            let mut s = raced.lock_span();
-            if s.claimed >= s.end {
-                return Ok(false);
-            }
-            s.end = s.claimed;
-            s.claimed
-        };
-        let start = mine.origin;
-        let skip = from.saturating_sub(start) as usize;
-        if skip > self.buf.len() {
-            return Ok(false);
-        }
-        let file = task
-            .io
-            .file()
-            .ok_or_else(|| Failure::Other("internal error: no file to write into".into()))?;
-        file.write_at(&self.buf[skip..], from)
-            .map_err(Failure::Storage)?;
-        let n = (self.buf.len() - skip) as u64;
-        self.written = n;
-        self.won = Some(from..from + n);
-        self.buf.clear();
-        Ok(true)
-    }
-
     fn start(&mut self, task: Task, span: Span) {
         self.req_end = match task.mode {
             Mode::Whole | Mode::FirstWhole => u64::MAX,
@@ -279,153 +216,6 @@ impl Sink {
         self.sample = None;
     }
 
-    /// Check the response head before the first body byte is written.
-    fn check_head(&self) -> Result<(), Failure> {
-        let task = self.task();
-        let h = &self.head;
-        let ranged = task.ranged();
-        if h.status == 416 && ranged {
-            // Our range lies inside the file we know: the file must have shrunk.
-            if let Some(total) = h
-                .get("content-range")
-                .and_then(|v| v.trim().strip_prefix("bytes */"))
-                .and_then(|v| v.trim().parse::<u64>().ok())
-            {
-                if Some(total) != task.size {
-                    return Err(changed(format!(
-                        "its size went from {} to {total} bytes",
-                        task.size.unwrap_or(0)
-                    )));
-                }
-            }
-        }
-        if !(200..300).contains(&h.status) {
-            return Err(h.failure());
-        }
-        // A stream without ranges starts over from 0 and keeps nothing of before: another
-        // version is no splice there (see the whole-file branch below).
-        if let Some(what) = self.new_version().filter(|_| ranged) {
-            return Err(changed(what));
-        }
-        // A different total length means a different file, whatever else the answer says.
-        let total = h.content_range().and_then(|c| c.total).or_else(|| {
-            // 416 carries `Content-Range: bytes */LEN`.
-            let v = h.get("content-range")?.trim().strip_prefix("bytes */")?;
-            v.trim().parse().ok()
-        });
-        if let (Some(size), Some(total)) = (task.size, total) {
-            if size != total {
-                return Err(changed(format!(
-                    "its size went from {size} to {total} bytes"
-                )));
-            }
-        }
-        // A 200 with the whole body answering a range that covers the whole file is that
-        // file (httpbin's /range/N, some CDNs).
-        let whole_range = h.status == 200
-            && self.start_pos == 0
-            && task
-                .size
-                .is_some_and(|s| s == self.req_end && h.content_length() == Some(s));
-        if ranged && !whole_range {
-            if h.status != 206 {
-                return Err(if task.etag.is_some() && h.status == 200 {
-                    Failure::Changed(
-                        "the server answered a range request with the whole file (200): the remote \
-                         file changed or ranges were turned off"
-                            .into(),
-                    )
-                } else {
-                    Failure::InvalidResponse(format!(
-                        "expected 206 Partial Content for a range request, got {}",
-                        h.status
-                    ))
-                });
-            }
-            let cr = h.content_range().ok_or_else(|| {
-                Failure::InvalidResponse(format!(
-                    "unusable Content-Range {:?}",
-                    h.get("content-range").unwrap_or("(missing)")
-                ))
-            })?;
-            if let Some(why) = length_disagrees(h, &cr) {
-                return Err(Failure::InvalidResponse(why));
-            }
-            let end = self.req_end;
-            if cr.first != self.start_pos || cr.last >= end || cr.total != task.size {
-                return Err(Failure::InvalidResponse(format!(
-                    "asked for bytes {}-{} of {:?}, the server sent {}-{}/{:?}",
-                    self.start_pos,
-                    end.saturating_sub(1),
-                    task.size,
-                    cr.first,
-                    cr.last,
-                    cr.total
-                )));
-            }
-        } else {
-            if self.start_pos != 0 {
-                return Err(Failure::InvalidResponse(
-                    "a whole-file request must start at offset 0".into(),
-                ));
-            }
-            // A part of the file is never the whole file: a 206 here is written from offset
-            // 0 only when it carries every byte, of the size known.
-            if h.status == 206 {
-                let whole = h.content_range().is_some_and(|cr| {
-                    cr.first == 0
-                        && cr
-                            .total
-                            .is_some_and(|t| cr.last + 1 == t && task.size.is_none_or(|s| s == t))
-                });
-                if !whole {
-                    return Err(Failure::InvalidResponse(format!(
-                        "a request for the whole file was answered with part of it ({} {:?})",
-                        h.status,
-                        h.get("content-range").unwrap_or("no Content-Range")
-                    )));
-                }
-            }
-            // Another length is another version (validators changed: the stream starts over
-            // and is that version whole) or an answer contradicting the size stated before.
-            if let (Some(size), Some(len)) = (task.size, h.content_length()) {
-                if size != len && self.new_version().is_none() {
-                    return Err(Failure::Changed(format!(
-                        "the remote file changed: it was {size} bytes, now {len}"
-                    )));
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// How this answer's validators differ from the task's, if they do.
-    fn new_version(&self) -> Option<String> {
-        let task = self.task();
-        let h = &self.head;
-        let (etag, last_modified) = match &task.pin {
-            // The first answer of the source pins them; this may be it.
-            Some(pin) => {
-                let v = pin.get_or_init(|| {
-                    let get = |n: &str| h.get(n).map(str::to_string);
-                    (get("etag"), get("last-modified"))
-                });
-                (v.0.as_ref(), v.1.as_ref())
-            }
-            None => (task.etag.as_ref(), task.last_modified.as_ref()),
-        };
-        let known = Identity {
-            size: None,
-            etag: etag.map(String::as_str),
-            last_modified: last_modified.map(String::as_str),
-        };
-        // One rule for every answer (`identity`): a validator only one side gives is no
-        // difference.
-        crate::identity::validators(&known, &Identity::of_head(h))
-            .err()
-            .map(|d| d.join(", "))
-    }
-
     /// The transfer ended normally: did it deliver the whole segment?
     fn after_body(&mut self) -> Outcome {
         if !self.checked {
@@ -441,7 +231,7 @@ impl Sink {
         if span.end == u64::MAX && task.mode == Mode::Whole {
             // The stream ends where the server ends it, at the length it stated (curl holds
             // a Content-Length) or, without one, at the size an earlier answer stated.
-            let stated = self.head.content_length().or(task.size);
+            let stated = self.head.content_length().or(task.expect.size);
             return match stated {
                 Some(n) if n != span.pos => Outcome::Failed(Failure::InvalidResponse(format!(
                     "the server said the file is {n} bytes but sent {}",
@@ -504,7 +294,8 @@ impl Sink {
         true
     }
 
-    /// First mode: the head is complete. Hand it to the coordinator and wait for its answer.
+    /// First mode: the head is complete. Hand it to the coordinator and wait for its answer
+    /// ([`waits::go_ahead`]).
     fn first_head(&mut self) -> bool {
         let task = self.task().clone();
         let report = Report::Head(FirstHead {
@@ -519,30 +310,27 @@ impl Sink {
             self.stop = Some(Stop::Cancel);
             return false;
         }
-        loop {
-            match self.replies.recv_timeout(Duration::from_millis(200)) {
-                Ok(Reply::Go(t)) => {
-                    let span = t.seg.span();
-                    self.req_end = match t.mode {
-                        Mode::Whole => u64::MAX,
-                        _ => span.end,
-                    };
-                    t.seg.set_asked(self.req_end);
-                    self.start_pos = span.pos;
-                    self.task = Some(t);
-                    self.checked = true;
-                    return true;
-                }
-                Ok(Reply::Abort) => {
-                    self.stop = Some(Stop::Cancel);
-                    // A small answer (an error page) is read to keep the connection.
-                    return self.head.content_length().is_some_and(|n| n <= SMALL_BODY);
-                }
-                Err(RecvTimeoutError::Timeout) if !task.io.cancel.load(Ordering::Relaxed) => {}
-                Err(_) => {
-                    self.stop = Some(Stop::Cancel);
-                    return false;
-                }
+        match waits::go_ahead(&self.replies, &task.io) {
+            Some(Reply::Go(t)) => {
+                let span = t.seg.span();
+                self.req_end = match t.mode {
+                    Mode::Whole => u64::MAX,
+                    _ => span.end,
+                };
+                t.seg.set_asked(self.req_end);
+                self.start_pos = span.pos;
+                self.task = Some(t);
+                self.checked = true;
+                true
+            }
+            Some(Reply::Abort) => {
+                self.stop = Some(Stop::Cancel);
+                // A small answer (an error page) is read to keep the connection.
+                self.head.content_length().is_some_and(|n| n <= SMALL_BODY)
+            }
+            None => {
+                self.stop = Some(Stop::Cancel);
+                false
             }
         }
     }
@@ -623,9 +411,7 @@ impl Handler for Sink {
             span.claimed += n as u64;
             (n, n < data.len() && self.drains_tail(&span))
         };
-        if let Some(gate) = &task.io.rate {
-            gate.take(n as u64);
-        }
+        waits::rate_gate(&task.io, n as u64);
         self.buf.extend_from_slice(&data[..n]);
         self.last_data = Instant::now();
         task.io.received.fetch_add(n as u64, Ordering::Relaxed);
@@ -674,19 +460,6 @@ impl Handler for Sink {
         }
         true
     }
-}
-
-/// A 206 whose Content-Length is not the span its Content-Range names cannot be trusted for
-/// either: what is wrong, if it is.
-pub(crate) fn length_disagrees(h: &Head, cr: &http::ContentRange) -> Option<String> {
-    let span = cr.last - cr.first + 1;
-    let len = h.content_length()?;
-    (len != span).then(|| {
-        format!(
-            "Content-Length {len} disagrees with Content-Range bytes {}-{} ({span} bytes)",
-            cr.first, cr.last
-        )
-    })
 }
 
 /// Where a request for the rest of a segment (`pos..end`) ends with this window: after the

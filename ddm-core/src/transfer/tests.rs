@@ -84,20 +84,19 @@ fn job_io(dir: &std::path::Path) -> Arc<JobIo> {
 }
 
 fn task(io: &Arc<JobIo>, tx: &Sender<Report>, url: &str, seg: Arc<Segment>) -> Task {
-    Task {
-        io: io.clone(),
-        reports: tx.clone(),
-        worker: 0,
-        seg,
-        url: url.to_string(),
-        mode: Mode::Range,
-        window: u64::MAX,
-        keep: Keep::Write,
+    let expect = Expect {
         size: Some(100),
-        etag: None,
-        last_modified: None,
-        pin: None,
-    }
+        ..Expect::default()
+    };
+    Task::range(
+        io.clone(),
+        tx.clone(),
+        WorkerId::FIRST,
+        seg,
+        url.to_string(),
+        u64::MAX,
+        expect,
+    )
 }
 
 fn done(rx: &Receiver<Report>) -> Done {

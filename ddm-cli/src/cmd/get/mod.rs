@@ -5,8 +5,8 @@
 //! `--overwrite` (`jobs::continue_or_add` decides).
 
 use super::jobopts::{parse_urls, JobOpts};
-use crate::cli::Global;
 use crate::ctx::Ctx;
+use crate::ctx::Global;
 use crate::exit::{added, store, CliError, CliResult, Code};
 use crate::observe::Display;
 use crate::ui;

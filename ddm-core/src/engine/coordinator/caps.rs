@@ -11,6 +11,7 @@
 
 use super::Coordinator;
 use crate::engine::Event;
+use crate::engine::Note;
 use crate::retry::Failure;
 use std::time::Instant;
 
@@ -26,7 +27,7 @@ impl Coordinator<'_> {
     /// Slot `i`'s request on its source was refused with `f`.
     pub(super) fn refused(&mut self, i: usize, f: &Failure) {
         self.stats.throttled += 1;
-        let src = self.slots[i].source;
+        let src = self.plan.slots[i].source;
         let learned = self.working_with_host(src);
         // On a host the runner's jobs share, the job aims at the host's cap: the budget
         // shares it, so units freed by jobs that end come to this one.
@@ -35,21 +36,20 @@ impl Coordinator<'_> {
             .map_or(learned.working, |cap| cap.max(learned.working));
         let lowered = self.gov.on_refusal(Instant::now(), aim);
         if lowered.is_some() {
-            self.rebalance_due = true;
+            self.plan.rebalance_due = true;
         }
         // While several jobs meet the cap its number is still settling (their requests in
         // flight count until answered): the line says what happens, the log the numbers.
+        let why = f.to_string();
         let msg = match (learned.shared, lowered) {
             (Some(cap), _) => {
                 tracing::info!(job = self.p.job_id, "host capped at {cap} connections");
-                format!(
-                    "the server refuses more connections ({f}); the jobs on it share what it \
-                     allows"
-                )
+                Note::Throttled { why, limit: None }
             }
-            (None, Some(limit)) => format!(
-                "the server refuses more connections ({f}); continuing with at most {limit}"
-            ),
+            (None, Some(limit)) => Note::Throttled {
+                why,
+                limit: Some(limit),
+            },
             (None, None) => return,
         };
         // One line per host and runner; the rest goes to the log.
@@ -60,7 +60,7 @@ impl Coordinator<'_> {
                 .is_none_or(|o| self.ctl.connections.announce(o));
         self.cap_said = true;
         if first {
-            self.obs.event(Event::Note(msg));
+            self.obs.event(Event::Said(msg));
         } else {
             tracing::info!(job = self.p.job_id, "{msg}");
         }
@@ -70,7 +70,7 @@ impl Coordinator<'_> {
     /// plus those other jobs have on that host (which then caps the host in the budget).
     fn working_with_host(&self, src: usize) -> Learned {
         let alone = Learned {
-            working: self.busy,
+            working: self.crew.busy,
             shared: None,
         };
         let Some(origin) = self.sources[src].origin.as_ref() else {
@@ -83,7 +83,7 @@ impl Coordinator<'_> {
             .iter()
             .enumerate()
             .filter(|(_, s)| s.origin.as_ref() == Some(origin))
-            .map(|(k, s)| s.busy + self.held.iter().filter(|&&h| h == k).count())
+            .map(|(k, s)| s.busy + self.crew.held_for(k))
             .sum();
         let others = self.ctl.connections.host_used(origin).saturating_sub(ours);
         if others == 0 {
@@ -101,7 +101,7 @@ impl Coordinator<'_> {
             .sum();
         self.ctl.connections.lower_cap(origin, here + others);
         Learned {
-            working: self.busy + others,
+            working: self.crew.busy + others,
             shared: self.ctl.connections.host_cap(origin),
         }
     }

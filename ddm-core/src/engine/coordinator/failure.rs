@@ -10,6 +10,7 @@
 
 use super::{Coordinator, Slot, Stop};
 use crate::engine::Event;
+use crate::engine::Note;
 use crate::identity::{self, Identity, Verdict};
 use crate::jobs::storage_error;
 use crate::model::{ErrorKind, JobError};
@@ -46,7 +47,7 @@ pub(crate) fn final_error(f: &Failure) -> JobError {
 
 impl Coordinator<'_> {
     pub(super) fn on_failure(&mut self, i: usize, f: Failure, bytes: u64) -> Option<Stop> {
-        let span = self.slots[i].seg.span();
+        let span = self.plan.slots[i].seg.span();
         tracing::info!(
             job = self.p.job_id,
             "range {}-{}: {f} (after {bytes} bytes)",
@@ -58,17 +59,21 @@ impl Coordinator<'_> {
             self.stats.stalls += 1;
         }
         // Without ranges nothing of a broken stream is kept: no attempt makes progress.
-        let unit = self.pieces.as_ref().map_or(u64::MAX, |p| p.piece_size());
+        let unit = self
+            .plan
+            .pieces
+            .as_ref()
+            .map_or(u64::MAX, |p| p.piece_size());
         let progressed = bytes >= unit;
         if progressed {
-            self.slots[i].attempts = 0; // it made progress: not a stuck range
+            self.plan.slots[i].attempts = 0; // it made progress: not a stuck range
         }
         if self.p.mode == Mode::Whole {
             // Without ranges a stream can only start over (its failures still count).
             let end = self.p.limit.unwrap_or(u64::MAX);
-            let attempts = self.slots[i].attempts;
-            self.slots[i] = Slot::new(Segment::new(0, end));
-            self.slots[i].attempts = attempts;
+            let attempts = self.plan.slots[i].attempts;
+            self.plan.slots[i] = Slot::new(Segment::new(0, end));
+            self.plan.slots[i].attempts = attempts;
         }
         // With mirrors, a source that cannot serve the file is dropped and the range goes on
         // from the others.
@@ -82,19 +87,21 @@ impl Coordinator<'_> {
             ..
         } = f
         {
-            if self.slots[i].url_gen < self.url_gen {
+            if self.plan.slots[i].url_gen < self.relink.url_gen {
                 // This attempt used a link that was already replaced: just go again.
-                self.slots[i].not_before = Instant::now();
+                self.plan.slots[i].not_before = Instant::now();
                 return None;
             }
             if self.awaits_link() {
                 // The link is being resolved again, or a fresh one awaited: wait for it.
-                self.slots[i].not_before = Instant::now() + Duration::from_secs(3600);
-                self.awaiting_url.push(self.slots[i].seg.clone());
+                self.plan.slots[i].not_before = Instant::now() + Duration::from_secs(3600);
+                self.relink
+                    .awaiting_url
+                    .push(self.plan.slots[i].seg.clone());
                 return None;
             }
             let received = self.io.received.load(Ordering::Relaxed);
-            let progressed = self.reresolved_at.is_none_or(|at| received > at);
+            let progressed = self.relink.reresolved_at.is_none_or(|at| received > at);
             let moved = matches!(
                 f,
                 Failure::Http {
@@ -104,14 +111,16 @@ impl Coordinator<'_> {
             );
             // Each new resolution needs progress since the last one: never a loop.
             if (moved || self.p.first_url != self.p.url) && progressed {
-                self.reresolved_at = Some(received);
+                self.relink.reresolved_at = Some(received);
                 return self.reresolve(i);
             }
             // Refused after progress, with no way to resolve it again (a presigned link given
             // directly): it expired. The job waits for a fresh link (`link.rs`).
             if !moved && self.may_wait_for_link() {
-                self.slots[i].not_before = Instant::now() + Duration::from_secs(3600);
-                self.awaiting_url.push(self.slots[i].seg.clone());
+                self.plan.slots[i].not_before = Instant::now() + Duration::from_secs(3600);
+                self.relink
+                    .awaiting_url
+                    .push(self.plan.slots[i].seg.clone());
                 return self.wait_for_link(format!(
                     "the download link was refused ({f}) after {} of the file arrived: it \
                      probably expired",
@@ -122,7 +131,7 @@ impl Coordinator<'_> {
         // A cap shows as 429/503, or as connections closed before any answer while others work.
         let refused = retry::is_throttle(&f)
             || (bytes == 0
-                && self.busy > 0
+                && self.crew.busy > 0
                 && matches!(
                     f,
                     Failure::Reset | Failure::Partial | Failure::ConnectRefused
@@ -133,14 +142,14 @@ impl Coordinator<'_> {
         // A connection that delivered real progress and then broke is a flaky network, not
         // a stuck range: go again at once, without spending the job's retry budget.
         if progressed && matches!(f, Failure::Partial | Failure::Reset | Failure::Timeout) {
-            self.slots[i].not_before = Instant::now();
+            self.plan.slots[i].not_before = Instant::now();
             return None;
         }
-        self.slots[i].attempts += 1;
+        self.plan.slots[i].attempts += 1;
         let jitter = self.next_jitter();
         match retry::decide(
             &f,
-            self.slots[i].attempts,
+            self.plan.slots[i].attempts,
             &self.policy,
             jitter,
             std::time::SystemTime::now(),
@@ -158,8 +167,8 @@ impl Coordinator<'_> {
                     self.budget.take()
                 } =>
             {
-                self.slots[i].not_before = Instant::now() + d;
-                let (from, attempt) = (span.pos, self.slots[i].attempts);
+                self.plan.slots[i].not_before = Instant::now() + d;
+                let (from, attempt) = (span.pos, self.plan.slots[i].attempts);
                 self.happened(crate::engine::Happening::Retry {
                     from,
                     attempt,
@@ -186,7 +195,7 @@ impl Coordinator<'_> {
                     format!(
                         "gave up after {} failed attempts on one range{short}; last error: \
                          {f}; progress kept",
-                        self.slots[i].attempts
+                        self.plan.slots[i].attempts
                     ),
                 )))
             }
@@ -199,15 +208,16 @@ impl Coordinator<'_> {
     /// act); `resolved` continues only if it is the same file.
     fn reresolve(&mut self, i: usize) -> Option<Stop> {
         // Until the answer, this range waits.
-        self.slots[i].not_before = Instant::now() + Duration::from_secs(3600);
-        self.awaiting_url.push(self.slots[i].seg.clone());
-        if self.resolving.is_some() {
+        self.plan.slots[i].not_before = Instant::now() + Duration::from_secs(3600);
+        self.relink
+            .awaiting_url
+            .push(self.plan.slots[i].seg.clone());
+        if self.relink.resolving.is_some() {
             return None;
         }
-        self.obs.event(Event::Note(
-            "the download link was refused; resolving the original URL again".into(),
-        ));
-        self.resolving = Some(Resolution {
+        self.obs
+            .event(Event::Said(Note::Relinking { saved: false }));
+        self.relink.resolving = Some(Resolution {
             answer: Some(self.spawn_probe()),
             again_at: Instant::now(),
             failures: 0,
@@ -221,7 +231,7 @@ impl Coordinator<'_> {
     fn spawn_probe(&self) -> Receiver<Probed> {
         let (tx, rx) = std::sync::mpsc::channel();
         let (url, opts) = (self.p.first_url.clone(), self.io.opts.clone());
-        let (ctl, stop) = (self.ctl.clone(), self.ended.clone());
+        let (ctl, stop) = (self.ctl.clone(), self.relink.ended.clone());
         std::thread::spawn(move || {
             let _ = tx.send(crate::engine::reprobe::probe(&ctl, &url, &opts, &stop));
         });
@@ -231,11 +241,11 @@ impl Coordinator<'_> {
     /// Look for the answer of a resolution running off the loop (or start the next try of
     /// one that failed for a passing reason, once its wait is over).
     pub(super) fn resolved(&mut self) -> Option<Stop> {
-        let r = self.resolving.as_mut()?;
+        let r = self.relink.resolving.as_mut()?;
         let Some(rx) = &r.answer else {
             if Instant::now() >= r.again_at {
                 let rx = self.spawn_probe();
-                self.resolving.as_mut()?.answer = Some(rx);
+                self.relink.resolving.as_mut()?.answer = Some(rx);
             }
             return None;
         };
@@ -251,7 +261,7 @@ impl Coordinator<'_> {
             Ok(info) => info,
             Err(e) => return self.resolution_failed(e),
         };
-        self.resolving = None;
+        self.relink.resolving = None;
         // The same source as the one that served the bytes: trusted on its size when no
         // validator can be compared (`identity`), as on resume.
         let known = Identity {
@@ -275,7 +285,7 @@ impl Coordinator<'_> {
         self.p.last_modified = info.last_modified.clone();
         self.p.url = info.final_url.clone();
         self.sources[0].url = info.final_url.clone();
-        self.url_gen += 1;
+        self.relink.url_gen += 1;
         self.record.moved(&info.final_url);
         self.release_awaiting();
         None
@@ -285,7 +295,7 @@ impl Coordinator<'_> {
     /// the usual backoff, spending the job's retry budget like any range; a final one, or the
     /// attempts used up, ends the job with its progress kept.
     fn resolution_failed(&mut self, e: crate::resolver::ProbeError) -> Option<Stop> {
-        let failures = self.resolving.as_ref().map_or(0, |r| r.failures) + 1;
+        let failures = self.relink.resolving.as_ref().map_or(0, |r| r.failures) + 1;
         let final_failure = !retry::is_retryable(&e.failure);
         let jitter = self.next_jitter();
         let now = std::time::SystemTime::now();
@@ -296,7 +306,7 @@ impl Coordinator<'_> {
                     job = self.p.job_id,
                     "resolving again failed: {e}; retry in {d:?}"
                 );
-                self.resolving = Some(Resolution {
+                self.relink.resolving = Some(Resolution {
                     answer: None,
                     again_at: Instant::now() + d,
                     failures,
@@ -304,7 +314,7 @@ impl Coordinator<'_> {
                 return None;
             }
         }
-        self.resolving = None;
+        self.relink.resolving = None;
         let tries = if failures > 1 {
             format!(" ({failures} tries)")
         } else {

@@ -19,6 +19,7 @@
 use super::verify::Trust;
 use super::{sources::Source, Coordinator, Stop};
 use crate::engine::Event;
+use crate::engine::Note;
 use crate::model::Origin;
 use crate::store::{JobSettings, Link};
 use std::time::{Duration, Instant};
@@ -34,6 +35,33 @@ pub struct Relink {
     pub settings: JobSettings,
 }
 
+/// What the coordinator keeps about its link: resolving the job's URL again after it
+/// expired (`failure.rs`), or waiting for a fresh one from the user (here).
+#[derive(Default)]
+pub(super) struct Relinking {
+    /// Bumped each time the URL is resolved again; attempts on an older one just retry.
+    pub(super) url_gen: u32,
+    /// A resolution of the original URL (running off the loop, or waiting to be tried
+    /// again), and the ranges waiting for it.
+    pub(super) resolving: Option<super::failure::Resolution>,
+    pub(super) awaiting_url: Vec<std::sync::Arc<crate::transfer::Segment>>,
+    /// Waiting for a fresh link from the user.
+    pub(super) link_wait: Option<LinkWait>,
+    /// `received` when the URL was last resolved again (another expiry needs progress
+    /// since).
+    pub(super) reresolved_at: Option<u64>,
+    /// Set when the transfer ends: a resolution still running off the loop gives up (it
+    /// holds a unit and a worker of the runner, never the job's file).
+    pub(super) ended: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Relinking {
+    /// New requests wait: the link is being resolved again, or a fresh one is awaited.
+    pub(super) fn awaits(&self) -> bool {
+        self.resolving.is_some() || self.link_wait.is_some()
+    }
+}
+
 /// Waiting for a fresh link from the user: since when, and why.
 pub(super) struct LinkWait {
     since: Instant,
@@ -43,7 +71,7 @@ pub(super) struct LinkWait {
 impl Coordinator<'_> {
     /// New requests wait: the link is being resolved again, or a fresh one is awaited.
     pub(super) fn awaits_link(&self) -> bool {
-        self.resolving.is_some() || self.link_wait.is_some()
+        self.relink.awaits()
     }
 
     /// May this job wait for a fresh link? A ranged download that has bytes to keep, run
@@ -51,17 +79,18 @@ impl Coordinator<'_> {
     pub(super) fn may_wait_for_link(&self) -> bool {
         self.p.relink.is_some()
             && self.p.mode == crate::transfer::Mode::Range
-            && (self.written.total() > 0
+            && (self.plan.written.total() > 0
                 || self.io.received.load(std::sync::atomic::Ordering::Relaxed) > 0)
     }
 
     /// How much of the file is here, for saying so (`1.5 MiB`).
     pub(super) fn has_arrived(&self) -> String {
         let n = self
+            .plan
             .pieces
             .as_ref()
             .map_or(0, |p| p.bytes_done())
-            .max(self.written.total());
+            .max(self.plan.written.total());
         format!("{:.1} MiB", n as f64 / (1u64 << 20) as f64)
     }
 
@@ -70,7 +99,7 @@ impl Coordinator<'_> {
     /// or rests at once when it may not wait (`link_wait_secs = 0`). The refused range was
     /// put with those awaiting the link by the caller. `None` while the job goes on.
     pub(super) fn wait_for_link(&mut self, why: String) -> Option<Stop> {
-        if self.link_wait.is_some() {
+        if self.relink.link_wait.is_some() {
             return None;
         }
         let mirrored =
@@ -89,7 +118,7 @@ impl Coordinator<'_> {
         tracing::info!(job = self.p.job_id, "waiting for a fresh link: {why}");
         self.record.waiting(Some(&why));
         self.obs.event(Event::Waiting(Some(&why)));
-        self.link_wait = Some(LinkWait {
+        self.relink.link_wait = Some(LinkWait {
             since: Instant::now(),
             why,
         });
@@ -102,14 +131,17 @@ impl Coordinator<'_> {
         if let Some(l) = link {
             return self.take_link(l);
         }
-        let (w, bound) = (self.link_wait.as_ref()?, self.p.relink.as_ref()?.wait);
+        let (w, bound) = (
+            self.relink.link_wait.as_ref()?,
+            self.p.relink.as_ref()?.wait,
+        );
         (w.since.elapsed() >= bound).then(|| Stop::Waiting(w.why.clone()))
     }
 
     /// How a stop is recorded: a job stopped (Ctrl-C) while it waits for a fresh link rests
     /// as waiting, not queued (its link is known to be refused).
     pub(super) fn settle_stop(&self, stop: Stop) -> Stop {
-        match (&self.link_wait, stop) {
+        match (&self.relink.link_wait, stop) {
             (Some(w), Stop::Interrupted) => Stop::Waiting(w.why.clone()),
             (_, stop) => stop,
         }
@@ -122,7 +154,7 @@ impl Coordinator<'_> {
             return None;
         };
         let fits = fits(base, &l);
-        let waited = self.link_wait.take().is_some();
+        let waited = self.relink.link_wait.take().is_some();
         if waited {
             self.record.waiting(None);
             self.obs.event(Event::Waiting(None));
@@ -143,14 +175,12 @@ impl Coordinator<'_> {
         if let Some(base) = &mut self.p.relink {
             base.url = l.url;
         }
-        self.url_gen += 1;
-        self.resolving = None;
-        self.reresolved_at = None;
+        self.relink.url_gen += 1;
+        self.relink.resolving = None;
+        self.relink.reresolved_at = None;
         self.release_awaiting();
         if !waited {
-            self.obs.event(Event::Note(
-                "the job was given a new link; going on with it".into(),
-            ));
+            self.obs.event(Event::Said(Note::NewLink));
         }
         None
     }
@@ -158,8 +188,9 @@ impl Coordinator<'_> {
     /// The ranges that waited for a link go now.
     pub(super) fn release_awaiting(&mut self) {
         let now = Instant::now();
-        for seg in std::mem::take(&mut self.awaiting_url) {
+        for seg in std::mem::take(&mut self.relink.awaiting_url) {
             if let Some(s) = self
+                .plan
                 .slots
                 .iter_mut()
                 .find(|s| std::sync::Arc::ptr_eq(&s.seg, &seg))
@@ -176,20 +207,20 @@ impl Coordinator<'_> {
         let origin = Origin::parse(url);
         if origin != self.sources[0].origin {
             let busy = self.sources[0].busy;
-            if busy > 0 || self.held.contains(&0) {
+            if busy > 0 || self.crew.held.iter().any(|(h, _)| *h == 0) {
                 let mut old = Source::new(&self.sources[0].url, Trust::Reference);
                 old.dropped = true;
                 old.busy = busy;
                 old.bytes = std::mem::take(&mut self.sources[0].bytes);
                 let k = self.sources.len();
                 self.sources.push(old);
-                for s in self.slots.iter_mut().filter(|s| s.source == 0) {
+                for s in self.plan.slots.iter_mut().filter(|s| s.source == 0) {
                     if let Some(w) = s.worker {
                         s.source = k;
-                        self.worker_source[w] = k;
+                        self.crew.worker_source[w.index()] = k;
                     }
                 }
-                for h in self.held.iter_mut().filter(|h| **h == 0) {
+                for (h, _) in self.crew.held.iter_mut().filter(|(h, _)| *h == 0) {
                     *h = k;
                 }
                 self.sources[0].busy = 0;

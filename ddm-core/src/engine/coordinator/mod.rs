@@ -11,16 +11,21 @@
 //! "the queue is empty". A checkpoint the store cannot save stops the job with that error.
 
 mod caps;
+mod crew;
 pub mod deadline;
 mod failure;
 mod link;
 mod progress;
 mod reports;
 mod schedule;
+mod slot;
 mod sources;
 mod verify;
 
+use crate::engine::Note;
+use crew::Crew;
 pub use link::Relink;
+use slot::{Plan, Role, Slot};
 use verify::Trust;
 
 use super::coverage::Coverage;
@@ -28,12 +33,13 @@ use super::governor::Governor;
 use super::record::Checkpointer;
 use super::split::{self, initial_segments, subtract};
 use super::{Control, Event, Observer};
+use crate::budget::Permit;
 use crate::config::Config;
 use crate::model::Origin;
 use crate::model::{ErrorKind, JobError};
 use crate::pieces::PieceMap;
 use crate::retry;
-use crate::transfer::{JobIo, Mode, Report, Segment, WorkerHandle};
+use crate::transfer::{JobIo, Mode, Report, Segment, WorkerHandle, WorkerId};
 use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{Receiver, Sender};
@@ -72,80 +78,6 @@ pub enum Stop {
     Relink,
 }
 
-struct Slot {
-    seg: Arc<Segment>,
-    worker: Option<usize>,
-    /// The source (index into `sources`) of the current or last attempt.
-    source: usize,
-    /// Which URL generation the current attempt used (see `reresolve`).
-    url_gen: u32,
-    /// Where the current attempt started (bytes past it mean the connection is receiving).
-    attempt_start: u64,
-    attempts: u32,
-    not_before: Instant,
-    speed: f64,
-    last_pos: u64,
-    last_sample: Instant,
-    /// When the current attempt's first bytes were seen (by the speed sampler).
-    receiving_since: Option<Instant>,
-    /// Kept for this worker (it carries the segment just before): contiguous work on one
-    /// connection, no steal needed to even out the first answer's short window.
-    kept_for: Option<usize>,
-    /// What the slot's bytes are for.
-    role: Role,
-    /// Its attempt is counted as receiving from its host in the budget.
-    counted: bool,
-    /// A race for this slot's tail is running.
-    raced: bool,
-}
-
-/// What a slot's segment is for.
-enum Role {
-    /// Part of the file: its bytes are written.
-    Plain,
-    /// A race of that (slow) segment's tail: a hedged request (`schedule.rs`).
-    Race(Arc<Segment>),
-    /// A check of that mirror (not trusted yet): a trusted source's copy of bytes the
-    /// mirror wrote, held in memory and compared with the file (`verify.rs`).
-    Check(usize),
-}
-
-impl Slot {
-    fn new(seg: Arc<Segment>) -> Slot {
-        let now = Instant::now();
-        let pos = seg.span().claimed;
-        Slot {
-            seg,
-            worker: None,
-            source: 0,
-            url_gen: 0,
-            attempt_start: 0,
-            attempts: 0,
-            not_before: now,
-            speed: 0.0,
-            last_pos: pos,
-            last_sample: now,
-            receiving_since: None,
-            kept_for: None,
-            role: Role::Plain,
-            counted: false,
-            raced: false,
-        }
-    }
-    fn is_plain(&self) -> bool {
-        matches!(self.role, Role::Plain)
-    }
-    /// Bytes not yet received (what a steal can still take).
-    fn remaining(&self) -> u64 {
-        let s = self.seg.span();
-        s.end.saturating_sub(s.claimed)
-    }
-    /// A connection works this slot and has received bytes in its current attempt.
-    fn is_receiving(&self) -> bool {
-        self.worker.is_some() && self.seg.span().claimed > self.attempt_start
-    }
-}
-
 pub struct Params<'a> {
     pub job_id: i64,
     pub name: String,
@@ -180,6 +112,8 @@ pub struct Params<'a> {
 pub struct Adopted {
     pub worker: WorkerHandle,
     pub seg: Arc<Segment>,
+    /// Its unit of the budget.
+    pub permit: Permit,
 }
 
 pub struct Coordinator<'a> {
@@ -192,45 +126,20 @@ pub struct Coordinator<'a> {
     origin: Option<Origin>,
     /// The job's URL and its mirrors (see `sources.rs`).
     sources: Vec<sources::Source>,
-    /// The source each worker's current or last attempt went to.
-    worker_source: Vec<usize>,
-    pub pieces: Option<PieceMap>,
-    written: Coverage,
-    slots: Vec<Slot>,
-    workers: Vec<Option<WorkerHandle>>,
-    idle: Vec<usize>,
-    /// Average speed of each worker's last attempt that moved data (bytes/s; 0 = unknown).
-    worker_speed: Vec<f64>,
-    /// Workers whose last response we cut short, resting until the server has let go of it
-    /// (only on hosts that cap connections).
-    cooling: Vec<(usize, Instant)>,
-    /// Connection units (by source) of requests that ended, held until the job's idle
-    /// connections are back in the runner's pool (`sources.rs`).
-    held: Vec<usize>,
-    busy: usize,
+    /// The job's workers, their speeds, sources and budget units (`crew.rs`).
+    crew: Crew,
+    /// The plan: the work cut into slots, what is written (`slot.rs`).
+    plan: Plan,
     tx: Sender<Report>,
     rx: Receiver<Report>,
     /// How many connections, and which to replace.
     gov: Governor,
-    /// The target was lowered: spread the unstarted work over the allowed connections.
-    rebalance_due: bool,
     /// The server's refusal was said (once; later ones go to the log).
     cap_said: bool,
     policy: retry::Policy,
     budget: retry::Budget,
-    /// Bumped each time the URL is resolved again; attempts on an older one just retry.
-    url_gen: u32,
-    /// A resolution of the original URL (running off the loop, or waiting to be tried again),
-    /// and the ranges waiting for it.
-    resolving: Option<failure::Resolution>,
-    awaiting_url: Vec<Arc<Segment>>,
-    /// Waiting for a fresh link from the user (`link.rs`).
-    link_wait: Option<link::LinkWait>,
-    /// `received` when the URL was last resolved again (another expiry needs progress since).
-    reresolved_at: Option<u64>,
-    /// Set when the transfer ends: a resolution still running off the loop gives up (it
-    /// holds a unit and a worker of the runner, never the job's file).
-    ended: Arc<std::sync::atomic::AtomicBool>,
+    /// Expired links: resolving the job's URL again, or waiting for a fresh one (`link.rs`).
+    relink: link::Relinking,
     started: Instant,
     samples: VecDeque<(Instant, u64)>,
     /// Speed of the last progress sample (bytes/s), recorded with each checkpoint.
@@ -276,10 +185,12 @@ impl<'a> Coordinator<'a> {
         let mut slots = Vec::new();
         let mut workers = Vec::new();
         let mut busy = 0;
+        let mut units = Vec::new();
         // The first answer's worker keeps going on its segment.
         if let Some(a) = adopted {
+            units.push(Some(a.permit));
             let mut slot = Slot::new(a.seg);
-            slot.worker = Some(0);
+            slot.worker = Some(WorkerId::FIRST);
             slot.attempt_start = slot.seg.origin;
             slots.push(slot);
             workers.push(Some(a.worker));
@@ -326,7 +237,7 @@ impl<'a> Coordinator<'a> {
                     if gap.start == first.end && want >= split::MIN_TAKE && opening > 1 {
                         let end = (gap.start + want).min(gap.end);
                         let mut slot = Slot::new(Segment::new(gap.start, end));
-                        slot.kept_for = Some(0);
+                        slot.role = Role::Kept(WorkerId::FIRST);
                         slots.push(slot);
                         missing = subtract(&missing, std::slice::from_ref(&(gap.start..end)));
                     }
@@ -349,7 +260,6 @@ impl<'a> Coordinator<'a> {
         let budget = retry::Budget::new(p.cfg.retry_budget);
         let rng = (std::process::id() as u64) << 32 ^ p.job_id as u64 ^ 0x9e37_79b9_7f4a_7c15;
         let origin = Origin::parse(&p.url);
-        let worker_speed = vec![0.0; workers.len()];
         let mut sources = vec![sources::Source::new(&p.url, Trust::Reference)];
         sources.extend(
             p.mirrors
@@ -358,7 +268,6 @@ impl<'a> Coordinator<'a> {
         );
         // The first answer's connection works on the job's URL.
         sources[0].busy = busy;
-        let worker_source = vec![0; workers.len()];
         Coordinator {
             p,
             record,
@@ -367,29 +276,20 @@ impl<'a> Coordinator<'a> {
             io,
             origin,
             sources,
-            worker_source,
-            pieces,
-            written,
-            slots,
-            workers,
-            idle: Vec::new(),
-            worker_speed,
-            cooling: Vec::new(),
-            held: Vec::new(),
-            busy,
+            crew: Crew::new(workers, units, busy),
+            plan: Plan {
+                pieces,
+                written,
+                slots,
+                rebalance_due: false,
+            },
             tx,
             rx,
             gov,
-            rebalance_due: false,
             cap_said: false,
             policy,
             budget,
-            url_gen: 0,
-            resolving: None,
-            awaiting_url: Vec::new(),
-            link_wait: None,
-            reresolved_at: None,
-            ended: Arc::default(),
+            relink: link::Relinking::default(),
             started: Instant::now(),
             samples: VecDeque::new(),
             last_speed: None,
@@ -402,11 +302,7 @@ impl<'a> Coordinator<'a> {
     /// Work until the download is complete or must stop; always ends with a checkpoint.
     pub fn run(&mut self) -> Stop {
         if self.sources.len() > 1 && self.p.mode != Mode::Range {
-            self.obs.event(Event::Note(
-                "mirrors not used: the server does not serve byte ranges, so the file comes \
-                 in one stream from the job's URL"
-                    .into(),
-            ));
+            self.obs.event(Event::Said(Note::MirrorsUnused));
         }
         let mut last_control = Instant::now();
         let mut seen_nudge = self.ctl.nudged.load(Ordering::Acquire);
@@ -423,7 +319,12 @@ impl<'a> Coordinator<'a> {
                 break stop;
             }
             // Done when only checks are out and no mirror's bytes wait for one.
-            if self.slots.iter().all(|s| matches!(s.role, Role::Check(_))) && !self.unproven_bytes()
+            if self
+                .plan
+                .slots
+                .iter()
+                .all(|s| matches!(s.role, Role::Check(_)))
+                && !self.unproven_bytes()
             {
                 break Stop::Complete;
             }
@@ -517,6 +418,11 @@ impl<'a> Coordinator<'a> {
     /// retry).
     fn happened(&mut self, h: super::Happening) {
         self.obs.event(Event::Happened(h));
+    }
+
+    /// The job's pieces, if the file has ranges: complete when every one is done.
+    pub fn pieces(&self) -> Option<&PieceMap> {
+        self.plan.pieces.as_ref()
     }
 
     /// The learned connection cap, if the server refused connections: the most that were

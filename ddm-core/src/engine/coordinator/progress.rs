@@ -25,8 +25,9 @@ impl Coordinator<'_> {
 
     /// Bytes received so far (written, buffered, durable or not): for display only.
     fn bytes_now(&self) -> u64 {
-        self.written.total()
+        self.plan.written.total()
             + self
+                .plan
                 .slots
                 .iter()
                 .filter(|s| s.is_plain()) // a race's bytes are a second copy, a check's too
@@ -70,7 +71,7 @@ impl Coordinator<'_> {
             size: self.p.size,
             bytes,
             speed,
-            connections: self.busy,
+            connections: self.crew.busy,
             max_connections: self.gov.target(),
             elapsed: self.started.elapsed(),
             lanes: self.lanes(),
@@ -80,13 +81,14 @@ impl Coordinator<'_> {
     /// The open connections: each one's source, range and speed. A connection's range runs
     /// on over the segment kept for it next (the rest of its share after its first window).
     fn lanes(&self) -> Vec<crate::engine::Lane> {
-        self.slots
+        self.plan
+            .slots
             .iter()
             .filter(|s| s.worker.is_some() && s.is_plain())
             .map(|s| {
                 let span = s.seg.span();
-                let kept = self.slots.iter().find(|k| {
-                    k.kept_for == s.worker && k.worker.is_none() && k.seg.origin == span.end
+                let kept = self.plan.slots.iter().find(|k| {
+                    k.kept_for() == s.worker && k.worker.is_none() && k.seg.origin == span.end
                 });
                 let to = kept.map_or(span.end, |k| k.seg.span().end);
                 let url = match s.source {
@@ -94,7 +96,7 @@ impl Coordinator<'_> {
                     k => &self.sources[k].url,
                 };
                 crate::engine::Lane {
-                    id: s.worker.unwrap_or(0),
+                    id: s.worker.map_or(0, crate::transfer::WorkerId::index),
                     url: crate::model::redact_url(url),
                     from: s.seg.origin,
                     to,
@@ -111,7 +113,7 @@ impl Coordinator<'_> {
     /// run never claim progress that the next run fetches again from zero.
     pub(super) fn checkpoint_final(&mut self) -> Result<(), JobError> {
         self.checkpoint()?;
-        if self.pieces.is_none() && self.p.limit.is_none() {
+        if self.plan.pieces.is_none() && self.p.limit.is_none() {
             return self.record.save(&[], &[], 0, None, None);
         }
         Ok(())
@@ -119,8 +121,8 @@ impl Coordinator<'_> {
 
     /// Durability order: snapshot what is written, fdatasync, then commit the bitmap.
     pub(super) fn checkpoint(&mut self) -> Result<(), JobError> {
-        let mut snap = self.written.clone();
-        for s in &self.slots {
+        let mut snap = self.plan.written.clone();
+        for s in &self.plan.slots {
             snap.insert(s.seg.origin..s.seg.span().pos);
         }
         // A mirror's bytes become durable only once it is proven (`verify.rs`).
@@ -142,7 +144,7 @@ impl Coordinator<'_> {
         let syncing = Instant::now();
         file.sync().map_err(|e| storage_error(&e))?;
         let sync_ms = syncing.elapsed().as_secs_f64() * 1e3;
-        let (bitmap, partial, done) = match &mut self.pieces {
+        let (bitmap, partial, done) = match &mut self.plan.pieces {
             Some(pm) => {
                 for r in snap.ranges() {
                     pm.mark_covered(r);
@@ -159,7 +161,7 @@ impl Coordinator<'_> {
         // Every second of every download: trace, so that ddm.log does not grow with it.
         let received = self.io.received.load(std::sync::atomic::Ordering::Relaxed);
         tracing::trace!(job = self.p.job_id, done, received, sync_ms, "checkpoint");
-        let conns = (self.busy > 0).then_some(self.busy as u32);
+        let conns = (self.crew.busy > 0).then_some(self.crew.busy as u32);
         self.record
             .save(&bitmap, &partial, done, self.last_speed, conns)
     }

@@ -41,18 +41,25 @@ impl Coordinator<'_> {
         if let Some(t) = r.ttfb {
             self.stats.ttfb.push(t);
         }
-        let src = self.worker_source.get(r.worker).copied().unwrap_or(0);
+        let src = self
+            .crew
+            .worker_source
+            .get(r.worker.index())
+            .copied()
+            .unwrap_or(0);
         self.source_report(src, r.bytes, r.elapsed.as_secs_f64());
         if r.bytes >= 64 * 1024 {
             let secs = r.elapsed.as_secs_f64().max(1e-3);
-            if let Some(v) = self.worker_speed.get_mut(r.worker) {
+            if let Some(v) = self.crew.worker_speed.get_mut(r.worker.index()) {
                 *v = r.bytes as f64 / secs;
             }
         }
         if r.cut && self.gov.throttled() {
-            self.cooling.push((r.worker, Instant::now() + COOL_DOWN));
+            self.crew
+                .cooling
+                .push((r.worker.index(), Instant::now() + COOL_DOWN));
         } else {
-            self.idle.push(r.worker);
+            self.crew.idle.push(r.worker.index());
         }
         let (i, f) = self.settle(&r)?;
         self.on_failure(i, f, r.bytes)
@@ -61,53 +68,63 @@ impl Coordinator<'_> {
     /// Account for a report: the connection is free again and a finished segment's bytes
     /// count as written. Returns the slot and failure still to act on, if any.
     fn settle(&mut self, r: &Done) -> Option<(usize, Failure)> {
-        self.busy -= 1;
-        if let Some(i) = self.slots.iter().position(|s| s.worker == Some(r.worker)) {
+        self.crew.busy -= 1;
+        if let Some(i) = self.plan.slot_of(r.worker) {
             self.uncount(i);
         }
-        for s in &mut self.slots {
-            if s.kept_for == Some(r.worker) {
-                s.kept_for = None;
+        for s in &mut self.plan.slots {
+            if s.kept_for() == Some(r.worker) {
+                s.role = Role::Plain;
             }
         }
         let failed = self.settle_slot(r);
-        let src = self.worker_source.get(r.worker).copied().unwrap_or(0);
-        self.give_source(src);
+        let src = self
+            .crew
+            .worker_source
+            .get(r.worker.index())
+            .copied()
+            .unwrap_or(0);
+        self.give_source(r.worker.index(), src);
         failed
     }
 
     /// The slot side of [`Self::settle`]: the segment the report ends.
     fn settle_slot(&mut self, r: &Done) -> Option<(usize, Failure)> {
-        let i = self.slots.iter().position(|s| s.worker == Some(r.worker))?;
-        self.slots[i].worker = None;
-        if let Role::Check(m) = self.slots[i].role {
+        let i = self.plan.slot_of(r.worker)?;
+        self.plan.slots[i].worker = None;
+        if let Role::Check(m) = self.plan.slots[i].role {
             // A check of a mirror: compared with the file, never written, never the job's
             // failure.
-            let slot = self.slots.swap_remove(i);
+            let slot = self.plan.slots.swap_remove(i);
             let at = slot.seg.origin..slot.seg.span().end;
             self.check_done(m, slot.source, at, &r.outcome, r.sample.as_ref());
             return None;
         }
-        let src = self.slots[i].source;
+        let src = self.plan.slots[i].source;
         if !self.sources[src].trusted() {
             let dropped = self.sources[src].dropped;
             self.taint_attempt(i);
-            if dropped && self.slots[i].is_plain() {
+            if dropped && self.plan.slots[i].is_plain() {
                 return None; // its bytes are fetched again; its failure is nobody's now
             }
         }
-        if let Role::Race(raced) = &self.slots[i].role {
+        if let Role::Race(raced) = &self.plan.slots[i].role {
             let raced = raced.clone();
             // A race ends once, won or not: the raced segment may be raced again later.
-            let race = self.slots.swap_remove(i);
-            if let Some(v) = self.slots.iter_mut().find(|s| Arc::ptr_eq(&s.seg, &raced)) {
+            let race = self.plan.slots.swap_remove(i);
+            if let Some(v) = self
+                .plan
+                .slots
+                .iter_mut()
+                .find(|s| Arc::ptr_eq(&s.seg, &raced))
+            {
                 v.raced = false;
             }
             let won = match (&r.outcome, &r.won) {
                 (Outcome::Finished, Some(won)) => {
                     tracing::debug!(from = won.start, to = won.end, "race won");
                     self.stats.races_won += 1;
-                    self.written.insert(won.clone());
+                    self.plan.written.insert(won.clone());
                     true
                 }
                 _ => false,
@@ -118,12 +135,12 @@ impl Coordinator<'_> {
         }
         match &r.outcome {
             Outcome::Finished => {
-                let slot = self.slots.swap_remove(i);
+                let slot = self.plan.slots.swap_remove(i);
                 let span = slot.seg.span();
                 if self.p.mode == Mode::Whole {
                     self.stream_len = Some(span.pos);
                 }
-                self.written.insert(slot.seg.origin..span.pos);
+                self.plan.written.insert(slot.seg.origin..span.pos);
                 None
             }
             Outcome::Stopped => None,
@@ -133,7 +150,7 @@ impl Coordinator<'_> {
 
     /// Slot `i`'s attempt no longer receives: the host's count in the budget goes down.
     pub(super) fn uncount(&mut self, i: usize) {
-        let s = &mut self.slots[i];
+        let s = &mut self.plan.slots[i];
         if std::mem::take(&mut s.counted) {
             if let Some(o) = self.sources[s.source].origin.as_ref() {
                 self.ctl.connections.receiving(o, false);
@@ -145,9 +162,9 @@ impl Coordinator<'_> {
     /// open connections, for the next job), then their units to the budget.
     pub(super) fn shutdown(&mut self) {
         self.io.cancel.store(true, Ordering::Relaxed);
-        self.ended.store(true, Ordering::Relaxed);
+        self.relink.ended.store(true, Ordering::Relaxed);
         let deadline = Instant::now() + Duration::from_secs(30);
-        while self.busy > 0 && Instant::now() < deadline {
+        while self.crew.busy > 0 && Instant::now() < deadline {
             match self.rx.recv_timeout(Duration::from_millis(200)) {
                 // Only accounting now: nothing new is scheduled.
                 Ok(Report::Done(r)) => {
@@ -157,26 +174,19 @@ impl Coordinator<'_> {
                 Err(RecvTimeoutError::Disconnected) => break,
             }
         }
-        self.cooling.clear();
-        for w in self.workers.iter_mut().filter_map(Option::take) {
-            if self.busy == 0 {
-                self.ctl.pool.checkin(w, self.origin.clone());
-            } else {
-                w.finish();
-            }
-        }
+        self.crew.disband(&self.ctl.pool, self.origin.as_ref());
         // Workers that did not report in time are gone now (finish waits for them): the
         // units of their requests go back too, or the runner would lose them for good.
         let mut unreported = Vec::new();
-        for i in 0..self.slots.len() {
+        for i in 0..self.plan.slots.len() {
             self.uncount(i);
-            if self.slots[i].worker.take().is_some() {
-                unreported.push(self.slots[i].source);
+            if let Some(w) = self.plan.slots[i].worker.take() {
+                unreported.push((w, self.plan.slots[i].source));
             }
         }
-        for src in unreported {
-            self.busy = self.busy.saturating_sub(1);
-            self.give_source(src);
+        for (w, src) in unreported {
+            self.crew.busy = self.crew.busy.saturating_sub(1);
+            self.give_source(w.index(), src);
         }
         self.release_units();
     }

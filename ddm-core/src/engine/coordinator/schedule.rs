@@ -1,10 +1,13 @@
 //! Scheduling of workers: which idle connection gets which range, how many connections may
 //! be open (ramp-up, caps, the global budget), and where to steal from.
 
+use super::Crew;
 use super::{Coordinator, Role, Slot};
+use crate::budget::Permit;
 use crate::engine::governor::{Action, ConnSample};
 use crate::engine::split::{carve, shares, steal_point, MIN_GAIN_SECS, MIN_STEAL};
 use crate::engine::Happening;
+use crate::transfer::{Expect, WorkerId};
 use crate::transfer::{Keep, Mode, Segment, Task};
 use std::sync::atomic::Ordering;
 use std::time::Instant;
@@ -35,17 +38,14 @@ impl Coordinator<'_> {
     /// to the runner's pool.
     pub(super) fn assign(&mut self) {
         let now = Instant::now();
-        let (ready, resting): (Vec<_>, Vec<_>) =
-            self.cooling.drain(..).partition(|(_, until)| *until <= now);
-        self.idle.extend(ready.into_iter().map(|(w, _)| w));
-        self.cooling = resting;
+        self.crew.wake(now);
         self.fill(now);
         self.release_idle();
         self.release_units();
     }
 
     fn fill(&mut self, now: Instant) {
-        if std::mem::take(&mut self.rebalance_due) {
+        if std::mem::take(&mut self.plan.rebalance_due) {
             self.rebalance();
         }
         if self.awaits_link() {
@@ -54,20 +54,21 @@ impl Coordinator<'_> {
         self.issue_checks(now);
         // Resting workers still count: a new connection now would exceed the server's cap.
         let limit = self.gov.target();
-        while self.busy + self.cooling.len() < limit {
+        while self.crew.busy + self.crew.cooling.len() < limit {
             // The fastest source with a free connection unit (other jobs use the budget too).
-            let Some(src) = self.take_source() else {
+            let Some((src, permit)) = self.take_source() else {
                 return;
             };
             // 1. An unassigned segment whose retry time has come (a segment kept for the
             // connection that carries the one before it goes to that connection only).
-            let next = self.idle.last().copied();
+            let next = self.crew.idle.last().copied();
             let ready = self
+                .plan
                 .slots
                 .iter()
                 .enumerate()
                 .filter(|(_, s)| s.worker.is_none() && s.not_before <= now)
-                .filter(|(_, s)| s.kept_for.is_none() || s.kept_for == next)
+                .filter(|(_, s)| s.kept_for().is_none() || s.kept_for() == next.map(WorkerId))
                 // A raced slot's bytes go only to trusted sources (a race is never undone).
                 .filter(|(_, s)| !s.raced || self.sources[src].trusted())
                 .min_by_key(|(_, s)| s.seg.span().pos)
@@ -76,60 +77,65 @@ impl Coordinator<'_> {
                 Some(i) => i,
                 // An unproven mirror steals nothing (`sources.rs`).
                 None if !self.sources[src].trusted() => {
-                    self.held.push(src);
+                    self.crew.held.push((src, permit));
                     return;
                 }
                 None => match self.steal(src) {
                     Some(i) => i,
                     None => {
-                        self.held.push(src); // taken for nothing: back with the others
+                        self.crew.held.push((src, permit)); // taken for nothing: back with the others
                         return;
                     }
                 },
             };
-            self.give_task(i, src, now);
+            self.give_task(i, src, permit, now);
         }
     }
 
     /// Send slot `i`'s segment to an idle worker, asking `src`.
-    pub(super) fn give_task(&mut self, i: usize, src: usize, now: Instant) {
+    pub(super) fn give_task(&mut self, i: usize, src: usize, permit: Permit, now: Instant) {
         let w = self.idle_worker();
         let source = &self.sources[src];
-        let task = Task {
-            io: self.io.clone(),
-            reports: self.tx.clone(),
-            worker: w,
-            seg: self.slots[i].seg.clone(),
-            url: if src == 0 {
-                self.p.url.clone()
-            } else {
-                source.url.clone()
-            },
-            mode: self.p.mode,
-            window: if self.slots[i].is_plain() {
-                self.window()
-            } else {
-                u64::MAX
-            },
-            keep: match &self.slots[i].role {
-                Role::Plain => Keep::Write,
-                Role::Race(seg) => Keep::Race(seg.clone()),
-                Role::Check(_) => Keep::Sample,
-            },
-            // A stream without ranges starts over from 0 and keeps nothing of before: a
-            // new version is taken whole, but never a length that contradicts the size
-            // stated with the same validators (`sink.rs`). The job's URL's answers are
-            // checked against the job's validators, a mirror's against those its first
-            // answer pinned.
+        let url = if src == 0 {
+            self.p.url.clone()
+        } else {
+            source.url.clone()
+        };
+        // A stream without ranges starts over from 0 and keeps nothing of before: a new
+        // version is taken whole, but never a length that contradicts the size stated with
+        // the same validators (`sink.rs`). The job's URL's answers are checked against the
+        // job's validators, a mirror's against those its first answer pinned.
+        let expect = Expect {
             size: self.p.size,
             etag: self.p.etag.clone().filter(|_| src == 0),
             last_modified: self.p.last_modified.clone().filter(|_| src == 0),
-            pin: (src != 0).then(|| source.pin.clone()),
         };
-        let url_gen = self.url_gen;
-        let slot = &mut self.slots[i];
+        let (io, reports, seg) = (
+            self.io.clone(),
+            self.tx.clone(),
+            self.plan.slots[i].seg.clone(),
+        );
+        let task = match self.p.mode {
+            Mode::Range => {
+                let window = if self.plan.slots[i].is_plain() {
+                    self.window()
+                } else {
+                    u64::MAX
+                };
+                Task::range(io, reports, Crew::id(w), seg, url, window, expect)
+            }
+            _ => Task::whole(io, reports, Crew::id(w), seg, url, expect),
+        }
+        .keeping(match &self.plan.slots[i].role {
+            Role::Plain | Role::Kept(_) => Keep::Write,
+            Role::Race(seg) => Keep::Race(seg.clone()),
+            Role::Check(_) => Keep::Sample,
+        })
+        .pinned((src != 0).then(|| source.pin.clone()));
+        let url_gen = self.relink.url_gen;
+        let slot = &mut self.plan.slots[i];
         slot.seg.resume();
-        slot.worker = Some(w);
+        slot.worker = Some(WorkerId(w));
         slot.source = src;
         slot.url_gen = url_gen;
         slot.attempt_start = slot.seg.span().claimed;
@@ -137,12 +143,8 @@ impl Coordinator<'_> {
         slot.last_sample = now;
         slot.speed = 0.0;
         slot.receiving_since = None;
-        self.busy += 1;
         self.sources[src].busy += 1;
-        self.worker_source[w] = src;
-        if let Some(h) = &self.workers[w] {
-            h.give(task);
-        }
+        self.crew.start(w, src, permit, task);
     }
 
     /// The server allows fewer connections than there are segments waiting: re-cut the work
@@ -156,6 +158,7 @@ impl Coordinator<'_> {
         let untouched =
             |s: &Slot| s.worker.is_none() && s.seg.span().pos == s.seg.origin && s.is_plain();
         let mut runs: Vec<std::ops::Range<u64>> = self
+            .plan
             .slots
             .iter()
             .filter(|s| untouched(s))
@@ -173,15 +176,18 @@ impl Coordinator<'_> {
             }
         }
         let in_hand: Vec<u64> = self
+            .plan
             .slots
             .iter()
             .filter(|s| s.worker.is_some())
             .map(|s| s.remaining())
             .collect();
         let sizes = shares(&merged, &in_hand, self.gov.target().max(1));
-        self.slots.retain(|s| !untouched(s));
+        self.plan.slots.retain(|s| !untouched(s));
         for r in carve(&merged, &sizes) {
-            self.slots.push(Slot::new(Segment::new(r.start, r.end)));
+            self.plan
+                .slots
+                .push(Slot::new(Segment::new(r.start, r.end)));
         }
     }
 
@@ -189,36 +195,20 @@ impl Coordinator<'_> {
     /// another on the host, reuses them). On a server that refused connections, those beyond
     /// the lowered target are closed instead: it counts idle keep-alive sockets too.
     pub(super) fn release_idle(&mut self) {
-        let mut room = self
+        let room = self
             .gov
             .target()
             .max(1)
-            .saturating_sub(self.busy + self.cooling.len());
-        for w in std::mem::take(&mut self.idle) {
-            let Some(h) = self.workers.get_mut(w).and_then(Option::take) else {
-                continue;
-            };
-            if self.gov.throttled() && room == 0 {
-                h.finish(); // its handle, and so its connection, is dropped
-            } else {
-                room = room.saturating_sub(1);
-                self.ctl.pool.checkin(h, self.origin.clone());
-            }
-        }
+            .saturating_sub(self.crew.busy + self.crew.cooling.len());
+        let throttled = self.gov.throttled();
+        self.crew
+            .release_idle(&self.ctl.pool, self.origin.as_ref(), throttled, room);
     }
 
     /// A worker for the next request: one of the job's own idle ones, else one from the
     /// runner's pool (its connection may be open), else a new one.
     pub(super) fn idle_worker(&mut self) -> usize {
-        if let Some(w) = self.idle.pop() {
-            return w;
-        }
-        let id = self.workers.len();
-        self.worker_speed.push(0.0);
-        self.worker_source.push(0);
-        self.workers
-            .push(Some(self.ctl.pool.checkout(self.origin.as_ref())));
-        id
+        self.crew.checkout(&self.ctl.pool, self.origin.as_ref())
     }
 
     /// Split the active segment with the most bytes left, for a request to `src`; returns
@@ -230,12 +220,14 @@ impl Coordinator<'_> {
         // The thief is the idle worker `assign` will use next: judge it by its own last
         // speed, else by the connections running now.
         let thief_speed = self
+            .crew
             .idle
             .last()
-            .and_then(|&w| self.worker_speed.get(w).copied())
+            .and_then(|&w| self.crew.worker_speed.get(w).copied())
             .filter(|&v| v > 0.0)
             .unwrap_or_else(|| self.typical_speed());
         let (vi, _) = self
+            .plan
             .slots
             .iter()
             .enumerate()
@@ -244,7 +236,7 @@ impl Coordinator<'_> {
             // Never from a race or a segment being raced.
             .filter(|(_, s)| s.is_receiving() && s.is_plain() && !s.raced)
             .max_by_key(|(_, s)| s.remaining())?;
-        let victim = &self.slots[vi];
+        let victim = &self.plan.slots[vi];
         let span = victim.seg.span();
         // From what the owner has received (`claimed`), not just written: its buffered bytes
         // are taken already.
@@ -281,7 +273,7 @@ impl Coordinator<'_> {
             && saves >= MIN_GAIN_SECS
         {
             let seg = victim.seg.clone();
-            self.slots[vi].raced = true;
+            self.plan.slots[vi].raced = true;
             self.stats.races += 1;
             tracing::debug!(from = span.claimed, to = span.end, "race a slow tail");
             self.happened(Happening::Race {
@@ -290,8 +282,8 @@ impl Coordinator<'_> {
             });
             let mut slot = Slot::new(Segment::new(span.claimed, span.end));
             slot.role = Role::Race(seg);
-            self.slots.push(slot);
-            return Some(self.slots.len() - 1);
+            self.plan.slots.push(slot);
+            return Some(self.plan.slots.len() - 1);
         }
         // A steal inside the owner's request cuts its response: what the server had sent past
         // the cut (socket buffers, megabytes on a fast link) is wasted, and the connection is
@@ -307,14 +299,14 @@ impl Coordinator<'_> {
         }
         let old_end = victim.seg.cut(at)?;
         tracing::debug!(from = span.claimed, at, old_end, "steal");
-        let from = self.slots[vi].seg.origin;
+        let from = self.plan.slots[vi].seg.origin;
         self.happened(Happening::Steal {
             from,
             at,
             end: old_end,
         });
-        self.slots.push(Slot::new(Segment::new(at, old_end)));
-        Some(self.slots.len() - 1)
+        self.plan.slots.push(Slot::new(Segment::new(at, old_end)));
+        Some(self.plan.slots.len() - 1)
     }
 
     /// How much one request asks for. Short windows let a steal take what lies past the
@@ -363,6 +355,7 @@ impl Coordinator<'_> {
     /// Median speed of the active connections (what an idle one may expect).
     pub(super) fn typical_speed(&self) -> f64 {
         let mut v: Vec<f64> = self
+            .plan
             .slots
             .iter()
             .filter(|s| s.worker.is_some() && s.speed > 0.0)
@@ -381,7 +374,7 @@ impl Coordinator<'_> {
         self.window();
         let now = Instant::now();
         let mut started = Vec::new();
-        for s in &mut self.slots {
+        for s in &mut self.plan.slots {
             if s.worker.is_none() {
                 s.receiving_since = None;
                 continue;
@@ -413,12 +406,13 @@ impl Coordinator<'_> {
             self.ctl.connections.receiving(&o, true);
         }
         let conns: Vec<ConnSample> = self
+            .plan
             .slots
             .iter()
             .filter(|s| !matches!(s.role, Role::Check(_)))
             .filter_map(|s| {
                 Some(ConnSample {
-                    worker: s.worker?,
+                    worker: s.worker?.index(),
                     speed: s.speed,
                     receiving_for: now.duration_since(s.receiving_since?),
                 })
@@ -449,7 +443,12 @@ impl Coordinator<'_> {
         for action in actions {
             match action {
                 Action::Replace(w) => {
-                    if let Some(s) = self.slots.iter().find(|s| s.worker == Some(w)) {
+                    if let Some(s) = self
+                        .plan
+                        .slots
+                        .iter()
+                        .find(|s| s.worker == Some(WorkerId(w)))
+                    {
                         tracing::debug!(worker = w, speed = s.speed, "replacing a slow connection");
                         self.stats.replaced += 1;
                         s.seg.abandon();

@@ -11,8 +11,10 @@
 
 use super::verify::Trust;
 use super::{Coordinator, Stop};
+use crate::budget::Permit;
 use crate::engine::coverage::Coverage;
 use crate::engine::Event;
+use crate::engine::Note;
 use crate::model::{redact_url, Origin};
 use crate::retry::{self, Failure};
 use crate::transfer::Pin;
@@ -88,6 +90,7 @@ impl Coordinator<'_> {
     /// What a source's connections deliver each: measured now, else from its last attempts.
     fn source_speed(&self, src: usize) -> Option<f64> {
         let live: Vec<f64> = self
+            .plan
             .slots
             .iter()
             .filter(|s| s.source == src && s.worker.is_some() && s.speed > 0.0)
@@ -114,13 +117,14 @@ impl Coordinator<'_> {
     }
 
     /// Take a connection unit for the best source that has one free; returns the source.
-    pub(super) fn take_source(&mut self) -> Option<usize> {
+    pub(super) fn take_source(&mut self) -> Option<(usize, Permit)> {
         let ranged = self.p.mode == crate::transfer::Mode::Range && self.p.limit.is_none();
         let now = Instant::now();
         let unstarted = self
+            .plan
             .slots
             .iter()
-            .any(|s| s.worker.is_none() && s.not_before <= now && s.kept_for.is_none());
+            .any(|s| s.worker.is_none() && s.not_before <= now && s.kept_for().is_none());
         let mut order: Vec<(usize, f64)> = (0..if ranged { self.sources.len() } else { 1 })
             .filter(|&s| self.ready(s, unstarted))
             .map(|s| {
@@ -140,28 +144,26 @@ impl Coordinator<'_> {
         });
         order
             .into_iter()
-            .map(|(s, _)| s)
-            .find(|&s| self.take_unit(s))
+            .find_map(|(s, _)| self.take_unit(s).map(|p| (s, p)))
     }
 
     /// A connection unit for source `s`: one this job holds back (see `give_source`) first,
     /// else a free one of the budget.
-    pub(super) fn take_unit(&mut self, s: usize) -> bool {
-        if let Some(k) = self.held.iter().position(|&h| h == s) {
-            self.held.swap_remove(k);
-            return true;
+    pub(super) fn take_unit(&mut self, s: usize) -> Option<Permit> {
+        if let Some(p) = self.crew.take_held(s) {
+            return Some(p);
         }
         self.ctl
             .connections
-            .try_take(self.sources[s].origin.as_ref())
+            .try_permit(self.sources[s].origin.as_ref())
     }
 
     /// A request on `src` ended. Its connection unit is held until the job's idle
     /// connections are back in the runner's pool ([`Self::release_units`]).
-    pub(super) fn give_source(&mut self, src: usize) {
+    pub(super) fn give_source(&mut self, worker: usize, src: usize) {
         let s = &mut self.sources[src];
         s.busy = s.busy.saturating_sub(1);
-        self.held.push(src);
+        self.crew.hold(worker, src);
     }
 
     /// Give the held units back to the budget. Called once the job's idle connections are in
@@ -169,9 +171,7 @@ impl Coordinator<'_> {
     /// connection that is open already, so a host never sees more open connections than its
     /// share, idle ones included.
     pub(super) fn release_units(&mut self) {
-        for src in std::mem::take(&mut self.held) {
-            self.ctl.connections.give(self.sources[src].origin.as_ref());
-        }
+        self.crew.release_units();
     }
 
     /// Account for one attempt on `src`.
@@ -197,13 +197,13 @@ impl Coordinator<'_> {
         f: &Failure,
         bytes: u64,
     ) -> Option<Option<Stop>> {
-        let src = self.slots[i].source;
+        let src = self.plan.slots[i].source;
         if self.sources.len() < 2 {
             return None;
         }
         if self.sources[src].dropped && self.alive() > 0 {
             // An attempt still running when its source was dropped.
-            self.slots[i].not_before = Instant::now();
+            self.plan.slots[i].not_before = Instant::now();
             return Some(None);
         }
         // Dropped only while another source that is trusted goes on.
@@ -230,8 +230,8 @@ impl Coordinator<'_> {
             return None;
         }
         self.drop_source(src, &f.to_string());
-        self.slots[i].not_before = Instant::now();
-        self.slots[i].attempts = 0;
+        self.plan.slots[i].not_before = Instant::now();
+        self.plan.slots[i].attempts = 0;
         Some(None)
     }
 
@@ -242,12 +242,12 @@ impl Coordinator<'_> {
             self.discard(src);
         }
         let left = self.alive();
-        let what = if src == 0 { "the job's URL" } else { "mirror" };
-        self.obs.event(Event::Note(format!(
-            "{what} {} dropped ({why}); continuing from {left} other source{}",
-            redact_url(&self.sources[src].url),
-            if left == 1 { "" } else { "s" }
-        )));
+        self.obs.event(Event::Said(Note::SourceDropped {
+            url: self.sources[src].url.clone(),
+            job_url: src == 0,
+            why: why.to_string(),
+            left,
+        }));
     }
 
     /// How much each source delivered, for the end of a download with mirrors.

@@ -15,6 +15,7 @@
 //! before it was proven loses what it wrote the same way.
 
 use super::{Coordinator, Role, Slot};
+use crate::budget::Permit;
 use crate::engine::Event;
 use crate::model::redact_url;
 use crate::transfer::{Outcome, Sample, Segment};
@@ -43,7 +44,7 @@ impl Coordinator<'_> {
     /// source is proven. The slot keeps only what is left after them (a retry may go to
     /// another source, whose bytes must not be mixed up with these).
     pub(super) fn taint_attempt(&mut self, i: usize) {
-        let slot = &self.slots[i];
+        let slot = &self.plan.slots[i];
         let src = slot.source;
         if self.sources[src].trusted() || !slot.is_plain() {
             return;
@@ -52,17 +53,17 @@ impl Coordinator<'_> {
         let mine = slot.attempt_start..span.pos;
         if self.sources[src].dropped {
             // Refuted or dropped unproven: its bytes are fetched again, the rest is kept.
-            self.written.insert(slot.seg.origin..mine.start);
-            self.slots[i].seg = Segment::new(mine.start, span.end);
+            self.plan.written.insert(slot.seg.origin..mine.start);
+            self.plan.slots[i].seg = Segment::new(mine.start, span.end);
             return;
         }
         if mine.is_empty() {
             return;
         }
         self.sources[src].taint.insert(mine.clone());
-        self.written.insert(slot.seg.origin..mine.end);
+        self.plan.written.insert(slot.seg.origin..mine.end);
         if span.pos < span.end {
-            self.slots[i].seg = Segment::new(mine.end, span.end);
+            self.plan.slots[i].seg = Segment::new(mine.end, span.end);
         }
     }
 
@@ -75,7 +76,7 @@ impl Coordinator<'_> {
             .filter(|s| !s.trusted())
             .flat_map(|s| s.taint.ranges().iter().cloned())
             .collect();
-        for s in &self.slots {
+        for s in &self.plan.slots {
             if s.worker.is_some() && s.is_plain() && !self.sources[s.source].trusted() {
                 out.push(s.attempt_start..s.seg.span().pos);
             }
@@ -101,6 +102,7 @@ impl Coordinator<'_> {
             return None;
         }
         let checking = self
+            .plan
             .slots
             .iter()
             .any(|s| matches!(s.role, Role::Check(k) if k == m));
@@ -108,11 +110,13 @@ impl Coordinator<'_> {
             return None;
         }
         let live = self
+            .plan
             .slots
             .iter()
             .filter(|s| s.worker.is_some() && s.is_plain() && s.source == m)
             .map(|s| s.attempt_start..s.seg.span().pos);
         let busy = self
+            .plan
             .slots
             .iter()
             .any(|s| s.worker.is_some() && s.source == m);
@@ -137,24 +141,26 @@ impl Coordinator<'_> {
             let Some(at) = self.check_window(m) else {
                 continue;
             };
-            let Some(src) = self.take_trusted() else {
+            let Some((src, permit)) = self.take_trusted() else {
                 return;
             };
             let mut slot = Slot::new(Segment::new(at.start, at.end));
             slot.role = Role::Check(m);
-            self.slots.push(slot);
-            let i = self.slots.len() - 1;
-            self.give_task(i, src, now);
+            self.plan.slots.push(slot);
+            let i = self.plan.slots.len() - 1;
+            self.give_task(i, src, permit, now);
         }
     }
 
     /// A connection unit for a trusted source (the fastest first), if one is free.
-    fn take_trusted(&mut self) -> Option<usize> {
+    fn take_trusted(&mut self) -> Option<(usize, Permit)> {
         let mut trusted: Vec<usize> = (0..self.sources.len())
             .filter(|&s| self.sources[s].trusted() && !self.sources[s].dropped)
             .collect();
         trusted.sort_by(|a, b| self.sources[*b].speed.total_cmp(&self.sources[*a].speed));
-        trusted.into_iter().find(|&s| self.take_unit(s))
+        trusted
+            .into_iter()
+            .find_map(|s| self.take_unit(s).map(|p| (s, p)))
     }
 
     /// A check of mirror `m` by trusted source `by` ended: compare what `by` sent with what
@@ -235,10 +241,12 @@ impl Coordinator<'_> {
         let taint = std::mem::take(&mut self.sources[m].taint);
         for r in taint.ranges() {
             tracing::info!(job = self.p.job_id, "fetching bytes {r:?} again");
-            self.written.remove(r.clone());
-            self.slots.push(Slot::new(Segment::new(r.start, r.end)));
+            self.plan.written.remove(r.clone());
+            self.plan
+                .slots
+                .push(Slot::new(Segment::new(r.start, r.end)));
         }
-        for s in &self.slots {
+        for s in &self.plan.slots {
             if s.worker.is_some() && s.source == m {
                 s.seg.abandon();
             }

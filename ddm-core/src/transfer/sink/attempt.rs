@@ -3,7 +3,7 @@
 //! and how the attempt ended.
 
 use super::{Sink, Stop};
-use crate::http::{self, Head, MAX_REDIRECTS};
+use crate::http::{self, Head};
 use crate::model::redact_url;
 use crate::retry::Failure;
 use crate::transfer::{Mode, Outcome, Sample, Span, Task};
@@ -19,23 +19,6 @@ fn range_of(span: &Span) -> String {
     }
 }
 
-/// Clear a range left on a reused handle: curl sends no Range header for a NULL range.
-fn no_range(easy: &mut Easy2<Sink>) -> Result<(), curl::Error> {
-    // SAFETY: CURLOPT_RANGE takes a C string or NULL; the handle is ours and alive.
-    let rc = unsafe {
-        curl_sys::curl_easy_setopt(
-            easy.raw(),
-            curl_sys::CURLOPT_RANGE,
-            std::ptr::null::<std::os::raw::c_char>(),
-        )
-    };
-    if rc == curl_sys::CURLE_OK {
-        Ok(())
-    } else {
-        Err(curl::Error::new(rc))
-    }
-}
-
 /// Run one task on `easy`: returns how it ended, the bytes written, and whether our side cut
 /// the response.
 pub(in crate::transfer) fn run_task(easy: &mut Easy2<Sink>, task: Task) -> (Outcome, u64, bool) {
@@ -45,7 +28,7 @@ pub(in crate::transfer) fn run_task(easy: &mut Easy2<Sink>, task: Task) -> (Outc
     }
     let opts = task.io.opts.clone();
     let mode = task.mode;
-    let extra: Vec<String> = match (&task.etag, mode) {
+    let extra: Vec<String> = match (&task.expect.etag, mode) {
         // If-Range only with a strong validator: weak ETags are not allowed there.
         (Some(e), Mode::Range) if !e.starts_with("W/") => vec![format!("If-Range: {e}")],
         _ => vec![],
@@ -63,31 +46,33 @@ pub(in crate::transfer) fn run_task(easy: &mut Easy2<Sink>, task: Task) -> (Outc
         sink.started = Instant::now();
     }
     let setup = |easy: &mut Easy2<Sink>, url: &str| -> Result<(), curl::Error> {
-        http::configure(easy, &opts)?;
-        // The debug callback times each request (see `Sink::debug`).
-        easy.verbose(true)?;
-        http::target(easy, &opts, url, &extra)?;
-        let login = opts.sends_login(url);
-        let negotiating = easy.get_ref().negotiating;
-        if login && negotiating {
-            http::login::negotiate(easy)?;
-        }
-        let basic_first =
-            !negotiating && url::Url::parse(url).is_ok_and(|u| http::login::basic_first(&u));
-        easy.get_mut().request(login, basic_first);
-        match mode {
-            // No Range header at all (an empty string would send `Range: bytes=`).
-            Mode::Whole | Mode::FirstWhole => no_range(easy),
+        let range = match mode {
+            Mode::Whole | Mode::FirstWhole => None,
             _ => {
                 let s = easy.get_ref();
-                let range = range_of(&Span {
+                Some(range_of(&Span {
                     pos: s.start_pos,
                     claimed: s.start_pos,
                     end: s.req_end,
-                });
-                easy.range(&range)
+                }))
             }
-        }
+        };
+        let negotiating = easy.get_ref().negotiating;
+        let login = http::setup::request(
+            easy,
+            &opts,
+            &http::Request {
+                url,
+                extra: &extra,
+                range: range.as_deref(),
+                // The debug callback times each request (see `Sink::debug`).
+                timed: true,
+                negotiating,
+                ..http::Request::default()
+            },
+        )?;
+        easy.get_mut().request(login);
+        Ok(())
     };
     loop {
         easy.get_mut().url = url.clone();
@@ -109,30 +94,16 @@ pub(in crate::transfer) fn run_task(easy: &mut Easy2<Sink>, task: Task) -> (Outc
         match hop {
             Some(loc) if mode.is_first() => {
                 let sink = easy.get_mut();
-                let next = match url::Url::parse(&url).and_then(|u| u.join(&loc)) {
-                    Ok(n) => n,
-                    Err(e) => {
-                        let f = Failure::InvalidResponse(format!(
-                            "unusable redirect Location {loc:?}: {e}"
-                        ));
-                        return (Outcome::Failed(f), 0, false);
+                match http::redirect::follow(&url, &loc, sink.redirects.len()) {
+                    Ok(next) => {
+                        sink.redirects.push(redact_url(&url));
+                        sink.head = Head::default();
+                        sink.dropped = 0;
+                        url = next.to_string();
+                        continue;
                     }
-                };
-                if !matches!(next.scheme(), "http" | "https") {
-                    let f = Failure::Other(
-                        "redirected to a non-http(s) URL, which ddm refuses to follow".into(),
-                    );
-                    return (Outcome::Failed(f), 0, false);
+                    Err(f) => return (Outcome::Failed(f), 0, false),
                 }
-                if sink.redirects.len() as u32 >= MAX_REDIRECTS {
-                    let f = Failure::Other(format!("more than {MAX_REDIRECTS} redirects"));
-                    return (Outcome::Failed(f), 0, false);
-                }
-                sink.redirects.push(redact_url(&url));
-                sink.head = Head::default();
-                sink.dropped = 0;
-                url = next.to_string();
-                continue;
             }
             _ if easy.get_mut().next_window(&res) => continue,
             _ => return finish(easy, res),
