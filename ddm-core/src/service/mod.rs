@@ -9,6 +9,7 @@
 //! recorded in the store like the CLI's.
 
 pub use crate::engine::{Happening, Lane};
+mod commands;
 mod live;
 mod places;
 mod table;

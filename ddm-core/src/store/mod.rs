@@ -21,6 +21,7 @@ mod order;
 mod queries;
 mod queue;
 mod row;
+mod tx;
 
 pub use crate::model::Header;
 pub use clean::{ago, Forget, Forgot};
@@ -30,8 +31,8 @@ pub use link::Link;
 pub use order::{
     parse_priority, priority_name, Move, PRIORITY_HIGH, PRIORITY_LOW, PRIORITY_NORMAL,
 };
-pub use queries::StoreTx;
 pub use queue::QueueMark;
+pub use tx::StoreTx;
 
 use rusqlite::{Connection, ErrorCode, OpenFlags};
 use std::collections::HashMap;
