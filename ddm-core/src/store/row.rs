@@ -63,7 +63,8 @@ pub(super) const JOB_COLUMNS: &str =
 
 /// [`JOB_COLUMNS`] for showing many jobs (`status`, `top`): the same columns in the same
 /// places, without what only a run needs (NULL in their place: validators, piece size,
-/// bitmap, partial ranges, file and directory identities), and in the settings' place only
+/// bitmap, partial ranges, file and directory identities, the directory a routed job was
+/// added for), and in the settings' place only
 /// the job's own connection count (a number, or NULL; which the ceiling shown needs).
 /// Reading 100,000 jobs this way parses no settings document and copies no bitmap.
 pub(super) const SHOWN_COLUMNS: &str =
@@ -236,7 +237,7 @@ mod tests {
         assert_eq!(shown.len(), COLUMNS.len());
         for (s, c) in shown.iter().zip(COLUMNS) {
             match c {
-                "etag" | "last_modified" | "piece_size" | "bitmap" | "partial" => {
+                "etag" | "last_modified" | "piece_size" | "bitmap" | "partial" | "base_dir" => {
                     assert_eq!(s, "NULL")
                 }
                 c if c.starts_with("part_") || c.starts_with("dir_") => assert_eq!(s, "NULL"),
