@@ -1,9 +1,11 @@
-//! A worker's curl callbacks and what they keep: the head check, writes at offsets in 256 KiB
-//! batches, the stall clock, request windows and races; the two waits they block in are
-//! `waits`. The attempt around them (request setup, redirects, how it ended) is in
-//! `attempt`.
+//! A worker's curl callbacks and what they keep: the request's [`Phase`] (head to check,
+//! body, redirect, stopped, failed: one at a time), writes at offsets in 256 KiB batches, the
+//! stall clock, request windows and races; the login state is `auth`, the two waits they
+//! block in are `waits`. The attempt around them (request setup, redirects, how it ended) is
+//! in `attempt`.
 
 mod attempt;
+mod auth;
 mod check;
 mod race;
 mod waits;
@@ -29,10 +31,31 @@ const DRAIN_SECS: f64 = 0.05;
 /// Longest body of a redirect or an error answer that is read (to keep the connection).
 const SMALL_BODY: u64 = 64 * 1024;
 
+/// How our side ended an attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Stop {
+    /// The segment's end was reached (a steal moved it, or the server sent more than asked):
+    /// what came is kept, the attempt finished.
     End,
+    /// The job was cancelled, the segment abandoned, a race lost or a first answer aborted.
     Cancel,
+}
+
+/// Where the current request stands: one phase at a time, so a redirect never has its body
+/// written, a stopped attempt is never also failed, and no byte is written before its head
+/// was checked.
+#[derive(Debug, PartialEq)]
+enum Phase {
+    /// The answer's head is not checked yet: nothing of its body has been written.
+    Head,
+    /// The head was checked (or the coordinator took a first head): its body is written.
+    Body,
+    /// A job's first request: the redirect to follow once its (small) body is read.
+    Redirect(String),
+    /// Our side ended the attempt.
+    Stopped(Stop),
+    /// The attempt failed (a head refused, a write, a stall); a failure outranks a stop.
+    Failed(Failure),
 }
 
 /// curl's callbacks for one worker: validates the head, writes at offsets.
@@ -40,22 +63,19 @@ pub(super) struct Sink {
     replies: Receiver<Reply>,
     task: Option<Task>,
     head: Head,
-    checked: bool,
+    phase: Phase,
     start_pos: u64,
     /// The end this attempt asked the server for (a steal may lower the segment's end later).
     req_end: u64,
     written: u64,
-    stop: Option<Stop>,
-    error: Option<Failure>,
     /// Received bytes not yet written; they start at the segment's `pos`.
     buf: Vec<u8>,
     first_byte: Option<Instant>,
     /// When the last body byte (or the attempt's start) was seen: the stall clock.
     last_data: Instant,
-    /// First mode: the URL of this hop, the hops so far, and the redirect to follow.
+    /// First mode: the URL of this hop and the hops so far.
     url: String,
     redirects: Vec<String>,
-    next_hop: Option<String>,
     /// Bytes read and dropped (a redirect's body, the tail past a stolen end).
     dropped: u64,
     started: Instant,
@@ -65,16 +85,8 @@ pub(super) struct Sink {
     pub(super) won: Option<std::ops::Range<u64>>,
     /// A sample that arrived whole (see [`Keep::Sample`]).
     pub(super) sample: Option<Sample>,
-    /// The current request carries a login: its first 401 is a challenge libcurl answers.
-    auth: bool,
-    /// 401 heads received for the current request.
-    challenges: u32,
-    /// The origin whose login this handle last carried.
-    login: Option<String>,
-    /// That origin asked for Digest: its challenges are answered, Basic is not sent first.
-    pub(super) negotiating: bool,
-    /// The current request sent Basic first (https, not negotiating).
-    basic_first: bool,
+    /// The login: what the current request carries, the challenges it got.
+    auth: auth::Auth,
 }
 
 impl Sink {
@@ -83,75 +95,39 @@ impl Sink {
             replies,
             task: None,
             head: Head::default(),
-            checked: false,
+            phase: Phase::Head,
             start_pos: 0,
             req_end: 0,
             written: 0,
-            stop: None,
-            error: None,
             buf: Vec::with_capacity(WRITE_BATCH),
             first_byte: None,
             last_data: Instant::now(),
             url: String::new(),
             redirects: Vec::new(),
-            next_hop: None,
             dropped: 0,
             started: Instant::now(),
             sent: None,
             won: None,
             sample: None,
-            auth: false,
-            challenges: 0,
-            login: None,
-            negotiating: false,
-            basic_first: false,
+            auth: auth::Auth::default(),
         }
-    }
-
-    /// A request is about to go out (the first, a redirect hop, the next window, a login
-    /// asked again), carrying a login or not, and with it Basic first (no Digest yet).
-    pub(super) fn request(&mut self, login: http::Login) {
-        self.auth = login.sent;
-        self.basic_first = login.basic_first;
-        self.challenges = 0;
-    }
-
-    /// The handle logs in to `origin` now (None: no login): true when it last logged in
-    /// elsewhere, so libcurl's auth state (the picked scheme, Digest's nonce) must be reset.
-    pub(super) fn login_changes(&mut self, origin: Option<String>) -> bool {
-        let changed = self.login.is_some() && self.login != origin;
-        if changed {
-            self.negotiating = false;
-        }
-        if origin.is_some() || changed {
-            self.login = origin;
-        }
-        changed
     }
 
     /// The request ended with a 401 asking for Digest to the Basic sent first (https), a
     /// head nobody was shown (`challenged`): ask again answering the challenge. Once per
     /// handle and login.
     pub(super) fn ask_again_for_digest(&mut self) -> bool {
-        if !self.basic_first
-            || !self.challenged()
-            || self.stop.is_some()
-            || !http::login::wants_digest(&self.head)
-        {
+        if matches!(self.phase, Phase::Stopped(_)) || !self.auth.turns_to_digest(&self.head) {
             return false;
         }
-        self.negotiating = true;
         self.head = Head::default();
         self.dropped = 0;
         true
     }
 
-    /// The current head is a login challenge libcurl answers itself on this request (the
-    /// first 401 while credentials are set): not the answer, and its body is dropped. If
-    /// libcurl does not answer it (no scheme it may use), the transfer ends with it and it
-    /// is the failure.
+    /// The current head is a login challenge libcurl answers itself ([`auth::Auth::challenged`]).
     fn challenged(&self) -> bool {
-        self.auth && self.head.status == 401 && self.challenges == 1
+        self.auth.challenged(&self.head)
     }
 
     pub(super) fn written(&self) -> u64 {
@@ -166,6 +142,30 @@ impl Sink {
     pub(super) fn take_replies(&mut self) -> Receiver<Reply> {
         let (_, dead) = std::sync::mpsc::channel();
         std::mem::replace(&mut self.replies, dead)
+    }
+
+    /// Our side ends the attempt (a failure already recorded stays the outcome).
+    fn stop(&mut self, stop: Stop) {
+        if !matches!(self.phase, Phase::Failed(_)) {
+            self.phase = Phase::Stopped(stop);
+        }
+    }
+
+    /// The attempt failed.
+    fn fail(&mut self, f: Failure) {
+        self.phase = Phase::Failed(f);
+    }
+
+    /// The redirect this answer asks to follow, if it is one; the next hop's head is
+    /// checked afresh.
+    fn take_hop(&mut self) -> Option<String> {
+        match std::mem::replace(&mut self.phase, Phase::Head) {
+            Phase::Redirect(loc) => Some(loc),
+            other => {
+                self.phase = other;
+                None
+            }
+        }
     }
 
     fn task(&self) -> &Task {
@@ -201,15 +201,12 @@ impl Sink {
         task.seg.set_asked(self.req_end);
         self.task = Some(task);
         self.head = Head::default();
-        self.checked = false;
+        self.phase = Phase::Head;
         self.start_pos = span.pos;
         self.written = 0;
-        self.stop = None;
-        self.error = None;
         self.buf.clear();
         self.first_byte = None;
         self.last_data = Instant::now();
-        self.next_hop = None;
         self.dropped = 0;
         self.sent = None;
         self.won = None;
@@ -218,7 +215,7 @@ impl Sink {
 
     /// The transfer ended normally: did it deliver the whole segment?
     fn after_body(&mut self) -> Outcome {
-        if !self.checked {
+        if self.phase == Phase::Head {
             if let Err(f) = self.check_head() {
                 return Outcome::Failed(f);
             }
@@ -265,14 +262,12 @@ impl Sink {
         if res.is_err()
             || !matches!(task.keep, Keep::Write)
             || task.mode != Mode::Range
-            || !self.checked
-            || self.stop.is_some()
-            || self.error.is_some()
+            || self.phase != Phase::Body
         {
             return false;
         }
         if let Err(f) = self.flush() {
-            self.error = Some(f);
+            self.fail(f);
             return false;
         }
         let task = self.task();
@@ -289,7 +284,7 @@ impl Sink {
         self.req_end = window_end(span.pos, span.end, window);
         seg.set_asked(self.req_end);
         self.head = Head::default();
-        self.checked = false;
+        self.phase = Phase::Head;
         self.last_data = Instant::now();
         true
     }
@@ -307,7 +302,7 @@ impl Sink {
             arrived: Instant::now(),
         });
         if task.reports.send(report).is_err() {
-            self.stop = Some(Stop::Cancel);
+            self.stop(Stop::Cancel);
             return false;
         }
         match waits::go_ahead(&self.replies, &task.io) {
@@ -320,16 +315,16 @@ impl Sink {
                 t.seg.set_asked(self.req_end);
                 self.start_pos = span.pos;
                 self.task = Some(t);
-                self.checked = true;
+                self.phase = Phase::Body;
                 true
             }
             Some(Reply::Abort) => {
-                self.stop = Some(Stop::Cancel);
+                self.stop(Stop::Cancel);
                 // A small answer (an error page) is read to keep the connection.
                 self.head.content_length().is_some_and(|n| n <= SMALL_BODY)
             }
             None => {
-                self.stop = Some(Stop::Cancel);
+                self.stop(Stop::Cancel);
                 false
             }
         }
@@ -355,10 +350,10 @@ impl Handler for Sink {
         if !self.head.complete {
             return true;
         }
-        if !was_complete && self.head.status == 401 {
-            self.challenges += 1;
+        if !was_complete {
+            self.auth.head_complete(&self.head);
         }
-        if self.checked || self.stop.is_some() || self.challenged() {
+        if self.phase != Phase::Head || self.challenged() {
             return true;
         }
         if !self.task().mode.is_first() {
@@ -368,7 +363,7 @@ impl Handler for Sink {
             // 1xx heads (100 Continue) are not final either; a redirect is followed after
             // its (small) body is read.
             if let Some(loc) = self.head.get("location") {
-                self.next_hop = Some(loc.trim().to_string());
+                self.phase = Phase::Redirect(loc.trim().to_string());
             }
             return true;
         }
@@ -379,7 +374,11 @@ impl Handler for Sink {
     }
 
     fn write(&mut self, data: &[u8]) -> Result<usize, WriteError> {
-        if self.next_hop.is_some() || self.stop == Some(Stop::Cancel) || self.challenged() {
+        let drop = matches!(
+            self.phase,
+            Phase::Redirect(_) | Phase::Stopped(Stop::Cancel)
+        );
+        if drop || self.challenged() {
             // A redirect's or a login challenge's body, or an aborted first answer drained.
             self.dropped += data.len() as u64;
             return Ok(if self.dropped > SMALL_BODY {
@@ -388,12 +387,17 @@ impl Handler for Sink {
                 data.len()
             });
         }
-        if !self.checked {
-            if let Err(f) = self.check_head() {
-                self.error = Some(f);
-                return Ok(0);
+        match self.phase {
+            Phase::Head => {
+                if let Err(f) = self.check_head() {
+                    self.fail(f);
+                    return Ok(0);
+                }
+                self.phase = Phase::Body;
             }
-            self.checked = true;
+            Phase::Body => {}
+            // The attempt is over: curl ends the transfer.
+            _ => return Ok(0),
         }
         if self.first_byte.is_none() {
             self.first_byte = Some(Instant::now());
@@ -401,7 +405,7 @@ impl Handler for Sink {
         }
         let task = self.task.as_ref().expect("task set");
         if task.io.cancel.load(Ordering::Relaxed) || task.seg.abandoned() || self.race_lost() {
-            self.stop = Some(Stop::Cancel);
+            self.stop(Stop::Cancel);
             return Ok(0);
         }
         let (n, drain) = {
@@ -417,7 +421,7 @@ impl Handler for Sink {
         task.io.received.fetch_add(n as u64, Ordering::Relaxed);
         if self.buf.len() >= WRITE_BATCH {
             if let Err(f) = self.flush() {
-                self.error = Some(f);
+                self.fail(f);
                 return Ok(0);
             }
         }
@@ -428,7 +432,7 @@ impl Handler for Sink {
                 return Ok(data.len());
             }
             // Our end moved (work stealing) or the server sent more than asked: stop here.
-            self.stop = Some(Stop::End);
+            self.stop(Stop::End);
         }
         Ok(n)
     }
@@ -438,25 +442,27 @@ impl Handler for Sink {
             return true;
         };
         if task.io.cancel.load(Ordering::Relaxed) || task.seg.abandoned() || self.race_lost() {
-            self.stop = Some(Stop::Cancel);
+            self.stop(Stop::Cancel);
             return false;
         }
+        if self.phase != Phase::Body {
+            // Before the head is checked, curl's connect timeout is in charge; a redirect's
+            // body has no end of ours to watch, and an attempt that ended has nothing left.
+            return true;
+        }
         // Our own stall clock: curl's low-speed check averages over several seconds, so a
-        // burst followed by silence would be waited on well past the stall timeout. Before
-        // the response head arrives, curl's connect timeout is in charge.
-        if self.checked && self.last_data.elapsed() > task.io.opts.stall_timeout {
-            self.error = Some(Failure::Timeout);
+        // burst followed by silence would be waited on well past the stall timeout.
+        if self.last_data.elapsed() > task.io.opts.stall_timeout {
+            self.fail(Failure::Timeout);
             return false;
         }
         // A steal may have moved our end to where we already are: stop without waiting for
         // more data, unless the rest of what we asked for is short enough to drain. A range
         // that simply reached the end it asked for is left to finish (keep-alive).
-        if self.checked {
-            let s = task.seg.span();
-            if s.claimed >= s.end && s.end < self.req_end && !self.drains_tail(&s) {
-                self.stop = Some(Stop::End);
-                return false;
-            }
+        let s = task.seg.span();
+        if s.claimed >= s.end && s.end < self.req_end && !self.drains_tail(&s) {
+            self.stop(Stop::End);
+            return false;
         }
         true
     }

@@ -118,7 +118,9 @@ impl Coordinator<'_> {
                 .iter_mut()
                 .find(|s| Arc::ptr_eq(&s.seg, &raced))
             {
-                v.raced = false;
+                if v.is_raced() {
+                    v.role = Role::Plain;
+                }
             }
             let won = match (&r.outcome, &r.won) {
                 (Outcome::Finished, Some(won)) => {

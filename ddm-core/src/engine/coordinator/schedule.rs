@@ -70,7 +70,7 @@ impl Coordinator<'_> {
                 .filter(|(_, s)| s.worker.is_none() && s.not_before <= now)
                 .filter(|(_, s)| s.kept_for().is_none() || s.kept_for() == next.map(WorkerId))
                 // A raced slot's bytes go only to trusted sources (a race is never undone).
-                .filter(|(_, s)| !s.raced || self.sources[src].trusted())
+                .filter(|(_, s)| !s.is_raced() || self.sources[src].trusted())
                 .min_by_key(|(_, s)| s.seg.span().pos)
                 .map(|(i, _)| i);
             let i = match ready {
@@ -127,7 +127,7 @@ impl Coordinator<'_> {
             _ => Task::whole(io, reports, Crew::id(w), seg, url, expect),
         }
         .keeping(match &self.plan.slots[i].role {
-            Role::Plain | Role::Kept(_) => Keep::Write,
+            Role::Plain | Role::Kept(_) | Role::Raced => Keep::Write,
             Role::Race(seg) => Keep::Race(seg.clone()),
             Role::Check(_) => Keep::Sample,
         })
@@ -234,7 +234,7 @@ impl Coordinator<'_> {
             // Only from connections that are receiving: splitting an attempt that has not
             // produced a byte yet (it may be refused) would just multiply failing requests.
             // Never from a race or a segment being raced.
-            .filter(|(_, s)| s.is_receiving() && s.is_plain() && !s.raced)
+            .filter(|(_, s)| s.is_receiving() && matches!(s.role, Role::Plain | Role::Kept(_)))
             .max_by_key(|(_, s)| s.remaining())?;
         let victim = &self.plan.slots[vi];
         let span = victim.seg.span();
@@ -273,7 +273,8 @@ impl Coordinator<'_> {
             && saves >= MIN_GAIN_SECS
         {
             let seg = victim.seg.clone();
-            self.plan.slots[vi].raced = true;
+            // Kept for its worker or not, it is worked now: being raced is what matters.
+            self.plan.slots[vi].role = Role::Raced;
             self.stats.races += 1;
             tracing::debug!(from = span.claimed, to = span.end, "race a slow tail");
             self.happened(Happening::Race {

@@ -1,8 +1,8 @@
 //! A slot: one piece of the job's work (a segment) and who works it: its worker, the
-//! source asked, attempts and retry time, its speed, and its role (part of the file, the
-//! race of another slot's tail, the check of a mirror). The coordinator's [`Plan`] is its
-//! slots, with the pieces and the ranges written: steals and races cut and add slots
-//! (`schedule.rs`), checkpoints read it (`progress.rs`).
+//! source asked, attempts and retry time, its speed, and its role (part of the file, kept
+//! for a worker or raced, the race of another slot's tail, the check of a mirror: one at a
+//! time). The coordinator's [`Plan`] is its slots, with the pieces and the ranges written:
+//! steals and races cut and add slots (`schedule.rs`), checkpoints read it (`progress.rs`).
 
 use crate::engine::coverage::Coverage;
 use crate::pieces::PieceMap;
@@ -49,8 +49,6 @@ pub(super) struct Slot {
     pub(super) role: Role,
     /// Its attempt is counted as receiving from its host in the budget.
     pub(super) counted: bool,
-    /// A race for this slot's tail is running.
-    pub(super) raced: bool,
 }
 
 /// What a slot's segment is for.
@@ -61,6 +59,10 @@ pub(super) enum Role {
     /// contiguous work on one connection, no steal needed to even out the first answer's
     /// short window. Plain once that worker's request ends.
     Kept(WorkerId),
+    /// Part of the file whose tail a race is running for (`Race` of this segment): never
+    /// stolen from, never raced again, and its bytes go only to trusted sources (a race is
+    /// never undone). Plain once that race ends.
+    Raced,
     /// A race of that (slow) segment's tail: a hedged request (`schedule.rs`).
     Race(Arc<Segment>),
     /// A check of that mirror (not trusted yet): a trusted source's copy of bytes the
@@ -86,7 +88,6 @@ impl Slot {
             receiving_since: None,
             role: Role::Plain,
             counted: false,
-            raced: false,
         }
     }
     /// The worker this slot is kept for, if any.
@@ -96,9 +97,13 @@ impl Slot {
             _ => None,
         }
     }
-    /// Part of the file (plain or kept): its bytes are written.
+    /// Part of the file (plain, kept or raced): its bytes are written.
     pub(super) fn is_plain(&self) -> bool {
-        matches!(self.role, Role::Plain | Role::Kept(_))
+        matches!(self.role, Role::Plain | Role::Kept(_) | Role::Raced)
+    }
+    /// A race for this slot's tail is running.
+    pub(super) fn is_raced(&self) -> bool {
+        matches!(self.role, Role::Raced)
     }
     /// Bytes not yet received (what a steal can still take).
     pub(super) fn remaining(&self) -> u64 {

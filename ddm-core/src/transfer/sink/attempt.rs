@@ -2,7 +2,7 @@
 //! windows on the same connection; for a job's first request, redirects followed hop by hop)
 //! and how the attempt ended.
 
-use super::{Sink, Stop};
+use super::{Phase, Sink, Stop};
 use crate::http::{self, Head};
 use crate::model::redact_url;
 use crate::retry::Failure;
@@ -34,7 +34,7 @@ pub(in crate::transfer) fn run_task(easy: &mut Easy2<Sink>, task: Task) -> (Outc
         _ => vec![],
     };
     let mut url = task.url.clone();
-    if easy.get_mut().login_changes(opts.login_origin()) {
+    if easy.get_mut().auth.changes(opts.login_origin()) {
         // libcurl keeps the auth scheme it picked (and Digest's nonce) on the handle: a job
         // logging in elsewhere starts from nothing (the open connections stay).
         easy.reset();
@@ -57,7 +57,7 @@ pub(in crate::transfer) fn run_task(easy: &mut Easy2<Sink>, task: Task) -> (Outc
                 }))
             }
         };
-        let negotiating = easy.get_ref().negotiating;
+        let negotiating = easy.get_ref().auth.negotiating;
         let login = http::setup::request(
             easy,
             &opts,
@@ -71,7 +71,7 @@ pub(in crate::transfer) fn run_task(easy: &mut Easy2<Sink>, task: Task) -> (Outc
                 ..http::Request::default()
             },
         )?;
-        easy.get_mut().request(login);
+        easy.get_mut().auth.request(login);
         Ok(())
     };
     loop {
@@ -90,7 +90,7 @@ pub(in crate::transfer) fn run_task(easy: &mut Easy2<Sink>, task: Task) -> (Outc
             easy.reset();
             continue;
         }
-        let hop = easy.get_mut().next_hop.take();
+        let hop = easy.get_mut().take_hop();
         match hop {
             Some(loc) if mode.is_first() => {
                 let sink = easy.get_mut();
@@ -115,15 +115,19 @@ pub(in crate::transfer) fn run_task(easy: &mut Easy2<Sink>, task: Task) -> (Outc
 fn finish(easy: &mut Easy2<Sink>, res: Result<(), curl::Error>) -> (Outcome, u64, bool) {
     let curl_failure = res.as_ref().err().map(|e| http::classify_with(e, easy));
     let sink = easy.get_mut();
-    if sink.task.is_some() && sink.checked {
+    // Our side cut the response (before a failure to write what came can outrank the stop).
+    let cut = sink.phase == Phase::Stopped(Stop::End) && curl_failure.is_some();
+    // Bytes are buffered only once a head was checked: before that there is nothing to write.
+    if sink.task.is_some() && !matches!(sink.phase, Phase::Head | Phase::Redirect(_)) {
         if let Err(f) = sink.flush() {
-            sink.error = Some(f);
+            sink.fail(f);
         }
     }
     // Bytes held in memory that arrived whole: a race is won (the rest written) or dropped;
     // a sample goes back to the coordinator with its answer's validators.
-    if sink.holding() && curl_failure.is_none() && sink.stop.is_none() && sink.error.is_none() {
-        let head = if sink.checked {
+    let going = matches!(sink.phase, Phase::Head | Phase::Body);
+    if sink.holding() && curl_failure.is_none() && going {
+        let head = if sink.phase == Phase::Body {
             Ok(())
         } else {
             sink.check_head()
@@ -155,19 +159,17 @@ fn finish(easy: &mut Easy2<Sink>, res: Result<(), curl::Error>) -> (Outcome, u64
         sink.buf.clear(); // a lost or broken race or sample keeps nothing
     }
     let written = sink.written;
-    let cut = sink.stop == Some(Stop::End) && curl_failure.is_some();
-    let outcome = match (curl_failure, sink.stop.take(), sink.error.take()) {
-        (_, _, Some(f)) => Outcome::Failed(f),
-        (_, Some(Stop::End), _) => Outcome::Finished,
-        (_, Some(Stop::Cancel), _) => Outcome::Stopped,
-        (None, None, None) => sink.after_body(),
-        (Some(f), None, None) => {
-            if !sink.checked && sink.head.status >= 300 {
+    let outcome = match sink.phase {
+        Phase::Failed(ref f) => Outcome::Failed(f.clone()),
+        Phase::Stopped(Stop::End) => Outcome::Finished,
+        Phase::Stopped(Stop::Cancel) => Outcome::Stopped,
+        _ => match curl_failure {
+            None => sink.after_body(),
+            Some(_) if sink.phase != Phase::Body && sink.head.status >= 300 => {
                 Outcome::Failed(sink.head.failure())
-            } else {
-                Outcome::Failed(f)
             }
-        }
+            Some(f) => Outcome::Failed(f),
+        },
     };
     // A failure the proxy caused names the proxy, not the file.
     let outcome = match (outcome, &sink.task) {
