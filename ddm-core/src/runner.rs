@@ -192,6 +192,9 @@ fn work(
     // The summary when the service last went idle (`on_queue_empty` tells what ran since).
     let mut at_idle = Summary::default();
     let mut active = 0usize;
+    // The jobs whose runs have not ended yet: none is claimed again before (a job paused and
+    // resumed at once is queued again while its run is still stopping).
+    let mut running: Vec<i64> = Vec::new();
     // Of those, jobs waiting for a fresh link (they hold no connection).
     let waiting = AtomicUsize::new(0);
     // A store that cannot be written stops the claiming; running jobs still end normally.
@@ -254,7 +257,7 @@ fn work(
             {
                 let job = match own.take() {
                     Some(id) => id,
-                    None => match store.claim_next_after(mark) {
+                    None => match store.claim_next_after(mark, &running) {
                         Ok(Some(job)) => job.id,
                         Ok(None) => {
                             drained = true;
@@ -267,6 +270,7 @@ fn work(
                     },
                 };
                 active += 1;
+                running.push(job);
                 summary.ran += 1;
                 let tx = tx.clone();
                 let ticket = ctl.connections.ticket();
@@ -363,6 +367,9 @@ fn work(
             match rx.recv_timeout(Duration::from_millis(50)) {
                 Ok((id, outcome)) => {
                     active -= 1;
+                    if let Some(i) = running.iter().position(|&r| r == id) {
+                        running.swap_remove(i);
+                    }
                     match &outcome {
                         Outcome::Done { moved, .. } => {
                             summary.done += 1;

@@ -172,3 +172,72 @@ fn an_add_killed_at_any_moment_queues_all_of_its_urls_or_none() {
         expected = n;
     }
 }
+
+/// A job paused and resumed at once is queued again before its run has stopped (the run
+/// notices the pause within a quarter of a second). The runner must not claim it again until
+/// that run has ended: two runs of one job would share its `.part` (the soak found one that
+/// failed with "the partial file was deleted or replaced", its first run having finished and
+/// renamed it under the second). Seen from the runner's own NDJSON: a job never starts again
+/// before its run ended, however often it is paused and resumed.
+#[test]
+fn a_job_paused_and_resumed_at_once_is_never_run_twice_at_the_same_time() {
+    use std::io::BufRead;
+    let server = Server::start().unwrap();
+    let body = pattern(6 << 20, 991);
+    server.add("/pr.bin", Resource::new(body.clone()).rate(512 << 10));
+    let env = Env::new();
+    env.ok(&["add", "-c", "2", &server.url("/pr.bin")]);
+    let mut child = env
+        .cmd(&["run", "--json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let events = std::sync::Arc::new(Mutex::new(Vec::<String>::new()));
+    let seen = events.clone();
+    let reader = std::thread::spawn(move || {
+        for line in out.lines().map_while(Result::ok) {
+            if let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) {
+                if v["job"] == 1 {
+                    seen.lock()
+                        .unwrap()
+                        .push(v["event"].as_str().unwrap_or("").to_string());
+                }
+            }
+        }
+    });
+    for _ in 0..6 {
+        wait_for(Duration::from_secs(20), "the job running", || {
+            (events
+                .lock()
+                .unwrap()
+                .iter()
+                .rev()
+                .find(|e| *e != "progress" && *e != "note")
+                == Some(&"started".to_string()))
+            .then_some(())
+        });
+        env.ok(&["pause", "1"]);
+        env.ok(&["resume", "1"]);
+    }
+    let st = wait_child(&mut child, Duration::from_secs(60));
+    reader.join().unwrap();
+    assert!(st.success(), "run exited {st:?}");
+    assert_same_file(&env.out().join("pr.bin"), &body);
+    // Between two starts, the first run ended (paused).
+    let runs: Vec<String> = events
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|e| *e != "progress" && *e != "note")
+        .cloned()
+        .collect();
+    for pair in runs.windows(2) {
+        assert!(
+            !(pair[0] == "started" && pair[1] == "started"),
+            "job 1 started again before its run ended: {runs:?}"
+        );
+    }
+    assert_eq!(runs.last().map(String::as_str), Some("done"), "{runs:?}");
+}

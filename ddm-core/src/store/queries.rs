@@ -124,7 +124,7 @@ impl Store {
 
     /// Atomically move the oldest queued job to `running` and return it (one statement).
     pub fn claim_next(&mut self) -> Result<Option<Job>> {
-        self.claim_next_after(None)
+        self.claim_next_after(None, &[])
     }
 
     /// Claim one specific job (`ddm get` continuing it), whatever its state but `done`.

@@ -35,13 +35,21 @@ impl Store {
         Ok(QueueMark { last_id, at: now() })
     }
 
-    /// Like [`Store::claim_next`], among the jobs queued after `mark` only (all without).
-    pub fn claim_next_after(&mut self, mark: Option<QueueMark>) -> Result<Option<Job>> {
+    /// Like [`Store::claim_next`], among the jobs queued after `mark` only (all without),
+    /// never one of `busy`: jobs whose last run in this runner has not ended yet (paused and
+    /// resumed at once, a job is queued again before its run has stopped; claimed then, two
+    /// runs of one job would share its `.part`).
+    pub fn claim_next_after(
+        &mut self,
+        mark: Option<QueueMark>,
+        busy: &[i64],
+    ) -> Result<Option<Job>> {
         let sql = format!(
             "UPDATE jobs SET state = 'running', error = NULL, error_kind = NULL, waiting = NULL, \
              updated_at = ?1 \
              WHERE id = (SELECT id FROM jobs AS j WHERE state = 'queued' \
                AND (?2 IS NULL OR id > ?2 OR updated_at > ?3) \
+               AND NOT EXISTS (SELECT 1 FROM json_each(?4) WHERE value = j.id) \
                AND (not_before IS NULL OR not_before <= ?1) \
                AND (after_job IS NULL OR EXISTS (SELECT 1 FROM jobs AS d \
                     WHERE d.id = j.after_job AND d.state = 'done')) \
@@ -50,7 +58,8 @@ impl Store {
         );
         let _turn = self.write_turn();
         let (last, at) = (mark.map(|m| m.last_id), mark.map(|m| m.at));
-        match row_cached(&self.conn, &sql, params![now(), last, at], row_to_job)
+        let busy = serde_json::to_string(busy).unwrap_or_else(|_| "[]".into());
+        match row_cached(&self.conn, &sql, params![now(), last, at, busy], row_to_job)
             .optional()
             .map_err(|e| self.err(e))?
         {
@@ -138,17 +147,23 @@ mod tests {
         let mark = s.queue_mark().unwrap();
         assert_eq!(mark.last_id, old);
         assert!(
-            s.claim_next_after(Some(mark)).unwrap().is_none(),
+            s.claim_next_after(Some(mark), &[]).unwrap().is_none(),
             "the backlog"
         );
         let new = s.add(&job("http://h/new")).unwrap();
-        assert_eq!(s.claim_next_after(Some(mark)).unwrap().unwrap().id, new);
+        assert_eq!(
+            s.claim_next_after(Some(mark), &[]).unwrap().unwrap().id,
+            new
+        );
         // Put back in the queue after the mark (a later second): claimed too.
         let later = QueueMark {
             at: mark.at - 10,
             ..mark
         };
-        assert_eq!(s.claim_next_after(Some(later)).unwrap().unwrap().id, old);
+        assert_eq!(
+            s.claim_next_after(Some(later), &[]).unwrap().unwrap().id,
+            old
+        );
         let last = s.add(&job("http://h/last")).unwrap();
         assert_eq!(s.queue_mark().unwrap().last_id, last);
         assert_eq!(
