@@ -126,30 +126,26 @@ pub fn job(hook: Hook, runner: &str, id: i64, job: Option<&Job>, f: &Facts) -> D
         "ended_at": f.ended.map(unix),
         "elapsed_secs": elapsed,
     });
-    let env = [
-        ("DDM_EVENT", "event"),
-        ("DDM_RUNNER", "runner"),
-        ("DDM_JOB_ID", "id"),
-        ("DDM_GID", "gid"),
-        ("DDM_URL", "url"),
-        ("DDM_NAME", "name"),
-        ("DDM_DIR", "dir"),
-        ("DDM_PATH", "path"),
-        ("DDM_SIZE", "size"),
-        ("DDM_SHA256", "sha256"),
-        ("DDM_STATUS", "status"),
-        ("DDM_ERROR_KIND", "error_kind"),
-        ("DDM_ERROR_MESSAGE", "error_message"),
-        ("DDM_STARTED_AT", "started_at"),
-        ("DDM_ENDED_AT", "ended_at"),
-    ]
-    .into_iter()
-    .map(|(var, key)| (var, text(&v[key])))
-    .collect();
-    Description {
-        json: v.to_string(),
-        env,
-    }
+    described(
+        v,
+        &[
+            ("DDM_EVENT", "event"),
+            ("DDM_RUNNER", "runner"),
+            ("DDM_JOB_ID", "id"),
+            ("DDM_GID", "gid"),
+            ("DDM_URL", "url"),
+            ("DDM_NAME", "name"),
+            ("DDM_DIR", "dir"),
+            ("DDM_PATH", "path"),
+            ("DDM_SIZE", "size"),
+            ("DDM_SHA256", "sha256"),
+            ("DDM_STATUS", "status"),
+            ("DDM_ERROR_KIND", "error_kind"),
+            ("DDM_ERROR_MESSAGE", "error_message"),
+            ("DDM_STARTED_AT", "started_at"),
+            ("DDM_ENDED_AT", "ended_at"),
+        ],
+    )
 }
 
 /// A runner's queue became empty.
@@ -166,18 +162,26 @@ pub fn queue_empty(runner: &str, c: &Counts, at: SystemTime) -> Description {
         "received": c.received,
         "ended_at": unix(at),
     });
-    let env = [
-        ("DDM_EVENT", "event"),
-        ("DDM_RUNNER", "runner"),
-        ("DDM_STATUS", "status"),
-        ("DDM_JOBS_RAN", "jobs_ran"),
-        ("DDM_JOBS_DONE", "jobs_done"),
-        ("DDM_JOBS_FAILED", "jobs_failed"),
-        ("DDM_ENDED_AT", "ended_at"),
-    ]
-    .into_iter()
-    .map(|(var, key)| (var, text(&v[key])))
-    .collect();
+    described(
+        v,
+        &[
+            ("DDM_EVENT", "event"),
+            ("DDM_RUNNER", "runner"),
+            ("DDM_STATUS", "status"),
+            ("DDM_JOBS_RAN", "jobs_ran"),
+            ("DDM_JOBS_DONE", "jobs_done"),
+            ("DDM_JOBS_FAILED", "jobs_failed"),
+            ("DDM_ENDED_AT", "ended_at"),
+        ],
+    )
+}
+
+/// The description: `v` as JSON, and `vars` (variable, key of `v`) as its environment.
+fn described(v: serde_json::Value, vars: &[(&'static str, &str)]) -> Description {
+    let env = vars
+        .iter()
+        .map(|(var, key)| (*var, text(&v[*key])))
+        .collect();
     Description {
         json: v.to_string(),
         env,

@@ -32,6 +32,19 @@ impl StoreTx<'_> {
         classify(&self.path, e)
     }
 
+    /// The job the query selects ([`JOB_COLUMNS`]), if any.
+    fn one_job(&self, sql: &str, params: impl rusqlite::Params) -> Result<Option<Job>> {
+        match self
+            .tx
+            .query_row(sql, params, row_to_job)
+            .optional()
+            .map_err(|e| self.err(e))?
+        {
+            Some(job) => Ok(Some(job?)),
+            None => Ok(None),
+        }
+    }
+
     pub fn get(&self, id: i64) -> Result<Job> {
         let sql = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?1");
         self.tx
@@ -84,15 +97,7 @@ impl StoreTx<'_> {
             "SELECT {JOB_COLUMNS} FROM jobs WHERE url = ?1 AND (dest_dir = ?2 OR base_dir = ?2) \
              AND state != 'done' AND (?3 IS NULL OR file_name = ?3) ORDER BY id DESC LIMIT 1"
         );
-        match self
-            .tx
-            .query_row(&sql, params![url, dir_bytes(dir), name], row_to_job)
-            .optional()
-            .map_err(|e| self.err(e))?
-        {
-            Some(job) => Ok(Some(job?)),
-            None => Ok(None),
-        }
+        self.one_job(&sql, params![url, dir_bytes(dir), name])
     }
 
     /// An unfinished job saving into `dir` under `name`, if any.
@@ -101,15 +106,7 @@ impl StoreTx<'_> {
             "SELECT {JOB_COLUMNS} FROM jobs WHERE dest_dir = ?1 AND file_name = ?2 \
              AND state != 'done' ORDER BY id LIMIT 1"
         );
-        match self
-            .tx
-            .query_row(&sql, params![dir_bytes(dir), name], row_to_job)
-            .optional()
-            .map_err(|e| self.err(e))?
-        {
-            Some(job) => Ok(Some(job?)),
-            None => Ok(None),
-        }
+        self.one_job(&sql, params![dir_bytes(dir), name])
     }
 
     /// The newest finished job for `url` that saved into `dir`: under `name`, if given, else
@@ -120,15 +117,7 @@ impl StoreTx<'_> {
              AND state = 'done' AND ((?3 IS NULL AND NOT name_fixed) OR file_name = ?3) \
              ORDER BY id DESC LIMIT 1"
         );
-        match self
-            .tx
-            .query_row(&sql, params![url, dir_bytes(dir), name], row_to_job)
-            .optional()
-            .map_err(|e| self.err(e))?
-        {
-            Some(job) => Ok(Some(job?)),
-            None => Ok(None),
-        }
+        self.one_job(&sql, params![url, dir_bytes(dir), name])
     }
 
     pub fn set_settings(&self, id: i64, s: &JobSettings) -> Result<()> {
