@@ -290,7 +290,7 @@ pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
 /// Connections broken before any byte less than this after the last one a retry was counted
 /// for belong to the same event: a server restart or a network drop breaks every open
 /// connection at once, and a job with 64 of them must not spend 64 retries on one outage.
-/// (The coordinator uses [`Budget::take_at`] for those, [`Budget::take`] for answers.)
+/// ([`Budget::take_for`] tells those from answers.)
 pub const BURST: Duration = Duration::from_secs(1);
 
 /// A per-job retry budget: the total number of retries allowed across all
@@ -308,6 +308,16 @@ impl Budget {
         Budget {
             remaining: total,
             counted_at: None,
+        }
+    }
+
+    /// A retry for a range that failed with `f` at `now`: a connection reset, refused or cut
+    /// before any byte is one outage with the others of the same second ([`Budget::take_at`]);
+    /// an answer (a 500, a 429) takes a retry each time ([`Budget::take`]).
+    pub fn take_for(&mut self, f: &Failure, now: Instant) -> bool {
+        match f {
+            Failure::Reset | Failure::ConnectRefused | Failure::Partial => self.take_at(now),
+            _ => self.take(),
         }
     }
 

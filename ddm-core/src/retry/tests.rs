@@ -469,3 +469,20 @@ fn failures_of_one_burst_take_one_retry() {
     assert!(!b.take_at(t0 + Duration::from_millis(2600)));
     assert!(!b.take_at(t0 + Duration::from_secs(60)));
 }
+
+#[test]
+fn only_broken_connections_coalesce() {
+    let t0 = Instant::now();
+    let mut b = Budget::new(3);
+    assert!(b.take_for(&Failure::Reset, t0));
+    assert!(b.take_for(&Failure::ConnectRefused, t0 + Duration::from_millis(10)));
+    assert_eq!(b.remaining(), 2);
+    // An answer counts each time, in the same second too.
+    let five_hundred = Failure::Http {
+        status: 500,
+        retry_after: None,
+    };
+    assert!(b.take_for(&five_hundred, t0 + Duration::from_millis(20)));
+    assert!(b.take_for(&five_hundred, t0 + Duration::from_millis(30)));
+    assert_eq!(b.remaining(), 0);
+}

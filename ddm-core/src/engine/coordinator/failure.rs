@@ -154,19 +154,7 @@ impl Coordinator<'_> {
             jitter,
             std::time::SystemTime::now(),
         ) {
-            // A connection broken or refused before any byte, in the same second as others:
-            // one outage (a restart, a network drop), one retry. An answer (a 500) counts
-            // each time.
-            Decision::Retry(d)
-                if if matches!(
-                    f,
-                    Failure::Reset | Failure::ConnectRefused | Failure::Partial
-                ) {
-                    self.budget.take_at(Instant::now())
-                } else {
-                    self.budget.take()
-                } =>
-            {
+            Decision::Retry(d) if self.budget.take_for(&f, Instant::now()) => {
                 self.plan.slots[i].not_before = Instant::now() + d;
                 let (from, attempt) = (span.pos, self.plan.slots[i].attempts);
                 self.happened(crate::engine::Happening::Retry {
