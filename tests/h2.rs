@@ -87,12 +87,14 @@ fn segmented_get_over_http2_is_byte_exact_with_one_connection_per_worker() {
     assert_same_file(&env.out().join("big.bin"), &body);
     let err = stderr(&o);
     assert!(err.contains("HTTP/2, up to 4 connections"), "{err}");
+    // The first request asks for the whole file (no Range) and is cut at its share; the
+    // others ask for ranges.
     let gets = s
         .log()
         .iter()
         .filter(|e| e.method == "GET" && e.range.is_some())
         .count();
-    assert!(gets >= 4, "several ranges: {:?}", s.log());
+    assert!(gets >= 3, "several ranges: {:?}", s.log());
     // Separate connections, all h2, carrying every request the server saw.
     let conns = front.connections();
     assert!(conns.iter().all(|c| c.protocol == "h2"), "{conns:?}");
@@ -137,8 +139,12 @@ fn an_http2_stream_reset_mid_body_is_retried_from_where_it_stopped() {
     // its start (the reset may drop data frames the front had queued: at most `after` came).
     // Not necessarily next: a retry that kept less than a piece waits a backoff, and the
     // connection meanwhile carries the next window.
+    // A GET without a Range (the job's first request) starts at byte 0.
     let start = |e: &ddm_testserver::LogEntry| -> u64 {
-        let r = e.range.as_deref().unwrap().strip_prefix("bytes=").unwrap();
+        let Some(r) = e.range.as_deref() else {
+            return 0;
+        };
+        let r = r.strip_prefix("bytes=").unwrap();
         r.split('-').next().unwrap().parse().unwrap()
     };
     let gets: Vec<_> = log.iter().filter(|e| e.method == "GET").collect();

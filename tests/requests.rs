@@ -37,7 +37,8 @@ fn one_connection_is_one_request() {
     assert_same_file(&env.out().join("one.bin"), &body);
     let log = gets(&s, "/one.bin");
     assert_eq!(log.len(), 1, "{:?}", describe(&log));
-    assert_eq!(log[0].range.as_deref(), Some("bytes=0-"));
+    // A job with nothing yet asks for the file as curl does: no Range header.
+    assert_eq!(log[0].range, None, "{:?}", describe(&log));
 }
 
 #[test]
@@ -82,8 +83,91 @@ fn where_each_range_answer_costs_think_time_requests_stay_few() {
     env.ok(&["get", &s.url("/obj.bin")]);
     assert_same_file(&env.out().join("obj.bin"), &body);
     let log = gets(&s, "/obj.bin");
-    // The first request, then one long request per connection (4 at the start).
-    assert!(log.len() <= 6, "{:?}", describe(&log));
+    // The first request asks for the whole object (no think time: it streams at once), then
+    // one long range request per other connection (4 at the start).
+    assert_eq!(log[0].range, None, "{:?}", describe(&log));
+    assert!(log.len() <= 5, "{:?}", describe(&log));
+    assert!(
+        log[1..].iter().all(|e| e.status == 206),
+        "{:?}",
+        describe(&log)
+    );
+}
+
+/// The test server's log of a path, with statuses: (connection, range, status, bytes).
+fn answered(log: &[LogEntry]) -> Vec<(u64, Option<String>, u16, u64)> {
+    log.iter()
+        .map(|e| (e.conn, e.range.clone(), e.status, e.body_bytes))
+        .collect()
+}
+
+#[test]
+fn a_server_that_offers_ranges_but_ignores_them_gets_one_stream_that_is_never_restarted() {
+    // `Accept-Ranges: bytes`, yet every range request is answered 200 with the whole file.
+    // The first stream (no Range) is cut at its share for the others; their 200s take that
+    // cut back before the stream reaches it, so the one stream runs on to the end.
+    let s = Server::start().unwrap();
+    let body = pattern(8 * MIB, 1505);
+    s.add(
+        "/liar.bin",
+        Resource::new(body.clone())
+            .etag("\"l\"")
+            .claims_ranges_but_ignores_them()
+            .rate(4 << 20),
+    );
+    let env = Env::new();
+    let o = env.run(&["get", &s.url("/liar.bin"), "-c", "4"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_same_file(&env.out().join("liar.bin"), &body);
+    assert!(
+        stderr(&o).contains("comes in one stream"),
+        "not said: {}",
+        stderr(&o)
+    );
+    let log = gets(&s, "/liar.bin");
+    let plain: Vec<_> = log.iter().filter(|e| e.range.is_none()).collect();
+    assert_eq!(plain.len(), 1, "{:?}", answered(&log));
+    assert_eq!(
+        plain[0].body_bytes,
+        body.len() as u64,
+        "{:?}",
+        answered(&log)
+    );
+    assert!(log.len() >= 2, "no range was tried: {:?}", answered(&log));
+    assert_eq!(env.jobs()[0]["state"], "done");
+}
+
+#[test]
+fn a_stream_cut_before_ranges_turned_out_ignored_starts_again_from_byte_zero() {
+    // The same server, but its (ignored) range answers come late: the first stream (1.5 MiB
+    // of 6 at 8 MiB/s) has stopped at its share by then. The file must not be saved short: one stream again
+    // from byte 0, and the whole file on disk.
+    let s = Server::start().unwrap();
+    let body = pattern(6 * MIB, 1506);
+    s.add(
+        "/late.bin",
+        Resource::new(body.clone())
+            .etag("\"t\"")
+            .claims_ranges_but_ignores_them()
+            .rate(8 << 20)
+            .range_delay(Duration::from_millis(700)),
+    );
+    let env = Env::new();
+    let o = env.run(&["get", &s.url("/late.bin"), "-c", "4"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_same_file(&env.out().join("late.bin"), &body);
+    let log = gets(&s, "/late.bin");
+    let plain: Vec<_> = log.iter().filter(|e| e.range.is_none()).collect();
+    assert_eq!(plain.len(), 2, "{:?}", answered(&log));
+    assert_eq!(
+        plain[1].body_bytes,
+        body.len() as u64,
+        "{:?}",
+        answered(&log)
+    );
+    let j = &env.jobs()[0];
+    assert_eq!(j["state"], "done", "{j}");
+    assert_eq!(j["size"], body.len() as u64, "{j}");
 }
 
 #[test]

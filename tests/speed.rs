@@ -103,7 +103,8 @@ fn large_jobs_on_one_host_keep_to_its_share_of_open_connections() {
         let watcher = s.spawn(|| {
             let mut peak = 0;
             while !done.load(std::sync::atomic::Ordering::Relaxed) {
-                peak = peak.max(server.open_connections());
+                let n = server.open_connections();
+                peak = peak.max(n);
                 std::thread::sleep(Duration::from_millis(2));
             }
             peak
@@ -122,13 +123,20 @@ fn large_jobs_on_one_host_keep_to_its_share_of_open_connections() {
 
 #[test]
 fn ranges_that_end_cleanly_keep_their_connection() {
-    // 24 MiB over 4 connections at 4 MiB/s each: the first connection's window (4 MiB) ends
-    // where it asked and the same connection carries its next range.
+    // 24 MiB over 4 connections at 4 MiB/s each, but every third connection at a quarter
+    // of that: the fast ones finish their ranges first, where they asked, and the same
+    // connections carry the ranges they then take from the slow one.
     let server = Server::start().unwrap();
     let body = pattern(24 * MIB, 710);
     server.add(
         "/k.bin",
-        Resource::new(body.clone()).etag("\"k\"").rate(4 << 20),
+        Resource::new(body.clone())
+            .etag("\"k\"")
+            .rate(4 << 20)
+            .fault(Fault::SlowConnections {
+                every: 3,
+                divisor: 4,
+            }),
     );
     let env = Env::new();
     env.ok(&["get", &server.url("/k.bin"), "-c", "4"]);

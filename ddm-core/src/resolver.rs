@@ -3,6 +3,10 @@
 //!
 //! HEAD first, then always a `GET` with `Range: bytes=0-0`: range support is claimed only
 //! when a real 206 with a valid Content-Range comes back, never from `Accept-Ranges` alone.
+//! (A job's first request from byte 0 asks without a range, so it costs a server that
+//! charges for range answers nothing; there `Accept-Ranges: bytes` makes ranges probable,
+//! and the coordinator holds them proven only by a 206 to another request: see
+//! `engine::coordinator::proof`.)
 //! When HEAD is refused or gives no usable length, the GET's answer is used; when HEAD and GET
 //! disagree on the length, the GET (what the download will actually receive) wins.
 //!
@@ -239,6 +243,7 @@ pub fn probe(url: &str, o: &HttpOptions) -> Result<RemoteInfo, ProbeError> {
         final_url: &get.final_url,
         redirects,
         start: 0,
+        asked_whole: false,
     };
     interpret(answer, head.as_ref().map(|a| &a.head), notes).map_err(err)
 }
@@ -287,6 +292,17 @@ pub struct Answered<'a> {
     pub redirects: Vec<String>,
     /// The first byte asked for.
     pub start: u64,
+    /// The request deliberately carried no Range header (a job's first request from byte 0):
+    /// a 200 that advertises byte ranges (`Accept-Ranges: bytes`) with a length then means
+    /// ranges are probable, to be proven by the first 206 to another request. Otherwise a
+    /// 200 means no ranges.
+    pub asked_whole: bool,
+}
+
+/// The answer says it serves byte ranges (`Accept-Ranges: bytes`; `none` or nothing: no).
+fn advertises_ranges(h: &Head) -> bool {
+    h.get("accept-ranges")
+        .is_some_and(|v| v.split(',').any(|u| u.trim().eq_ignore_ascii_case("bytes")))
 }
 
 /// What a GET answer says about the file: size, whether ranges really work (a 206 whose
@@ -321,6 +337,11 @@ pub fn interpret(
         (206, cr) => {
             notes.push("the server's 206 answer was unusable; using one connection".into());
             (false, cr.and_then(|c| c.total))
+        }
+        (200, _) if a.asked_whole => {
+            let n = g.content_length();
+            let probable = advertises_ranges(g) && n.is_some_and(|n| n > 0);
+            (probable, n)
         }
         _ => (false, g.content_length()),
     };

@@ -67,8 +67,12 @@ pub(crate) fn gets_of<'a>(log: &'a [LogEntry], path: &str) -> Vec<&'a LogEntry> 
         .collect()
 }
 
-/// Start of a `bytes=a-b` request range.
+/// Start of a `bytes=a-b` request range; a GET without a Range header (a job's first
+/// request) asks from byte 0.
 pub(crate) fn range_start(e: &LogEntry) -> Option<u64> {
+    if e.range.is_none() && e.method == "GET" {
+        return Some(0);
+    }
     e.range
         .as_deref()?
         .strip_prefix("bytes=")?

@@ -39,15 +39,23 @@ fn expired(body: &[u8]) -> Resource {
         })
 }
 
-/// Byte ranges of the file the server sent in 206 answers (the resolver's 1-byte probes
-/// aside), sorted.
+/// Byte ranges of the file the server sent in 206 answers and in the plain 200 of a job's
+/// first request (the resolver's 1-byte probes aside), sorted. That first stream is cut
+/// where the next connection's range starts: what the server had pushed into the sockets
+/// past that point when the connection closed is the cut's, not a byte fetched twice.
 fn sent_ranges(log: &[LogEntry]) -> Vec<(u64, u64)> {
     let mut v: Vec<(u64, u64)> = log
         .iter()
-        .filter(|e| is_transfer(e) && e.status == 206 && e.body_bytes > 0)
+        .filter(|e| is_transfer(e) && e.body_bytes > 0)
+        .filter(|e| e.status == 206 || (e.status == 200 && e.range.is_none()))
         .filter_map(|e| Some((range_start(e)?, range_start(e)? + e.body_bytes)))
         .collect();
     v.sort();
+    for i in 1..v.len() {
+        if v[i - 1].0 == 0 && v[i].0 > 0 {
+            v[i - 1].1 = v[i - 1].1.min(v[i].0);
+        }
+    }
     v
 }
 

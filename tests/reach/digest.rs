@@ -98,7 +98,11 @@ fn user_credentials_answer_a_digest_challenge_and_stay_with_their_origin() {
             }
             RawReply::Keep(match req.path() {
                 "/dav/moved.bin" => answer(302, &[("Location", elsewhere.clone())], b""),
-                _ => honest(req, &body, &[("ETag", "\"d1\"".into())]),
+                _ => honest(
+                    req,
+                    &body,
+                    &[("ETag", "\"d1\"".into()), ("Accept-Ranges", "bytes".into())],
+                ),
             })
         })
         .unwrap()

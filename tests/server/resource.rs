@@ -85,6 +85,8 @@ pub struct Resource {
     pub(crate) whole_range_as_200: bool,
     pub(crate) early_hints: bool,
     pub(crate) ranges: bool,
+    /// Says `Accept-Ranges: bytes` even when `ranges` is off.
+    pub(crate) claims_ranges: bool,
     pub(crate) length: bool,
     pub(crate) head: HeadMode,
     pub(crate) rate: Option<u64>,
@@ -106,6 +108,7 @@ impl fmt::Debug for Resource {
             .field("content_type", &self.content_type)
             .field("content_disposition", &self.content_disposition)
             .field("ranges", &self.ranges)
+            .field("claims_ranges", &self.claims_ranges)
             .field("length", &self.length)
             .field("head", &self.head)
             .field("rate", &self.rate)
@@ -152,6 +155,7 @@ impl Resource {
             whole_range_as_200: false,
             early_hints: false,
             ranges: true,
+            claims_ranges: false,
             length: true,
             head: HeadMode::Normal,
             rate: None,
@@ -197,6 +201,14 @@ impl Resource {
     /// Ignore `Range` entirely: 200 + full body, no `Accept-Ranges`.
     pub fn no_ranges(mut self) -> Self {
         self.ranges = false;
+        self
+    }
+
+    /// A server that says `Accept-Ranges: bytes` but ignores `Range`: 200 + full body to
+    /// every request (a misconfigured proxy or app in front of a file server).
+    pub fn claims_ranges_but_ignores_them(mut self) -> Self {
+        self.ranges = false;
+        self.claims_ranges = true;
         self
     }
 

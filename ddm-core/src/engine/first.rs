@@ -1,7 +1,10 @@
 //! A job's first request: one round trip to the first byte. It asks for a range from the
-//! first byte the job is missing (following redirects), and its head tells everything a
-//! separate probe used to: the final URL, size, whether ranges work, validators and name.
-//! Its body is not thrown away: once `prepare` has the file ready, it flows into it.
+//! first byte the job is missing (following redirects), or, for a job with nothing yet and
+//! no rate limit, for the file without a Range header (on an object store a range answer
+//! costs the server think time a plain GET does not; the plain answer's `Accept-Ranges`
+//! makes ranges probable, proven by the next connection's 206: `coordinator/proof.rs`). Its head tells everything a separate
+//! probe used to: the final URL, size, whether ranges work, validators and name. Its body is
+//! not thrown away: once `prepare` has the file ready, it flows into it.
 //!
 //! A 416 to `bytes=0-…` that names no length (RangeHTTPServer and S3-likes answer so for an
 //! empty file) is not a failure yet: the file is asked for once more without a range, and
@@ -55,6 +58,8 @@ pub struct Opened {
     pub asked: (u64, u64),
     /// The URL asked: the job's, or a mirror's when the job's could not answer.
     pub source: String,
+    /// Asked without a Range header from the start (not after a 416).
+    pub plain: bool,
 }
 
 /// The request context shared with the coordinator that follows.
@@ -63,15 +68,24 @@ pub struct Channel<'a> {
     pub rx: &'a Receiver<Report>,
 }
 
-/// Send the first request for `asked` and wait for a usable head. `control` says whether
-/// the job must stop (pause, remove, Ctrl-C).
+/// What the first request asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ask {
+    /// `Range: bytes=START-(END-1)` (open-ended when END is `u64::MAX`).
+    Range(u64, u64),
+    /// The file, without a Range header (a job with nothing yet).
+    Plain,
+}
+
+/// Send the first request and wait for a usable head. `control` says whether the job must
+/// stop (pause, remove, Ctrl-C).
 #[allow(clippy::too_many_arguments)]
 pub fn open(
     job: &Job,
     io: &Arc<JobIo>,
     ctl: &Control,
     ch: &Channel<'_>,
-    asked: (u64, u64),
+    asked: Ask,
     max_attempts: u32,
     obs: &mut dyn Observer,
     control: &mut dyn FnMut() -> Option<super::coordinator::Stop>,
@@ -100,9 +114,10 @@ pub fn open(
             }
         };
         let worker = ctl.pool.checkout(origin.as_ref());
-        let (ask, mode, span) = match &whole {
-            Some((at, _)) => (at.clone(), Mode::FirstWhole, (0, u64::MAX)),
-            None => (url.clone(), Mode::First, asked),
+        let (ask, mode, span) = match (&whole, asked) {
+            (Some((at, _)), _) => (at.clone(), Mode::FirstWhole, (0, u64::MAX)),
+            (None, Ask::Plain) => (url.clone(), Mode::FirstWhole, (0, u64::MAX)),
+            (None, Ask::Range(start, end)) => (url.clone(), Mode::First, (start, end)),
         };
         let seg = Segment::new(span.0, span.1);
         let task = match mode {
@@ -121,10 +136,14 @@ pub fn open(
                     head,
                     asked: span,
                     source: url,
+                    plain: whole.is_none() && asked == Ask::Plain,
                 });
             }
             Waited::Head(head)
-                if whole.is_none() && span.0 == 0 && refused_without_length(&head) =>
+                if whole.is_none()
+                    && mode == Mode::First
+                    && span.0 == 0
+                    && refused_without_length(&head) =>
             {
                 // Empty, or no ranges: ask the URL that answered once more, without a range.
                 tracing::info!(

@@ -173,12 +173,15 @@ fn first_request(run: &mut Run<'_>, ready: &mut Ready) -> Step<first::Opened> {
         rx: &ready.rx,
     };
     let single = prepare::single_connection(store, job, run.cfg);
+    // Under a rate limit a plain stream would let the server fill the sockets' buffers (megabytes)
+    // ahead of the limit: a limited job asks in windows from its first request.
+    let limited = ready.gate.job.rate().is_some() || ready.gate.global.rate().is_some();
     let opened = first::open(
         job,
         io,
         ctl,
         &ch,
-        prepare::first_span(job, single),
+        prepare::first_ask(job, single, limited),
         run.cfg.max_attempts,
         run.obs,
         &mut control,
@@ -243,6 +246,9 @@ struct Adopting {
     source: String,
     /// The first answer's wait, the first round-trip measurement.
     first_wait: Duration,
+    /// The first answer was a 200 offering ranges, to a request without a Range header:
+    /// ranges are probable until a 206 proves them (`coordinator/proof.rs`).
+    ranges_probable: bool,
 }
 
 /// The first answer's body flows on into its segment (`Go`, with the size and validators
@@ -275,17 +281,19 @@ fn adopt(run: &mut Run<'_>, ready: &Ready, (opened, prep): (first::Opened, Prepa
             };
             let (io, to, first) = (io.clone(), ready.tx.clone(), WorkerId::FIRST);
             // The rest of the first answer: asked as one window (it is under way already).
-            worker.reply(Reply::Go(match mode {
+            // The coordinator lets it go once it has cut the segment at its share.
+            let go = match mode {
                 Mode::Range => {
                     Task::range(io, to, first, seg.clone(), url.clone(), u64::MAX, expect)
                 }
                 _ => Task::whole(io, to, first, seg.clone(), url.clone(), expect),
-            }));
+            };
             permit.rehome(origin.as_ref());
             Some(Adopted {
                 worker,
                 seg,
                 permit,
+                go,
             })
         }
         None => {
@@ -315,6 +323,7 @@ fn adopt(run: &mut Run<'_>, ready: &Ready, (opened, prep): (first::Opened, Prepa
             max: prep.connections,
         }));
     }
+    let ranges_probable = prep.pieces.is_some() && head.head.status == 200;
     Adopting {
         name: prep.name,
         info: prep.info,
@@ -329,6 +338,7 @@ fn adopt(run: &mut Run<'_>, ready: &Ready, (opened, prep): (first::Opened, Prepa
         origin,
         source,
         first_wait: head.arrived.duration_since(head.started),
+        ranges_probable,
     }
 }
 
@@ -347,7 +357,6 @@ struct Transferred {
 /// is kept for every job on it.
 fn transfer(run: &mut Run<'_>, ready: Ready, a: Adopting) -> Step<Transferred> {
     let (job, ctl, cfg) = (&*run.job, run.ctl, run.cfg);
-    let ranged = a.pieces.is_some();
     let params = Params {
         job_id: job.id,
         name: a.name.clone(),
@@ -357,7 +366,11 @@ fn transfer(run: &mut Run<'_>, ready: Ready, a: Adopting) -> Step<Transferred> {
             .origin_url
             .clone()
             .unwrap_or_else(|| job.url.clone()),
-        mode: if ranged { Mode::Range } else { Mode::Whole },
+        mode: if a.pieces.is_some() {
+            Mode::Range
+        } else {
+            Mode::Whole
+        },
         size: a.info.size,
         etag: a.info.etag.clone(),
         last_modified: a.info.last_modified.clone(),
@@ -374,6 +387,7 @@ fn transfer(run: &mut Run<'_>, ready: Ready, a: Adopting) -> Step<Transferred> {
         capped: a.capped,
         limit: None,
         partial: a.partial,
+        ranges_probable: a.ranges_probable,
         deadline: ready.deadline,
         relink: Some(coordinator::Relink {
             wait: Duration::from_secs(cfg.link_wait_secs),
@@ -403,6 +417,8 @@ fn transfer(run: &mut Run<'_>, ready: Ready, a: Adopting) -> Step<Transferred> {
     let stop = coord.run();
     let learned = coord.learned_cap();
     let complete = coord.pieces().map(|p| p.all_done());
+    // Ranges probable may have turned out refused: the file came in one stream then.
+    let ranged = coord.pieces().is_some();
     let stream_len = coord.stream_len;
     drop(coord);
     ready.cancel.store(true, Ordering::Relaxed);

@@ -76,6 +76,7 @@ pub fn measure(
         capped: false,
         limit: Some(limit),
         partial: Vec::new(),
+        ranges_probable: false,
         deadline: super::coordinator::deadline::Deadline::off(),
         relink: None,
         cfg,

@@ -43,6 +43,9 @@ pub enum Note {
     },
     /// Mirrors are not used: the server serves no ranges.
     MirrorsUnused,
+    /// The server offered ranges but answered a range request with the whole file (or an
+    /// unusable 206): the file comes in one stream.
+    RangesIgnored,
     /// The server refuses more connections: the job goes on with at most `limit` (None: the
     /// jobs on the host share what it allows).
     Throttled { why: String, limit: Option<usize> },
@@ -108,6 +111,10 @@ impl std::fmt::Display for Note {
             Note::MirrorsUnused => f.write_str(
                 "mirrors not used: the server does not serve byte ranges, so the file comes in \
                  one stream from the job's URL",
+            ),
+            Note::RangesIgnored => f.write_str(
+                "the server offers byte ranges but did not answer one with it: the file comes \
+                 in one stream",
             ),
             Note::Throttled {
                 why,

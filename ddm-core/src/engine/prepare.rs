@@ -14,7 +14,7 @@
 //! decided (`jobs::route::at_answer`), before the name is reserved: in the rule's directory
 //! when it moves the job.
 
-use super::first::{Opened, FIRST_WINDOW};
+use super::first::{Ask, Opened, FIRST_WINDOW};
 use super::{Event, Observer};
 use crate::config::Config;
 use crate::http::HttpOptions;
@@ -95,11 +95,22 @@ pub fn finished(job: &Job, dir: &Dir) -> Option<Finished> {
     })
 }
 
-/// The span the first request asks for: the first range the job is missing (within the
-/// first window), or the first window of a job that knows nothing yet. A job that will use
-/// one connection (`single`) asks for all of it in one request: the whole missing range, or
-/// the whole file.
-pub fn first_span(job: &Job, single: bool) -> (u64, u64) {
+/// What the first request asks for: a job with nothing yet asks for the file without a
+/// Range header (a range answer costs some servers think time a plain GET does not; the
+/// plain answer tells whether ranges are offered), unless a rate limit is in force
+/// (`limited`: a plain stream would let the server push megabytes into the sockets ahead of
+/// the limit); a job with progress asks for the first range it is missing (within the first
+/// window; the whole missing range when it will use one connection, `single`).
+pub fn first_ask(job: &Job, single: bool, limited: bool) -> Ask {
+    if job.bytes_done == 0 && job.partial.is_empty() && !limited {
+        return Ask::Plain;
+    }
+    let (start, end) = first_span(job, single);
+    Ask::Range(start, end)
+}
+
+/// The first range the job is missing (see [`first_ask`]).
+fn first_span(job: &Job, single: bool) -> (u64, u64) {
     let known = job.final_url.is_some() && job.file_name.is_some() && job.ranges == Some(true);
     let pieces = match (known, job.size) {
         (true, Some(size)) => {
@@ -140,6 +151,7 @@ pub fn from_head(
         final_url: &o.head.url,
         redirects: o.head.redirects.clone(),
         start: o.asked.0,
+        asked_whole: o.plain,
     };
     let info = resolver::interpret(answered, None, Vec::new()).map_err(|f| {
         JobError::new(
@@ -205,6 +217,9 @@ fn first_use_fresh(info: &RemoteInfo, o: &Opened) -> Option<(u64, u64, Mode)> {
             let cr = h.content_range()?;
             Some((0, cr.last + 1, Mode::Range))
         }
+        // Asked without a range from a server that offers them: the stream is the file's
+        // first segment (the coordinator cuts it at its share once the others start).
+        200 if info.ranges => Some((0, info.size?, Mode::Whole)),
         // The server ignored the range: this body is the whole file, as long as it goes (a
         // stream without ranges is read to its end, whatever length it announced before).
         200 => Some((0, u64::MAX, Mode::Whole)),
@@ -438,6 +453,10 @@ fn resume(
     let first = match (h.status, h.content_range()) {
         (206, Some(cr)) if cr.first == o.asked.0 && !pieces.all_done() => {
             Some((cr.first, cr.last + 1, Mode::Range))
+        }
+        // Asked without a range (nothing was kept): the stream is the first segment.
+        (200, _) if o.plain && pieces.bytes_done() == 0 && job.partial.is_empty() => {
+            Some((0, size, Mode::Whole))
         }
         _ => None,
     };

@@ -68,6 +68,7 @@ pub(crate) fn probe(
                         final_url: &h.url,
                         redirects: h.redirects.clone(),
                         start: 0,
+                        asked_whole: false,
                     };
                     resolver::interpret(a, None, Vec::new()).map_err(err)
                 } else {

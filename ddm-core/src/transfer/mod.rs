@@ -57,9 +57,10 @@ pub struct JobIo {
     pub received: AtomicU64,
     /// The job's share of the rate limits, if any.
     pub rate: Option<Arc<crate::rate::Gate>>,
-    /// The least wait any request of the job saw between being sent and the first byte of
-    /// its answer, in nanoseconds (`u64::MAX`: none yet): the round trip that each request
-    /// window costs, without connection set-up.
+    /// The least wait any range request of the job saw between being sent and the first
+    /// byte of its answer, in nanoseconds (`u64::MAX`: none yet): the round trip that each
+    /// request window costs, without connection set-up (a plain GET's wait does not count:
+    /// an object store answers it at once but thinks before every range answer).
     pub wait_ns: AtomicU64,
     /// What the next window of a ranged segment asks for (see [`Task::window`]), kept current
     /// by the coordinator as waits and speeds are measured.
@@ -314,6 +315,9 @@ pub struct Done {
     pub won: Option<std::ops::Range<u64>>,
     /// A sample task that arrived whole: its bytes.
     pub sample: Option<Sample>,
+    /// A range request answered with a 200 (the server ignored the range) or with a 206
+    /// that is not the range asked (an invalid answer): nothing of it was written.
+    pub range_unusable: bool,
 }
 
 /// What the head of a job's first response said.
@@ -400,6 +404,7 @@ fn worker_loop(rx: Receiver<Task>, replies: Receiver<Reply>) {
         }));
         let won = easy.get_mut().won.take();
         let sample = easy.get_mut().sample.take();
+        let range_unusable = std::mem::take(&mut easy.get_mut().range_unusable);
         let ((outcome, bytes, cut), ttfb) = match run {
             Ok(r) => r,
             Err(_) => {
@@ -421,6 +426,7 @@ fn worker_loop(rx: Receiver<Task>, replies: Receiver<Reply>) {
             cut,
             won,
             sample,
+            range_unusable,
         }));
     }
 }

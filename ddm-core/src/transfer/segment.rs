@@ -88,6 +88,16 @@ impl Segment {
     pub(crate) fn lock_span(&self) -> std::sync::MutexGuard<'_, Span> {
         self.span.lock().unwrap_or_else(|e| e.into_inner())
     }
+    /// Move `end` back up to `to` (a cut taken back: the server turned out to serve no
+    /// ranges, so the stream that was cut for the others goes on alone). The worker goes on
+    /// if it has not stopped at the old end yet; if it has, its attempt ends as finished
+    /// short of `end`, which the coordinator reads as "start again".
+    pub fn extend(&self, to: u64) {
+        let mut s = self.lock_span();
+        if to > s.end {
+            s.end = to;
+        }
+    }
     /// Move `end` down to `at` if nothing at or past `at` is received yet. Returns the old end.
     pub fn cut(&self, at: u64) -> Option<u64> {
         let mut s = self.lock_span();

@@ -85,6 +85,8 @@ pub(super) struct Sink {
     pub(super) won: Option<std::ops::Range<u64>>,
     /// A sample that arrived whole (see [`Keep::Sample`]).
     pub(super) sample: Option<Sample>,
+    /// The attempt was a range request answered unusably (see `Done::range_unusable`).
+    pub(super) range_unusable: bool,
     /// The login: what the current request carries, the challenges it got.
     auth: auth::Auth,
 }
@@ -109,6 +111,7 @@ impl Sink {
             sent: None,
             won: None,
             sample: None,
+            range_unusable: false,
             auth: auth::Auth::default(),
         }
     }
@@ -194,7 +197,9 @@ impl Sink {
 
     fn start(&mut self, task: Task, span: Span) {
         self.req_end = match task.mode {
-            Mode::Whole | Mode::FirstWhole => u64::MAX,
+            // A plain request is answered with the whole file: to its size, when known.
+            Mode::Whole => task.expect.size.unwrap_or(u64::MAX),
+            Mode::FirstWhole => u64::MAX,
             Mode::Range => window_end(span.pos, span.end, task.window),
             Mode::First => span.end,
         };
@@ -211,6 +216,7 @@ impl Sink {
         self.sent = None;
         self.won = None;
         self.sample = None;
+        self.range_unusable = false;
     }
 
     /// The transfer ended normally: did it deliver the whole segment?
@@ -309,7 +315,9 @@ impl Sink {
             Some(Reply::Go(t)) => {
                 let span = t.seg.span();
                 self.req_end = match t.mode {
-                    Mode::Whole => u64::MAX,
+                    // The answer carries the whole file: to its size, when known (a cut
+                    // below it ends the response; reaching it ends nothing).
+                    Mode::Whole => t.expect.size.unwrap_or(u64::MAX),
                     _ => span.end,
                 };
                 t.seg.set_asked(self.req_end);
@@ -341,9 +349,13 @@ impl Handler for Sink {
     }
 
     fn header(&mut self, data: &[u8]) -> bool {
+        // What a range request waits for its answer (an object store thinks before each
+        // range answer, not before a plain GET's): request windows are sized by it.
         if let (Some(sent), Some(task)) = (self.sent.take(), &self.task) {
-            let ns = u64::try_from(sent.elapsed().as_nanos()).unwrap_or(u64::MAX - 1);
-            task.io.wait_ns.fetch_min(ns, Ordering::Relaxed);
+            if task.ranged() {
+                let ns = u64::try_from(sent.elapsed().as_nanos()).unwrap_or(u64::MAX - 1);
+                task.io.wait_ns.fetch_min(ns, Ordering::Relaxed);
+            }
         }
         let was_complete = self.head.complete;
         self.head.feed(data);

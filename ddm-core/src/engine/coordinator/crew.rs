@@ -17,8 +17,8 @@ pub(super) struct Crew {
     pub(super) worker_source: Vec<usize>,
     /// The unit of the budget each worker's request under way holds.
     pub(super) units: Vec<Option<Permit>>,
-    /// Workers whose last response we cut short, resting until the server has let go of it
-    /// (only on hosts that cap connections).
+    /// Workers whose last response we cut short, resting until the server has let go of it;
+    /// each keeps its unit of the budget meanwhile (the server still counts the connection).
     pub(super) cooling: Vec<(usize, Instant)>,
     /// Connection units (by source) of requests that ended, held until the job's idle
     /// connections are back in the runner's pool; dropped then.
@@ -50,8 +50,11 @@ impl Crew {
     pub(super) fn wake(&mut self, now: Instant) {
         let (ready, resting): (Vec<_>, Vec<_>) =
             self.cooling.drain(..).partition(|(_, until)| *until <= now);
-        self.idle.extend(ready.into_iter().map(|(w, _)| w));
         self.cooling = resting;
+        for (w, _) in ready {
+            self.hold(w, self.worker_source[w]);
+            self.idle.push(w);
+        }
     }
 
     /// A worker for the next request: one of the job's own idle ones, else one from the
@@ -81,6 +84,9 @@ impl Crew {
     /// Worker `w`'s request on `src` ended: its unit is held until the idle workers are
     /// back in the pool ([`Crew::release_units`]).
     pub(super) fn hold(&mut self, w: usize, src: usize) {
+        if self.cooling.iter().any(|(c, _)| *c == w) {
+            return; // it keeps its unit while it rests (see `wake`)
+        }
         if let Some(p) = self.units.get_mut(w).and_then(Option::take) {
             self.held.push((src, p));
         }

@@ -16,6 +16,7 @@ pub mod deadline;
 mod failure;
 mod link;
 mod progress;
+mod proof;
 mod reports;
 mod schedule;
 mod slot;
@@ -39,7 +40,7 @@ use crate::model::Origin;
 use crate::model::{ErrorKind, JobError};
 use crate::pieces::PieceMap;
 use crate::retry;
-use crate::transfer::{JobIo, Mode, Report, Segment, WorkerHandle, WorkerId};
+use crate::transfer::{JobIo, Mode, Reply, Report, Segment, Task, WorkerHandle, WorkerId};
 use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{Receiver, Sender};
@@ -60,7 +61,10 @@ const WRITEBACK_EVERY: u64 = 32 << 20;
 /// since kernel writeback started after every `WRITEBACK_EVERY` bytes has written most of
 /// the data already (measured in docs/benchmarks.md, `bench/checkpoint.sh`).
 const CHECKPOINT_BYTES: u64 = 16 << 20;
-/// How long a worker rests after we cut its response on a host that caps connections.
+/// How long a worker (and its unit of the budget) rests after we cut its response: the
+/// server counts the connection as open until it notices the close, so a new one at once
+/// would exceed the host's share from its side. Longer on a host that refused connections.
+const CUT_REST: Duration = Duration::from_millis(50);
 const COOL_DOWN: Duration = Duration::from_millis(300);
 
 /// How a transfer phase ended.
@@ -100,6 +104,9 @@ pub struct Params<'a> {
     pub limit: Option<u64>,
     /// Bytes kept from an earlier run that cover no whole piece (sorted, disjoint).
     pub partial: Vec<std::ops::Range<u64>>,
+    /// Ranges are only probable: the first answer was a 200 to a request without a Range
+    /// header that offered them (`proof.rs`).
+    pub ranges_probable: bool,
     /// The run's time and speed limits (`deadline.rs`).
     pub deadline: deadline::Deadline,
     /// Waiting for a fresh link when the job's expires, and taking new ones (`link.rs`);
@@ -108,12 +115,16 @@ pub struct Params<'a> {
     pub cfg: &'a Config,
 }
 
-/// The worker already transferring the first answer's body into `seg`.
+/// The worker whose first answer's body goes on into `seg`: it waits for `go`, which the
+/// coordinator sends once it has cut the segment at its share (so a fast stream never runs
+/// past its share before the cut).
 pub struct Adopted {
     pub worker: WorkerHandle,
     pub seg: Arc<Segment>,
     /// Its unit of the budget.
     pub permit: Permit,
+    /// The task the body goes on as (`Reply::Go`).
+    pub go: Task,
 }
 
 pub struct Coordinator<'a> {
@@ -140,6 +151,8 @@ pub struct Coordinator<'a> {
     budget: retry::Budget,
     /// Expired links: resolving the job's URL again, or waiting for a fresh one (`link.rs`).
     relink: link::Relinking,
+    /// Ranges proven, or only probable (`proof.rs`).
+    proof: proof::Proof,
     started: Instant,
     samples: VecDeque<(Instant, u64)>,
     /// Speed of the last progress sample (bytes/s), recorded with each checkpoint.
@@ -186,8 +199,14 @@ impl<'a> Coordinator<'a> {
         let mut workers = Vec::new();
         let mut busy = 0;
         let mut units = Vec::new();
-        // The first answer's worker keeps going on its segment.
+        let proof = match (&adopted, p.ranges_probable && pieces.is_some()) {
+            (_, false) => proof::Proof::proven(),
+            (a, true) => proof::Proof::pending(a.as_ref().map(|a| a.seg.clone())),
+        };
+        // The first answer's worker keeps going on its segment (once it is cut, below).
+        let mut go = None;
         if let Some(a) = adopted {
+            go = Some(a.go);
             units.push(Some(a.permit));
             let mut slot = Slot::new(a.seg);
             slot.worker = Some(WorkerId::FIRST);
@@ -205,15 +224,20 @@ impl<'a> Coordinator<'a> {
         // work by stealing), so each connection asks once for a long range.
         let gov = Governor::new(ceiling, p.adaptive, p.capped, Instant::now());
         let opening = gov.target();
-        // The first answer may run to the end of the file (asked open-ended): its connection
-        // keeps a fair share of what is missing and the rest goes to the others.
+        // The first answer may run to the end of the file (asked open-ended, or without a
+        // range): its connection keeps a fair share of what is missing from where it is (its
+        // body waits for `go`, sent below) and the rest goes to the others.
         if let (Some(first), Some(pm)) = (slots.first(), &pieces) {
+            let now = first.seg.span().claimed;
             let missing: u64 = subtract(&pm.missing(), &p.partial)
                 .iter()
-                .map(|r| r.end - r.start)
+                .map(|r| r.end.saturating_sub(r.start.max(now)))
                 .sum();
             let share = (missing / opening.max(1) as u64).max(split::MIN_TAKE);
-            first.seg.cut(first.seg.origin.saturating_add(share));
+            first.seg.cut(now.saturating_add(share));
+        }
+        if let (Some(go), Some(Some(w))) = (go, workers.first()) {
+            w.reply(Reply::Go(go));
         }
         let taken: Vec<std::ops::Range<u64>> = slots
             .iter()
@@ -290,6 +314,7 @@ impl<'a> Coordinator<'a> {
             policy,
             budget,
             relink: link::Relinking::default(),
+            proof,
             started: Instant::now(),
             samples: VecDeque::new(),
             last_speed: None,

@@ -2,7 +2,7 @@
 //! bytes as written, ends a race, and hands a failure to the failure policy; at the end,
 //! every worker is stopped and given back to the runner's pool.
 
-use super::{Coordinator, Role, Stop, COOL_DOWN};
+use super::{Coordinator, Role, Stop, COOL_DOWN, CUT_REST};
 use crate::engine::Happening;
 use crate::retry::Failure;
 use crate::transfer::{Done, Mode, Outcome, Report};
@@ -54,12 +54,26 @@ impl Coordinator<'_> {
                 *v = r.bytes as f64 / secs;
             }
         }
-        if r.cut && self.gov.throttled() {
+        // A connection we cut rests a moment before its unit serves another request: the
+        // server counts it as open until it notices the close (a host that caps connections
+        // would refuse the next one meanwhile, and a share of the host would be exceeded).
+        if r.cut {
+            let rest = if self.gov.throttled() {
+                COOL_DOWN
+            } else {
+                CUT_REST
+            };
             self.crew
                 .cooling
-                .push((r.worker.index(), Instant::now() + COOL_DOWN));
+                .push((r.worker.index(), Instant::now() + rest));
         } else {
             self.crew.idle.push(r.worker.index());
+        }
+        // A 200 to a range before any 206: the server serves no ranges after all.
+        if self.judge_ranges(&r) {
+            let _ = self.settle(&r);
+            self.one_stream();
+            return None;
         }
         let (i, f) = self.settle(&r)?;
         self.on_failure(i, f, r.bytes)
@@ -136,6 +150,17 @@ impl Coordinator<'_> {
             return None;
         }
         match &r.outcome {
+            // A stream that stopped at a cut taken back since (`proof.rs`) is not the whole
+            // file: it starts again from byte 0.
+            Outcome::Finished
+                if self.p.mode == Mode::Whole
+                    && self.plan.slots[i].seg.span().pos < self.plan.slots[i].seg.span().end
+                    && self.plan.slots[i].seg.span().end != u64::MAX =>
+            {
+                let end = self.plan.slots[i].seg.span().end;
+                self.plan.slots[i] = super::Slot::new(crate::transfer::Segment::new(0, end));
+                None
+            }
             Outcome::Finished => {
                 let slot = self.plan.slots.swap_remove(i);
                 let span = slot.seg.span();

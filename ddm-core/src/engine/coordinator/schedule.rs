@@ -317,16 +317,18 @@ impl Coordinator<'_> {
     /// [`WINDOW_TRIPS`] round trips at the connection's speed (at an assumed 100 MB/s until
     /// speeds are measured): the whole segment on a fast link or where the server thinks
     /// before each answer, a few windows per segment where connections are slow (where
-    /// steals pay). The round trip is the least wait any request
-    /// saw from going out to its answer (queueing on a busy machine only adds to it); before
-    /// one is timed, the first answer's wait, connection set-up included. The result is also
+    /// steals pay). The round trip is the least wait any range request saw from going out
+    /// to its answer (queueing on a busy machine only adds to it); before one is timed, a
+    /// request asks for its whole segment. The result is also
     /// published in [`JobIo::window`](crate::transfer::JobIo::window) for running segments.
     pub(super) fn window(&self) -> u64 {
         if self.p.mode != Mode::Range {
             return u64::MAX;
         }
         let rtt = match self.io.wait_ns.load(Ordering::Relaxed) {
-            u64::MAX => self.typical_ttfb(),
+            // No range answer timed yet (the first request asked for the whole file): what a
+            // window would cost is unknown, so a request asks for the whole segment.
+            u64::MAX => return u64::MAX,
             ns => ns as f64 * 1e-9,
         };
         if rtt <= 0.0 {

@@ -171,6 +171,16 @@ fn finish(easy: &mut Easy2<Sink>, res: Result<(), curl::Error>) -> (Outcome, u64
             Some(f) => Outcome::Failed(f),
         },
     };
+    // A range answered with the whole file, or with a 206 that is not the range asked:
+    // nothing of it was written (`check_head`); the coordinator decides what it means
+    // (ranges refused, or the file changed, or an invalid answer).
+    sink.range_unusable = sink.task.as_ref().is_some_and(|t| t.mode == Mode::Range)
+        && sink.written == 0
+        && match &outcome {
+            Outcome::Failed(Failure::InvalidResponse(_)) => sink.head.status == 206,
+            Outcome::Failed(_) => sink.head.status == 200,
+            _ => false,
+        };
     // A failure the proxy caused names the proxy, not the file.
     let outcome = match (outcome, &sink.task) {
         (Outcome::Failed(f), Some(t)) => Outcome::Failed(t.io.opts.explain(f, &sink.url)),

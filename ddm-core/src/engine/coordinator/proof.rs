@@ -1,0 +1,122 @@
+//! Ranges probable, until proven: a job's first request asks for the file without a Range
+//! header (a range answer costs an object store think time a plain GET does not), and the
+//! answer's `Accept-Ranges: bytes` only makes ranges probable. The plan is made as if they
+//! work: the first stream is cut at its share and the other connections ask for ranges.
+//! Their answers are checked before a byte is written (`sink/check.rs`), so the first 206
+//! with the right Content-Range proves ranges; until then a 200 to a range request, or a 206
+//! that is not the range asked, means the server does not serve them after all (as a first
+//! range request's unusable 206 always meant). Then every other request goes, the cut is taken
+//! back and the first stream goes on alone to the end (or, if it already stopped at its
+//! share, one stream starts again from byte 0): the file comes in one stream, as from a
+//! server without ranges. Once proven, a 200 to a range is what it always was (the file
+//! changed, or an invalid answer).
+
+use super::{Coordinator, Slot};
+use crate::engine::coverage::Coverage;
+use crate::engine::governor::Governor;
+use crate::engine::{Event, Note};
+use crate::transfer::{Done, Mode, Segment};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Whether the job's ranges are proven, and the first stream's segment while they are not.
+#[derive(Default)]
+pub(super) struct Proof {
+    /// Ranges are only probable (the first answer was a 200 to a plain request).
+    pending: bool,
+    /// The first answer's stream (cut at its share for the others).
+    first: Option<Arc<Segment>>,
+}
+
+impl Proof {
+    /// Ranges proven by the first answer (a 206), or not used at all.
+    pub(super) fn proven() -> Proof {
+        Proof::default()
+    }
+    /// Ranges probable: `first` is the first answer's stream, if it goes on.
+    pub(super) fn pending(first: Option<Arc<Segment>>) -> Proof {
+        Proof {
+            pending: true,
+            first,
+        }
+    }
+    fn is_first(&self, seg: &Arc<Segment>) -> bool {
+        self.first.as_ref().is_some_and(|f| Arc::ptr_eq(f, seg))
+    }
+}
+
+impl Coordinator<'_> {
+    /// A range request to the job's URL has received bytes (its 206 passed the check): the
+    /// ranges are proven. `r`, a report about to be settled, counts too.
+    fn ranges_seen(&self, r: Option<&Done>) -> bool {
+        let by_report = r.is_some_and(|r| {
+            r.bytes > 0
+                && self.plan.slot_of(r.worker).is_some_and(|i| {
+                    let s = &self.plan.slots[i];
+                    s.source == 0 && !self.proof.is_first(&s.seg)
+                })
+        });
+        by_report
+            || self.plan.slots.iter().any(|s| {
+                s.source == 0
+                    && s.is_plain()
+                    && !self.proof.is_first(&s.seg)
+                    && s.worker.is_some()
+                    && s.seg.span().claimed > s.attempt_start
+            })
+    }
+
+    /// Before a report is settled: does it prove ranges, or refute them? True when it
+    /// refutes them (a 200 or an unusable 206 to a range request of the job's URL before any
+    /// good 206): the caller
+    /// settles it and goes on with one stream ([`Self::one_stream`]).
+    pub(super) fn judge_ranges(&mut self, r: &Done) -> bool {
+        if !self.proof.pending {
+            return false;
+        }
+        if self.ranges_seen(Some(r)) {
+            tracing::debug!(job = self.p.job_id, "ranges proven by a 206");
+            self.proof = Proof::proven();
+            return false;
+        }
+        let src = self
+            .plan
+            .slot_of(r.worker)
+            .map_or(0, |i| self.plan.slots[i].source);
+        r.range_unusable && src == 0
+    }
+
+    /// The server answered a range request with the whole file (or an unusable 206) before
+    /// any good 206: it serves no ranges. Every other request goes; the first stream's cut is taken back, or one stream
+    /// starts again from byte 0.
+    pub(super) fn one_stream(&mut self) {
+        let first = self.proof.first.take();
+        self.proof = Proof::proven();
+        tracing::info!(
+            job = self.p.job_id,
+            "a range request was answered with the whole file or an unusable 206: one stream"
+        );
+        self.obs.event(Event::Said(Note::RangesIgnored));
+        let is_first = |s: &Slot| first.as_ref().is_some_and(|f| Arc::ptr_eq(f, &s.seg));
+        for i in 0..self.plan.slots.len() {
+            if !is_first(&self.plan.slots[i]) {
+                self.uncount(i);
+                self.plan.slots[i].seg.abandon();
+            }
+        }
+        self.plan.slots.retain(|s| is_first(s));
+        self.p.mode = Mode::Whole;
+        self.plan.pieces = None;
+        self.plan.written = Coverage::default();
+        self.gov = Governor::new(1, false, self.p.capped, Instant::now());
+        let end = self.p.size.unwrap_or(u64::MAX);
+        match self.plan.slots.first_mut() {
+            // Still streaming: it goes on to the end.
+            Some(s) if s.worker.is_some() => s.seg.extend(end),
+            // Waiting to be asked again (as a range): one stream from 0 instead.
+            Some(s) => *s = Slot::new(Segment::new(0, end)),
+            // It ended at its share: one stream from 0.
+            None => self.plan.slots.push(Slot::new(Segment::new(0, end))),
+        }
+    }
+}
