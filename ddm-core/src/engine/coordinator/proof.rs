@@ -68,8 +68,7 @@ impl Coordinator<'_> {
 
     /// Before a report is settled: does it prove ranges, or refute them? True when it
     /// refutes them (a 200 or an unusable 206 to a range request of the job's URL before any
-    /// good 206): the caller
-    /// settles it and goes on with one stream ([`Self::one_stream`]).
+    /// good 206): the caller settles it and goes on with one stream ([`Self::one_stream`]).
     pub(super) fn judge_ranges(&mut self, r: &Done) -> bool {
         if !self.proof.pending {
             return false;
@@ -87,8 +86,10 @@ impl Coordinator<'_> {
     }
 
     /// The server answered a range request with the whole file (or an unusable 206) before
-    /// any good 206: it serves no ranges. Every other request goes; the first stream's cut is taken back, or one stream
-    /// starts again from byte 0.
+    /// any good 206: it serves no ranges. Every other request goes; the first stream's cut
+    /// is taken back, or one stream starts again from byte 0. (A retry of the first segment
+    /// as a range still under way ends as any attempt does: a stream that finished short of
+    /// its end starts again from byte 0, `reports.rs`.)
     pub(super) fn one_stream(&mut self) {
         let first = self.proof.first.take();
         self.proof = Proof::proven();
