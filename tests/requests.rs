@@ -146,8 +146,8 @@ fn a_stream_cut_before_ranges_turned_out_ignored_starts_again_from_byte_zero() {
     let body = pattern(6 * MIB, 1506);
     s.add(
         "/late.bin",
+        // No ETag: the 200 to a range reads as an invalid answer, not as a changed file.
         Resource::new(body.clone())
-            .etag("\"t\"")
             .claims_ranges_but_ignores_them()
             .rate(8 << 20)
             .range_delay(Duration::from_millis(700)),
@@ -185,4 +185,75 @@ fn through_a_proxy_that_closes_every_connection_requests_stay_few() {
     // Every request costs a TCP connection here: few of both.
     assert_eq!(conns(&log), log.len(), "{:?}", describe(&log));
     assert!(log.len() <= 6, "{:?}", describe(&log));
+}
+
+#[test]
+fn a_server_that_serves_ranges_without_saying_so_is_asked_once_then_gets_its_connections() {
+    // No `Accept-Ranges` on the plain answer: one small range at the file's end asks first;
+    // its 206 proves ranges, and the other connections start then.
+    let s = Server::start().unwrap();
+    let body = pattern(24 * MIB, 1507);
+    s.add(
+        "/quiet.bin",
+        Resource::new(body.clone())
+            .etag("\"q\"")
+            .hides_ranges()
+            .rate(4 << 20),
+    );
+    let env = Env::new();
+    env.ok(&["get", &s.url("/quiet.bin"), "-c", "4"]);
+    assert_same_file(&env.out().join("quiet.bin"), &body);
+    let log = gets(&s, "/quiet.bin");
+    assert_eq!(log[0].range, None, "{:?}", answered(&log));
+    let tail = format!("bytes={}-{}", body.len() - 65536, body.len() - 1);
+    assert_eq!(
+        log[1].range.as_deref(),
+        Some(tail.as_str()),
+        "{:?}",
+        answered(&log)
+    );
+    let ranged: Vec<_> = log.iter().filter(|e| e.range.is_some()).collect();
+    assert!(
+        ranged.iter().all(|e| e.status == 206),
+        "{:?}",
+        answered(&log)
+    );
+    assert!(
+        ranged.len() >= 3,
+        "the others never started: {:?}",
+        answered(&log)
+    );
+    assert!(conns(&log) >= 4, "{:?}", answered(&log));
+}
+
+#[test]
+fn a_large_file_from_a_server_without_ranges_costs_one_dropped_range_request() {
+    // No `Accept-Ranges`, and a range is answered with the whole file: the probe's 200 is
+    // dropped at once and the first stream goes on alone, never restarted.
+    let s = Server::start().unwrap();
+    let body = pattern(16 * MIB, 1508);
+    s.add(
+        "/none.bin",
+        Resource::new(body.clone()).no_ranges().rate(8 << 20),
+    );
+    let env = Env::new();
+    let o = env.run(&["get", &s.url("/none.bin"), "-c", "4"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_same_file(&env.out().join("none.bin"), &body);
+    let log = gets(&s, "/none.bin");
+    let plain: Vec<_> = log.iter().filter(|e| e.range.is_none()).collect();
+    let ranged: Vec<_> = log.iter().filter(|e| e.range.is_some()).collect();
+    assert_eq!(plain.len(), 1, "{:?}", answered(&log));
+    assert_eq!(
+        plain[0].body_bytes,
+        body.len() as u64,
+        "{:?}",
+        answered(&log)
+    );
+    assert_eq!(ranged.len(), 1, "{:?}", answered(&log));
+    assert!(
+        ranged[0].body_bytes < 4 * MIB as u64,
+        "the probe's whole-file answer was read: {:?}",
+        answered(&log)
+    );
 }

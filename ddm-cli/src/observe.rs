@@ -356,6 +356,11 @@ impl JobView<'_> {
 
 impl Observer for JobView<'_> {
     fn event(&mut self, e: Event<'_>) {
+        // Ranges turned out refused: what came cannot be kept either.
+        if let Event::Said(ddm_core::engine::Note::RangesIgnored { .. }) = &e {
+            let mut set = self.d.no_ranges.lock().unwrap_or_else(|e| e.into_inner());
+            set.insert(self.job);
+        }
         match e {
             Event::Started {
                 job,

@@ -293,14 +293,14 @@ pub struct Answered<'a> {
     /// The first byte asked for.
     pub start: u64,
     /// The request deliberately carried no Range header (a job's first request from byte 0):
-    /// a 200 that advertises byte ranges (`Accept-Ranges: bytes`) with a length then means
-    /// ranges are probable, to be proven by the first 206 to another request. Otherwise a
-    /// 200 means no ranges.
+    /// a 200 with a length that does not refuse ranges (`Accept-Ranges: bytes`, or no such
+    /// header; not `none`) then means ranges may work, to be proven by the first 206 to
+    /// another request (`engine::coordinator::proof`). Otherwise a 200 means no ranges.
     pub asked_whole: bool,
 }
 
-/// The answer says it serves byte ranges (`Accept-Ranges: bytes`; `none` or nothing: no).
-fn advertises_ranges(h: &Head) -> bool {
+/// The answer says it serves byte ranges (`Accept-Ranges: bytes`).
+pub fn advertises_ranges(h: &Head) -> bool {
     h.get("accept-ranges")
         .is_some_and(|v| v.split(',').any(|u| u.trim().eq_ignore_ascii_case("bytes")))
 }
@@ -340,8 +340,8 @@ pub fn interpret(
         }
         (200, _) if a.asked_whole => {
             let n = g.content_length();
-            let probable = advertises_ranges(g) && n.is_some_and(|n| n > 0);
-            (probable, n)
+            let refused = g.get("accept-ranges").is_some() && !advertises_ranges(g);
+            (!refused && n.is_some_and(|n| n > 0), n)
         }
         _ => (false, g.content_length()),
     };

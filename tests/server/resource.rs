@@ -87,6 +87,8 @@ pub struct Resource {
     pub(crate) ranges: bool,
     /// Says `Accept-Ranges: bytes` even when `ranges` is off.
     pub(crate) claims_ranges: bool,
+    /// Serves ranges without saying `Accept-Ranges`.
+    pub(crate) hides_ranges: bool,
     pub(crate) length: bool,
     pub(crate) head: HeadMode,
     pub(crate) rate: Option<u64>,
@@ -109,6 +111,7 @@ impl fmt::Debug for Resource {
             .field("content_disposition", &self.content_disposition)
             .field("ranges", &self.ranges)
             .field("claims_ranges", &self.claims_ranges)
+            .field("hides_ranges", &self.hides_ranges)
             .field("length", &self.length)
             .field("head", &self.head)
             .field("rate", &self.rate)
@@ -156,6 +159,7 @@ impl Resource {
             early_hints: false,
             ranges: true,
             claims_ranges: false,
+            hides_ranges: false,
             length: true,
             head: HeadMode::Normal,
             rate: None,
@@ -209,6 +213,13 @@ impl Resource {
     pub fn claims_ranges_but_ignores_them(mut self) -> Self {
         self.ranges = false;
         self.claims_ranges = true;
+        self
+    }
+
+    /// A server that serves ranges but never says `Accept-Ranges` (allowed: the header is a
+    /// MAY).
+    pub fn hides_ranges(mut self) -> Self {
+        self.hides_ranges = true;
         self
     }
 

@@ -293,7 +293,7 @@ fn serve_resource(r: &Reply, entry: &Arc<Entry>, mut keep: bool) -> io::Result<b
     };
 
     let mut h = Head::new(200);
-    if (res.ranges || res.claims_ranges) && !gz {
+    if (res.ranges || res.claims_ranges) && !res.hides_ranges && !gz {
         h.set("Accept-Ranges", "bytes");
     }
     if let Some(v) = &res.etag {

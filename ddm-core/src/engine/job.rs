@@ -20,7 +20,7 @@
 //! A phase that ends the pass early returns the [`Pass`] to end it with (`Err`), so the
 //! pipeline reads top to bottom with `?`.
 
-use super::coordinator::{self, Adopted, Coordinator, Params, Stop};
+use super::coordinator::{self, Adopted, Coordinator, Params, RangeProof, Stop};
 use super::prepare::{self, Prepared};
 use super::{finish, first, linkwait, record, Control, Event, Note, Observer, Outcome};
 use crate::config::Config;
@@ -246,9 +246,8 @@ struct Adopting {
     source: String,
     /// The first answer's wait, the first round-trip measurement.
     first_wait: Duration,
-    /// The first answer was a 200 offering ranges, to a request without a Range header:
-    /// ranges are probable until a 206 proves them (`coordinator/proof.rs`).
-    ranges_probable: bool,
+    /// What the first answer said of ranges (`coordinator/proof.rs`).
+    range_proof: RangeProof,
 }
 
 /// The first answer's body flows on into its segment (`Go`, with the size and validators
@@ -323,7 +322,12 @@ fn adopt(run: &mut Run<'_>, ready: &Ready, (opened, prep): (first::Opened, Prepa
             max: prep.connections,
         }));
     }
-    let ranges_probable = prep.pieces.is_some() && head.head.status == 200;
+    // Asked without a range and answered 200: ranges are offered, or only not refused.
+    let range_proof = match (prep.pieces.is_some(), head.head.status) {
+        (true, 200) if crate::resolver::advertises_ranges(&head.head) => RangeProof::Offered,
+        (true, 200) => RangeProof::Unsaid,
+        _ => RangeProof::Proven,
+    };
     Adopting {
         name: prep.name,
         info: prep.info,
@@ -338,7 +342,7 @@ fn adopt(run: &mut Run<'_>, ready: &Ready, (opened, prep): (first::Opened, Prepa
         origin,
         source,
         first_wait: head.arrived.duration_since(head.started),
-        ranges_probable,
+        range_proof,
     }
 }
 
@@ -387,7 +391,7 @@ fn transfer(run: &mut Run<'_>, ready: Ready, a: Adopting) -> Step<Transferred> {
         capped: a.capped,
         limit: None,
         partial: a.partial,
-        ranges_probable: a.ranges_probable,
+        range_proof: a.range_proof,
         deadline: ready.deadline,
         relink: Some(coordinator::Relink {
             wait: Duration::from_secs(cfg.link_wait_secs),

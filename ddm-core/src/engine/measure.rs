@@ -76,7 +76,7 @@ pub fn measure(
         capped: false,
         limit: Some(limit),
         partial: Vec::new(),
-        ranges_probable: false,
+        range_proof: super::coordinator::RangeProof::Proven,
         deadline: super::coordinator::deadline::Deadline::off(),
         relink: None,
         cfg,

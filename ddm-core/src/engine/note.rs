@@ -43,9 +43,10 @@ pub enum Note {
     },
     /// Mirrors are not used: the server serves no ranges.
     MirrorsUnused,
-    /// The server offered ranges but answered a range request with the whole file (or an
-    /// unusable 206): the file comes in one stream.
-    RangesIgnored,
+    /// A range request was answered with the whole file (or an unusable 206) before any
+    /// good 206: the file comes in one stream (`offered`: the server had said
+    /// `Accept-Ranges: bytes`).
+    RangesIgnored { offered: bool },
     /// The server refuses more connections: the job goes on with at most `limit` (None: the
     /// jobs on the host share what it allows).
     Throttled { why: String, limit: Option<usize> },
@@ -112,10 +113,13 @@ impl std::fmt::Display for Note {
                 "mirrors not used: the server does not serve byte ranges, so the file comes in \
                  one stream from the job's URL",
             ),
-            Note::RangesIgnored => f.write_str(
+            Note::RangesIgnored { offered: true } => f.write_str(
                 "the server offers byte ranges but did not answer one with it: the file comes \
                  in one stream",
             ),
+            Note::RangesIgnored { offered: false } => {
+                f.write_str("the server serves no byte ranges: the file comes in one stream")
+            }
             Note::Throttled {
                 why,
                 limit: Some(limit),

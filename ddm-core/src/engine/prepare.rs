@@ -153,12 +153,23 @@ pub fn from_head(
         start: o.asked.0,
         asked_whole: o.plain,
     };
-    let info = resolver::interpret(answered, None, Vec::new()).map_err(|f| {
+    let mut info = resolver::interpret(answered, None, Vec::new()).map_err(|f| {
         JobError::new(
             ErrorKind::Probe,
             format!("{}: {f}", crate::model::redact_url(&job.url)),
         )
     })?;
+    // A plain answer that does not say whether ranges work: worth one range to find out
+    // only for a file large enough and a job that may open a second connection
+    // (`coordinator/proof.rs`); otherwise it is a server without ranges.
+    if o.plain
+        && info.ranges
+        && !resolver::advertises_ranges(&o.head.head)
+        && (info.size.unwrap_or(0) < super::coordinator::PROBE_MIN
+            || job.settings.connections == Some(1))
+    {
+        info.ranges = false;
+    }
     for n in &info.notes {
         obs.event(Event::Note(n.clone()));
     }

@@ -26,6 +26,7 @@ mod verify;
 use crate::engine::Note;
 use crew::Crew;
 pub use link::Relink;
+pub use proof::{RangeProof, PROBE_MIN};
 use slot::{Plan, Role, Slot};
 use verify::Trust;
 
@@ -104,9 +105,9 @@ pub struct Params<'a> {
     pub limit: Option<u64>,
     /// Bytes kept from an earlier run that cover no whole piece (sorted, disjoint).
     pub partial: Vec<std::ops::Range<u64>>,
-    /// Ranges are only probable: the first answer was a 200 to a request without a Range
-    /// header that offered them (`proof.rs`).
-    pub ranges_probable: bool,
+    /// What the first answer said of ranges: proven (a 206, or no ranges used), or, for a
+    /// 200 to a request without a Range header, offered or only not refused (`proof.rs`).
+    pub range_proof: RangeProof,
     /// The run's time and speed limits (`deadline.rs`).
     pub deadline: deadline::Deadline,
     /// Waiting for a fresh link when the job's expires, and taking new ones (`link.rs`);
@@ -199,9 +200,10 @@ impl<'a> Coordinator<'a> {
         let mut workers = Vec::new();
         let mut busy = 0;
         let mut units = Vec::new();
-        let proof = match (&adopted, p.ranges_probable && pieces.is_some()) {
-            (_, false) => proof::Proof::proven(),
-            (a, true) => proof::Proof::pending(a.as_ref().map(|a| a.seg.clone())),
+        let first_seg = adopted.as_ref().map(|a| a.seg.clone());
+        let mut proof = match (p.range_proof, pieces.is_some()) {
+            (RangeProof::Proven, _) | (_, false) => proof::Proof::proven(),
+            (_, true) => proof::Proof::pending(first_seg.clone()),
         };
         // The first answer's worker keeps going on its segment (once it is cut, below).
         let mut go = None;
@@ -223,7 +225,14 @@ impl<'a> Coordinator<'a> {
         // The work is cut for the connections that open now (a count that grows takes its
         // work by stealing), so each connection asks once for a long range.
         let gov = Governor::new(ceiling, p.adaptive, p.capped, Instant::now());
-        let opening = gov.target();
+        let mut opening = gov.target();
+        // A server that did not say whether it serves ranges: one small range at the file's
+        // end asks it first; the others start once its 206 proves them (`proof.rs`).
+        let probe = p.range_proof == RangeProof::Unsaid && ceiling > 1 && first_seg.is_some();
+        if probe && pieces.is_some() {
+            proof = proof::Proof::probing(first_seg);
+            opening = 2;
+        }
         // The first answer may run to the end of the file (asked open-ended, or without a
         // range): its connection keeps a fair share of what is missing from where it is (its
         // body waits for `go`, sent below) and the rest goes to the others.
@@ -233,7 +242,10 @@ impl<'a> Coordinator<'a> {
                 .iter()
                 .map(|r| r.end.saturating_sub(r.start.max(now)))
                 .sum();
-            let share = (missing / opening.max(1) as u64).max(split::MIN_TAKE);
+            let share = match proof.is_probing() {
+                true => missing.saturating_sub(proof::PROBE_LEN),
+                false => (missing / opening.max(1) as u64).max(split::MIN_TAKE),
+            };
             first.seg.cut(now.saturating_add(share));
         }
         if let (Some(go), Some(Some(w))) = (go, workers.first()) {
@@ -258,7 +270,8 @@ impl<'a> Coordinator<'a> {
                 if let (Some(first), Some(gap)) = (taken.first(), missing.first().cloned()) {
                     let share = pm.size() / opening.max(1) as u64;
                     let want = share.saturating_sub(first.end - first.start);
-                    if gap.start == first.end && want >= split::MIN_TAKE && opening > 1 {
+                    let kept = !proof.is_probing();
+                    if kept && gap.start == first.end && want >= split::MIN_TAKE && opening > 1 {
                         let end = (gap.start + want).min(gap.end);
                         let mut slot = Slot::new(Segment::new(gap.start, end));
                         slot.role = Role::Kept(WorkerId::FIRST);

@@ -10,6 +10,15 @@
 //! share, one stream starts again from byte 0): the file comes in one stream, as from a
 //! server without ranges. Once proven, a 200 to a range is what it always was (the file
 //! changed, or an invalid answer).
+//!
+//! A plain answer that does not say (no `Accept-Ranges` at all) is asked first: the first
+//! stream is cut where the file's last [`PROBE_LEN`] bytes begin and one connection asks for
+//! those (a range the stream would reach last). Its 206 proves ranges, and only then is the
+//! work cut for the other connections (the first stream keeps its share from where it is);
+//! a 200 means one stream, the cut taken back. A server without ranges so costs one
+//! request answered 200 and dropped, where it used to cost none; one that serves them
+//! without saying keeps its connections and its resume. Files under [`PROBE_MIN`] and
+//! one-connection jobs are not asked: one stream (`prepare.rs`).
 
 use super::{Coordinator, Slot};
 use crate::engine::coverage::Coverage;
@@ -19,11 +28,30 @@ use crate::transfer::{Done, Mode, Segment};
 use std::sync::Arc;
 use std::time::Instant;
 
+/// What a job's first answer said of ranges.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RangeProof {
+    /// A 206 (or ranges are not used at all).
+    Proven,
+    /// A 200 to a plain request, with `Accept-Ranges: bytes`.
+    Offered,
+    /// A 200 to a plain request, without `Accept-Ranges`.
+    Unsaid,
+}
+
+/// The least file size for which a server that does not say whether it serves ranges is
+/// asked (one range request, `PROBE_LEN` bytes).
+pub const PROBE_MIN: u64 = 8 << 20;
+/// What the probing range asks for: the file's last bytes.
+pub(super) const PROBE_LEN: u64 = 64 << 10;
+
 /// Whether the job's ranges are proven, and the first stream's segment while they are not.
 #[derive(Default)]
 pub(super) struct Proof {
     /// Ranges are only probable (the first answer was a 200 to a plain request).
     pending: bool,
+    /// Only the probing range is out; the work is cut for the others once it is proven.
+    probing: bool,
     /// The first answer's stream (cut at its share for the others).
     first: Option<Arc<Segment>>,
 }
@@ -37,8 +65,21 @@ impl Proof {
     pub(super) fn pending(first: Option<Arc<Segment>>) -> Proof {
         Proof {
             pending: true,
+            probing: false,
             first,
         }
+    }
+    /// Ranges unsaid: one range asks first (`first` is cut where it begins).
+    pub(super) fn probing(first: Option<Arc<Segment>>) -> Proof {
+        Proof {
+            pending: true,
+            probing: true,
+            first,
+        }
+    }
+    /// Only the probing range may be out (no other connection, no steal).
+    pub(super) fn is_probing(&self) -> bool {
+        self.probing
     }
     fn is_first(&self, seg: &Arc<Segment>) -> bool {
         self.first.as_ref().is_some_and(|f| Arc::ptr_eq(f, seg))
@@ -74,8 +115,7 @@ impl Coordinator<'_> {
             return false;
         }
         if self.ranges_seen(Some(r)) {
-            tracing::debug!(job = self.p.job_id, "ranges proven by a 206");
-            self.proof = Proof::proven();
+            self.ranges_proven();
             return false;
         }
         let src = self
@@ -85,6 +125,47 @@ impl Coordinator<'_> {
         r.range_unusable && src == 0
     }
 
+    /// Between reports: has the probing range received bytes (its 206 passed)?
+    pub(super) fn check_probe(&mut self) {
+        if self.proof.probing && self.ranges_seen(None) {
+            self.ranges_proven();
+        }
+    }
+
+    /// A 206 proved ranges. After a probe, the work is cut for the other connections now:
+    /// the first stream keeps a share of what lies between it and the probed tail, from
+    /// where it is, and the rest is cut into unstarted segments.
+    fn ranges_proven(&mut self) {
+        tracing::debug!(job = self.p.job_id, "ranges proven by a 206");
+        let was_probing = self.proof.probing;
+        let first = self.proof.first.take();
+        self.proof = Proof::proven();
+        if !was_probing {
+            return;
+        }
+        let opening = self.gov.target().max(2);
+        let Some(seg) = first.filter(|f| {
+            self.plan
+                .slots
+                .iter()
+                .any(|s| Arc::ptr_eq(&s.seg, f) && s.worker.is_some())
+        }) else {
+            return; // the first stream ended: the others take their work by stealing
+        };
+        let span = seg.span();
+        let rest = span.end.saturating_sub(span.claimed);
+        let share = (rest / opening as u64).max(crate::engine::split::MIN_TAKE);
+        let at = span.claimed.saturating_add(share);
+        if let Some(old_end) = seg.cut(at) {
+            let parts = crate::engine::split::initial_segments(&[at..old_end], opening - 1);
+            for r in parts {
+                self.plan
+                    .slots
+                    .push(Slot::new(Segment::new(r.start, r.end)));
+            }
+        }
+    }
+
     /// The server answered a range request with the whole file (or an unusable 206) before
     /// any good 206: it serves no ranges. Every other request goes; the first stream's cut
     /// is taken back, or one stream starts again from byte 0. (A retry of the first segment
@@ -92,12 +173,13 @@ impl Coordinator<'_> {
     /// its end starts again from byte 0, `reports.rs`.)
     pub(super) fn one_stream(&mut self) {
         let first = self.proof.first.take();
+        let offered = !self.proof.probing;
         self.proof = Proof::proven();
         tracing::info!(
             job = self.p.job_id,
             "a range request was answered with the whole file or an unusable 206: one stream"
         );
-        self.obs.event(Event::Said(Note::RangesIgnored));
+        self.obs.event(Event::Said(Note::RangesIgnored { offered }));
         let is_first = |s: &Slot| first.as_ref().is_some_and(|f| Arc::ptr_eq(f, &s.seg));
         for i in 0..self.plan.slots.len() {
             if !is_first(&self.plan.slots[i]) {

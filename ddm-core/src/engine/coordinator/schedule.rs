@@ -52,8 +52,13 @@ impl Coordinator<'_> {
             return; // new requests wait for the link being resolved again, or a fresh one
         }
         self.issue_checks(now);
+        self.check_probe();
         // Resting workers still count: a new connection now would exceed the server's cap.
-        let limit = self.gov.target();
+        // While a probe asks whether ranges work, it and the first stream are all.
+        let limit = match self.proof.is_probing() {
+            true => self.gov.target().min(2),
+            false => self.gov.target(),
+        };
         while self.crew.busy + self.crew.cooling.len() < limit {
             // The fastest source with a free connection unit (other jobs use the budget too).
             let Some((src, permit)) = self.take_source() else {
@@ -77,6 +82,10 @@ impl Coordinator<'_> {
                 Some(i) => i,
                 // An unproven mirror steals nothing (`sources.rs`).
                 None if !self.sources[src].trusted() => {
+                    self.crew.held.push((src, permit));
+                    return;
+                }
+                None if self.proof.is_probing() => {
                     self.crew.held.push((src, permit));
                     return;
                 }

@@ -177,8 +177,10 @@ fn finish(easy: &mut Easy2<Sink>, res: Result<(), curl::Error>) -> (Outcome, u64
     sink.range_unusable = sink.task.as_ref().is_some_and(|t| t.mode == Mode::Range)
         && sink.written == 0
         && match &outcome {
-            Outcome::Failed(Failure::InvalidResponse(_)) => sink.head.status == 206,
-            Outcome::Failed(_) => sink.head.status == 200,
+            Outcome::Failed(f) => {
+                sink.head.status == 200
+                    || (sink.head.status == 206 && matches!(f, Failure::InvalidResponse(_)))
+            }
             _ => false,
         };
     // A failure the proxy caused names the proxy, not the file.
