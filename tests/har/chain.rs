@@ -233,8 +233,17 @@ fn redirect_chain_capture_downloads_with_the_captured_headers() {
     // With --allow-cookies: a dry run first queues nothing and shows no secret.
     let env = Env::new();
     let har = write_har(&env, "capture.har", &redirect_capture(&server, body.len()));
-    let o = env.run(&["import-har", s(&har), "--allow-cookies", "--dry-run"]);
+    let fresh = env.out().join("not-yet");
+    let o = env.run(&[
+        "import-har",
+        s(&har),
+        "--allow-cookies",
+        "--dry-run",
+        "-d",
+        s(&fresh),
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!fresh.exists(), "a dry run created {}", fresh.display());
     let out = stdout(&o);
     for needle in [
         format!("url:        {final_url}"),

@@ -260,6 +260,14 @@ fn rules_test_and_dry_run_say_which_rule_applies_and_why() {
     assert!(t.contains("reports (rule 1) applies"), "{t}");
     assert!(t.contains("otherwise no rule applies"), "{t}");
     assert!(env.jobs().is_empty(), "a dry run queued something");
+    // ... and makes nothing: a -d that does not exist yet is still missing after it (a
+    // real add makes it).
+    let fresh = env.out().join("not-yet");
+    let t = env.ok(&["add", "--dry-run", &u, "-d", fresh.to_str().unwrap()]);
+    assert!(t.contains("-d/-o was given"), "{t}");
+    assert!(!fresh.exists(), "a dry run created {}", fresh.display());
+    env.ok(&["add", &u, "-d", fresh.to_str().unwrap()]);
+    assert!(fresh.is_dir());
     let list = env.ok(&["rules", "list"]);
     assert!(
         list.contains("video (rule 2): name \"*.mp4\" or \"*.mkv\" or \"*.webm\", or Content-Type \"video/*\""),

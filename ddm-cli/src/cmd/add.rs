@@ -82,7 +82,7 @@ pub struct Args {
 fn from_curl(cmd: &str, opts: &super::jobopts::JobOpts, quiet: bool) -> CliResult<NewJob> {
     let c =
         ddm_core::curlcmd::parse(cmd).map_err(|e| crate::exit::usage(format!("--curl: {e}")))?;
-    let mut job = opts.to_job(&c.url, false)?;
+    let mut job = opts.plan_job(&c.url, false)?;
     let s = &mut job.settings;
     s.headers = ddm_core::curlcmd::merge_headers(c.headers, std::mem::take(&mut s.headers));
     if s.user.is_none() {
@@ -124,7 +124,7 @@ pub fn run(g: &Global, a: Args) -> CliResult {
     let many = urls.len() + listed.len() > 1;
     let mut jobs = urls
         .iter()
-        .map(|u| a.opts.to_job(u, many))
+        .map(|u| a.opts.plan_job(u, many))
         .collect::<Result<Vec<_>, _>>()?;
     jobs.extend(listed);
     if let Some(cmd) = &a.curl {
@@ -145,6 +145,10 @@ pub fn run(g: &Global, a: Args) -> CliResult {
             }
         }
         return Ok(Code::Ok);
+    }
+    // Queued for real: the destinations exist from now on (a dry run made nothing).
+    for job in &jobs {
+        super::jobopts::make_dest_dir(&job.dest_dir)?;
     }
     // A routing rule decided by the URL applies now; one on the name or type, later.
     for job in &mut jobs {

@@ -112,6 +112,7 @@ pub fn run(g: &Global, a: Args) -> CliResult {
         print_dry_run(&job, captured, &chosen);
         None
     } else {
+        super::jobopts::make_dest_dir(&job.dest_dir)?;
         let mut ctx = Ctx::open(g)?;
         let id = ddm_core::jobs::add(&mut ctx.store, std::slice::from_ref(&job)).map_err(added)?[0];
         tracing::info!(id, url = %ddm_core::model::redact_url(&job.url), har = %path, entry = chosen.entry, "queued from HAR");
@@ -153,7 +154,7 @@ fn build_job(opts: &JobOpts, c: &Candidate) -> CliResult<(NewJob, usize)> {
     let url = ddm_core::urls::parse_http_url(&c.final_url)
         .map_err(|e| usage(format!("the captured download URL cannot be used: {e}")))?
         .to_string();
-    let mut job = opts.to_job(&url, false)?;
+    let mut job = opts.plan_job(&url, false)?;
     let origin = ddm_core::urls::parse_http_url(&c.first_url)
         .ok()
         .map(|u| u.to_string())

@@ -66,7 +66,7 @@ pub fn jobs(path: &Path, opts: &JobOpts) -> Result<Vec<NewJob>, CliError> {
             }
         }
         let job = o
-            .to_job(&url, false)
+            .plan_job(&url, false)
             .map_err(|err| at(e.line, err.message()))?;
         out.push(job);
     }

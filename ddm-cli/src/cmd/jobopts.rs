@@ -295,9 +295,31 @@ pub struct JobOpts {
     pub mirrors: Vec<String>,
 }
 
+/// Like aria2c: a missing destination (-d, or the directory part of -o) is made, and said.
+pub fn make_dest_dir(dest_dir: &Path) -> Result<(), CliError> {
+    if !dest_dir.is_dir() {
+        std::fs::create_dir_all(dest_dir).map_err(|e| {
+            usage(format!(
+                "cannot create the destination directory {}: {e}",
+                dest_dir.display()
+            ))
+        })?;
+        eprintln!("created directory {}", dest_dir.display());
+    }
+    Ok(())
+}
+
 impl JobOpts {
-    /// Build the job for `url` (already validated).
+    /// Build the job for `url` (already validated), its destination directory made.
     pub fn to_job(&self, url: &str, many: bool) -> Result<NewJob, CliError> {
+        let job = self.plan_job(url, many)?;
+        make_dest_dir(&job.dest_dir)?;
+        Ok(job)
+    }
+
+    /// Build the job for `url` without touching the file system (a dry run makes nothing;
+    /// [`make_dest_dir`] makes the directory once the job is really queued).
+    pub fn plan_job(&self, url: &str, many: bool) -> Result<NewJob, CliError> {
         let base = match &self.dir {
             Some(d) => absolute(d)?,
             None => std::env::current_dir()
@@ -352,16 +374,6 @@ impl JobOpts {
                     )
                 }
             };
-        if !dest_dir.is_dir() {
-            // Like aria2c: a missing destination (-d, or the directory part of -o) is made.
-            std::fs::create_dir_all(&dest_dir).map_err(|e| {
-                usage(format!(
-                    "cannot create the destination directory {}: {e}",
-                    dest_dir.display()
-                ))
-            })?;
-            eprintln!("created directory {}", dest_dir.display());
-        }
         let headers = self.headers.parse()?;
         let user = self.headers.user()?;
         let netrc = self.headers.netrc()?;
