@@ -157,7 +157,10 @@ impl Coordinator<'_> {
         let share = (rest / opening as u64).max(crate::engine::split::MIN_TAKE);
         let at = span.claimed.saturating_add(share);
         if let Some(old_end) = seg.cut(at) {
-            let parts = crate::engine::split::initial_segments(&[at..old_end], opening - 1);
+            let parts = crate::engine::split::initial_segments(
+                std::slice::from_ref(&(at..old_end)),
+                opening - 1,
+            );
             for r in parts {
                 self.plan
                     .slots
