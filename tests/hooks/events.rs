@@ -299,3 +299,41 @@ fn a_job_left_waiting_for_a_fresh_link_runs_on_error_with_status_waiting() {
     assert!(!j["error_message"].as_str().unwrap().is_empty(), "{j}");
     env_matches_json(&err[0]);
 }
+
+#[test]
+fn a_hook_is_told_the_rule_that_routed_the_job() {
+    // A rule on the file's name applies with the first answer: on_start already says it,
+    // in the JSON and in DDM_RULE; a job no rule routed gets null and an empty DDM_RULE.
+    let server = Server::start().unwrap();
+    let clip = pattern(MIB, 1611);
+    server.add("/clip.mp4", Resource::new(clip.clone()));
+    let other = pattern(MIB, 1612);
+    server.add("/notes.txt", Resource::new(other.clone()));
+    let env = Env::new();
+    let rec = Recorder::new(&env);
+    let videos = env.out().join("Videos");
+    let rules = format!(
+        "[[rule]]\nname = \"video\"\nfile = \"*.mp4\"\ndir = \"{}\"\n\n",
+        videos.display()
+    );
+    config_with(
+        &env,
+        &rules,
+        &[("on_start", rec.command()), ("on_complete", rec.command())],
+        30,
+    );
+    env.ok(&["get", &server.url("/clip.mp4")]);
+    assert_same_file(&videos.join("clip.mp4"), &clip);
+    for r in rec.of("start").iter().chain(&rec.of("complete")) {
+        let rule = &r.json["rule"];
+        assert_eq!(rule["name"], "video", "{}", r.json);
+        assert_eq!(rule["index"], 1, "{}", r.json);
+        assert_eq!(rule["label"], "video (rule 1)", "{}", r.json);
+        assert_eq!(r.env["DDM_RULE"], "video (rule 1)", "{:?}", r.env);
+    }
+    env.ok(&["get", &server.url("/notes.txt")]);
+    let done = rec.of("complete");
+    let last = done.last().unwrap();
+    assert!(last.json["rule"].is_null(), "{}", last.json);
+    assert_eq!(last.env["DDM_RULE"], "", "{:?}", last.env);
+}

@@ -101,6 +101,7 @@ pub fn job(hook: Hook, runner: &str, id: i64, job: Option<&Job>, f: &Facts) -> D
         .as_deref()
         .and_then(|c| c.strip_prefix("sha256:"))
         .map(str::to_string);
+    let rule = job.and_then(|j| j.rule.as_ref());
     let elapsed = match (f.started, f.ended) {
         (Some(s), Some(e)) => e.duration_since(s).ok().map(|d| d.as_secs_f64()),
         _ => None,
@@ -125,8 +126,14 @@ pub fn job(hook: Hook, runner: &str, id: i64, job: Option<&Job>, f: &Facts) -> D
         "started_at": f.started.map(unix),
         "ended_at": f.ended.map(unix),
         "elapsed_secs": elapsed,
+        // The routing rule that sent the job where it is (`[[rule]]`), if one did.
+        "rule": rule.map(|r| json!({
+            "index": r.index,
+            "name": r.name,
+            "label": r.label(),
+        })),
     });
-    described(
+    let mut d = described(
         v,
         &[
             ("DDM_EVENT", "event"),
@@ -145,7 +152,10 @@ pub fn job(hook: Hook, runner: &str, id: i64, job: Option<&Job>, f: &Facts) -> D
             ("DDM_STARTED_AT", "started_at"),
             ("DDM_ENDED_AT", "ended_at"),
         ],
-    )
+    );
+    d.env
+        .push(("DDM_RULE", rule.map(|r| r.label()).unwrap_or_default()));
+    d
 }
 
 /// A runner's queue became empty.
