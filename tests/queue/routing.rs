@@ -203,6 +203,29 @@ fn a_rules_connections_and_rate_cap_are_followed() {
     );
     let job = env.job(1);
     assert_eq!(job["rule"]["name"], "isos", "{job}");
+    // Where the count came from is said as the rule, not as `-c`; a `-c` of the user's
+    // own wins over the rule and is said as `-c`.
+    for (extra, count, from) in [(None, 2, "its routing rule"), (Some("3"), 3, "-c")] {
+        let env = Env::new();
+        config(
+            &env,
+            "[[rule]]\nname = \"isos\"\nfile = \"*.iso\"\nconnections = 2\n",
+        );
+        let mut args = vec!["get", "--json", "-q"];
+        let url = server.url("/pkg/get");
+        args.push(&url);
+        if let Some(c) = extra {
+            args.extend(["-c", c]);
+        }
+        let out = env.ok(&args);
+        let started: serde_json::Value = out
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .find(|v| v["event"] == "started")
+            .expect("a started event");
+        assert_eq!(started["connections"], count, "{started}");
+        assert_eq!(started["connections_from"], from, "{started}");
+    }
 }
 
 #[test]

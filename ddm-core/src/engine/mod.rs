@@ -161,6 +161,8 @@ pub enum Happening {
 pub enum CountSource {
     /// `-c N`.
     Flag,
+    /// The `connections` of the routing rule that routed the job.
+    Rule,
     /// `ddm bench --save` for the host.
     Bench,
     /// The config's `connections`, grown by measured gain.
@@ -173,6 +175,7 @@ impl CountSource {
     pub fn as_str(self) -> &'static str {
         match self {
             CountSource::Flag => "-c",
+            CountSource::Rule => "its routing rule",
             CountSource::Bench => "bench --save",
             CountSource::Adaptive => "grown while it pays",
             CountSource::NoRanges => "no ranges",

@@ -331,6 +331,7 @@ fn ready(
     let count = connections(store, job, cfg, &host, pieces.is_some());
     let source = match (pieces.is_some(), job.settings.connections, count.adaptive) {
         (false, _, _) => super::CountSource::NoRanges,
+        (true, Some(_), _) if job.settings.connections_from_rule => super::CountSource::Rule,
         (true, Some(_), _) => super::CountSource::Flag,
         (true, None, false) => super::CountSource::Bench,
         (true, None, true) => super::CountSource::Adaptive,

@@ -142,7 +142,10 @@ fn make_dir(d: &Path) -> Result<(), JobError> {
 /// What a rule sets that the job's own settings left open. `asked`: the name the user gave
 /// (`-o`), which picks the checksum file's line (else the URL's name).
 fn fill(rule: &Rule, s: &mut JobSettings, url: &str, asked: Option<&str>) -> Result<(), String> {
-    s.connections = s.connections.or(rule.connections);
+    if s.connections.is_none() && rule.connections.is_some() {
+        s.connections = rule.connections;
+        s.connections_from_rule = true;
+    }
     s.rate_limit = s.rate_limit.or(rule.rate);
     if rule.mirrors == Some(false) {
         s.mirrors.clear();

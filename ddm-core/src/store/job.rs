@@ -135,6 +135,8 @@ pub struct JobSettings {
     pub headers: Vec<Header>,
     /// Connections for this job; None = host policy or config default.
     pub connections: Option<u32>,
+    /// `connections` came from a routing rule, not from `-c`.
+    pub connections_from_rule: bool,
     /// Bytes per second for the whole job; None = unlimited.
     pub rate_limit: Option<u64>,
     /// Expected checksum, e.g. `sha256:<hex>` (sha256, sha512, sha1, md5).

@@ -96,10 +96,10 @@ pub fn follow(ctx: &mut Ctx, id: i64, ctl: &Control, display: &Display) -> CliRe
                         name: &name,
                         size: job.size,
                         connections: max,
-                        source: if job.settings.connections.is_some() {
-                            CountSource::Flag
-                        } else {
-                            CountSource::Adaptive
+                        source: match job.settings.connections {
+                            Some(_) if job.settings.connections_from_rule => CountSource::Rule,
+                            Some(_) => CountSource::Flag,
+                            None => CountSource::Adaptive,
                         },
                         ranged: job.ranges.unwrap_or(false),
                         redirects: &[],
