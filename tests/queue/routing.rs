@@ -394,3 +394,31 @@ fn a_rules_checksum_file_is_checked_and_its_mirrors_off_holds() {
         "the mirror was asked though the rule turns mirrors off"
     );
 }
+
+#[test]
+fn rules_test_probe_sends_what_add_would_send() {
+    // A download behind a login: `--probe` logs in as `add -u` would, to the URL's origin.
+    let server = Server::start().unwrap();
+    server.add(
+        "/private/get",
+        Resource::new(pattern(4 * KIB, 1961))
+            .basic_auth("alice", "Pr0be-secret")
+            .content_type("video/mp4")
+            .content_disposition("attachment; filename=\"talk.mp4\""),
+    );
+    let env = Env::new();
+    config(
+        &env,
+        "[[rule]]\nname = \"video\"\nfile = \"*.mp4\"\ndir = \"V\"\n",
+    );
+    let url = server.url("/private/get");
+    let o = env.run(&["rules", "test", "--probe", &url]);
+    assert!(!o.status.success(), "a login was needed");
+    assert!(stderr(&o).contains("401"), "{}", stderr(&o));
+    let t = env.ok(&["rules", "test", "--probe", &url, "-u", "alice:Pr0be-secret"]);
+    assert!(
+        t.contains("video (rule 1) applies: the name \"talk.mp4\" matches \"*.mp4\""),
+        "{t}"
+    );
+    assert!(!t.contains("Pr0be-secret"), "{t}");
+}

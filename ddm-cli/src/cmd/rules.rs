@@ -48,6 +48,12 @@ pub struct TestArgs {
     /// Content-Type.
     #[arg(long)]
     pub probe: bool,
+    /// What `--probe` sends, as `add` would (credentials only to the URL's origin).
+    #[command(flatten)]
+    pub headers: super::jobopts::HeaderArgs,
+    /// Do not verify TLS certificates (`--probe`).
+    #[arg(long)]
+    pub insecure: bool,
 }
 
 pub fn run(g: &Global, a: Args) -> CliResult {
@@ -72,8 +78,7 @@ pub fn run(g: &Global, a: Args) -> CliResult {
             let base = t.dir.as_ref().map_or(cwd.clone(), |d| cwd.join(d));
             let chosen = t.dir.is_some() || t.output.is_some();
             let facts = if t.probe {
-                let opts = ddm_core::http::HttpOptions::from_config(&cfg, Vec::new(), false)
-                    .scoped_to(&url);
+                let opts = t.headers.http(&cfg, &url, t.insecure)?;
                 let info = ddm_core::resolver::probe(&url, &opts)
                     .map_err(|e| CliError::new(Code::Failed, e))?;
                 let name = t.output.clone().unwrap_or(info.filename);
