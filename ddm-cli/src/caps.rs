@@ -19,13 +19,43 @@ pub fn rate(r: Option<u64>) -> String {
     r.map_or("none".into(), ui::speed)
 }
 
-/// `global limit: …` and one line per unfinished job with a limit of its own.
+/// The `[[schedule]]` window in force now, if one is.
+fn window_now(cfg: &Config) -> Option<(usize, ddm_core::schedule::InForce)> {
+    let t = ddm_core::clock::now();
+    let f = ddm_core::schedule::in_force(&cfg.schedule, &ddm_core::clock::local(t));
+    Some((f.window?, f))
+}
+
+/// `schedule: window N (…) caps all jobs at X and/or holds the queue now`, when one does.
+pub fn schedule_line(cfg: &Config) -> Option<String> {
+    let (i, f) = window_now(cfg)?;
+    let mut what = Vec::new();
+    if let Some(c) = f.max_rate {
+        what.push(format!("caps all jobs at {}", rate(Some(c))));
+    }
+    if f.hold {
+        what.push("holds the queue".to_string());
+    }
+    if what.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "schedule: window {} ({}) {} now (`ddm schedule` says until when)",
+        i + 1,
+        cfg.schedule[i].describe(),
+        what.join(" and ")
+    ))
+}
+
+/// `global limit: …`, the schedule's cap or hold in force, and one line per unfinished job
+/// with a limit of its own.
 pub fn rate_lines(store: &Store, cfg: &Config, jobs: &[Job]) -> Result<Vec<String>, StoreError> {
     let (g, from) = global_rate(store, cfg)?;
     let mut out = vec![match g {
         Some(_) => format!("global limit: {} ({from})", rate(g)),
         None => "global limit: none".to_string(),
     }];
+    out.extend(schedule_line(cfg));
     let limited: Vec<&Job> = jobs
         .iter()
         .filter(|j| !j.state.is_done() && j.settings.rate_limit.is_some())
@@ -76,6 +106,10 @@ pub fn json(store: &Store, cfg: &Config) -> Result<serde_json::Value, StoreError
         "connections": cfg.connections,
         "global_rate": g,
         "global_rate_from": from,
+        // The `[[schedule]]` window in force (its number from 1), its cap and hold; null
+        // outside all windows.
+        "schedule": window_now(cfg).map(|(i, f)| serde_json::json!({
+            "window": i + 1, "max_rate": f.max_rate, "hold": f.hold})),
         "hosts": hosts,
     }))
 }

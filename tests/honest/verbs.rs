@@ -33,6 +33,41 @@ fn limit_without_arguments_shows_the_caps_in_force() {
 }
 
 #[test]
+fn limit_and_status_long_show_the_schedule_window_in_force() {
+    // A window that covers every moment of the week, with a cap and a held queue.
+    let env = Env::new();
+    config(
+        &env,
+        "[[schedule]]\nstart = \"00:00\"\nend = \"24:00\"\nmax_rate = \"300K\"\nqueue = \"hold\"\n",
+    );
+    let out = env.ok(&["limit"]);
+    assert!(out.contains("schedule: window 1 ("), "{out}");
+    assert!(
+        out.contains("caps all jobs at 300.0 KiB/s and holds the queue now"),
+        "{out}"
+    );
+    let out = env.ok(&["limit", "--global"]);
+    assert!(out.contains("schedule: window 1 ("), "{out}");
+    let out = env.ok(&["status", "--long"]);
+    assert!(out.contains("schedule: window 1 ("), "{out}");
+    let v: serde_json::Value =
+        serde_json::from_str(&env.ok(&["status", "--long", "--json"])).unwrap();
+    let s = &v["caps"]["schedule"];
+    assert_eq!(
+        (&s["window"], &s["max_rate"], &s["hold"]),
+        (&1.into(), &(300 * 1024).into(), &true.into()),
+        "{v}"
+    );
+    // Without a window in force: nothing said, null in JSON.
+    let env = Env::new();
+    let out = env.ok(&["limit"]);
+    assert!(!out.contains("schedule:"), "{out}");
+    let v: serde_json::Value =
+        serde_json::from_str(&env.ok(&["status", "--long", "--json"])).unwrap();
+    assert!(v["caps"]["schedule"].is_null(), "{v}");
+}
+
+#[test]
 fn status_long_says_where_the_data_is_who_works_it_and_the_caps() {
     let server = Server::start().unwrap();
     server.add(

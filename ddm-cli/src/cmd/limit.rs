@@ -50,6 +50,9 @@ pub fn run(g: &Global, a: Args) -> CliResult {
             (None, Some(r)) => outln!("global limit: {} (config max_rate)", show(Some(r))),
             (None, None) => outln!("global limit: none"),
         }
+        if let Some(line) = crate::caps::schedule_line(&ctx.config) {
+            outln!("{line}");
+        }
         return Ok(Code::Ok);
     }
     let Some(id) = a.id else {
