@@ -47,6 +47,20 @@ pub fn schedule_line(cfg: &Config) -> Option<String> {
     ))
 }
 
+/// `schedule window N: 300.0 KiB/s cap, queue held`, when a window caps or holds now (the
+/// short form, for `top`'s title).
+pub fn schedule_short(cfg: &Config) -> Option<String> {
+    let (i, f) = window_now(cfg)?;
+    let mut what = Vec::new();
+    if let Some(c) = f.max_rate {
+        what.push(format!("{} cap", rate(Some(c))));
+    }
+    if f.hold {
+        what.push("queue held".to_string());
+    }
+    (!what.is_empty()).then(|| format!("schedule window {}: {}", i + 1, what.join(", ")))
+}
+
 /// `global limit: …`, the schedule's cap or hold in force, and one line per unfinished job
 /// with a limit of its own.
 pub fn rate_lines(store: &Store, cfg: &Config, jobs: &[Job]) -> Result<Vec<String>, StoreError> {

@@ -50,6 +50,13 @@ fn limit_and_status_long_show_the_schedule_window_in_force() {
     assert!(out.contains("schedule: window 1 ("), "{out}");
     let out = env.ok(&["status", "--long"]);
     assert!(out.contains("schedule: window 1 ("), "{out}");
+    // `top` (its plain form: stdout is not a terminal here) says it first.
+    let out = env.ok(&["top"]);
+    assert_eq!(
+        out.lines().next(),
+        Some("schedule window 1: 300.0 KiB/s cap, queue held"),
+        "{out}"
+    );
     let v: serde_json::Value =
         serde_json::from_str(&env.ok(&["status", "--long", "--json"])).unwrap();
     let s = &v["caps"]["schedule"];

@@ -98,7 +98,8 @@ fn rows(store: &Store, lock_file: &Path, cfg: &Config) -> Result<(Vec<JobRow>, b
 fn snapshot(ctx: &Ctx) -> CliResult {
     let (rows, alive) = rows(&ctx.store, &ctx.paths.lock_file(), &ctx.config).map_err(store)?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    for line in render::plain(&rows, alive) {
+    let schedule = crate::caps::schedule_short(&ctx.config);
+    for line in render::plain(&rows, alive, schedule.as_deref()) {
         writeln!(out, "{line}").map_err(env)?;
     }
     out.flush().map_err(env)?;
@@ -290,6 +291,7 @@ fn event_loop(terminal: &mut DefaultTerminal, ctx: &mut Ctx, every: Duration) ->
             selected: app.index(),
             runner_alive: app.runner_alive,
             footer,
+            schedule: crate::caps::schedule_short(&ctx.config),
         };
         terminal.draw(|f| render::draw(f, &screen)).map_err(env)?;
         let wait = next.saturating_duration_since(Instant::now());

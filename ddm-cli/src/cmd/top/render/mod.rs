@@ -40,6 +40,8 @@ pub struct JobRow {
     pub waiting: Option<String>,
     /// The routing rule that routed it (`video (rule 1)`), for the detail line.
     pub rule: Option<String>,
+    /// The schedule window that holds it (paused by the schedule, not by the user).
+    pub held: Option<String>,
 }
 
 impl JobRow {
@@ -71,6 +73,7 @@ impl JobRow {
                 .waits_for_link()
                 .map(|w| clean(&format!("{w}; {}", waiting_hint(j.id)))),
             rule: j.rule.as_ref().map(|r| clean(&r.label())),
+            held: j.held.as_deref().map(clean),
         }
     }
 
@@ -106,6 +109,8 @@ pub struct Screen<'a> {
     pub selected: Option<usize>,
     pub runner_alive: bool,
     pub footer: Footer,
+    /// The schedule window in force when it caps or holds (`caps::schedule_short`).
+    pub schedule: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -333,6 +338,10 @@ fn title(s: &Screen<'_>, width: usize) -> String {
     .filter(|&&k| count(k) > 0)
     .map(|&k| format!("{} {}", count(k), k.name()))
     .collect();
+    let runner = match &s.schedule {
+        Some(w) => format!("{runner}  |  {w}"),
+        None => runner,
+    };
     let candidates = [
         format!("ddm top  |  {runner}  |  {jobs}: {}", by_state.join(", ")),
         format!("ddm top  |  {runner}  |  {jobs}"),
@@ -405,7 +414,12 @@ pub fn lines(s: &Screen<'_>, width: u16, height: u16) -> Vec<Line<'static>> {
                     .as_ref()
                     .map(|l| format!(" (rule: {l})"))
                     .unwrap_or_default();
-                Line::raw(fit(&format!("{}: {}{rule}", r.id, r.target), width))
+                let held = r
+                    .held
+                    .as_ref()
+                    .map(|h| format!(" (held by the schedule: {h})"))
+                    .unwrap_or_default();
+                Line::raw(fit(&format!("{}: {}{rule}{held}", r.id, r.target), width))
             }
         });
     out.push(detail.unwrap_or_default());
@@ -434,17 +448,26 @@ pub fn draw(frame: &mut Frame<'_>, s: &Screen<'_>) {
 }
 
 /// The table as plain text, nothing shortened (stdout is not a terminal): what `ddm status`
-/// prints, plus bytes, ETA and connections.
-pub fn plain(rows: &[JobRow], runner_alive: bool) -> Vec<String> {
+/// prints, plus bytes, ETA and connections; first the schedule window in force when it caps
+/// or holds.
+pub fn plain(rows: &[JobRow], runner_alive: bool, schedule: Option<&str>) -> Vec<String> {
+    let mut out: Vec<String> = schedule.map(str::to_string).into_iter().collect();
     if rows.is_empty() {
-        return vec!["no jobs (queue one with `ddm add URL`)".into()];
+        out.push("no jobs (queue one with `ddm add URL`)".into());
+        return out;
     }
     let layout = Layout::new(rows, None);
-    let mut out = vec![layout.line(None, None)];
+    out.push(layout.line(None, None));
     for r in rows {
         out.push(layout.line(Some(r), None).trim_end().to_string());
         if let Some(l) = &r.rule {
             out.push(format!("{}  rule: {l}", " ".repeat(layout.cols[0].1)));
+        }
+        if let Some(h) = &r.held {
+            out.push(format!(
+                "{}  held by the schedule: {h}",
+                " ".repeat(layout.cols[0].1)
+            ));
         }
         if let Some(e) = &r.error {
             out.push(format!("{}  error: {e}", " ".repeat(layout.cols[0].1)));

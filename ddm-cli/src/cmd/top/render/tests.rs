@@ -20,6 +20,7 @@ fn row(id: i64, state: StateKind, name: &str) -> JobRow {
         error: None,
         waiting: None,
         rule: None,
+        held: None,
     }
 }
 
@@ -64,6 +65,7 @@ fn render(rows: &[JobRow], selected: Option<usize>, w: u16, h: u16) -> Vec<Strin
         selected,
         runner_alive: true,
         footer: Footer::Keys,
+        schedule: None,
     };
     term.draw(|f| draw(f, &screen)).unwrap();
     let buf = term.backend().buffer();
@@ -175,6 +177,7 @@ fn errors_and_prompts_show_on_the_bottom_lines() {
         selected: Some(0),
         runner_alive: false,
         footer: Footer::Confirm("remove job 1? [y/n]".into()),
+        schedule: None,
     };
     term.draw(|f| draw(f, &s)).unwrap();
     let text: String = term
@@ -211,14 +214,46 @@ fn fit_shortens_in_the_middle() {
 
 #[test]
 fn plain_snapshot_is_the_whole_table() {
-    let out = plain(&sample(), true);
+    let out = plain(&sample(), true, None);
     assert!(out[0].starts_with("ID  STATE"), "{out:#?}");
     assert!(out.iter().any(|l| l.contains("really-long-suffix")));
     assert!(out.iter().any(|l| l.contains("error: server said 404")));
     assert_eq!(
-        plain(&[], false),
+        plain(&[], false, None),
         ["no jobs (queue one with `ddm add URL`)"]
     );
-    let stopped = plain(&[row(1, StateKind::Running, "x")], false);
+    let stopped = plain(&[row(1, StateKind::Running, "x")], false, None);
     assert!(stopped.last().unwrap().starts_with("note: no runner"));
+}
+
+#[test]
+fn a_schedule_window_and_a_held_job_are_shown() {
+    let mut rows = vec![row(1, StateKind::Paused, "held.iso")];
+    rows[0].held = Some("every day 00:00-24:00, queue held".into());
+    let out = plain(&rows, true, Some("schedule window 1: queue held"));
+    assert_eq!(out[0], "schedule window 1: queue held", "{out:?}");
+    assert!(
+        out.iter()
+            .any(|l| l.contains("held by the schedule: every day 00:00-24:00, queue held")),
+        "{out:?}"
+    );
+    let mut term = Terminal::new(TestBackend::new(120, 8)).unwrap();
+    let s = Screen {
+        lanes: None,
+        rows: &rows,
+        selected: Some(0),
+        runner_alive: true,
+        footer: Footer::Keys,
+        schedule: Some("schedule window 1: queue held".into()),
+    };
+    term.draw(|f| draw(f, &s)).unwrap();
+    let text: String = term
+        .backend()
+        .buffer()
+        .content
+        .iter()
+        .map(|c| c.symbol())
+        .collect();
+    assert!(text.contains("schedule window 1: queue held"), "{text}");
+    assert!(text.contains("(held by the schedule: every day"), "{text}");
 }
