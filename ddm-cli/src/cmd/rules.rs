@@ -30,7 +30,7 @@ pub enum What {
     /// Which rule a download of URL would fall under, and why, and where the file would go.
     /// Offline: a rule on the host or URL is decided; one on the file's name or Content-Type
     /// is said to need the server's answer (`--probe` asks the server once for them).
-    Test(TestArgs),
+    Test(Box<TestArgs>),
 }
 
 #[derive(Debug, clap::Args)]
