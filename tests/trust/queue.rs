@@ -221,6 +221,11 @@ fn a_job_paused_and_resumed_at_once_is_never_run_twice_at_the_same_time() {
         env.ok(&["pause", "1"]);
         env.ok(&["resume", "1"]);
     }
+    // Whether the run noticed the last pause (and the runner claimed the job again) or went
+    // on through it, `status` says running again within a moment, not queued.
+    wait_for(Duration::from_secs(2), "status to say running", || {
+        (env.job(1)["state"] == "running").then_some(())
+    });
     let st = wait_child(&mut child, Duration::from_secs(60));
     reader.join().unwrap();
     assert!(st.success(), "run exited {st:?}");

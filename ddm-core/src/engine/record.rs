@@ -132,9 +132,20 @@ impl Checkpointer for JobRecord<'_> {
         if let Some(l) = &link {
             self.link_gen = l.gen;
         }
+        let stop = poll_stop(Some(self.store), self.job, ctl);
+        if stop.is_none() {
+            // Paused and resumed before this run noticed the pause: the job is queued again
+            // while this run goes on. It is this run's again (the runner claims no job whose
+            // run has not ended), and `status` says so.
+            if let Ok(Some(JobState::Queued)) = self.store.state(self.job) {
+                if let Err(e) = self.store.take_back(self.job) {
+                    tracing::warn!("cannot mark job {} running again: {e}", self.job);
+                }
+            }
+        }
         Asked {
             link,
-            stop: poll_stop(Some(self.store), self.job, ctl),
+            stop,
             job_rate: self.store.job_rate(self.job).ok(),
             global_rate: self
                 .store

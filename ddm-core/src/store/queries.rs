@@ -145,6 +145,19 @@ impl Store {
         }
     }
 
+    /// A job queued again while its run goes on (paused and resumed before the run noticed
+    /// the pause) is marked `running` again, by that run. Returns whether it was.
+    pub fn take_back(&mut self, id: i64) -> Result<bool> {
+        let _turn = self.write_turn();
+        let n = exec_cached(
+            &self.conn,
+            "UPDATE jobs SET state = 'running', updated_at = ?2 WHERE id = ?1 AND state = 'queued'",
+            params![id, now()],
+        )
+        .map_err(|e| self.err(e))?;
+        Ok(n == 1)
+    }
+
     /// Jobs a dead runner left `running` go back to the queue (one it held waiting for a
     /// fresh link too: its next run asks the link again). Returns how many.
     pub fn recover_running(&mut self) -> Result<usize> {
