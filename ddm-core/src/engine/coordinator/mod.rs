@@ -201,10 +201,6 @@ impl<'a> Coordinator<'a> {
         let mut busy = 0;
         let mut units = Vec::new();
         let first_seg = adopted.as_ref().map(|a| a.seg.clone());
-        let mut proof = match (p.range_proof, pieces.is_some()) {
-            (RangeProof::Proven, _) | (_, false) => proof::Proof::proven(),
-            (_, true) => proof::Proof::pending(first_seg.clone()),
-        };
         // The first answer's worker keeps going on its segment (once it is cut, below).
         let mut go = None;
         if let Some(a) = adopted {
@@ -225,14 +221,9 @@ impl<'a> Coordinator<'a> {
         // The work is cut for the connections that open now (a count that grows takes its
         // work by stealing), so each connection asks once for a long range.
         let gov = Governor::new(ceiling, p.adaptive, p.capped, Instant::now());
-        let mut opening = gov.target();
-        // A server that did not say whether it serves ranges: one small range at the file's
-        // end asks it first; the others start once its 206 proves them (`proof.rs`).
-        let probe = p.range_proof == RangeProof::Unsaid && ceiling > 1 && first_seg.is_some();
-        if probe && pieces.is_some() {
-            proof = proof::Proof::probing(first_seg);
-            opening = 2;
-        }
+        let proof = proof::Proof::of(p.range_proof, pieces.is_some(), ceiling, first_seg);
+        // While a probe asks whether ranges work, the first stream and the probe are all.
+        let opening = if proof.is_probing() { 2 } else { gov.target() };
         // The first answer may run to the end of the file (asked open-ended, or without a
         // range): its connection keeps a fair share of what is missing from where it is (its
         // body waits for `go`, sent below) and the rest goes to the others.

@@ -61,19 +61,23 @@ impl Proof {
     pub(super) fn proven() -> Proof {
         Proof::default()
     }
-    /// Ranges probable: `first` is the first answer's stream, if it goes on.
-    pub(super) fn pending(first: Option<Arc<Segment>>) -> Proof {
-        Proof {
-            pending: true,
-            probing: false,
-            first,
+    /// What the first answer said (`kind`), for a job planned with ranges (`ranged`) that
+    /// may open `connections`, whose first stream (`first`) goes on: proven; offered, so
+    /// probable; or unsaid, so asked with one range first when a second connection may
+    /// open (and probable otherwise: nothing else will ask).
+    pub(super) fn of(
+        kind: RangeProof,
+        ranged: bool,
+        connections: usize,
+        first: Option<Arc<Segment>>,
+    ) -> Proof {
+        if kind == RangeProof::Proven || !ranged {
+            return Proof::proven();
         }
-    }
-    /// Ranges unsaid: one range asks first (`first` is cut where it begins).
-    pub(super) fn probing(first: Option<Arc<Segment>>) -> Proof {
+        let probing = kind == RangeProof::Unsaid && connections > 1 && first.is_some();
         Proof {
             pending: true,
-            probing: true,
+            probing,
             first,
         }
     }
