@@ -71,6 +71,11 @@ impl Crew {
         id
     }
 
+    /// The source worker `w`'s current or last request went to (0, the job's URL, if none).
+    pub(super) fn source_of(&self, w: WorkerId) -> usize {
+        self.worker_source.get(w.index()).copied().unwrap_or(0)
+    }
+
     /// Worker `w` starts `task` on source `src`, holding `permit`.
     pub(super) fn start(&mut self, w: usize, src: usize, permit: Permit, task: Task) {
         self.busy += 1;

@@ -41,12 +41,7 @@ impl Coordinator<'_> {
         if let Some(t) = r.ttfb {
             self.stats.ttfb.push(t);
         }
-        let src = self
-            .crew
-            .worker_source
-            .get(r.worker.index())
-            .copied()
-            .unwrap_or(0);
+        let src = self.crew.source_of(r.worker);
         self.source_report(src, r.bytes, r.elapsed.as_secs_f64());
         if r.bytes >= 64 * 1024 {
             let secs = r.elapsed.as_secs_f64().max(1e-3);
@@ -92,12 +87,7 @@ impl Coordinator<'_> {
             }
         }
         let failed = self.settle_slot(r);
-        let src = self
-            .crew
-            .worker_source
-            .get(r.worker.index())
-            .copied()
-            .unwrap_or(0);
+        let src = self.crew.source_of(r.worker);
         self.give_source(r.worker.index(), src);
         failed
     }
