@@ -21,9 +21,9 @@ fn conns(log: &[LogEntry]) -> usize {
     log.iter().map(|e| e.conn).collect::<HashSet<_>>().len()
 }
 
-fn describe(log: &[LogEntry]) -> Vec<(u64, Option<String>, u64)> {
+fn describe(log: &[LogEntry]) -> Vec<(u64, Option<String>, u16, u64)> {
     log.iter()
-        .map(|e| (e.conn, e.range.clone(), e.body_bytes))
+        .map(|e| (e.conn, e.range.clone(), e.status, e.body_bytes))
         .collect()
 }
 
@@ -94,13 +94,6 @@ fn where_each_range_answer_costs_think_time_requests_stay_few() {
     );
 }
 
-/// The test server's log of a path, with statuses: (connection, range, status, bytes).
-fn answered(log: &[LogEntry]) -> Vec<(u64, Option<String>, u16, u64)> {
-    log.iter()
-        .map(|e| (e.conn, e.range.clone(), e.status, e.body_bytes))
-        .collect()
-}
-
 #[test]
 fn a_server_that_offers_ranges_but_ignores_them_gets_one_stream_that_is_never_restarted() {
     // `Accept-Ranges: bytes`, yet every range request is answered 200 with the whole file.
@@ -126,14 +119,14 @@ fn a_server_that_offers_ranges_but_ignores_them_gets_one_stream_that_is_never_re
     );
     let log = gets(&s, "/liar.bin");
     let plain: Vec<_> = log.iter().filter(|e| e.range.is_none()).collect();
-    assert_eq!(plain.len(), 1, "{:?}", answered(&log));
+    assert_eq!(plain.len(), 1, "{:?}", describe(&log));
     assert_eq!(
         plain[0].body_bytes,
         body.len() as u64,
         "{:?}",
-        answered(&log)
+        describe(&log)
     );
-    assert!(log.len() >= 2, "no range was tried: {:?}", answered(&log));
+    assert!(log.len() >= 2, "no range was tried: {:?}", describe(&log));
     assert_eq!(env.jobs()[0]["state"], "done");
 }
 
@@ -158,12 +151,12 @@ fn a_stream_cut_before_ranges_turned_out_ignored_starts_again_from_byte_zero() {
     assert_same_file(&env.out().join("late.bin"), &body);
     let log = gets(&s, "/late.bin");
     let plain: Vec<_> = log.iter().filter(|e| e.range.is_none()).collect();
-    assert_eq!(plain.len(), 2, "{:?}", answered(&log));
+    assert_eq!(plain.len(), 2, "{:?}", describe(&log));
     assert_eq!(
         plain[1].body_bytes,
         body.len() as u64,
         "{:?}",
-        answered(&log)
+        describe(&log)
     );
     let j = &env.jobs()[0];
     assert_eq!(j["state"], "done", "{j}");
@@ -204,26 +197,26 @@ fn a_server_that_serves_ranges_without_saying_so_is_asked_once_then_gets_its_con
     env.ok(&["get", &s.url("/quiet.bin"), "-c", "4"]);
     assert_same_file(&env.out().join("quiet.bin"), &body);
     let log = gets(&s, "/quiet.bin");
-    assert_eq!(log[0].range, None, "{:?}", answered(&log));
+    assert_eq!(log[0].range, None, "{:?}", describe(&log));
     let tail = format!("bytes={}-{}", body.len() - 65536, body.len() - 1);
     assert_eq!(
         log[1].range.as_deref(),
         Some(tail.as_str()),
         "{:?}",
-        answered(&log)
+        describe(&log)
     );
     let ranged: Vec<_> = log.iter().filter(|e| e.range.is_some()).collect();
     assert!(
         ranged.iter().all(|e| e.status == 206),
         "{:?}",
-        answered(&log)
+        describe(&log)
     );
     assert!(
         ranged.len() >= 3,
         "the others never started: {:?}",
-        answered(&log)
+        describe(&log)
     );
-    assert!(conns(&log) >= 4, "{:?}", answered(&log));
+    assert!(conns(&log) >= 4, "{:?}", describe(&log));
 }
 
 #[test]
@@ -243,17 +236,17 @@ fn a_large_file_from_a_server_without_ranges_costs_one_dropped_range_request() {
     let log = gets(&s, "/none.bin");
     let plain: Vec<_> = log.iter().filter(|e| e.range.is_none()).collect();
     let ranged: Vec<_> = log.iter().filter(|e| e.range.is_some()).collect();
-    assert_eq!(plain.len(), 1, "{:?}", answered(&log));
+    assert_eq!(plain.len(), 1, "{:?}", describe(&log));
     assert_eq!(
         plain[0].body_bytes,
         body.len() as u64,
         "{:?}",
-        answered(&log)
+        describe(&log)
     );
-    assert_eq!(ranged.len(), 1, "{:?}", answered(&log));
+    assert_eq!(ranged.len(), 1, "{:?}", describe(&log));
     assert!(
         ranged[0].body_bytes < 4 * MIB as u64,
         "the probe's whole-file answer was read: {:?}",
-        answered(&log)
+        describe(&log)
     );
 }
