@@ -4,7 +4,7 @@
 //!
 //! Scenarios already covered elsewhere are not repeated here: HEAD refused, HEAD length
 //! differing from GET, Range ignored, no Content-Length, ETag change between runs,
-//! Content-Disposition traversal and non-http redirects (download.rs, resume.rs).
+//! Content-Disposition traversal and non-http redirects (download/, resume.rs).
 //!
 //! The helpers in `common` (config, timed runs, a log watcher that stamps server log entries
 //! and can swap a resource at a chosen moment) are shared by every file here and, through the
