@@ -28,11 +28,12 @@ if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
   echo "tests/setup-common.sh is sourced by tests/rpc/setup.sh and tests/page/setup.sh: run one of those" >&2
   exit 2
 fi
-: "${prefix:?set prefix (the messages prefix) before sourcing tests/setup-common.sh}"
+: "${prefix:?set prefix (the prefix of its messages) before sourcing tests/setup-common.sh}"
 : "${dir:?set dir (the install directory) before sourcing tests/setup-common.sh}"
 
 check_only=false
-[[ "${1:-}" == "--check" ]] && check_only=true
+# shellcheck disable=SC2034 # read by the sourcing script
+if [[ "${1:-}" == "--check" ]]; then check_only=true; fi
 
 say() { echo "$prefix: $*"; }
 die() {

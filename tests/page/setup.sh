@@ -20,7 +20,7 @@ PLAYWRIGHT_SPEC='playwright-core@~1.65.2'
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 dir="${DDM_PAGE_TOOLS_DIR:-$root/target/page-tools}"
 prefix=page-tools
-# shellcheck source=tests/setup-common.sh
+# shellcheck source-path=SCRIPTDIR source=../setup-common.sh
 source "$root/tests/setup-common.sh" "$@"
 
 chromium_bin() { command -v chromium 2>/dev/null || true; }

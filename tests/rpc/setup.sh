@@ -24,7 +24,7 @@ ARIA2JS_SPEC='aria2@~4.1.2'
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 dir="${DDM_RPC_CLIENTS_DIR:-$root/target/rpc-clients}"
 prefix=rpc-clients
-# shellcheck source=tests/setup-common.sh
+# shellcheck source-path=SCRIPTDIR source=../setup-common.sh
 source "$root/tests/setup-common.sh" "$@"
 
 ready() {
