@@ -8,10 +8,11 @@
 #                         (the reference server the same client scripts are checked against)
 #
 # DIR is $DDM_RPC_CLIENTS_DIR, else target/rpc-clients in the repository. Idempotent: a stamp
-# file (DIR/.stamp, the hash of this script) makes a second run a few milliseconds long; edit
-# a version below and the next run installs again. Concurrent runs take turns (flock). Prints
-# what it installs; exits non-zero, saying what is missing and how to get it, when something
-# cannot be installed.
+# file (DIR/.stamp, the hash of this script and of tests/setup-common.sh, the frame it shares
+# with tests/page/setup.sh) makes a second run a few milliseconds long; edit a version below
+# and the next run installs again. Concurrent runs take turns (flock). Prints what it
+# installs; exits non-zero, saying what is missing and how to get it, when something cannot
+# be installed.
 #
 #   tests/rpc/setup.sh            install what is missing
 #   tests/rpc/setup.sh --check    only report; exit 1 if anything is missing
@@ -22,28 +23,15 @@ ARIA2JS_SPEC='aria2@~4.1.2'
 
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 dir="${DDM_RPC_CLIENTS_DIR:-$root/target/rpc-clients}"
-check_only=false
-[[ "${1:-}" == "--check" ]] && check_only=true
-
-say() { echo "rpc-clients: $*"; }
-die() {
-  echo "rpc-clients: error: $*" >&2
-  exit 1
-}
-
-mkdir -p "$dir"
-# One install at a time: the test binary runs tests on several threads and CI may call this
-# beside a test run.
-exec 9>"$dir/.lock"
-flock 9
-
-stamp_want="$(sha256sum "$0" | cut -d' ' -f1)"
+prefix=rpc-clients
+# shellcheck source-path=SCRIPTDIR source=../setup-common.sh
+source "$root/tests/setup-common.sh" "$@"
 
 ready() {
   [[ -x "$dir/venv/bin/aria2p" ]] && "$dir/venv/bin/python" -c '' 2>/dev/null &&
     [[ -f "$dir/node_modules/aria2/package.json" ]] &&
     command -v aria2c >/dev/null 2>&1 && command -v node >/dev/null 2>&1 &&
-    [[ "$(cat "$dir/.stamp" 2>/dev/null)" == "$stamp_want" ]]
+    stamped
 }
 
 if ready; then
@@ -54,24 +42,6 @@ if $check_only; then
   say "not ready in $dir: run tests/rpc/setup.sh"
   exit 1
 fi
-
-# apt-get as root, or through sudo without a password; nothing else.
-apt_ok() {
-  command -v apt-get >/dev/null 2>&1 || return 1
-  if [[ "$(id -u)" == 0 ]]; then return 0; fi
-  command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null
-}
-apt_updated=false
-apt_install() {
-  local as=()
-  [[ "$(id -u)" == 0 ]] || as=(sudo -n)
-  if ! $apt_updated; then
-    "${as[@]}" apt-get update -qq
-    apt_updated=true
-  fi
-  say "installing Debian packages: $*"
-  DEBIAN_FRONTEND=noninteractive "${as[@]}" apt-get install -y -qq "$@" >/dev/null
-}
 
 # aria2c: the reference server.
 if ! command -v aria2c >/dev/null 2>&1; then
@@ -103,15 +73,8 @@ say "installing $ARIA2P_SPEC into $dir/venv"
 say "aria2p: $("$dir/venv/bin/python" -c 'import importlib.metadata as m; print(m.version("aria2p"))')"
 
 # Node + aria2.js.
-if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
-  apt_ok || die "node and npm are missing: install Node.js 20 with npm"
-  apt_install nodejs npm
-fi
-say "installing $ARIA2JS_SPEC into $dir/node_modules (node $(node --version))"
-npm install --prefix "$dir" --no-audit --no-fund --silent "$ARIA2JS_SPEC" ||
-  die "npm could not install $ARIA2JS_SPEC (is the npm registry reachable?)"
+node_and_npm
+npm_install "$ARIA2JS_SPEC"
 say "aria2.js: $(node -p "require('$dir/node_modules/aria2/package.json').version")"
 
-echo "$stamp_want" >"$dir/.stamp"
-ready || die "installed, but the check still fails: see the messages above"
-say "ready in $dir"
+finish
