@@ -250,3 +250,76 @@ fn a_large_file_from_a_server_without_ranges_costs_one_dropped_range_request() {
         describe(&log)
     );
 }
+
+#[test]
+fn a_host_whose_ranges_cost_nothing_is_asked_a_ranged_window_first_from_its_next_job_on() {
+    // Job 1 asks plainly and times its range answers: as fast as the plain one. The host is
+    // remembered (host policy), so job 2's first request is a ranged window: no response of
+    // it needs cutting.
+    let s = Server::start().unwrap();
+    let (a, b) = (pattern(16 * MIB, 1509), pattern(16 * MIB, 1510));
+    s.add(
+        "/a.bin",
+        Resource::new(a.clone()).etag("\"a\"").rate(8 << 20),
+    );
+    s.add(
+        "/b.bin",
+        Resource::new(b.clone()).etag("\"b\"").rate(8 << 20),
+    );
+    let env = Env::new();
+    env.ok(&["get", &s.url("/a.bin"), "-c", "4"]);
+    assert_same_file(&env.out().join("a.bin"), &a);
+    let log = gets(&s, "/a.bin");
+    assert_eq!(log[0].range, None, "{:?}", describe(&log));
+    let long = env.ok(&["status", "--long"]);
+    assert!(
+        long.contains("range answers as fast as a plain one (measured)"),
+        "{long}"
+    );
+    env.ok(&["get", &s.url("/b.bin"), "-c", "4"]);
+    assert_same_file(&env.out().join("b.bin"), &b);
+    let log = gets(&s, "/b.bin");
+    assert_eq!(
+        log[0].range.as_deref(),
+        Some("bytes=0-1048575"),
+        "{:?}",
+        describe(&log)
+    );
+    assert!(
+        log.iter().all(|e| e.range.is_some()),
+        "{:?}",
+        describe(&log)
+    );
+}
+
+#[test]
+fn a_host_whose_ranges_cost_think_time_is_asked_plainly_again() {
+    let s = Server::start().unwrap();
+    let (a, b) = (pattern(16 * MIB, 1511), pattern(16 * MIB, 1512));
+    for (p, body) in [("/a.bin", &a), ("/b.bin", &b)] {
+        s.add(
+            p,
+            Resource::new(body.clone())
+                .etag("\"s\"")
+                .range_delay(Duration::from_millis(100)),
+        );
+    }
+    let env = Env::new();
+    env.ok(&["get", &s.url("/a.bin"), "-c", "4"]);
+    let long = env.ok(&["status", "--long"]);
+    assert!(
+        long.contains("range answers cost it think time (measured)"),
+        "{long}"
+    );
+    env.ok(&["get", &s.url("/b.bin"), "-c", "4"]);
+    assert_same_file(&env.out().join("b.bin"), &b);
+    for p in ["/a.bin", "/b.bin"] {
+        let log = gets(&s, p);
+        assert_eq!(log[0].range, None, "{p}: {:?}", describe(&log));
+        assert!(
+            log.len() >= 2,
+            "{p}: ranges were used: {:?}",
+            describe(&log)
+        );
+    }
+}

@@ -98,6 +98,11 @@ pub fn connection_lines(store: &Store, cfg: &Config) -> Result<Vec<String>, Stor
         if let Some(n) = p.recommended {
             what.push(format!("starts with {n} (bench --save)"));
         }
+        match p.ranges_cheap {
+            Some(true) => what.push("range answers as fast as a plain one (measured)".into()),
+            Some(false) => what.push("range answers cost it think time (measured)".into()),
+            None => {}
+        }
         out.push(format!("host {}: {}", ui::clean(&host), what.join("; ")));
     }
     Ok(out)
@@ -111,7 +116,7 @@ pub fn json(store: &Store, cfg: &Config) -> Result<serde_json::Value, StoreError
         .into_iter()
         .map(|(host, p)| {
             serde_json::json!({"host": host, "max_connections": p.max_connections,
-                "recommended": p.recommended})
+                "recommended": p.recommended, "ranges_cheap": p.ranges_cheap})
         })
         .collect();
     Ok(serde_json::json!({

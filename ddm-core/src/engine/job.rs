@@ -173,15 +173,17 @@ fn first_request(run: &mut Run<'_>, ready: &mut Ready) -> Step<first::Opened> {
         rx: &ready.rx,
     };
     let single = prepare::single_connection(store, job, run.cfg);
-    // Under a rate limit a plain stream would let the server fill the sockets' buffers (megabytes)
-    // ahead of the limit: a limited job asks in windows from its first request.
+    // Under a rate limit a plain stream would let the server fill the sockets' buffers
+    // (megabytes) ahead of the limit, and where ranges cost nothing a plain stream's cut
+    // would waste them: such a job asks in windows from its first request.
     let limited = ready.gate.job.rate().is_some() || ready.gate.global.rate().is_some();
+    let ranged_first = limited || prepare::ranges_cheap(store, job);
     let opened = first::open(
         job,
         io,
         ctl,
         &ch,
-        prepare::first_ask(job, single, limited),
+        prepare::first_ask(job, single, ranged_first),
         run.cfg.max_attempts,
         run.obs,
         &mut control,
@@ -426,6 +428,15 @@ fn transfer(run: &mut Run<'_>, ready: Ready, a: Adopting) -> Step<Transferred> {
     let stream_len = coord.stream_len;
     drop(coord);
     ready.cancel.store(true, Ordering::Relaxed);
+    // What a range answer cost beyond a plain one, measured when the first request was plain:
+    // the host's next jobs ask accordingly.
+    let waits = (
+        ready.io.wait_ns.load(Ordering::Relaxed),
+        ready.io.plain_wait_ns.load(Ordering::Relaxed),
+    );
+    if let Some(cheap) = prepare::ranges_cost_nothing(waits.0, waits.1) {
+        let _ = run.store.set_host_ranges_cheap(&a.host, cheap);
+    }
     if let Some(own) = learned {
         // What the host allows is what all jobs on it had working when it refused (the cap
         // the budget learned while they shared it), not this job's share of it.

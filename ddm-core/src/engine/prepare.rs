@@ -97,12 +97,13 @@ pub fn finished(job: &Job, dir: &Dir) -> Option<Finished> {
 
 /// What the first request asks for: a job with nothing yet asks for the file without a
 /// Range header (a range answer costs some servers think time a plain GET does not; the
-/// plain answer tells whether ranges are offered), unless a rate limit is in force
-/// (`limited`: a plain stream would let the server push megabytes into the sockets ahead of
-/// the limit); a job with progress asks for the first range it is missing (within the first
-/// window; the whole missing range when it will use one connection, `single`).
-pub fn first_ask(job: &Job, single: bool, limited: bool) -> Ask {
-    if job.bytes_done == 0 && job.partial.is_empty() && !limited {
+/// plain answer tells whether ranges are offered), unless `ranged_first`: a rate limit is in
+/// force (a plain stream would let the server push megabytes into the sockets ahead of the
+/// limit) or the host's ranges are known to cost nothing (a ranged window cuts no response);
+/// a job with progress asks for the first range it is missing (within the first window; the
+/// whole missing range when it will use one connection, `single`).
+pub fn first_ask(job: &Job, single: bool, ranged_first: bool) -> Ask {
+    if job.bytes_done == 0 && job.partial.is_empty() && !ranged_first {
         return Ask::Plain;
     }
     let (start, end) = first_span(job, single);
@@ -127,13 +128,40 @@ fn first_span(job: &Job, single: bool) -> (u64, u64) {
     }
 }
 
+/// The job's host policy key, from the URL its last answer came from (else its own).
+fn job_host(job: &Job) -> String {
+    let url = job.final_url.as_deref().unwrap_or(&job.url);
+    url::Url::parse(url)
+        .map(|u| host_key(&u))
+        .unwrap_or_default()
+}
+
 /// The job will use one connection (`-c 1`, or its host's saved count or cap is 1).
 pub fn single_connection(store: &Store, job: &Job, cfg: &Config) -> bool {
-    let url = job.final_url.as_deref().unwrap_or(&job.url);
-    let host = url::Url::parse(url)
-        .map(|u| host_key(&u))
-        .unwrap_or_default();
-    connections(store, job, cfg, &host, true).n == 1
+    connections(store, job, cfg, &job_host(job), true).n == 1
+}
+
+/// The job's host answered ranges as fast as a plain GET before (host policy): a new job
+/// there asks a ranged window first, and no response is cut.
+pub fn ranges_cheap(store: &Store, job: &Job) -> bool {
+    store
+        .host_policy(&job_host(job))
+        .is_ok_and(|p| p.ranges_cheap == Some(true))
+}
+
+/// From a job's waits (`JobIo::wait_ns` of range requests, `plain_wait_ns` of its plain
+/// first request; nanoseconds, `u64::MAX` when none was timed): whether range answers cost
+/// no more than a plain GET's (within half of it and 10 ms). None when not both were timed.
+pub fn ranges_cost_nothing(range_ns: u64, plain_ns: u64) -> Option<bool> {
+    if range_ns == u64::MAX || plain_ns == u64::MAX {
+        return None;
+    }
+    Some(
+        range_ns
+            <= plain_ns
+                .saturating_add(plain_ns / 2)
+                .saturating_add(10_000_000),
+    )
 }
 
 /// Interpret the first answer and get the job ready to transfer in `dir`, its directory.

@@ -3,6 +3,8 @@
 //! `max_connections` is a cap the server enforced (it answered 429/503 or reset connections
 //! past it); `recommended` comes from `ddm bench --save`. A job's starting connection count is
 //! the smallest of its own setting (or the config default, or the recommendation) and the cap.
+//! `ranges_cheap` says whether a range answer came as fast as a plain GET's on the host (a new
+//! job's first request there then asks a ranged window, so no response is cut).
 
 use super::{now, row_cached, Result, Store};
 use rusqlite::{params, OptionalExtension};
@@ -11,6 +13,8 @@ use rusqlite::{params, OptionalExtension};
 pub struct HostPolicy {
     pub max_connections: Option<u32>,
     pub recommended: Option<u32>,
+    /// Range answers cost no more than a plain GET's (None: not measured).
+    pub ranges_cheap: Option<bool>,
 }
 
 /// `scheme://host:port` for a URL, the host policy key.
@@ -27,12 +31,13 @@ impl Store {
     pub fn host_policy(&self, host: &str) -> Result<HostPolicy> {
         Ok(row_cached(
             &self.conn,
-            "SELECT max_connections, recommended FROM hosts WHERE host = ?1",
+            "SELECT max_connections, recommended, ranges_cheap FROM hosts WHERE host = ?1",
             [host],
             |r| {
                 Ok(HostPolicy {
                     max_connections: r.get("max_connections")?,
                     recommended: r.get("recommended")?,
+                    ranges_cheap: r.get("ranges_cheap")?,
                 })
             },
         )
@@ -46,8 +51,9 @@ impl Store {
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT host, max_connections, recommended FROM hosts \
-                 WHERE max_connections IS NOT NULL OR recommended IS NOT NULL ORDER BY host",
+                "SELECT host, max_connections, recommended, ranges_cheap FROM hosts \
+                 WHERE max_connections IS NOT NULL OR recommended IS NOT NULL \
+                 OR ranges_cheap IS NOT NULL ORDER BY host",
             )
             .map_err(|e| self.err(e))?;
         let rows = stmt
@@ -57,6 +63,7 @@ impl Store {
                     HostPolicy {
                         max_connections: r.get("max_connections")?,
                         recommended: r.get("recommended")?,
+                        ranges_cheap: r.get("ranges_cheap")?,
                     },
                 ))
             })
@@ -72,6 +79,18 @@ impl Store {
                 "INSERT INTO hosts (host, max_connections, updated_at) VALUES (?1, ?2, ?3) \
              ON CONFLICT(host) DO UPDATE SET max_connections = ?2, updated_at = ?3",
                 params![host, n, now()],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// Remember whether `host`'s range answers cost no more than a plain GET's.
+    pub fn set_host_ranges_cheap(&mut self, host: &str, cheap: bool) -> Result<()> {
+        self.conn
+            .execute(
+                "INSERT INTO hosts (host, ranges_cheap, updated_at) VALUES (?1, ?2, ?3) \
+             ON CONFLICT(host) DO UPDATE SET ranges_cheap = ?2, updated_at = ?3",
+                params![host, cheap, now()],
             )
             .map_err(|e| self.err(e))?;
         Ok(())

@@ -56,6 +56,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0010_queue_rules.sql"),
     include_str!("migrations/0011_held.sql"),
     include_str!("migrations/0012_rule_base_dir.sql"),
+    include_str!("migrations/0013_host_range_cost.sql"),
 ];
 /// How long a writer waits for another process's write to finish. Writes are single short
 /// statements or small IMMEDIATE transactions, so this is only ever reached by a stuck process.

@@ -62,6 +62,9 @@ pub struct JobIo {
     /// request window costs, without connection set-up (a plain GET's wait does not count:
     /// an object store answers it at once but thinks before every range answer).
     pub wait_ns: AtomicU64,
+    /// The same for requests without a Range header (a job's plain first request): what a
+    /// range answer costs the server beyond it is `wait_ns - plain_wait_ns`.
+    pub plain_wait_ns: AtomicU64,
     /// What the next window of a ranged segment asks for (see [`Task::window`]), kept current
     /// by the coordinator as waits and speeds are measured.
     pub window: AtomicU64,
@@ -76,6 +79,7 @@ impl JobIo {
             received: AtomicU64::new(0),
             rate,
             wait_ns: AtomicU64::new(u64::MAX),
+            plain_wait_ns: AtomicU64::new(u64::MAX),
             window: AtomicU64::new(u64::MAX),
         }
     }

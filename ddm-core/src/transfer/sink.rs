@@ -352,10 +352,12 @@ impl Handler for Sink {
         // What a range request waits for its answer (an object store thinks before each
         // range answer, not before a plain GET's): request windows are sized by it.
         if let (Some(sent), Some(task)) = (self.sent.take(), &self.task) {
-            if task.ranged() {
-                let ns = u64::try_from(sent.elapsed().as_nanos()).unwrap_or(u64::MAX - 1);
-                task.io.wait_ns.fetch_min(ns, Ordering::Relaxed);
-            }
+            let ns = u64::try_from(sent.elapsed().as_nanos()).unwrap_or(u64::MAX - 1);
+            let wait = match task.ranged() {
+                true => &task.io.wait_ns,
+                false => &task.io.plain_wait_ns,
+            };
+            wait.fetch_min(ns, Ordering::Relaxed);
         }
         let was_complete = self.head.complete;
         self.head.feed(data);
