@@ -17,6 +17,13 @@ pub struct HostPolicy {
     pub ranges_cheap: Option<bool>,
 }
 
+/// A column of the host policy (a fixed name, never from input).
+enum HostFact {
+    MaxConnections,
+    Recommended,
+    RangesCheap,
+}
+
 /// `scheme://host:port` for a URL, the host policy key.
 pub fn host_key(url: &url::Url) -> String {
     format!(
@@ -74,36 +81,32 @@ impl Store {
 
     /// Remember that `host` refuses more than `n` connections.
     pub fn set_host_cap(&mut self, host: &str, n: u32) -> Result<()> {
-        self.conn
-            .execute(
-                "INSERT INTO hosts (host, max_connections, updated_at) VALUES (?1, ?2, ?3) \
-             ON CONFLICT(host) DO UPDATE SET max_connections = ?2, updated_at = ?3",
-                params![host, n, now()],
-            )
-            .map_err(|e| self.err(e))?;
-        Ok(())
+        self.set_host(host, HostFact::MaxConnections, n)
     }
 
     /// Remember whether `host`'s range answers cost no more than a plain GET's.
     pub fn set_host_ranges_cheap(&mut self, host: &str, cheap: bool) -> Result<()> {
-        self.conn
-            .execute(
-                "INSERT INTO hosts (host, ranges_cheap, updated_at) VALUES (?1, ?2, ?3) \
-             ON CONFLICT(host) DO UPDATE SET ranges_cheap = ?2, updated_at = ?3",
-                params![host, cheap, now()],
-            )
-            .map_err(|e| self.err(e))?;
-        Ok(())
+        self.set_host(host, HostFact::RangesCheap, cheap)
     }
 
     /// Store a measured recommendation (`ddm bench --save`).
     pub fn set_host_recommended(&mut self, host: &str, n: u32) -> Result<()> {
+        self.set_host(host, HostFact::Recommended, n)
+    }
+
+    /// Record one fact of `host`'s policy, keeping the others (one upsert).
+    fn set_host(&mut self, host: &str, fact: HostFact, v: impl rusqlite::ToSql) -> Result<()> {
+        let col = match fact {
+            HostFact::MaxConnections => "max_connections",
+            HostFact::Recommended => "recommended",
+            HostFact::RangesCheap => "ranges_cheap",
+        };
+        let sql = format!(
+            "INSERT INTO hosts (host, {col}, updated_at) VALUES (?1, ?2, ?3) \
+             ON CONFLICT(host) DO UPDATE SET {col} = ?2, updated_at = ?3"
+        );
         self.conn
-            .execute(
-                "INSERT INTO hosts (host, recommended, updated_at) VALUES (?1, ?2, ?3) \
-             ON CONFLICT(host) DO UPDATE SET recommended = ?2, updated_at = ?3",
-                params![host, n, now()],
-            )
+            .execute(&sql, params![host, v, now()])
             .map_err(|e| self.err(e))?;
         Ok(())
     }
