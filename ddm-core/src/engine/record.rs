@@ -84,18 +84,27 @@ pub struct JobRecord<'a> {
 /// Must the job stop: Ctrl-C, or a pause or remove recorded in the store (by another
 /// terminal)?
 pub fn poll_stop(store: Option<&Store>, job: i64, ctl: &Control) -> Option<Stop> {
+    polled(store, job, ctl).0
+}
+
+/// [`poll_stop`], with the state it read (None when it read none: Ctrl-C, no store, or a
+/// store error).
+fn polled(store: Option<&Store>, job: i64, ctl: &Control) -> (Option<Stop>, Option<JobState>) {
     if ctl.interrupt.load(Ordering::Relaxed) {
-        return Some(Stop::Interrupted);
+        return (Some(Stop::Interrupted), None);
     }
-    let st = store?.state(job);
+    let Some(store) = store else {
+        return (None, None);
+    };
+    let st = store.state(job);
     tracing::trace!(job, ?st, "control");
     match st {
-        Ok(Some(JobState::Paused)) => Some(Stop::Paused),
-        Ok(None) => Some(Stop::Removed),
-        Ok(Some(_)) => None,
+        Ok(Some(JobState::Paused)) => (Some(Stop::Paused), Some(JobState::Paused)),
+        Ok(None) => (Some(Stop::Removed), None),
+        Ok(Some(st)) => (None, Some(st)),
         Err(e) => {
             tracing::warn!("cannot read job state: {e}");
-            None
+            (None, None)
         }
     }
 }
@@ -132,15 +141,13 @@ impl Checkpointer for JobRecord<'_> {
         if let Some(l) = &link {
             self.link_gen = l.gen;
         }
-        let stop = poll_stop(Some(self.store), self.job, ctl);
-        if stop.is_none() {
-            // Paused and resumed before this run noticed the pause: the job is queued again
-            // while this run goes on. It is this run's again (the runner claims no job whose
-            // run has not ended), and `status` says so.
-            if let Ok(Some(JobState::Queued)) = self.store.state(self.job) {
-                if let Err(e) = self.store.take_back(self.job) {
-                    tracing::warn!("cannot mark job {} running again: {e}", self.job);
-                }
+        let (stop, state) = polled(Some(self.store), self.job, ctl);
+        // Paused and resumed before this run noticed the pause: the job is queued again
+        // while this run goes on. It is this run's again (the runner claims no job whose run
+        // has not ended), and `status` says so.
+        if let Some(JobState::Queued) = state {
+            if let Err(e) = self.store.take_back(self.job) {
+                tracing::warn!("cannot mark job {} running again: {e}", self.job);
             }
         }
         Asked {

@@ -45,22 +45,21 @@ pub const PROBE_MIN: u64 = 8 << 20;
 /// What the probing range asks for: the file's last bytes.
 pub(super) const PROBE_LEN: u64 = 64 << 10;
 
-/// Whether the job's ranges are proven, and the first stream's segment while they are not.
+/// Whether the job's ranges are proven; while they are not, the first answer's stream (cut
+/// at its share for the others), if it goes on.
 #[derive(Default)]
-pub(super) struct Proof {
-    /// Ranges are only probable (the first answer was a 200 to a plain request).
-    pending: bool,
-    /// Only the probing range is out; the work is cut for the others once it is proven.
-    probing: bool,
-    /// The first answer's stream (cut at its share for the others).
-    first: Option<Arc<Segment>>,
+pub(super) enum Proof {
+    /// Proven by a 206 (or ranges are not used at all).
+    #[default]
+    Proven,
+    /// Only probable: the other connections' first 206 proves them.
+    Probable(Option<Arc<Segment>>),
+    /// Unsaid: only the probing range is out; the work is cut for the others once it is
+    /// proven.
+    Probing(Arc<Segment>),
 }
 
 impl Proof {
-    /// Ranges proven by the first answer (a 206), or not used at all.
-    pub(super) fn proven() -> Proof {
-        Proof::default()
-    }
     /// What the first answer said (`kind`), for a job planned with ranges (`ranged`) that
     /// may open `connections`, whose first stream (`first`) goes on: proven; offered, so
     /// probable; or unsaid, so asked with one range first when a second connection may
@@ -71,51 +70,63 @@ impl Proof {
         connections: usize,
         first: Option<Arc<Segment>>,
     ) -> Proof {
-        if kind == RangeProof::Proven || !ranged {
-            return Proof::proven();
-        }
-        let probing = kind == RangeProof::Unsaid && connections > 1 && first.is_some();
-        Proof {
-            pending: true,
-            probing,
-            first,
+        match (kind, first) {
+            (RangeProof::Proven, _) => Proof::Proven,
+            _ if !ranged => Proof::Proven,
+            (RangeProof::Unsaid, Some(f)) if connections > 1 => Proof::Probing(f),
+            (_, first) => Proof::Probable(first),
         }
     }
     /// Only the probing range may be out (no other connection, no steal).
     pub(super) fn is_probing(&self) -> bool {
-        self.probing
+        matches!(self, Proof::Probing(_))
+    }
+    fn pending(&self) -> bool {
+        !matches!(self, Proof::Proven)
+    }
+    /// The first answer's stream, while ranges are not proven.
+    fn first(&self) -> Option<&Arc<Segment>> {
+        match self {
+            Proof::Proven => None,
+            Proof::Probable(f) => f.as_ref(),
+            Proof::Probing(f) => Some(f),
+        }
     }
     fn is_first(&self, seg: &Arc<Segment>) -> bool {
-        self.first.as_ref().is_some_and(|f| Arc::ptr_eq(f, seg))
+        self.first().is_some_and(|f| Arc::ptr_eq(f, seg))
     }
 }
 
 impl Coordinator<'_> {
+    /// Slot `s` asks the job's URL for a range (not the first answer's stream): a byte it
+    /// received passed a 206's check.
+    fn asks_a_range(&self, s: &Slot) -> bool {
+        s.source == 0 && s.is_plain() && !self.proof.is_first(&s.seg)
+    }
+
     /// A range request to the job's URL has received bytes (its 206 passed the check): the
     /// ranges are proven. `r`, a report about to be settled, counts too.
     fn ranges_seen(&self, r: Option<&Done>) -> bool {
         let by_report = r.is_some_and(|r| {
             r.bytes > 0
-                && self.plan.slot_of(r.worker).is_some_and(|i| {
-                    let s = &self.plan.slots[i];
-                    s.source == 0 && !self.proof.is_first(&s.seg)
-                })
+                && self
+                    .plan
+                    .slot_of(r.worker)
+                    .is_some_and(|i| self.asks_a_range(&self.plan.slots[i]))
         });
         by_report
-            || self.plan.slots.iter().any(|s| {
-                s.source == 0
-                    && s.is_plain()
-                    && !self.proof.is_first(&s.seg)
-                    && s.worker.is_some()
-                    && s.seg.span().claimed > s.attempt_start
-            })
+            || self
+                .plan
+                .slots
+                .iter()
+                .any(|s| self.asks_a_range(s) && s.is_receiving())
     }
 
     /// Before a report is settled: does it prove ranges, or refute them? True when it
     /// refutes them (a 200 or an unusable 206 to a range request of the job's URL before any
     /// good 206): the caller settles it and goes on with one stream ([`Self::one_stream`]).
     pub(super) fn judge_ranges(&mut self, r: &Done) -> bool {
-        if !self.proof.pending {
+        if !self.proof.pending() {
             return false;
         }
         if self.ranges_seen(Some(r)) {
@@ -131,7 +142,7 @@ impl Coordinator<'_> {
 
     /// Between reports: has the probing range received bytes (its 206 passed)?
     pub(super) fn check_probe(&mut self) {
-        if self.proof.probing && self.ranges_seen(None) {
+        if self.proof.is_probing() && self.ranges_seen(None) {
             self.ranges_proven();
         }
     }
@@ -141,14 +152,11 @@ impl Coordinator<'_> {
     /// where it is, and the rest is cut into unstarted segments.
     fn ranges_proven(&mut self) {
         tracing::debug!(job = self.p.job_id, "ranges proven by a 206");
-        let was_probing = self.proof.probing;
-        let first = self.proof.first.take();
-        self.proof = Proof::proven();
-        if !was_probing {
+        let Proof::Probing(first) = std::mem::take(&mut self.proof) else {
             return;
-        }
+        };
         let opening = self.gov.target().max(2);
-        let Some(seg) = first.filter(|f| {
+        let Some(seg) = Some(first).filter(|f| {
             self.plan
                 .slots
                 .iter()
@@ -179,9 +187,9 @@ impl Coordinator<'_> {
     /// as a range still under way ends as any attempt does: a stream that finished short of
     /// its end starts again from byte 0, `reports.rs`.)
     pub(super) fn one_stream(&mut self) {
-        let first = self.proof.first.take();
-        let offered = !self.proof.probing;
-        self.proof = Proof::proven();
+        let offered = !self.proof.is_probing();
+        let first = self.proof.first().cloned();
+        self.proof = Proof::Proven;
         tracing::info!(
             job = self.p.job_id,
             "a range request was answered with the whole file or an unusable 206: one stream"

@@ -139,21 +139,19 @@ impl Coordinator<'_> {
             self.happened(Happening::RaceEnded { from, to, won });
             return None;
         }
+        let span = self.plan.slots[i].seg.span();
         match &r.outcome {
             // A stream that stopped at a cut taken back since (`proof.rs`) is not the whole
             // file: it starts again from byte 0.
             Outcome::Finished
-                if self.p.mode == Mode::Whole
-                    && self.plan.slots[i].seg.span().pos < self.plan.slots[i].seg.span().end
-                    && self.plan.slots[i].seg.span().end != u64::MAX =>
+                if self.p.mode == Mode::Whole && span.pos < span.end && span.end != u64::MAX =>
             {
-                let end = self.plan.slots[i].seg.span().end;
-                self.plan.slots[i] = super::Slot::new(crate::transfer::Segment::new(0, end));
+                let seg = crate::transfer::Segment::new(0, span.end);
+                self.plan.slots[i] = super::Slot::new(seg);
                 None
             }
             Outcome::Finished => {
                 let slot = self.plan.slots.swap_remove(i);
-                let span = slot.seg.span();
                 if self.p.mode == Mode::Whole {
                     self.stream_len = Some(span.pos);
                 }
